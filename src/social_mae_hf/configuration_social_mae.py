@@ -160,6 +160,11 @@ class SocialMAEConfig(PreTrainedConfig):
         _require_divisible(self.num_frames, self.tubelet_size, "num_frames", "tubelet_size")
         _require_divisible(self.num_mel_bins, self.audio_patch_size, "num_mel_bins", "audio_patch_size")
         _require_divisible(self.audio_length, self.audio_patch_size, "audio_length", "audio_patch_size")
+        for name in ("hidden_size", "decoder_hidden_size"):
+            if getattr(self, name) % 4:
+                raise ValueError(
+                    f"`{name}` ({getattr(self, name)}) must be divisible by 4 for the 2D sin-cos positions."
+                )
         for name in ("audio_mask_ratio", "video_mask_ratio"):
             ratio = getattr(self, name)
             if not 0.0 <= ratio < 1.0:

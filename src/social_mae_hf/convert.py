@@ -1,0 +1,362 @@
+"""Original Social-MAE / CAV-MAE `.pth` checkpoints -> `save_pretrained` folders.
+
+The original checkpoints are `state_dict`s saved from `nn.DataParallel` (keys start with `module.`). Nothing is
+unpickled beyond tensors (`weights_only=True`). Every tensor is accounted for: the converter refuses a checkpoint
+with unknown, missing or mis-shaped tensors, listing them, rather than silently loading a partial model.
+
+Two groups of original tensors are verified and then dropped because the originals' forward never reads them:
+the per-modality LayerNorms (`norm1_a`, `norm2_a`, `norm1_v`, `norm2_v`) of the modality-specific and decoder
+layers. Dropping them keeps every parameter of the port in use (DDP needs no unused-parameter search).
+"""
+
+import json
+import math
+import os
+import pickle
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from huggingface_hub.errors import StrictDataclassError
+
+from .configuration_social_mae import SocialMAEConfig
+from .modeling_social_mae import (
+    SocialMAEForAudioVisualClassification,
+    SocialMAEForPreTraining,
+    SocialMAEForRegression,
+    SocialMAEPreTrainedModel,
+)
+
+Task = Literal["classification", "regression"]
+
+_LAYER_RENAMES = {
+    "norm1": "layernorm_before",
+    "norm2": "layernorm_after",
+    "norm1_a": "audio_layernorm_before",
+    "norm2_a": "audio_layernorm_after",
+    "norm1_v": "video_layernorm_before",
+    "norm2_v": "video_layernorm_after",
+    "attn.qkv": "attention.qkv",
+    "attn.proj": "attention.proj",
+    "mlp.fc1": "mlp.fc1",
+    "mlp.fc2": "mlp.fc2",
+}
+_UNUSED_NORMS = ("norm1_a", "norm2_a", "norm1_v", "norm2_v")
+_STACKS = {
+    "blocks_a": "social_mae.encoder.audio_layers",
+    "blocks_v": "social_mae.encoder.video_layers",
+    "blocks_u": "social_mae.encoder.fusion_layers",
+    "decoder_blocks": "decoder.layers",
+}
+_FLAT_RENAMES = {
+    "patch_embed_a.proj": "social_mae.embeddings.audio_patch_embeddings.projection",
+    "patch_embed_v.proj": "social_mae.embeddings.video_patch_embeddings.projection",
+    "pos_embed_a": "social_mae.embeddings.audio_position_embeddings",
+    "pos_embed_v": "social_mae.embeddings.video_position_embeddings",
+    "modality_a": "social_mae.embeddings.audio_modality_embedding",
+    "modality_v": "social_mae.embeddings.video_modality_embedding",
+    "norm": "social_mae.encoder.layernorm",
+    "norm_a": "social_mae.encoder.audio_layernorm",
+    "norm_v": "social_mae.encoder.video_layernorm",
+    "decoder_embed": "decoder.decoder_embed",
+    "mask_token": "decoder.mask_token",
+    "decoder_pos_embed_a": "decoder.audio_position_embeddings",
+    "decoder_pos_embed_v": "decoder.video_position_embeddings",
+    "decoder_modality_a": "decoder.audio_modality_embedding",
+    "decoder_modality_v": "decoder.video_modality_embedding",
+    "decoder_norm": "decoder.layernorm",
+    "decoder_pred_a": "decoder.audio_pred",
+    "decoder_pred_v": "decoder.video_pred",
+    "mlp_head.0": "classifier.layernorm",
+    "mlp_head.1": "classifier.dense",
+}
+_LAYER_KEY = re.compile(r"^(blocks_a|blocks_v|blocks_u|decoder_blocks)\.(\d+)\.(.+)\.(weight|bias)$")
+
+
+class CheckpointError(ValueError):
+    """The file is not an original Social-MAE / CAV-MAE checkpoint this converter understands."""
+
+
+@dataclass
+class OriginalCheckpoint:
+    """What the key names and shapes say about an original checkpoint."""
+
+    family: Literal["social-mae", "cav-mae"]
+    stage: Literal["pretraining", "finetuning"]
+    state_dict: dict[str, torch.Tensor]
+
+
+def load_original_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a `.pth` safely (tensors only) and strip the `module.` prefix of `nn.DataParallel`."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file.")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory, expected an original `.pth` checkpoint file.")
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError) as error:
+        raise CheckpointError(
+            f"{path}: cannot be read as a PyTorch checkpoint with `weights_only=True` ({error}). It may be "
+            "corrupt or truncated, or hold pickled objects other than tensors."
+        ) from error
+    if isinstance(loaded, dict) and "state_dict" in loaded and isinstance(loaded["state_dict"], dict):
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, dict) or not loaded:
+        raise CheckpointError(f"{path}: expected a non-empty state_dict (name -> tensor), got {type(loaded)}.")
+    not_tensors = [key for key, value in loaded.items() if not isinstance(value, torch.Tensor)]
+    if not_tensors:
+        raise CheckpointError(f"{path}: entries that are not tensors: {sorted(not_tensors)[:10]}.")
+    prefixed = [key.startswith("module.") for key in loaded]
+    if any(prefixed) and not all(prefixed):
+        raise CheckpointError(f"{path}: some keys start with `module.` and some do not; refusing to guess.")
+    return {key.removeprefix("module."): value for key, value in loaded.items()}
+
+
+def identify(state_dict: dict[str, torch.Tensor], source: str = "checkpoint") -> OriginalCheckpoint:
+    """Social-MAE vs CAV-MAE from the video patch kernel's rank; pretraining vs fine-tuning from the heads."""
+    if "patch_embed_v.proj.weight" not in state_dict or "patch_embed_a.proj.weight" not in state_dict:
+        raise CheckpointError(
+            f"{source}: no `patch_embed_a.proj.weight` / `patch_embed_v.proj.weight`; this is not an original "
+            "Social-MAE or CAV-MAE checkpoint."
+        )
+    rank = state_dict["patch_embed_v.proj.weight"].ndim
+    if rank not in (4, 5):
+        raise CheckpointError(f"{source}: `patch_embed_v.proj.weight` has rank {rank}; expected 4 or 5.")
+    family = "social-mae" if rank == 5 else "cav-mae"
+    has_decoder = "decoder_embed.weight" in state_dict
+    has_head = "mlp_head.1.weight" in state_dict
+    if has_decoder == has_head:
+        what = "both a decoder and a classification head" if has_decoder else "neither a decoder nor a head"
+        raise CheckpointError(f"{source}: has {what}; cannot tell pretraining from fine-tuning.")
+    return OriginalCheckpoint(family, "pretraining" if has_decoder else "finetuning", state_dict)
+
+
+def infer_config(
+    checkpoint: OriginalCheckpoint,
+    num_frames: int = 8,
+    num_attention_heads: int = 12,
+    decoder_num_attention_heads: int = 16,
+    **overrides,
+) -> SocialMAEConfig:
+    """Widths, depths, audio length, image size and label count from the shapes; the rest from arguments."""
+    sd = checkpoint.state_dict
+    video_kernel = sd["patch_embed_v.proj.weight"]
+    audio_kernel = sd["patch_embed_a.proj.weight"]
+    hidden_size = audio_kernel.shape[0]
+    patch_size = video_kernel.shape[2]
+    audio_patch = audio_kernel.shape[2]
+    num_mel_bins = 128  # the originals hard-code 128 mel bins (num_patches = audio_length * 128 / 256)
+    num_audio_patches = _shape(sd, "pos_embed_a")[1]
+    audio_length = num_audio_patches * audio_patch * audio_patch // num_mel_bins
+
+    if checkpoint.family == "social-mae":
+        tubelet = video_kernel.shape[4]
+    else:
+        tubelet, num_frames = 1, 1
+    if num_frames % tubelet:
+        raise CheckpointError(f"--num-frames {num_frames} is not divisible by the tubelet size {tubelet}.")
+    num_video_patches = _shape(sd, "pos_embed_v")[1]
+    spatial = num_video_patches / (num_frames // tubelet)
+    grid = math.isqrt(int(spatial)) if spatial == int(spatial) else 0
+    if grid * grid != spatial:
+        raise CheckpointError(
+            f"pos_embed_v has {num_video_patches} tokens, which is not a square grid times "
+            f"{num_frames // tubelet} tubelets: is --num-frames {num_frames} right?"
+        )
+
+    values = {
+        "hidden_size": hidden_size,
+        "num_attention_heads": num_attention_heads,
+        "num_modality_layers": _count_layers(sd, "blocks_a"),
+        "num_fusion_layers": _count_layers(sd, "blocks_u"),
+        "intermediate_size": _shape(sd, "blocks_a.0.mlp.fc1.weight")[0],
+        "num_mel_bins": num_mel_bins,
+        "audio_length": audio_length,
+        "audio_patch_size": audio_patch,
+        "image_size": grid * patch_size,
+        "patch_size": patch_size,
+        "num_channels": video_kernel.shape[1],
+        "num_frames": num_frames,
+        "tubelet_size": tubelet,
+        "legacy_video_target_order": checkpoint.family == "social-mae",
+    }
+    if checkpoint.stage == "pretraining":
+        values.update(
+            decoder_hidden_size=_shape(sd, "decoder_embed.weight")[0],
+            decoder_num_hidden_layers=_count_layers(sd, "decoder_blocks"),
+            decoder_num_attention_heads=decoder_num_attention_heads,
+            decoder_intermediate_size=_shape(sd, "decoder_blocks.0.mlp.fc1.weight")[0],
+        )
+    else:
+        values["num_labels"] = _shape(sd, "mlp_head.1.weight")[0]
+    values.update(overrides)
+    try:
+        return SocialMAEConfig(**values)
+    except StrictDataclassError as error:
+        raise CheckpointError(f"the settings inferred from the checkpoint are invalid: {error}") from error
+
+
+def _shape(sd: dict[str, torch.Tensor], key: str) -> tuple[int, ...]:
+    if key not in sd:
+        raise CheckpointError(f"missing tensor `{key}`.")
+    return tuple(sd[key].shape)
+
+
+def _count_layers(sd: dict[str, torch.Tensor], stack: str) -> int:
+    indices = {int(m.group(2)) for key in sd if (m := _LAYER_KEY.match(key)) and m.group(1) == stack}
+    if not indices:
+        raise CheckpointError(f"no `{stack}.*` layers found.")
+    if indices != set(range(len(indices))):
+        raise CheckpointError(f"`{stack}` layer indices are not contiguous from 0: {sorted(indices)}.")
+    return len(indices)
+
+
+def rename_key(key: str) -> str | None:
+    """Original name -> our name; None for the verified-but-unused per-modality norms of non-fusion layers."""
+    match = _LAYER_KEY.match(key)
+    if match:
+        stack, index, inner, kind = match.groups()
+        if inner in _UNUSED_NORMS and stack != "blocks_u":
+            return None
+        if inner not in _LAYER_RENAMES:
+            raise CheckpointError(f"unknown tensor `{key}`.")
+        return f"{_STACKS[stack]}.{index}.{_LAYER_RENAMES[inner]}.{kind}"
+    base, dot, kind = key.rpartition(".")
+    if dot and kind in ("weight", "bias") and base in _FLAT_RENAMES:
+        return f"{_FLAT_RENAMES[base]}.{kind}"
+    if key in _FLAT_RENAMES:
+        return _FLAT_RENAMES[key]
+    raise CheckpointError(f"unknown tensor `{key}`.")
+
+
+def _expected_original_keys(model_keys: set[str]) -> set[str]:
+    """The original names a checkpoint must hold for this model, unused norms included."""
+    originals = set()
+    for stack, ours in _STACKS.items():
+        indices = {int(k[len(ours) + 1 :].split(".")[0]) for k in model_keys if k.startswith(ours + ".")}
+        for index in indices:
+            for inner in _LAYER_RENAMES:
+                for kind in ("weight", "bias"):
+                    originals.add(f"{stack}.{index}.{inner}.{kind}")
+    for original, ours in _FLAT_RENAMES.items():
+        for kind in ("weight", "bias"):
+            if f"{ours}.{kind}" in model_keys:
+                originals.add(f"{original}.{kind}")
+        if ours in model_keys:
+            originals.add(original)
+    return originals
+
+
+def convert_state_dict(
+    state_dict: dict[str, torch.Tensor], model: SocialMAEPreTrainedModel, source: str = "checkpoint"
+) -> dict[str, torch.Tensor]:
+    """Rename and reshape every original tensor for `model`, refusing anything unknown, missing or mis-shaped."""
+    target = model.state_dict()
+    expected = _expected_original_keys(set(target))
+    unknown = sorted(set(state_dict) - expected)
+    missing = sorted(expected - set(state_dict))
+    problems = []
+    if unknown:
+        problems.append(f"unknown tensors: {unknown}")
+    if missing:
+        problems.append(f"missing tensors: {missing}")
+    if problems:
+        raise CheckpointError(f"{source}: " + "; ".join(problems))
+
+    converted, misshaped = {}, []
+    for key, tensor in state_dict.items():
+        new_key = rename_key(key)
+        if new_key is None:
+            # Verified present above; check its shape too, then drop it.
+            if tensor.shape != target[f"{_layer_prefix(key)}.layernorm_before.weight"].shape:
+                misshaped.append(f"{key} {tuple(tensor.shape)}")
+            continue
+        if key == "patch_embed_v.proj.weight" and tensor.ndim == 4:
+            tensor = tensor.unsqueeze(-1)  # CAV-MAE's Conv2d kernel gets a time axis of 1
+        if tuple(tensor.shape) != tuple(target[new_key].shape):
+            misshaped.append(f"{key} {tuple(tensor.shape)} (expected {tuple(target[new_key].shape)})")
+            continue
+        converted[new_key] = tensor.to(target[new_key].dtype).contiguous()
+    if misshaped:
+        raise CheckpointError(f"{source}: mis-shaped tensors: {misshaped}")
+    return converted
+
+
+def _layer_prefix(original_key: str) -> str:
+    stack, index = _LAYER_KEY.match(original_key).groups()[:2]
+    return f"{_STACKS[stack]}.{index}"
+
+
+def parse_id2label(value: str | dict | list | None) -> dict[int, str] | None:
+    """`--id2label` as a JSON file, a JSON object/list string, or comma-separated names in index order."""
+    if value is None or isinstance(value, dict):
+        return {int(k): str(v) for k, v in value.items()} if value else None
+    if isinstance(value, list):
+        return dict(enumerate(map(str, value)))
+    text = Path(value).read_text() if os.path.isfile(value) else value
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        parsed = [name.strip() for name in text.split(",") if name.strip()]
+    if isinstance(parsed, list):
+        return dict(enumerate(map(str, parsed)))
+    if isinstance(parsed, dict):
+        return {int(k): str(v) for k, v in parsed.items()}
+    raise ValueError(f"--id2label: expected names or a mapping, got {parsed!r}.")
+
+
+def convert_checkpoint(
+    checkpoint_path: str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    *,
+    num_frames: int = 8,
+    num_attention_heads: int = 12,
+    decoder_num_attention_heads: int = 16,
+    task: Task | None = None,
+    id2label: str | dict | list | None = None,
+    **config_overrides,
+) -> SocialMAEPreTrainedModel:
+    """Convert an original checkpoint; save it with `save_pretrained` when `output_dir` is given.
+
+    Pretraining checkpoints become [`SocialMAEForPreTraining`]; fine-tuned ones
+    [`SocialMAEForAudioVisualClassification`], or [`SocialMAEForRegression`] with `task="regression"`.
+    """
+    source = str(checkpoint_path)
+    checkpoint = identify(load_original_state_dict(checkpoint_path), source)
+    labels = parse_id2label(id2label)
+    if checkpoint.stage == "pretraining" and (task is not None or labels is not None):
+        raise CheckpointError(f"{source}: a pretraining checkpoint has no head; --task/--id2label do not apply.")
+    config = infer_config(
+        checkpoint,
+        num_frames=num_frames,
+        num_attention_heads=num_attention_heads,
+        decoder_num_attention_heads=decoder_num_attention_heads,
+        **config_overrides,
+    )
+    if labels is not None:
+        if len(labels) != config.num_labels or set(labels) != set(range(config.num_labels)):
+            raise CheckpointError(
+                f"{source}: the head has {config.num_labels} outputs but --id2label gives {len(labels)} "
+                f"names (ids {sorted(labels)})."
+            )
+        config.id2label = labels
+        config.label2id = {name: index for index, name in labels.items()}
+    if checkpoint.stage == "pretraining":
+        model_class = SocialMAEForPreTraining
+    elif task == "regression":
+        model_class = SocialMAEForRegression
+    elif task in (None, "classification"):
+        model_class = SocialMAEForAudioVisualClassification
+    else:
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+
+    model = model_class(config)
+    model.load_state_dict(convert_state_dict(checkpoint.state_dict, model, source), strict=True)
+    model.eval()
+    if output_dir is not None:
+        model.save_pretrained(output_dir)
+    return model

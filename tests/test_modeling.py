@@ -1,0 +1,440 @@
+"""Model behaviour beyond parity: attention backends, save/load, checkpointing, inputs, init, losses."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_config, tiny_inputs
+from safetensors.torch import load_file
+from transformers import AutoConfig, AutoModel, AutoModelForPreTraining
+
+from social_mae_hf import (
+    AutoModelForAudioVisualClassification,
+    SocialMAEConfig,
+    SocialMAEForAudioVisualClassification,
+    SocialMAEForPreTraining,
+    SocialMAEForRegression,
+    SocialMAEModel,
+)
+from social_mae_hf.modeling_social_mae import sincos_2d, video_sincos
+
+MODEL_CLASSES = [SocialMAEModel, SocialMAEForPreTraining, SocialMAEForAudioVisualClassification, SocialMAEForRegression]
+
+
+def build(model_class, seed=0, **config_overrides):
+    torch.manual_seed(seed)
+    return model_class(tiny_config(**config_overrides)).eval()
+
+
+def noise_for(config, batch=2, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    return {
+        "audio_noise": torch.rand(batch, config.num_audio_patches, generator=generator),
+        "video_noise": torch.rand(batch, config.num_video_patches, generator=generator),
+    }
+
+
+def first_tensor(outputs):
+    for name in ("loss", "logits", "last_hidden_state"):
+        if outputs.get(name) is not None:
+            return outputs[name]
+    raise AssertionError("no output tensor")
+
+
+# ---- attention implementations -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model_class", MODEL_CLASSES)
+def test_eager_and_sdpa_agree(model_class, tmp_path):
+    model = build(model_class)
+    model.save_pretrained(tmp_path)
+    eager = model_class.from_pretrained(tmp_path, attn_implementation="eager").eval()
+    sdpa = model_class.from_pretrained(tmp_path, attn_implementation="sdpa").eval()
+    assert eager.config._attn_implementation == "eager"
+    assert sdpa.config._attn_implementation == "sdpa"
+    inputs = tiny_inputs(model.config)
+    extra = noise_for(model.config) if model_class is SocialMAEForPreTraining else {}
+    with torch.no_grad():
+        for given in (inputs, {"input_values": inputs["input_values"]}, {"pixel_values": inputs["pixel_values"]}):
+            if model_class is SocialMAEForPreTraining and len(given) == 1:
+                continue
+            a, b = eager(**given, **extra), sdpa(**given, **extra)
+            torch.testing.assert_close(first_tensor(a), first_tensor(b), atol=1e-5, rtol=1e-5)
+
+
+def test_attentions_need_eager_and_have_the_right_shapes():
+    model = build(SocialMAEModel)
+    inputs = tiny_inputs(model.config)
+    with pytest.raises(ValueError, match="attn_implementation='eager'"):
+        model(**inputs, output_attentions=True)
+    model.set_attn_implementation("eager")
+    outputs = model(**inputs, output_attentions=True, output_hidden_states=True)
+    config = model.config
+    assert len(outputs.audio_attentions) == len(outputs.video_attentions) == config.num_modality_layers
+    assert len(outputs.attentions) == config.num_fusion_layers
+    tokens = config.num_audio_patches + config.num_video_patches
+    assert outputs.attentions[0].shape == (2, config.num_attention_heads, tokens, tokens)
+    torch.testing.assert_close(outputs.attentions[0].sum(-1), torch.ones(2, config.num_attention_heads, tokens))
+    assert len(outputs.audio_hidden_states) == config.num_modality_layers + 1
+    assert len(outputs.hidden_states) == config.num_fusion_layers + 1
+    assert outputs.hidden_states[0].shape == (2, tokens, config.hidden_size)
+
+
+# ---- save / load -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model_class", MODEL_CLASSES)
+def test_save_load_round_trip_is_bit_exact(model_class, tmp_path):
+    model = build(model_class, id2label={0: "calm", 1: "laugh", 2: "smile"})
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()
+    reloaded = model_class.from_pretrained(tmp_path).eval()
+    original_state, reloaded_state = model.state_dict(), reloaded.state_dict()
+    assert original_state.keys() == reloaded_state.keys()
+    for name, tensor in original_state.items():
+        assert torch.equal(tensor, reloaded_state[name]), name
+    inputs = tiny_inputs(model.config)
+    extra = noise_for(model.config) if model_class is SocialMAEForPreTraining else {}
+    with torch.no_grad():
+        assert torch.equal(first_tensor(model(**inputs, **extra)), first_tensor(reloaded(**inputs, **extra)))
+    assert reloaded.config.id2label == {0: "calm", 1: "laugh", 2: "smile"}
+
+
+def test_auto_classes_resolve_every_head(tmp_path):
+    config = tiny_config()
+    assert type(AutoConfig.for_model("social-mae")) is SocialMAEConfig
+    assert type(AutoModel.from_config(config)) is SocialMAEModel
+    assert type(AutoModelForPreTraining.from_config(config)) is SocialMAEForPreTraining
+    assert type(AutoModelForAudioVisualClassification.from_config(config)) is SocialMAEForAudioVisualClassification
+    build(SocialMAEForPreTraining).save_pretrained(tmp_path)
+    encoder = AutoModel.from_pretrained(tmp_path)
+    pretraining = SocialMAEForPreTraining.from_pretrained(tmp_path)
+    for name, tensor in encoder.state_dict().items():
+        assert torch.equal(tensor, pretraining.social_mae.state_dict()[name]), name
+
+
+def test_classifier_from_a_pretraining_folder_keeps_the_encoder(tmp_path):
+    pretraining = build(SocialMAEForPreTraining)
+    pretraining.save_pretrained(tmp_path)
+    classifier = SocialMAEForAudioVisualClassification.from_pretrained(tmp_path, num_labels=4)
+    for name, tensor in pretraining.social_mae.state_dict().items():
+        assert torch.equal(tensor, classifier.social_mae.state_dict()[name]), name
+    assert classifier.classifier.dense.weight.shape == (4, 32)
+    assert torch.equal(classifier.classifier.dense.bias, torch.zeros(4))
+
+
+# ---- gradient checkpointing --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model_class", [SocialMAEForPreTraining, SocialMAEForAudioVisualClassification])
+def test_gradient_checkpointing_gives_the_same_gradients(model_class):
+    def gradients(checkpointing: bool) -> dict[str, torch.Tensor]:
+        model = build(model_class).train()
+        if checkpointing:
+            model.gradient_checkpointing_enable()
+            assert all(
+                layer.gradient_checkpointing for layer in model.modules() if hasattr(layer, "gradient_checkpointing")
+            )
+        inputs = tiny_inputs(model.config)
+        extra = noise_for(model.config) if model_class is SocialMAEForPreTraining else {"labels": torch.tensor([0, 2])}
+        model(**inputs, **extra).loss.backward()
+        return {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+    plain, checkpointed = gradients(False), gradients(True)
+    assert plain.keys() == checkpointed.keys()
+    assert len(plain) > 50
+    for name in plain:
+        torch.testing.assert_close(checkpointed[name], plain[name], atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_pretraining_uses_every_parameter():
+    """No dead weights: DDP runs without searching for unused parameters."""
+    model = build(SocialMAEForPreTraining).train()
+    model(**tiny_inputs(model.config)).loss.backward()
+    unused = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert unused == []
+
+
+def test_position_embeddings_can_be_frozen():
+    model = build(SocialMAEForPreTraining, trainable_position_embeddings=False)
+    frozen = [name for name, p in model.named_parameters() if not p.requires_grad]
+    assert sorted(frozen) == sorted(
+        [
+            "social_mae.embeddings.audio_position_embeddings",
+            "social_mae.embeddings.video_position_embeddings",
+            "decoder.audio_position_embeddings",
+            "decoder.video_position_embeddings",
+        ]
+    )
+
+
+# ---- inputs ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"input_values": torch.zeros(2, 48, 128)}, r"`input_values` must have shape \(batch, 64 audio frames, 128"),
+        ({"input_values": torch.zeros(2, 128, 64)}, r"got \(2, 128, 64\)"),
+        ({"pixel_values": torch.zeros(2, 8, 3, 32, 32)}, "has 8 frames but this model takes 4"),
+        ({"pixel_values": torch.zeros(2, 4, 32, 32, 3)}, "has 32 channels but this model takes 3"),
+        ({"pixel_values": torch.zeros(2, 4, 3, 64, 64)}, "frames are 64x64 but this model takes 32x32"),
+        ({"pixel_values": torch.zeros(2, 3, 32, 32)}, r"must have shape \(batch, frames, channels"),
+        ({"pixel_values": torch.zeros(3, 4, 3, 32, 32)}, "Batch sizes differ"),
+    ],
+)
+def test_bad_shapes_are_explained(change, message):
+    model = build(SocialMAEModel)
+    inputs = {**tiny_inputs(model.config), **change}
+    with pytest.raises(ValueError, match=message):
+        model(**inputs)
+
+
+def test_non_finite_inputs_are_refused_naming_the_items():
+    model = build(SocialMAEForAudioVisualClassification)
+    inputs = tiny_inputs(model.config, batch=3)
+    inputs["input_values"][2, 5, 7] = float("nan")
+    with pytest.raises(ValueError, match=r"`input_values` contains NaN or infinite values \(batch items \[2\]\)"):
+        model(**inputs)
+    inputs = tiny_inputs(model.config, batch=3)
+    inputs["pixel_values"][0, 1, 2, 3, 4] = float("inf")
+    with pytest.raises(ValueError, match=r"`pixel_values` contains NaN or infinite values \(batch items \[0\]\)"):
+        model(**inputs)
+
+
+def test_missing_inputs_and_bad_noise_are_refused():
+    model = build(SocialMAEForPreTraining)
+    inputs = tiny_inputs(model.config)
+    with pytest.raises(ValueError, match="Pass `input_values`"):
+        build(SocialMAEModel)()
+    with pytest.raises(ValueError, match="Pretraining needs both"):
+        model(input_values=inputs["input_values"])
+    with pytest.raises(ValueError, match=r"`video_noise` must have shape \(batch, tokens\) = \(2, 8\)"):
+        model(**inputs, video_noise=torch.rand(2, 15))
+
+
+def test_return_dict_false_gives_a_tuple():
+    model = build(SocialMAEForAudioVisualClassification)
+    outputs = model(**tiny_inputs(model.config), return_dict=False)
+    assert isinstance(outputs, tuple)
+    assert outputs[0].shape == (2, 3)
+
+
+# ---- behaviour ---------------------------------------------------------------------------------------------
+
+
+def test_single_modality_strategies_differ_and_average_is_the_mean_of_both_passes():
+    model = build(SocialMAEModel)
+    with torch.no_grad():  # fresh LayerNorms are all identity, which would make both passes equal
+        for name, parameter in model.named_parameters():
+            if "layernorm" in name:
+                parameter.add_(0.3 * torch.randn_like(parameter))
+    audio = tiny_inputs(model.config)["input_values"]
+    with torch.no_grad():
+        specific = model(input_values=audio).last_hidden_state
+        model.config.single_modality_strategy = "average_fusion"
+        averaged = model(input_values=audio).last_hidden_state
+        hidden = model.encoder.encode_modality(
+            model.embeddings.embed_audio(audio), "audio", model._recorder(False, False)
+        )
+        joint = model.encoder.layernorm(model.encoder.fusion_layers[0](hidden)[0])
+    assert not torch.allclose(specific, averaged)
+    torch.testing.assert_close(averaged, (joint + specific) / 2)
+
+
+def test_masking_keeps_the_configured_share_and_noise_decides_which():
+    model = build(SocialMAEForPreTraining, audio_mask_ratio=0.5, video_mask_ratio=0.75)
+    inputs, noise = tiny_inputs(model.config), noise_for(model.config)
+    outputs = model(**inputs, **noise)
+    assert outputs.audio_mask.sum(1).tolist() == [16, 16]
+    assert outputs.video_mask.sum(1).tolist() == [6, 6]
+    kept_audio = noise["audio_noise"].argsort(1)[:, :16]
+    assert torch.equal(outputs.audio_mask.gather(1, kept_audio), torch.zeros(2, 16))
+    assert outputs.last_hidden_state.shape == (2, 16 + 2, 32)
+    again = model(**inputs, **noise)
+    assert torch.equal(outputs.loss, again.loss)
+    other = model(**inputs, audio_mask_ratio=0.25)
+    assert other.audio_mask.sum(1).tolist() == [8, 8]
+
+
+def test_contrastive_loss_weights_and_directions():
+    config_kwargs = {"contrastive_loss_weight": 0.5}
+    one_way = build(SocialMAEForPreTraining, **config_kwargs)
+    inputs, noise = tiny_inputs(one_way.config, batch=4), noise_for(one_way.config, batch=4)
+    out = one_way(**inputs, **noise)
+    audio = torch.nn.functional.normalize(out.audio_contrastive_tokens.mean(1), dim=-1)
+    video = torch.nn.functional.normalize(out.video_contrastive_tokens.mean(1), dim=-1)
+    similarity = audio @ video.T / 0.05
+    expected = -torch.diagonal(similarity.log_softmax(dim=0)).mean()
+    torch.testing.assert_close(out.contrastive_loss, 0.5 * expected)
+    torch.testing.assert_close(out.loss, out.reconstruction_loss + out.contrastive_loss)
+    symmetric = build(SocialMAEForPreTraining, contrastive_direction="symmetric", **config_kwargs)
+    out_sym = symmetric(**inputs, **noise)
+    reverse = -torch.diagonal(similarity.T.log_softmax(dim=0)).mean()
+    torch.testing.assert_close(out_sym.contrastive_loss, 0.5 * (expected + reverse) / 2)
+
+
+def test_zero_loss_weights_skip_their_branch():
+    model = build(SocialMAEForPreTraining, contrastive_loss_weight=0.0)
+    out = model(**tiny_inputs(model.config))
+    assert out.contrastive_accuracy is None and out.contrastive_loss.item() == 0.0
+    torch.testing.assert_close(out.loss, out.audio_reconstruction_loss + out.video_reconstruction_loss)
+
+
+def test_norm_pix_loss_normalises_each_target_patch():
+    model = build(SocialMAEForPreTraining, norm_pix_loss=True, contrastive_loss_weight=0.0)
+    inputs, noise = tiny_inputs(model.config), noise_for(model.config)
+    out = model(**inputs, **noise)
+    target = model.patchify_audio(inputs["input_values"])
+    target = (target - target.mean(-1, keepdim=True)) / (target.var(-1, keepdim=True) + 1e-6) ** 0.5
+    per_patch = ((out.audio_logits - target) ** 2).mean(-1)
+    expected = (per_patch * out.audio_mask).sum() / out.audio_mask.sum()
+    torch.testing.assert_close(out.audio_reconstruction_loss, expected)
+
+
+# ---- patches -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_patchify_round_trips(legacy):
+    model = build(SocialMAEForPreTraining)
+    inputs = tiny_inputs(model.config)
+    audio_patches = model.patchify_audio(inputs["input_values"])
+    assert audio_patches.shape == (2, 32, 256)
+    assert torch.equal(model.unpatchify_audio(audio_patches), inputs["input_values"])
+    video_patches = model.patchify_video(inputs["pixel_values"], legacy_order=legacy)
+    assert video_patches.shape == (2, 8, 2 * 16 * 16 * 3)
+    assert torch.equal(model.unpatchify_video(video_patches, legacy_order=legacy), inputs["pixel_values"])
+
+
+def test_video_patches_follow_the_encoder_token_order():
+    """Token i of the (non-legacy) target is the tubelet the patch embedding turns into token i."""
+    model = build(SocialMAEForPreTraining)
+    pixels = tiny_inputs(model.config)["pixel_values"]
+    patches = model.patchify_video(pixels, legacy_order=False)
+    projection = model.social_mae.embeddings.video_patch_embeddings.projection
+    # the kernel is (channels, row, column, time); our patch vector is (time, row, column, channel)
+    weight = projection.weight.permute(0, 4, 2, 3, 1).reshape(projection.out_channels, -1)
+    tokens = model.social_mae.embeddings.video_patch_embeddings(pixels)
+    torch.testing.assert_close(patches @ weight.T + projection.bias, tokens, atol=1e-5, rtol=1e-5)
+    legacy = model.patchify_video(pixels, legacy_order=True)
+    assert not torch.equal(legacy, patches)
+    # legacy = the same patches listed time-first: (h, w, t) -> (t, h, w)
+    torch.testing.assert_close(legacy, patches.reshape(2, 2, 2, 2, -1).permute(0, 3, 1, 2, 4).reshape(2, 8, -1))
+
+
+def test_audio_patches_follow_the_encoder_token_order():
+    model = build(SocialMAEForPreTraining)
+    audio = tiny_inputs(model.config)["input_values"]
+    projection = model.social_mae.embeddings.audio_patch_embeddings.projection
+    tokens = model.social_mae.embeddings.audio_patch_embeddings(audio)
+    patches = model.patchify_audio(audio)
+    torch.testing.assert_close(patches @ projection.weight.reshape(32, -1).T + projection.bias, tokens)
+
+
+def test_single_frame_orders_coincide():
+    model = build(SocialMAEForPreTraining, num_frames=1, tubelet_size=1)
+    pixels = tiny_inputs(model.config)["pixel_values"]
+    assert torch.equal(model.patchify_video(pixels, legacy_order=True), model.patchify_video(pixels))
+
+
+# ---- initialisation ----------------------------------------------------------------------------------------
+
+
+def mae_sincos_reference(embed_dim: int, grid_h: int, grid_w: int) -> np.ndarray:
+    """MAE's published formula, written independently: first half encodes the column, second the row."""
+
+    def one_axis(dim, positions):
+        omega = 1.0 / 10000 ** (np.arange(dim // 2, dtype=np.float64) / (dim / 2.0))
+        angles = np.outer(positions.reshape(-1), omega)
+        return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+
+    cols, rows = np.meshgrid(np.arange(grid_w), np.arange(grid_h))
+    return np.concatenate([one_axis(embed_dim // 2, cols), one_axis(embed_dim // 2, rows)], axis=1)
+
+
+def test_sincos_uses_the_correct_formula():
+    ours = sincos_2d(64, 8, 4).numpy()
+    np.testing.assert_allclose(ours, mae_sincos_reference(64, 8, 4), atol=1e-12)
+    # both axes are encoded (the Social-MAE copy encoded one axis twice)
+    assert not np.allclose(ours[:, :32], ours[:, 32:])
+    # token f * T + t: moving in time changes the first half only
+    assert np.allclose(ours[0, 32:], ours[1, 32:]) and not np.allclose(ours[0, :32], ours[1, :32])
+
+
+def test_video_positions_encode_space_and_time():
+    table = video_sincos(32, 2, 4)  # 2x2 patches, 4 tubelets, time fastest
+    assert table.shape == (16, 32)
+    assert len({tuple(row.tolist()) for row in table}) == 16
+    torch.testing.assert_close(table[0::4, :24], sincos_2d(24, 2, 2))  # spatial part, per time step 0
+    assert torch.equal(table[0, :24], table[3, :24])  # same place, later time: same spatial code
+    assert torch.equal(video_sincos(32, 2, 1), sincos_2d(32, 2, 2))  # one frame: CAV-MAE's table
+
+
+def test_fresh_model_follows_the_originals_init():
+    model = build(SocialMAEForPreTraining)
+    embeddings = model.social_mae.embeddings
+    expected = torch.from_numpy(mae_sincos_reference(32, 8, 4)).float()
+    torch.testing.assert_close(embeddings.audio_position_embeddings[0], expected)
+    layer = model.social_mae.encoder.fusion_layers[0]
+    assert torch.equal(layer.video_layernorm_after.weight, torch.ones(32))
+    assert torch.equal(layer.attention.qkv.bias, torch.zeros(96))
+    bound = math.sqrt(6 / (32 + 96))  # xavier-uniform of the fused qkv matrix
+    assert layer.attention.qkv.weight.abs().max() <= bound
+    assert layer.attention.qkv.weight.abs().max() > 0.9 * bound
+    big = build(SocialMAEModel, hidden_size=256, num_attention_heads=4, intermediate_size=512)
+    std = big.embeddings.audio_modality_embedding.std().item()
+    assert 0.015 < std < 0.025
+
+
+def test_init_is_not_reapplied_to_loaded_weights(tmp_path):
+    model = build(SocialMAEForPreTraining)
+    with torch.no_grad():
+        model.social_mae.embeddings.audio_position_embeddings.fill_(3.0)
+        model.decoder.mask_token.fill_(-2.0)
+    model.save_pretrained(tmp_path)
+    stored = load_file(tmp_path / "model.safetensors")
+    assert stored["decoder.mask_token"].eq(-2.0).all()
+    reloaded = SocialMAEForPreTraining.from_pretrained(tmp_path)
+    assert reloaded.social_mae.embeddings.audio_position_embeddings.eq(3.0).all()
+    assert reloaded.decoder.mask_token.eq(-2.0).all()
+
+
+# ---- heads and losses --------------------------------------------------------------------------------------
+
+
+def test_classification_losses():
+    model = build(SocialMAEForAudioVisualClassification)
+    inputs = tiny_inputs(model.config)
+    labels = torch.tensor([2, 0])
+    out = model(**inputs, labels=labels)
+    torch.testing.assert_close(out.loss, torch.nn.functional.cross_entropy(out.logits, labels))
+    assert model.config.problem_type == "single_label_classification"
+    with pytest.raises(ValueError, match=r"`labels` must be in \[0, 3\)"):
+        model(**inputs, labels=torch.tensor([3, 0]))
+    multi = build(SocialMAEForAudioVisualClassification, problem_type="multi_label_classification")
+    targets = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    out = multi(**inputs, labels=targets)
+    torch.testing.assert_close(out.loss, torch.nn.functional.binary_cross_entropy_with_logits(out.logits, targets))
+
+
+def test_regression_losses():
+    model = build(SocialMAEForRegression, num_labels=5)
+    assert model.config.problem_type == "regression"
+    inputs = tiny_inputs(model.config)
+    targets = torch.rand(2, 5)
+    out = model(**inputs, labels=targets)
+    torch.testing.assert_close(out.loss, (out.logits - targets).abs().mean())
+    mse = build(SocialMAEForRegression, num_labels=5, regression_loss="mse")
+    out = mse(**inputs, labels=targets)
+    torch.testing.assert_close(out.loss, ((out.logits - targets) ** 2).mean())
+    with pytest.raises(ValueError, match=r"must have shape \(2, 5\)"):
+        model(**inputs, labels=torch.rand(2, 4))
+
+
+def test_pooler_output_is_the_token_mean():
+    model = build(SocialMAEModel)
+    out = model(**tiny_inputs(model.config))
+    torch.testing.assert_close(out.pooler_output, out.last_hidden_state.mean(1))
+    assert out.last_hidden_state.shape == (2, 32 + 8, 32)
