@@ -29,6 +29,8 @@ __all__ = ["MediaFile", "MediaSource", "VideoInfo", "describe_source"]
 
 MediaSource = str | os.PathLike | bytes
 
+# FFmpeg's "tty" demuxer shows any text file as ANSI-art video; a text file is not media.
+_TEXT_FORMATS = {"tty"}
 # How far before the first wanted frame to seek, in frames: the nearest frame can precede the wanted
 # time, and some demuxers land a little late.
 _SEEK_MARGIN_FRAMES = 2
@@ -91,11 +93,20 @@ class MediaFile:
         except (av.FFmpegError, OSError, ValueError) as err:
             raise MediaDecodeError(f"{self.name}: cannot be opened as audio or video ({err})") from err
         self._used = False
+        if self._container.format.name in _TEXT_FORMATS:
+            self._container.close()
+            raise MediaDecodeError(f"{self.name}: is a text file, not audio or video")
         streams = self._container.streams
         self._video = next(
             (s for s in streams.video if not (s.disposition & av.stream.Disposition.attached_pic)), None
         )  # cover art in audio files is a one-picture "video" stream: not a video
         self._audio = streams.audio[0] if streams.audio else None
+        if self._video is None and self._audio is None:
+            self._container.close()
+            raise MediaDecodeError(f"{self.name}: contains neither an audio nor a video stream")
+        if self._video is not None:
+            # Frame + slice threads, as OpenCV's FFmpeg backend uses; settable only before decoding.
+            self._video.thread_type = "AUTO"
 
     def _fresh(self):
         # A second pass (audio after video or the reverse) reopens: seeking back to 0 is not exact in
@@ -204,7 +215,7 @@ class MediaFile:
         chosen, first_time, sought = self._decode_nearest(wanted, info, seek=True)
         if sought and first_time > wanted[0]:
             # The seek landed after the first wanted time (imprecise seeking in some demuxers), so an
-            # earlier frame might have been nearer: decode from the start instead.
+            # earlier frame might have been nearer: decode from the start of a fresh opening instead.
             chosen, _, _ = self._decode_nearest(wanted, info, seek=False)
         arrays: dict[int, np.ndarray] = {}
         fmt = "rgb24" if channel_order == "rgb" else "bgr24"
@@ -226,17 +237,19 @@ class MediaFile:
     def _decode_nearest(self, wanted: list[Fraction], info: VideoInfo, *, seek: bool):
         """Map each wanted time to its nearest (frame, time); also return the first decoded time and
         whether a seek was made."""
-        container = self._fresh()
-        stream = self._video
-        stream.thread_type = "AUTO"  # frame + slice threads, as OpenCV's FFmpeg backend uses
+        if not seek and self._used:
+            self._open()
+        container, stream = self._container, self._video
+        used_before, self._used = self._used, True
         time_base = Fraction(stream.time_base)
         start = stream.start_time if stream.start_time is not None else 0
         period = 1 / info.fps
         seek_time = wanted[0] - _SEEK_MARGIN_FRAMES * period
-        sought = seek and seek_time > 0
+        # After the audio pass the demuxer is mid-file: seek back even when the window starts at 0.
+        sought = seek and (seek_time > 0 or used_before)
         if sought:
             try:
-                container.seek(int(start + seek_time / time_base), stream=stream, backward=True)
+                container.seek(int(start + max(seek_time, 0) / time_base), stream=stream, backward=True)
             except av.FFmpegError:
                 return self._decode_nearest(wanted, info, seek=False)
         chosen: dict[Fraction, tuple] = {}

@@ -298,7 +298,9 @@ def write_clip(
     rate = fractions.Fraction(fps).limit_denominator(1001)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(video_codec, rate=rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        # 4:2:0 needs even sides; odd-sized clips (still valid video) use 4:4:4.
+        even = width % 2 == 0 and height % 2 == 0
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p" if even else "yuv444p"
         if video_codec == "libx264":
             stream.options = {"preset": preset}
         elif video_codec == "libvpx":
