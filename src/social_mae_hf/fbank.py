@@ -131,6 +131,7 @@ def log_mel_fbank(
     sample_rate: int = 16000,
     num_mel_bins: int = 128,
     max_frames: int | None = None,
+    subtract_mean: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The originals' audio path: subtract each waveform's mean, then `kaldi_fbank`.
 
@@ -138,7 +139,8 @@ def log_mel_fbank(
     is given. Returns the fbank `(batch, frames, mel)` with every frame past an item's own last frame
     set to exactly 0 (what the originals' zero padding of the fbank gives), and the per-item frame
     counts. The mean subtraction cancels out in exact arithmetic (each frame loses its own mean
-    anyway); it is kept so that float rounding follows the originals.
+    anyway); it is kept so that float rounding follows the originals (`waveform - waveform.mean()`
+    over the whole waveform). Pass `subtract_mean=False` when the caller did it already.
     """
     if waveforms.ndim != 2:
         raise ValueError(f"expected (batch, samples) waveforms, got shape {tuple(waveforms.shape)}")
@@ -149,8 +151,12 @@ def log_mel_fbank(
     else:
         lengths_t = torch.as_tensor(lengths, dtype=torch.long, device=x.device)
     valid = torch.arange(total, device=x.device)[None, :] < lengths_t[:, None]
-    means = (x * valid).sum(dim=1, keepdim=True) / lengths_t.clamp_min(1)[:, None].to(torch.float32)
-    x = (x - means) * valid
+    if subtract_mean:
+        # torch's own mean of each item alone: the same reduction (and rounding) as the originals'.
+        means = torch.stack(
+            [x[i, :n].mean() if n > 0 else x.new_zeros(()) for i, n in enumerate(lengths_t.tolist())]
+        )
+        x = (x - means[:, None]) * valid
     feats = kaldi_fbank(x, sample_rate=sample_rate, num_mel_bins=num_mel_bins, max_frames=max_frames)
     counts = torch.tensor(
         [fbank_num_frames(int(length), sample_rate) for length in lengths_t.tolist()], device=x.device

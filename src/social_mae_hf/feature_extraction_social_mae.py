@@ -446,7 +446,8 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
             media = self._open(source, i, batch, opened, key=i if shared else -1 - i)
             if not media.has_audio:
                 return None
-            channels = media.read_audio(self.sampling_rate, max_samples=self.max_audio_samples)
+            # The whole track: the originals subtract the mean of the whole waveform.
+            channels = media.read_audio(self.sampling_rate)
             if not shared:
                 media.close()
                 del opened[-1 - i]
@@ -465,7 +466,10 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
             )
         if not np.all(np.isfinite(wave)):
             raise InvalidInputError(f"{name}: audio contains NaN or infinite samples")
-        return wave
+        # The originals: waveform - waveform.mean() over the whole clip, fbank, then crop the frames.
+        # Frames past max_length never matter, so crop the samples after the mean.
+        full = torch.from_numpy(np.ascontiguousarray(wave))
+        return (full - full.mean()).numpy()[: self.max_audio_samples]
 
     def _mix(self, channels: np.ndarray) -> np.ndarray:
         if channels.shape[0] == 1 or self.audio_channel_mix == "first":
@@ -492,13 +496,13 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
             raise InvalidInputError(f"{name}: audio dtype must be float or int16, got {arr.dtype}")
         if arr.ndim == 1:
             arr = arr[None]
+        if arr.size == 0:
+            raise InvalidInputError(f"{name}: zero-length audio")
         if arr.shape[0] > MAX_AUDIO_CHANNELS or arr.shape[0] > arr.shape[1]:
             raise InvalidInputError(
                 f"{name}: expected audio shaped (samples,) or (channels, samples), got {tuple(arr.shape)}; "
                 "transpose (samples, channels) data, and pass a batch as a list"
             )
-        if arr.shape[1] == 0:
-            raise InvalidInputError(f"{name}: zero-length audio")
         if not np.all(np.isfinite(arr)):
             raise InvalidInputError(f"{name}: audio contains NaN or infinite samples")
         peak = float(np.abs(arr).max())
@@ -509,10 +513,8 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
             )
         wave = self._mix(arr)
         if sampling_rate != self.sampling_rate:
-            # Crop before resampling (with margin for the resampling filter) to bound the work.
-            needed = int(np.ceil(self.max_audio_samples * sampling_rate / self.sampling_rate)) + 2048
-            wave = resample_waveform(wave[:needed], int(sampling_rate), self.sampling_rate)
-        return wave[: self.max_audio_samples]
+            wave = resample_waveform(wave, int(sampling_rate), self.sampling_rate)
+        return wave
 
     def _fbank_batch(self, waveforms: list[np.ndarray], device: torch.device) -> torch.Tensor:
         lengths = [w.shape[0] for w in waveforms]
@@ -525,6 +527,7 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
             sample_rate=self.sampling_rate,
             num_mel_bins=self.num_mel_bins,
             max_frames=self.max_length,
+            subtract_mean=False,  # done on the whole waveform in _load_waveform
         )
         out = feats.new_zeros(len(waveforms), self.max_length, self.num_mel_bins)
         out[:, : feats.shape[1]] = feats
