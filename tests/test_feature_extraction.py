@@ -525,3 +525,17 @@ def test_one_by_one_video_file_is_rejected(smae, tmp_path):
         container.mux(stream.encode(None))
     with pytest.raises(InvalidInputError, match=re.escape("tiny.mp4): frames are 1x1")):
         smae(videos=path, modalities="video")
+
+
+def test_auto_feature_extractor_registration(tmp_path):
+    from transformers import AutoConfig, AutoFeatureExtractor
+
+    from social_mae_hf.configuration_social_mae import SocialMAEConfig
+
+    AutoConfig.register(SocialMAEConfig.model_type, SocialMAEConfig, exist_ok=True)
+    AutoFeatureExtractor.register(SocialMAEConfig, SocialMAEFeatureExtractor, exist_ok=True)
+    SocialMAEConfig().save_pretrained(tmp_path)
+    SocialMAEFeatureExtractor.cav_mae().save_pretrained(tmp_path)
+    loaded = AutoFeatureExtractor.from_pretrained(tmp_path)
+    assert isinstance(loaded, SocialMAEFeatureExtractor)
+    assert loaded.to_dict() == SocialMAEFeatureExtractor.cav_mae().to_dict()

@@ -168,3 +168,16 @@ def test_errors_name_the_input(media, tmp_path):
         pytest.raises(MissingModalityError, match="pass it as `audio=`"),
     ):
         m.video_info()
+
+
+def test_skipping_non_reference_frames_keeps_wanted_frames_identical(media):
+    # c25.mp4 has one key frame (x264's default interval is 250): reading frames 100.. skips the
+    # non-reference frames before them; the frames must equal those of a full decode from frame 0.
+    path = media("c25.mp4")
+    wanted = [100, 101, 113, 149]
+    with MediaFile(path) as m:
+        every = m.read_frames_at([Fraction(i, 25) for i in range(150)])
+    with MediaFile(path) as m:
+        some = m.read_frames_at([Fraction(i, 25) for i in wanted])
+    np.testing.assert_array_equal(some, every[wanted])
+    assert [read_frame_counter(f) for f in some] == wanted

@@ -224,6 +224,27 @@ class MediaFile:
                 arrays[id(frame)] = _to_array(frame, fmt)
         return np.stack([arrays[id(chosen[Fraction(t)][0])] for t in times])
 
+    @staticmethod
+    def _decode_skipping(container, stream, start: int, time_base: Fraction, skip_before: Fraction):
+        """Decode the stream, skipping non-reference frames whose packets are timed before `skip_before`.
+
+        Those frames are not wanted, and no other frame depends on them, so the wanted frames are
+        bit-identical; on long-GOP files (x264's default key frame interval is 250) this avoids
+        decoding about half of the frames between the key frame and the window. The decision is
+        per packet and by the packet's own timestamp, so B-frame reordering cannot skip a wanted one.
+        """
+        context = stream.codec_context
+        skipping = skip_before > 0
+        context.skip_frame = "NONREF" if skipping else "DEFAULT"
+        try:
+            for packet in container.demux(stream):
+                if skipping and packet.pts is not None and (packet.pts - start) * time_base >= skip_before:
+                    context.skip_frame = "DEFAULT"
+                    skipping = False
+                yield from packet.decode()
+        finally:
+            context.skip_frame = "DEFAULT"
+
     def frame_times(self) -> list[Fraction]:
         """Every frame's presentation time (seconds from the stream start), from a demux-only pass.
 
@@ -257,7 +278,7 @@ class MediaFile:
         previous = None  # (frame, time)
         first_time = None
         try:
-            for frame in container.decode(stream):
+            for frame in self._decode_skipping(container, stream, start, time_base, seek_time):
                 if frame.pts is not None:
                     time = (frame.pts - start) * time_base
                 else:  # no timestamp: one frame period after the previous frame

@@ -172,11 +172,15 @@ def make_frames(
         cy = height / 2 + 0.12 * height * np.sin(2 * np.pi * 0.3 * t + phase[0])
         cx = width / 2 + 0.15 * width * np.sin(2 * np.pi * 0.2 * t + phase[1])
         frame = base.copy()
-        frame[_shape_mask(shape, yy, xx, cy, cx, r)] = colour
+        # Draw inside the face's bounding box only (a large frame is mostly background).
+        y0, y1 = max(0, int(cy - r) - 1), min(height, int(cy + r) + 2)
+        x0, x1 = max(0, int(cx - r) - 1), min(width, int(cx + r) + 2)
+        box, by, bx = frame[y0:y1, x0:x1], yy[y0:y1, x0:x1], xx[y0:y1, x0:x1]
+        box[_shape_mask(shape, by, bx, cy, cx, r)] = colour
         for side in (-1, 1):
-            frame[(yy - (cy - 0.25 * r)) ** 2 + (xx - (cx + side * 0.35 * r)) ** 2 <= (0.1 * r) ** 2] = eye
+            box[(by - (cy - 0.25 * r)) ** 2 + (bx - (cx + side * 0.35 * r)) ** 2 <= (0.1 * r) ** 2] = eye
         open_h = 0.04 * r + 0.25 * r * float(openness[i] if i < len(openness) else 0.0)
-        frame[((yy - (cy + 0.3 * r)) / open_h) ** 2 + ((xx - cx) / (0.35 * r)) ** 2 <= 1.0] = mouth
+        box[((by - (cy + 0.3 * r)) / open_h) ** 2 + ((bx - cx) / (0.35 * r)) ** 2 <= 1.0] = mouth
         for bit in range(min(16, width // bar_width)):
             frame[:_BAR_ROWS, bit * bar_width : (bit + 1) * bar_width] = 255 * ((i >> bit) & 1)
         frames[i] = frame
