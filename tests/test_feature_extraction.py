@@ -407,6 +407,12 @@ def test_missing_audio_track(smae, media):
     assert set(smae(videos=media("noaudio.mp4"), missing_audio="drop")) == {"pixel_values"}
     with pytest.raises(MissingModalityError, match=r"item 1 of the batch \(.*noaudio\.mp4\)"):
         smae(videos=[media("one_second.mp4"), media("noaudio.mp4")], missing_audio="drop")
+    # Decoded frames have no audio track either: a batch mixing them with files names them.
+    frames = np.zeros((10, 32, 32, 3), np.uint8)
+    with pytest.raises(MissingModalityError, match=r"no audio track in item 1 of the batch;"):
+        smae(videos=[media("one_second.mp4"), frames], video_fps=10)
+    out = smae(videos=[media("one_second.mp4"), frames], video_fps=10, modalities="video")
+    assert set(out) == {"pixel_values"}
 
 
 # -- bad inputs ------------------------------------------------------------------------------------------

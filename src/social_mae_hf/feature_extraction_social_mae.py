@@ -440,9 +440,11 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
     def _load_waveform(self, source, i, batch, sampling_rate, opened, video_items, audio_items):
         """Mono float32 waveform at `sampling_rate`, cropped to what the fbank uses; None: no track."""
         name = _item_name(source, i, batch)
+        shared = video_items is not None and audio_items is None  # the source IS the video item
+        if shared and not _is_media(source):
+            return None  # decoded frames carry no audio track
         if _is_media(source):
             # The same object as the video item -> share its opening.
-            shared = video_items is not None and audio_items is None
             media = self._open(source, i, batch, opened, key=i if shared else -1 - i)
             if not media.has_audio:
                 return None
