@@ -5,6 +5,9 @@ Importing the package registers the config and models with the transformers Auto
 
 from .auto import AutoModelForAudioVisualClassification, register_auto_classes
 from .configuration_social_mae import SocialMAEConfig
+from .errors import InvalidInputError, MediaDecodeError, MissingModalityError
+from .feature_extraction_social_mae import SocialMAEFeatureExtractor
+from .media import MediaFile
 from .modeling_social_mae import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
@@ -17,7 +20,12 @@ register_auto_classes()
 
 __all__ = [
     "AutoModelForAudioVisualClassification",
+    "InvalidInputError",
+    "MediaDecodeError",
+    "MediaFile",
+    "MissingModalityError",
     "SocialMAEConfig",
+    "SocialMAEFeatureExtractor",
     "SocialMAEForAudioVisualClassification",
     "SocialMAEForPreTraining",
     "SocialMAEForRegression",

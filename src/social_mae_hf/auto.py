@@ -6,11 +6,12 @@ built on transformers' own auto-class machinery; everything else uses the stock 
 
 from collections import OrderedDict
 
-from transformers import AutoConfig, AutoModel, AutoModelForPreTraining
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForPreTraining
 from transformers.models.auto.auto_factory import _BaseAutoModelClass, _LazyAutoMapping
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
 from .configuration_social_mae import SocialMAEConfig
+from .feature_extraction_social_mae import SocialMAEFeatureExtractor
 from .modeling_social_mae import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
@@ -32,3 +33,4 @@ def register_auto_classes() -> None:
     AutoModelForAudioVisualClassification.register(
         SocialMAEConfig, SocialMAEForAudioVisualClassification, exist_ok=True
     )
+    AutoFeatureExtractor.register(SocialMAEConfig, SocialMAEFeatureExtractor, exist_ok=True)

@@ -1,0 +1,17 @@
+"""Errors raised for inputs the feature extractor cannot use.
+
+All are `ValueError`s so that callers catching the usual transformers input errors keep working; the
+message always names the input (its path, or "item 3 of the batch") and says what is wrong.
+"""
+
+
+class InvalidInputError(ValueError):
+    """An input that is malformed: wrong type, shape, dtype, sampling rate, length or values."""
+
+
+class MediaDecodeError(InvalidInputError):
+    """A file or byte string that cannot be opened or decoded as the media it was passed as."""
+
+
+class MissingModalityError(InvalidInputError):
+    """A media input lacks a stream that was asked for (e.g. a video without an audio track)."""

@@ -1,0 +1,311 @@
+"""Decoding media files with PyAV: one container opening gives both the audio track and video frames.
+
+Video frames are picked by their real presentation timestamps (pts x time_base), so sampling works when
+the container does not know its frame count (webm, mkv) and with variable frame rates. Only what is
+needed is decoded: we seek to the last key frame before the first wanted time, stop after the last
+wanted frame, and convert only the chosen frames to arrays.
+
+Frame rate and frame count are read the way OpenCV's FFmpeg backend reads them (the originals'
+decoder): fps = av_guess_frame_rate, count = the container's frame count, else round(duration x fps).
+Colour conversion to RGB/BGR uses libswscale with OpenCV's settings (bicubic flag, BT.601 matrix
+whatever the stream's colour tags say), so BGR frames match `cv2.VideoCapture.read()`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .errors import MediaDecodeError, MissingModalityError
+
+__all__ = ["MediaFile", "MediaSource", "VideoInfo", "describe_source"]
+
+MediaSource = str | os.PathLike | bytes
+
+# FFmpeg's "tty" demuxer shows any text file as ANSI-art video; a text file is not media.
+_TEXT_FORMATS = {"tty"}
+# How far before the first wanted frame to seek, in frames: the nearest frame can precede the wanted
+# time, and some demuxers land a little late.
+_SEEK_MARGIN_FRAMES = 2
+
+
+def describe_source(source: MediaSource) -> str:
+    """A short name for messages: the path, or the size of a byte string."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"<{len(source)} bytes of media>"
+    return str(os.fspath(source))
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """A video stream's geometry and timing, as OpenCV would report them."""
+
+    width: int
+    height: int
+    fps: Fraction
+    num_frames: int  # container's count, else round(duration * fps); may be off for broken headers
+    duration: float  # seconds
+    frame_count_known: bool  # False when num_frames was estimated from the duration
+
+
+class MediaFile:
+    """An opened media container (path or bytes); use as a context manager.
+
+    Raises `MediaDecodeError` (a `ValueError`) naming the input when it is missing, a directory, or not
+    decodable media.
+    """
+
+    def __init__(self, source: MediaSource, *, name: str | None = None):
+        self.name = name or describe_source(source)
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            if len(source) == 0:
+                raise MediaDecodeError(f"{self.name}: empty byte string, not a media file")
+            self._bytes: bytes | None = bytes(source)
+            self._path: str | None = None
+        elif isinstance(source, (str, os.PathLike)):
+            path = Path(os.fspath(source))
+            if not path.exists():
+                raise MediaDecodeError(f"{self.name}: no such file")
+            if path.is_dir():
+                raise MediaDecodeError(f"{self.name}: is a directory, not a media file")
+            self._bytes, self._path = None, str(path)
+        else:
+            raise MediaDecodeError(f"{self.name}: expected a path or bytes, got {type(source).__name__}")
+        self._container = None
+        self._used = False
+        self._open()
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        if self._container is not None:
+            self._container.close()
+        try:
+            target = io.BytesIO(self._bytes) if self._bytes is not None else self._path
+            self._container = av.open(target, mode="r")
+        except (av.FFmpegError, OSError, ValueError) as err:
+            raise MediaDecodeError(f"{self.name}: cannot be opened as audio or video ({err})") from err
+        self._used = False
+        if self._container.format.name in _TEXT_FORMATS:
+            self._container.close()
+            raise MediaDecodeError(f"{self.name}: is a text file, not audio or video")
+        streams = self._container.streams
+        self._video = next(
+            (s for s in streams.video if not (s.disposition & av.stream.Disposition.attached_pic)), None
+        )  # cover art in audio files is a one-picture "video" stream: not a video
+        self._audio = streams.audio[0] if streams.audio else None
+        if self._video is None and self._audio is None:
+            self._container.close()
+            raise MediaDecodeError(f"{self.name}: contains neither an audio nor a video stream")
+        if self._video is not None:
+            # Frame + slice threads, as OpenCV's FFmpeg backend uses; settable only before decoding.
+            self._video.thread_type = "AUTO"
+
+    def _fresh(self):
+        # A second pass (audio after video or the reverse) reopens: seeking back to 0 is not exact in
+        # every demuxer, reopening is.
+        if self._used:
+            self._open()
+        self._used = True
+        return self._container
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def __enter__(self) -> MediaFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- streams ---------------------------------------------------------------------------------
+
+    @property
+    def has_audio(self) -> bool:
+        return self._audio is not None
+
+    @property
+    def has_video(self) -> bool:
+        return self._video is not None
+
+    def video_info(self) -> VideoInfo:
+        stream = self._require_video()
+        fps = stream.guessed_rate or stream.average_rate
+        if not fps or fps <= 0:
+            if not stream.time_base:
+                raise MediaDecodeError(f"{self.name}: the video stream has no frame rate")
+            fps = 1 / stream.time_base
+        fps = Fraction(fps)
+        duration = 0.0
+        if self._container.duration and self._container.duration > 0:
+            duration = self._container.duration / av.time_base
+        elif stream.duration and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        count = int(stream.frames or 0)
+        known = count > 0
+        if not known:
+            count = int(np.floor(duration * float(fps) + 0.5))
+        width, height = stream.codec_context.width, stream.codec_context.height
+        return VideoInfo(width, height, fps, count, duration, known)
+
+    def _require_video(self):
+        if self._video is None:
+            raise MissingModalityError(
+                f"{self.name}: has no video stream"
+                + (" (it is an audio file: pass it as `audio=`)" if self._audio is not None else "")
+            )
+        return self._video
+
+    # -- audio -----------------------------------------------------------------------------------
+
+    def read_audio(self, sample_rate: int = 16000, max_samples: int | None = None) -> np.ndarray:
+        """The first audio track as float32 `(channels, samples)` at `sample_rate`, channels kept.
+
+        Resampling is libswresample with its defaults (PyAV's `AudioResampler`), the same resampler
+        as the `ffmpeg -ar 16000` the CAV-MAE preprocessing ran. Decoding stops once `max_samples`
+        output samples exist: the resampler's output up to there does not depend on later input.
+        """
+        if self._audio is None:
+            raise MissingModalityError(f"{self.name}: has no audio track")
+        container = self._fresh()
+        stream = self._audio
+        resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=sample_rate)
+        chunks: list[np.ndarray] = []
+        total = 0
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+                    total += chunks[-1].shape[1]
+                if max_samples is not None and total >= max_samples:
+                    break
+            else:
+                for out in resampler.resample(None):
+                    chunks.append(out.to_ndarray())
+        except av.FFmpegError as err:
+            raise MediaDecodeError(f"{self.name}: the audio track cannot be decoded ({err})") from err
+        if not chunks:
+            return np.zeros((stream.channels or 1, 0), np.float32)
+        audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+        return audio if max_samples is None else audio[:, :max_samples]
+
+    # -- video -----------------------------------------------------------------------------------
+
+    def read_frames_at(self, times: Sequence[float | Fraction], channel_order: str = "rgb") -> np.ndarray:
+        """The frames shown at `times` (seconds from the stream's start), uint8 `(n, H, W, 3)`.
+
+        Each time gets the frame whose timestamp is nearest (ties: the earlier frame); times past
+        the end get the last frame. For a constant frame rate, time `i / fps` is exactly frame `i`.
+        """
+        if channel_order not in ("rgb", "bgr"):
+            raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+        if len(times) == 0:
+            return np.zeros((0, 0, 0, 3), np.uint8)
+        wanted = sorted({Fraction(t) for t in times})
+        info = self.video_info()
+        chosen, first_time, sought = self._decode_nearest(wanted, info, seek=True)
+        if sought and first_time > wanted[0]:
+            # The seek landed after the first wanted time (imprecise seeking in some demuxers), so an
+            # earlier frame might have been nearer: decode from the start of a fresh opening instead.
+            chosen, _, _ = self._decode_nearest(wanted, info, seek=False)
+        arrays: dict[int, np.ndarray] = {}
+        fmt = "rgb24" if channel_order == "rgb" else "bgr24"
+        for frame, _ in (chosen[t] for t in wanted):
+            if id(frame) not in arrays:
+                arrays[id(frame)] = _to_array(frame, fmt)
+        return np.stack([arrays[id(chosen[Fraction(t)][0])] for t in times])
+
+    @staticmethod
+    def _decode_skipping(container, stream, start: int, time_base: Fraction, skip_before: Fraction):
+        """Decode the stream, skipping non-reference frames whose packets are timed before `skip_before`.
+
+        Those frames are not wanted, and no other frame depends on them, so the wanted frames are
+        bit-identical; on long-GOP files (x264's default key frame interval is 250) this avoids
+        decoding about half of the frames between the key frame and the window. The decision is
+        per packet and by the packet's own timestamp, so B-frame reordering cannot skip a wanted one.
+        """
+        context = stream.codec_context
+        skipping = skip_before > 0
+        context.skip_frame = "NONREF" if skipping else "DEFAULT"
+        try:
+            for packet in container.demux(stream):
+                if skipping and packet.pts is not None and (packet.pts - start) * time_base >= skip_before:
+                    context.skip_frame = "DEFAULT"
+                    skipping = False
+                yield from packet.decode()
+        finally:
+            context.skip_frame = "DEFAULT"
+
+    def frame_times(self) -> list[Fraction]:
+        """Every frame's presentation time (seconds from the stream start), from a demux-only pass.
+
+        Cheap (no decoding); useful to inspect variable-frame-rate streams."""
+        container = self._fresh()
+        stream = self._video if self._video is not None else self._require_video()
+        time_base = Fraction(stream.time_base)
+        start = stream.start_time if stream.start_time is not None else 0
+        return sorted((p.pts - start) * time_base for p in container.demux(stream) if p.pts is not None)
+
+    def _decode_nearest(self, wanted: list[Fraction], info: VideoInfo, *, seek: bool):
+        """Map each wanted time to its nearest (frame, time); also return the first decoded time and
+        whether a seek was made."""
+        if not seek and self._used:
+            self._open()
+        container, stream = self._container, self._video
+        used_before, self._used = self._used, True
+        time_base = Fraction(stream.time_base)
+        start = stream.start_time if stream.start_time is not None else 0
+        period = 1 / info.fps
+        seek_time = wanted[0] - _SEEK_MARGIN_FRAMES * period
+        # After the audio pass the demuxer is mid-file: seek back even when the window starts at 0.
+        sought = seek and (seek_time > 0 or used_before)
+        if sought:
+            try:
+                container.seek(int(start + max(seek_time, 0) / time_base), stream=stream, backward=True)
+            except av.FFmpegError:
+                return self._decode_nearest(wanted, info, seek=False)
+        chosen: dict[Fraction, tuple] = {}
+        index = 0
+        previous = None  # (frame, time)
+        first_time = None
+        try:
+            for frame in self._decode_skipping(container, stream, start, time_base, seek_time):
+                if frame.pts is not None:
+                    time = (frame.pts - start) * time_base
+                else:  # no timestamp: one frame period after the previous frame
+                    time = previous[1] + period if previous is not None else Fraction(0)
+                if first_time is None:
+                    first_time = time
+                while index < len(wanted) and wanted[index] <= time:
+                    target = wanted[index]
+                    if previous is not None and target - previous[1] <= time - target:
+                        chosen[target] = previous
+                    else:
+                        chosen[target] = (frame, time)
+                    index += 1
+                if index == len(wanted):
+                    break
+                previous = (frame, time)
+        except av.FFmpegError as err:
+            raise MediaDecodeError(f"{self.name}: the video stream cannot be decoded ({err})") from err
+        if first_time is None:
+            if sought:  # nothing after the seek point: maybe a bad index, try from the start
+                return self._decode_nearest(wanted, info, seek=False)
+            raise MediaDecodeError(f"{self.name}: the video stream has no decodable frames")
+        for target in wanted[index:]:  # past the last frame
+            chosen[target] = previous
+        return chosen, first_time, sought
+
+
+def _to_array(frame, fmt: str) -> np.ndarray:
+    # OpenCV's conversion: swscale with SWS_BICUBIC and its default (BT.601) matrix, ignoring tags.
+    return frame.to_ndarray(format=fmt, interpolation="BICUBIC", src_colorspace="ITU601")

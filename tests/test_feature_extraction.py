@@ -1,0 +1,547 @@
+"""SocialMAEFeatureExtractor: shapes, presets, the originals' frame choice and transforms, bad inputs."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+import torch.nn.functional as F
+
+from social_mae_hf.errors import InvalidInputError, MediaDecodeError, MissingModalityError
+from social_mae_hf.fbank import log_mel_fbank
+from social_mae_hf.feature_extraction_social_mae import SocialMAEFeatureExtractor, resample_waveform
+from social_mae_hf.frame_sampling import cav_mae_frame_index, social_mae_frame_indices
+from social_mae_hf.media import MediaFile
+from social_mae_hf.synthetic import make_waveform
+
+MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
+STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+LOG_EPS = float(np.log(np.finfo(np.float32).eps))
+
+
+@pytest.fixture(scope="module")
+def smae():
+    return SocialMAEFeatureExtractor.social_mae()
+
+
+@pytest.fixture(scope="module")
+def cav():
+    return SocialMAEFeatureExtractor.cav_mae()
+
+
+def original_social_mae_indices(length: int, fps: float, start: int) -> list[int]:
+    """The Social-MAE loader's formula, restated: interval, window, first 8, tiling of short clips."""
+    interval = int(fps // 2)
+    keep_n = 4 * fps
+    if length < keep_n:
+        start, keep_n = 0, length
+    keep = list(np.arange(start, start + keep_n, interval)[:8])
+    if length < 4 * fps:
+        keep = (keep * (8 // len(keep) + 1))[:8]
+    return [int(k) for k in keep]
+
+
+def reference_social_mae_frames(bgr: np.ndarray) -> torch.Tensor:
+    """ToTensor -> Resize((224, 224), BICUBIC, antialias=None: False for tensors) -> Normalize, per frame."""
+    out = []
+    for frame in bgr:
+        x = torch.from_numpy(frame.copy()).permute(2, 0, 1).float().div(255)
+        x = F.interpolate(x[None], size=(224, 224), mode="bicubic", align_corners=False, antialias=False)[0]
+        out.append((x - MEAN) / STD)
+    return torch.stack(out)
+
+
+def decode_all_bgr(path) -> np.ndarray:
+    """Every frame in decoding order, as the original's cv2 loop reads them."""
+    with MediaFile(path) as m:
+        info = m.video_info()
+        return m.read_frames_at([Fraction(i) / info.fps for i in range(len(m.frame_times()))], "bgr")
+
+
+# -- shapes and input kinds -------------------------------------------------------------------------
+
+
+def test_media_file_gives_both_modalities(smae, media):
+    out = smae(videos=str(media("c25.mp4")))
+    assert out["input_values"].shape == (1, 1024, 128) and out["input_values"].dtype == torch.float32
+    assert out["pixel_values"].shape == (1, 8, 3, 224, 224) and out["pixel_values"].dtype == torch.float32
+
+
+def test_batch_of_files_bytes_and_path_agree(smae, media):
+    path = media("c30.mp4")
+    out = smae(videos=[path, path.read_bytes(), media("one_second.webm")], return_tensors="np")
+    assert isinstance(out["pixel_values"], np.ndarray)
+    assert out["pixel_values"].shape == (3, 8, 3, 224, 224) and out["input_values"].shape == (3, 1024, 128)
+    np.testing.assert_array_equal(out["pixel_values"][0], out["pixel_values"][1])
+    np.testing.assert_array_equal(out["input_values"][0], out["input_values"][1])
+
+
+@pytest.mark.parametrize(
+    "audio",
+    [
+        np.zeros(16000, np.float32) + 0.01 * np.sin(np.arange(16000)),
+        torch.zeros(2, 8000),
+        (np.random.default_rng(0).standard_normal(16000) * 1000).astype(np.int16),
+        np.zeros(16000, np.float64),
+    ],
+    ids=["float32", "torch-stereo", "int16", "float64"],
+)
+def test_raw_audio_kinds(smae, audio):
+    out = smae(audio=audio, sampling_rate=16000)
+    assert set(out) == {"input_values"} and out["input_values"].shape == (1, 1024, 128)
+
+
+@pytest.mark.parametrize(
+    "video",
+    [
+        np.zeros((20, 50, 70, 3), np.uint8),
+        torch.zeros(20, 50, 70, 3, dtype=torch.uint8),
+        [PIL.Image.new("RGB", (70, 50)) for _ in range(20)],
+        [np.zeros((50, 70, 3), np.uint8) for _ in range(20)],
+    ],
+    ids=["numpy", "torch", "pil-list", "frame-list"],
+)
+def test_decoded_video_kinds(smae, cav, video):
+    for fe, frames in ((smae, 8), (cav, 1)):
+        out = fe(videos=video, video_fps=10)
+        assert set(out) == {"pixel_values"} and out["pixel_values"].shape == (1, frames, 3, 224, 224)
+
+
+def test_batch_of_decoded_videos_and_raw_audio(smae):
+    videos = [np.zeros((20, 50, 70, 3), np.uint8), np.full((30, 40, 40, 3), 9, np.uint8)]
+    audio = [np.zeros(20000, np.float32), np.zeros(3000, np.float32)]
+    out = smae(videos=videos, audio=audio, sampling_rate=16000, video_fps=[10, 15])
+    assert out["pixel_values"].shape == (2, 8, 3, 224, 224) and out["input_values"].shape == (2, 1024, 128)
+
+
+# -- presets and serialisation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", ["social_mae", "cav_mae"])
+def test_presets_round_trip(preset, tmp_path, media):
+    fe = getattr(SocialMAEFeatureExtractor, preset)(image_size=112)
+    fe.save_pretrained(tmp_path)
+    assert (tmp_path / "preprocessor_config.json").exists()
+    loaded = SocialMAEFeatureExtractor.from_pretrained(tmp_path)
+    assert loaded.to_dict() == fe.to_dict()
+    assert loaded.image_size == 112
+    for key in (
+        "audio_mean",
+        "audio_std",
+        "num_frames",
+        "frame_sampling",
+        "resize_mode",
+        "resample",
+        "antialias",
+        "channel_order",
+        "image_mean",
+        "image_std",
+        "audio_channel_mix",
+        "max_length",
+    ):
+        assert getattr(loaded, key) == getattr(fe, key)
+    a, b = fe(videos=media("one_second.mp4")), loaded(videos=media("one_second.mp4"))
+    torch.testing.assert_close(a["pixel_values"], b["pixel_values"], atol=0, rtol=0)
+
+
+def test_preset_values():
+    s, c = SocialMAEFeatureExtractor.social_mae(), SocialMAEFeatureExtractor.cav_mae()
+    assert (s.audio_mean, s.audio_std, c.audio_mean, c.audio_std) == (-6.2943, 12.26344, -5.081, 4.4849)
+    assert (s.num_frames, s.channel_order, s.resample, s.antialias, s.resize_mode) == (
+        8,
+        "bgr",
+        "bicubic",
+        False,
+        "stretch",
+    )
+    assert (c.num_frames, c.channel_order, c.resample, c.resize_mode) == (
+        1,
+        "rgb",
+        "bilinear",
+        "shorter_side_center_crop",
+    )
+    assert SocialMAEFeatureExtractor().to_dict() == s.to_dict()
+
+
+# -- Social-MAE frame choice ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fps", [25, 30, 24, 29.97, 15])
+def test_social_mae_indices_equal_the_original_formula(fps):
+    length = int(10 * fps)
+    for start in (0, 1, 17, int(length - 4 * fps)):
+        assert social_mae_frame_indices(length, fps, start) == original_social_mae_indices(length, fps, start)
+    assert social_mae_frame_indices(250, 25, 10) == [10, 22, 34, 46, 58, 70, 82, 94]
+    assert social_mae_frame_indices(300, 30, 10) == [10, 25, 40, 55, 70, 85, 100, 115]
+
+
+@pytest.mark.parametrize("name,fps,start", [("c25.mp4", 25, 25), ("c30.mp4", 30, 30)])
+def test_social_mae_frames_are_the_originals_frames(smae, media, name, fps, start):
+    # 6 s clips: evaluation centres the window, start = (count - 4 * fps) // 2.
+    bgr = decode_all_bgr(media(name))
+    indices = original_social_mae_indices(len(bgr), fps, start)
+    expected = reference_social_mae_frames(bgr[indices])
+    out = smae(videos=media(name), modalities="video")["pixel_values"][0]
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
+
+
+def test_short_clip_reads_from_zero_and_tiles(smae, media):
+    bgr = decode_all_bgr(media("short.mp4"))  # 2 s at 25 fps: 50 < 100 frames
+    indices = original_social_mae_indices(len(bgr), 25, start=999)
+    assert indices == [0, 12, 24, 36, 48, 0, 12, 24]
+    out = smae(videos=media("short.mp4"), modalities="video")["pixel_values"][0]
+    torch.testing.assert_close(out, reference_social_mae_frames(bgr[indices]), atol=1e-5, rtol=0)
+
+
+def test_window_centred_at_eval_random_but_reproducible_in_training(smae, media):
+    path = media("c25.mp4")
+    calls = {}
+
+    def recorder(**kwargs):
+        metadata = kwargs["metadata"]
+        calls["meta"] = metadata
+        return np.arange(8)
+
+    smae(videos=path, modalities="video", sample_indices_fn=recorder)
+    assert calls["meta"].total_num_frames == 150 and calls["meta"].fps == 25
+
+    eval_a = smae(videos=path, modalities="video")["pixel_values"]
+    eval_b = smae(videos=path, modalities="video")["pixel_values"]
+    torch.testing.assert_close(eval_a, eval_b, atol=0, rtol=0)
+
+    def train(seed):
+        g = torch.Generator().manual_seed(seed)
+        return smae(videos=path, modalities="video", training=True, generator=g)["pixel_values"]
+
+    torch.testing.assert_close(train(3), train(3), atol=0, rtol=0)
+    draws = [train(seed) for seed in range(4)]
+    assert any(not torch.equal(draws[0], d) for d in draws[1:])
+    # Every random window is one the original could draw: start in [0, 150 - 100].
+    bgr = decode_all_bgr(path)
+    g = torch.Generator().manual_seed(11)
+    start = int(torch.randint(0, 51, (1,), generator=torch.Generator().manual_seed(11)).item())
+    out = smae(videos=path, modalities="video", training=True, generator=g)["pixel_values"][0]
+    expected = reference_social_mae_frames(bgr[original_social_mae_indices(150, 25, start)])
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
+
+
+def test_sample_indices_fn_overrides_the_preset(smae, media):
+    bgr = decode_all_bgr(media("c25.mp4"))
+    out = smae(
+        videos=media("c25.mp4"),
+        modalities="video",
+        sample_indices_fn=lambda metadata, num_frames: np.arange(num_frames) * 3,
+    )["pixel_values"][0]
+    torch.testing.assert_close(out, reference_social_mae_frames(bgr[np.arange(8) * 3]), atol=1e-5, rtol=0)
+    with pytest.raises(InvalidInputError, match="must return 8 integer indices"):
+        smae(videos=media("c25.mp4"), modalities="video", sample_indices_fn=lambda **_: [0, 1])
+    with pytest.raises(InvalidInputError, match="outside"):
+        smae(videos=media("c25.mp4"), modalities="video", sample_indices_fn=lambda **_: np.arange(8) + 500)
+
+
+def test_decoded_frames_use_the_same_indices(smae):
+    rng = np.random.default_rng(0)
+    video = rng.integers(0, 256, (150, 36, 52, 3), dtype=np.uint8)  # RGB
+    out = smae(videos=video, video_fps=25)["pixel_values"][0]
+    expected = reference_social_mae_frames(video[original_social_mae_indices(150, 25, 25)][..., ::-1])
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
+
+
+# -- frame transforms ------------------------------------------------------------------------------------
+
+
+def test_bgr_is_a_channel_flip_of_rgb(media):
+    bgr = SocialMAEFeatureExtractor.social_mae(do_normalize_video=False)
+    rgb = SocialMAEFeatureExtractor.social_mae(do_normalize_video=False, channel_order="rgb")
+    a = bgr(videos=media("c25.mp4"), modalities="video")["pixel_values"]
+    b = rgb(videos=media("c25.mp4"), modalities="video")["pixel_values"]
+    torch.testing.assert_close(a, b.flip(2), atol=0, rtol=0)
+    assert not torch.equal(a, b)
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_stretch_resize_is_float_bicubic_interpolate(antialias):
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (97, 131, 3), dtype=np.uint8)  # odd sizes must work
+    fe = SocialMAEFeatureExtractor.social_mae(num_frames=1, antialias=antialias)
+    out = fe(videos=frame[None], video_fps=1)["pixel_values"][0, 0]
+    x = torch.from_numpy(frame[..., ::-1].copy()).permute(2, 0, 1).float() / 255
+    x = F.interpolate(x[None], size=(224, 224), mode="bicubic", align_corners=False, antialias=antialias)[0]
+    torch.testing.assert_close(out, (x - MEAN) / STD, atol=1e-6, rtol=0)
+    assert out.max() > (1 - 0.406) / 0.225 or out.min() < -0.485 / 0.229 or antialias  # no clamping
+
+
+@pytest.mark.parametrize("size", [(240, 320), (321, 241), (224, 300)])
+def test_cav_mae_matches_pil_resize_and_centre_crop(cav, size):
+    h, w = size
+    frame = np.random.default_rng(2).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    out = cav(videos=frame[None], video_fps=1)["pixel_values"][0, 0]
+    image = PIL.Image.fromarray(frame)
+    short, long = min(w, h), max(w, h)
+    new = (224, int(224 * long / short)) if w <= h else (int(224 * long / short), 224)
+    image = image.resize(new, PIL.Image.Resampling.BILINEAR) if new != (w, h) else image
+    left, top = round((new[0] - 224) / 2), round((new[1] - 224) / 2)
+    ref = torch.from_numpy(np.asarray(image.crop((left, top, left + 224, top + 224))).copy())
+    ref = (ref.permute(2, 0, 1).float() / 255 - MEAN) / STD
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=0)
+
+
+def test_cav_mae_frame_choice(cav, media):
+    assert cav_mae_frame_index(250, 25, 5) == 124  # 10 s at 25 fps: frame_5 is frame 124 (off by one)
+    assert cav_mae_frame_index(1000, 25, 5) == 124  # only the first 10 s count
+    assert cav_mae_frame_index(75, 30, 5) == 36
+    assert cav_mae_frame_index(75, 30, 0) == 0
+    # End to end on a 6 s clip: 150 frames, slot 5 -> int(5 * 15.0) - 1 = 74.
+    rgb = decode_all_bgr(media("c25.mp4"))[..., ::-1]
+    out = cav(videos=media("c25.mp4"), modalities="video")["pixel_values"]
+    ref = cav(videos=rgb[74:75].copy(), video_fps=25, sample_indices_fn=lambda **_: np.array([0]))
+    torch.testing.assert_close(out, ref["pixel_values"], atol=0, rtol=0)
+    slots = set()
+    for seed in range(12):
+        g = torch.Generator().manual_seed(seed)
+        px = cav(videos=rgb.copy(), video_fps=25, training=True, generator=g)["pixel_values"]
+        slots.add(px.sum().item())
+    assert len(slots) > 3  # random slots in training
+
+
+def test_odd_sized_video_file_works(smae, media):
+    out = smae(videos=media("odd.mp4"))
+    assert out["pixel_values"].shape == (1, 8, 3, 224, 224)
+
+
+# -- audio ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset,mean,std", [("social_mae", -6.2943, 12.26344), ("cav_mae", -5.081, 4.4849)])
+def test_audio_normalisation_is_minus_mean_over_std(preset, mean, std):
+    fe = getattr(SocialMAEFeatureExtractor, preset)()
+    out = fe(audio=np.zeros(16000, np.float32), sampling_rate=16000)["input_values"][0]
+    n = 98  # frames of 1 s
+    # Silence sits at the log(eps) floor; padding frames are zeros normalised too (not 2 * std).
+    torch.testing.assert_close(out[:n], torch.full((n, 128), (LOG_EPS - mean) / std), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out[n:], torch.full((1024 - n, 128), (0 - mean) / std), atol=1e-6, rtol=0)
+
+
+def test_audio_equals_fbank_then_normalise(smae):
+    wave = make_waveform(12.0, kind="speech", seed=4)  # longer than 1024 frames: cropped
+    out = smae(audio=wave, sampling_rate=16000)["input_values"][0]
+    feats, _ = log_mel_fbank(torch.from_numpy(wave)[None])
+    torch.testing.assert_close(out, (feats[0, :1024] - -6.2943) / 12.26344, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("rate", [44100, 8000, 22050])
+def test_resampling_keeps_the_frequency(rate):
+    t = np.arange(rate) / rate
+    wave = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    out = resample_waveform(wave, rate, 16000)
+    assert abs(len(out) - 16000) <= 32
+    spectrum = np.abs(np.fft.rfft(out[:16000] * np.hanning(len(out[:16000]))))
+    peak_hz = np.argmax(spectrum) * 16000 / len(out[:16000])
+    assert abs(peak_hz - 1000) <= 2
+
+
+def test_resampled_input_matches_native_16k(smae):
+    native = make_waveform(2.0, kind="tone", tone_hz=700.0, sample_rate=16000)
+    at_44k = make_waveform(2.0, kind="tone", tone_hz=700.0, sample_rate=44100)
+    a = smae(audio=native, sampling_rate=16000)["input_values"][0, :190]
+    b = smae(audio=at_44k, sampling_rate=44100)["input_values"][0, :190]
+    loud = a > a.max() - 1.0  # the tone's bins
+    assert torch.equal(a.argmax(dim=1), b.argmax(dim=1))
+    torch.testing.assert_close(a[loud], b[loud], atol=0.02, rtol=0)
+
+
+def test_stereo_downmix_first_or_mean():
+    left = make_waveform(1.0, kind="speech", seed=1)
+    right = make_waveform(1.0, kind="tone", tone_hz=300.0)
+    stereo = np.stack([left, right])
+    first = SocialMAEFeatureExtractor.social_mae()
+    mean = SocialMAEFeatureExtractor.social_mae(audio_channel_mix="mean")
+    torch.testing.assert_close(
+        first(audio=stereo, sampling_rate=16000)["input_values"],
+        first(audio=left, sampling_rate=16000)["input_values"],
+        atol=0,
+        rtol=0,
+    )
+    torch.testing.assert_close(
+        mean(audio=stereo, sampling_rate=16000)["input_values"],
+        mean(audio=(left + right) / 2, sampling_rate=16000)["input_values"],
+        atol=1e-4,
+        rtol=0,
+    )
+
+
+def test_int16_is_scaled_like_torchaudio(smae):
+    ints = (np.random.default_rng(3).standard_normal(16000) * 3000).astype(np.int16)
+    a = smae(audio=ints, sampling_rate=16000)["input_values"]
+    b = smae(audio=ints.astype(np.float32) / 32768, sampling_rate=16000)["input_values"]
+    torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
+def test_audio_argument_replaces_the_videos_track(smae, media):
+    wave = make_waveform(3.0, kind="tone", tone_hz=500.0)
+    both = smae(videos=media("c25.mp4"), audio=wave, sampling_rate=16000)
+    alone = smae(audio=wave, sampling_rate=16000)
+    torch.testing.assert_close(both["input_values"], alone["input_values"], atol=0, rtol=0)
+    # A video file passed as `audio` gives its track, as when passed as `videos`.
+    from_audio = smae(audio=media("c25.mp4"))["input_values"]
+    from_video = smae(videos=media("c25.mp4"))["input_values"]
+    torch.testing.assert_close(from_audio, from_video, atol=0, rtol=0)
+
+
+def test_audio_files(smae, media):
+    for name in ("speech.wav", "speech.flac", "speech.mp3", "speech.ogg", "speech.m4a"):
+        assert smae(audio=media(name))["input_values"].shape == (1, 1024, 128)
+
+
+# -- missing modalities --------------------------------------------------------------------------------
+
+
+def test_missing_audio_track(smae, media):
+    with pytest.raises(MissingModalityError, match=r"noaudio\.mp4.*modalities='video'"):
+        smae(videos=media("noaudio.mp4"))
+    assert set(smae(videos=media("noaudio.mp4"), modalities="video")) == {"pixel_values"}
+    assert set(smae(videos=media("noaudio.mp4"), missing_audio="drop")) == {"pixel_values"}
+    with pytest.raises(MissingModalityError, match=r"item 1 of the batch \(.*noaudio\.mp4\)"):
+        smae(videos=[media("one_second.mp4"), media("noaudio.mp4")], missing_audio="drop")
+    # Decoded frames have no audio track either: a batch mixing them with files names them.
+    frames = np.zeros((10, 32, 32, 3), np.uint8)
+    with pytest.raises(MissingModalityError, match=r"no audio track in item 1 of the batch;"):
+        smae(videos=[media("one_second.mp4"), frames], video_fps=10)
+    out = smae(videos=[media("one_second.mp4"), frames], video_fps=10, modalities="video")
+    assert set(out) == {"pixel_values"}
+
+
+# -- bad inputs ------------------------------------------------------------------------------------------
+
+
+def bad_cases(media, tmp_path):
+    text = tmp_path / "readme.txt"
+    text.write_text("hello\n" * 50)
+    truncated = tmp_path / "cut.mp4"
+    truncated.write_bytes(media("one_second.mp4").read_bytes()[:2500])
+    zero_frames = tmp_path / "zero_frames.mkv"
+    _write_audio_with_empty_video(zero_frames)
+    ok_audio = np.zeros(16000, np.float32)
+    nan_audio = ok_audio.copy()
+    nan_audio[5] = np.nan
+    inf_audio = ok_audio.copy()
+    inf_audio[7] = np.inf
+    video = np.zeros((10, 32, 32, 3), np.uint8)
+    return [
+        (dict(videos=tmp_path / "missing.mp4"), MediaDecodeError, r"missing\.mp4\): no such file"),
+        (dict(videos=tmp_path), MediaDecodeError, "is a directory"),
+        (dict(videos=text), MediaDecodeError, r"readme\.txt\): (cannot be opened|is a text file)"),
+        (dict(videos=truncated), MediaDecodeError, r"cut\.mp4"),
+        (dict(videos=media("speech.wav")), MissingModalityError, r"speech\.wav.*no video stream"),
+        (dict(videos=zero_frames, modalities="video"), MediaDecodeError, r"zero_frames\.mkv.*no .*frames"),
+        (dict(audio=np.zeros(0, np.float32), sampling_rate=16000), InvalidInputError, "zero-length audio"),
+        (dict(audio=np.zeros(300, np.float32), sampling_rate=16000), InvalidInputError, "too short: 300"),
+        (dict(audio=nan_audio, sampling_rate=16000), InvalidInputError, "NaN or infinite"),
+        (dict(audio=inf_audio, sampling_rate=16000), InvalidInputError, "NaN or infinite"),
+        (dict(audio=ok_audio), InvalidInputError, "needs `sampling_rate`"),
+        (dict(audio=ok_audio, sampling_rate=16000.0), InvalidInputError, "must be an int"),
+        (dict(audio=ok_audio, sampling_rate="16k"), InvalidInputError, "must be an int"),
+        (dict(audio=ok_audio, sampling_rate=0), InvalidInputError, "must be positive"),
+        (dict(audio=ok_audio, sampling_rate=-8000), InvalidInputError, "must be positive"),
+        (
+            dict(audio=np.full(16000, 15000.0, np.float32), sampling_rate=16000),
+            InvalidInputError,
+            "expected \\[-1, 1\\]",
+        ),
+        (dict(audio=np.zeros((16000, 2), np.float32), sampling_rate=16000), InvalidInputError, "transpose"),
+        (dict(audio=np.zeros(16000, np.int32), sampling_rate=16000), InvalidInputError, "float or int16"),
+        (dict(videos=np.zeros((10, 32, 32), np.uint8), video_fps=10), InvalidInputError, "expected a path"),
+        (
+            dict(videos=np.zeros((10, 32, 32, 4), np.uint8), video_fps=10),
+            InvalidInputError,
+            "height, width, 3",
+        ),
+        (dict(videos=video.astype(np.float32), video_fps=10), InvalidInputError, "uint8"),
+        (dict(videos=np.zeros((0, 32, 32, 3), np.uint8), video_fps=10), InvalidInputError, "0 frames"),
+        (
+            dict(videos=np.zeros((5, 1, 1, 3), np.uint8), video_fps=10),
+            InvalidInputError,
+            "1x1; need at least",
+        ),
+        (dict(videos=video), InvalidInputError, "need `video_fps`"),
+        (dict(videos=video, video_fps=0), InvalidInputError, "positive number"),
+        (dict(videos=[PIL.Image.new("L", (32, 32))], video_fps=10), InvalidInputError, "mode L, need RGB"),
+        (dict(videos=[video, video[:, :20]], video_fps=10, modalities="video"), None, None),
+        (
+            dict(videos=[media("one_second.mp4"), tmp_path / "gone.mp4"]),
+            MediaDecodeError,
+            r"item 1 of the batch \(.*gone\.mp4\): no such file",
+        ),
+        (
+            dict(audio=[ok_audio, ok_audio, nan_audio], sampling_rate=16000),
+            InvalidInputError,
+            "item 2 of the batch: audio contains NaN",
+        ),
+        (
+            dict(videos=[video, video], audio=[ok_audio], sampling_rate=16000, video_fps=10),
+            InvalidInputError,
+            "has 2 items but `audio` has 1",
+        ),
+        (dict(), InvalidInputError, "give `videos`, `audio` or both"),
+    ]
+
+
+def _write_audio_with_empty_video(path):
+    """A Matroska file with a declared video stream that holds no frame, and one second of audio."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("aac", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 16000
+        for i in range(16):
+            frame.pts = i * 1024
+            container.mux(audio.encode(frame))
+        container.mux(audio.encode(None))
+        container.mux(video.encode(None))
+
+
+def test_bad_inputs_raise_naming_the_input(smae, media, tmp_path):
+    for kwargs, error, pattern in bad_cases(media, tmp_path):
+        if error is None:  # a valid batch: frames of different sizes are resized alike
+            assert smae(**kwargs)["pixel_values"].shape == (2, 8, 3, 224, 224)
+            continue
+        with pytest.raises(error, match=pattern):
+            smae(**kwargs)
+        assert issubclass(error, ValueError)
+
+
+def test_one_by_one_video_file_is_rejected(smae, tmp_path):
+    import av
+
+    path = tmp_path / "tiny.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 1, 1, "yuv444p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.zeros((1, 1, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with pytest.raises(InvalidInputError, match=re.escape("tiny.mp4): frames are 1x1")):
+        smae(videos=path, modalities="video")
+
+
+def test_auto_feature_extractor_registration(tmp_path):
+    from transformers import AutoConfig, AutoFeatureExtractor
+
+    from social_mae_hf.configuration_social_mae import SocialMAEConfig
+
+    AutoConfig.register(SocialMAEConfig.model_type, SocialMAEConfig, exist_ok=True)
+    AutoFeatureExtractor.register(SocialMAEConfig, SocialMAEFeatureExtractor, exist_ok=True)
+    SocialMAEConfig().save_pretrained(tmp_path)
+    SocialMAEFeatureExtractor.cav_mae().save_pretrained(tmp_path)
+    loaded = AutoFeatureExtractor.from_pretrained(tmp_path)
+    assert isinstance(loaded, SocialMAEFeatureExtractor)
+    assert loaded.to_dict() == SocialMAEFeatureExtractor.cav_mae().to_dict()

@@ -1,0 +1,183 @@
+"""PyAV decoding: containers, timestamps, variable frame rate, bytes vs paths, audio files, errors."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from conftest import CLIPS, speech_waveform
+
+from social_mae_hf.errors import MediaDecodeError, MissingModalityError
+from social_mae_hf.media import MediaFile
+from social_mae_hf.synthetic import read_frame_counter
+
+CONTAINERS = ["one_second.mp4", "one_second.mkv", "one_second.webm", "one_second.avi", "one_second.mov"]
+
+
+@pytest.mark.parametrize("name", CONTAINERS)
+def test_each_container_gives_every_frame_and_the_audio(media, name):
+    with MediaFile(media(name)) as m:
+        info = m.video_info()
+        assert (info.width, info.height, info.fps) == (64, 48, 25)
+        # Like OpenCV: the header's count, else round(container duration x fps), which for Matroska
+        # counts the audio's longer duration too (so it can exceed the real count, 25).
+        expected = 25 if info.frame_count_known else int(np.floor(info.duration * 25 + 0.5))
+        assert info.num_frames == expected
+        frames = m.read_frames_at([Fraction(i, 25) for i in range(25)])
+        audio = m.read_audio(16000)
+    assert frames.shape == (25, 48, 64, 3) and frames.dtype == np.uint8
+    assert [read_frame_counter(f) for f in frames] == list(range(25))
+    assert audio.dtype == np.float32 and audio.shape[0] == 1
+    assert abs(audio.shape[1] - 16000) <= 1100  # codec priming/padding differs per container
+    assert 0.05 < np.abs(audio).max() <= 1.0
+
+
+@pytest.mark.parametrize("name", ["one_second.mkv", "one_second.webm"])
+def test_frame_count_estimated_when_the_header_lacks_it(media, name):
+    with MediaFile(media(name)) as m:
+        info = m.video_info()
+        assert not info.frame_count_known
+        assert info.num_frames == int(np.floor(info.duration * 25 + 0.5)) >= 25
+        assert len(m.frame_times()) == 25  # the demux-only pass counts the real frames
+
+
+def test_frames_are_picked_by_timestamp_after_a_seek(media):
+    # 8 s clip with a key frame every 12 frames: reading late frames seeks, and must still land exactly.
+    with MediaFile(media("gop.mp4")) as m:
+        wanted = [151, 163, 175, 187, 199]
+        frames = m.read_frames_at([Fraction(i, 25) for i in wanted])
+        assert [read_frame_counter(f) for f in frames] == wanted
+        # Out of order and repeated times come back in the order asked.
+        frames = m.read_frames_at([Fraction(40, 25), Fraction(3, 25), Fraction(40, 25)])
+        assert [read_frame_counter(f) for f in frames] == [40, 3, 40]
+
+
+def test_time_between_frames_gives_the_nearest_and_past_the_end_the_last(media):
+    with MediaFile(media("one_second.mp4")) as m:
+        frames = m.read_frames_at([0.019, 0.021, 0.5, 7.0])
+    assert [read_frame_counter(f) for f in frames] == [0, 1, 12, 24]
+
+
+def test_variable_frame_rate(media):
+    written = CLIPS["vfr.mp4"]["frame_times"]
+    with MediaFile(media("vfr.mp4")) as m:
+        times = [float(t) for t in m.frame_times()]
+        np.testing.assert_allclose(times, written, atol=1 / 90000)
+        frames = m.read_frames_at(written)
+        assert [read_frame_counter(f) for f in frames] == list(range(len(written)))
+        # A time 30% of the way from frame 10 to frame 11 is nearest to frame 10, 70% to frame 11.
+        t10, t11 = written[10], written[11]
+        frames = m.read_frames_at([t10 + 0.3 * (t11 - t10), t10 + 0.7 * (t11 - t10)])
+        assert [read_frame_counter(f) for f in frames] == [10, 11]
+
+
+def test_bytes_equal_path(media):
+    path = media("c25.mp4")
+    times = [Fraction(i, 25) for i in (0, 30, 77, 149)]
+    with MediaFile(path) as a, MediaFile(path.read_bytes()) as b:
+        np.testing.assert_array_equal(a.read_audio(), b.read_audio())
+        np.testing.assert_array_equal(a.read_frames_at(times), b.read_frames_at(times))
+        assert a.video_info() == b.video_info()
+
+
+def test_bgr_is_rgb_reversed(media):
+    with MediaFile(media("one_second.mp4")) as m:
+        rgb = m.read_frames_at([0.4], channel_order="rgb")
+        bgr = m.read_frames_at([0.4], channel_order="bgr")
+    np.testing.assert_array_equal(bgr, rgb[..., ::-1])
+
+
+@pytest.mark.parametrize("name", ["speech.wav", "speech.flac", "speech.mp3", "speech.ogg", "speech.m4a"])
+def test_audio_files(media, name):
+    original = speech_waveform()
+    with MediaFile(media(name)) as m:
+        assert m.has_audio and not m.has_video
+        audio = m.read_audio(16000)
+    assert audio.shape[0] == 1 and abs(audio.shape[1] - len(original)) <= 1100
+    if name in ("speech.wav", "speech.flac"):  # lossless 16-bit: equal to 1 LSB
+        np.testing.assert_allclose(audio[0, : len(original)], original, atol=1.01 / 32768)
+    else:  # lossy: same signal up to codec delay; check the correlation at the best lag
+        a, b = audio[0], original
+        lags = range(0, 1100)
+        best = max(np.corrcoef(a[lag : lag + 12000], b[:12000])[0, 1] for lag in lags)
+        assert best > 0.9
+
+
+def test_audio_is_resampled_to_the_requested_rate(media):
+    with MediaFile(media("speech.ogg")) as m:  # Opus decodes at 48 kHz
+        assert m._audio.sample_rate == 48000
+        audio = m.read_audio(16000)
+    assert abs(audio.shape[1] - 16000) <= 1100
+
+
+def test_max_samples_stops_early_with_identical_samples(media):
+    with MediaFile(media("c25.mp4")) as m:
+        full = m.read_audio(16000)
+    with MediaFile(media("c25.mp4")) as m:
+        head = m.read_audio(16000, max_samples=20000)
+    assert head.shape == (1, 20000)
+    np.testing.assert_array_equal(head, full[:, :20000])
+
+
+def test_stereo_keeps_channels(media):
+    with MediaFile(media("stereo.mp4")) as m:
+        audio = m.read_audio(16000)
+    assert audio.shape[0] == 2
+    # write_clip makes the right channel half the left one (AAC codes them jointly, not exactly).
+    assert np.corrcoef(audio[0], audio[1])[0, 1] > 0.99
+    assert np.std(audio[1]) / np.std(audio[0]) == pytest.approx(0.5, rel=0.05)
+
+
+def test_audio_then_video_from_one_opening(media):
+    path = media("c25.mp4")
+    with MediaFile(path) as m:
+        audio = m.read_audio()
+        frames = m.read_frames_at([0, Fraction(1, 25)])  # window at 0 after the audio pass
+        assert [read_frame_counter(f) for f in frames] == [0, 1]
+        assert m._container is not None
+    with MediaFile(path) as fresh:
+        np.testing.assert_array_equal(fresh.read_audio(), audio)
+
+
+def test_errors_name_the_input(media, tmp_path):
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(MediaDecodeError, match=r"nope\.mp4: no such file"):
+        MediaFile(missing)
+    with pytest.raises(MediaDecodeError, match="is a directory"):
+        MediaFile(tmp_path)
+    text = tmp_path / "notes.txt"
+    text.write_text("just some words, not a video\n" * 20)
+    with pytest.raises(MediaDecodeError, match=r"notes\.txt: is a text file"):
+        MediaFile(text)
+    with pytest.raises(MediaDecodeError, match=r"notes\.dat: cannot be opened"):
+        MediaFile(text.rename(tmp_path / "notes.dat"))
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(media("one_second.mp4").read_bytes()[:3000])
+    with pytest.raises(MediaDecodeError, match=r"truncated\.mp4"), MediaFile(truncated) as m:
+        m.read_frames_at([0.0])
+    with pytest.raises(MediaDecodeError, match="empty byte string"):
+        MediaFile(b"")
+    with (
+        MediaFile(media("noaudio.mp4")) as m,
+        pytest.raises(MissingModalityError, match=r"noaudio\.mp4: has no audio"),
+    ):
+        m.read_audio()
+    with (
+        MediaFile(media("speech.wav")) as m,
+        pytest.raises(MissingModalityError, match="pass it as `audio=`"),
+    ):
+        m.video_info()
+
+
+def test_skipping_non_reference_frames_keeps_wanted_frames_identical(media):
+    # c25.mp4 has one key frame (x264's default interval is 250): reading frames 100.. skips the
+    # non-reference frames before them; the frames must equal those of a full decode from frame 0.
+    path = media("c25.mp4")
+    wanted = [100, 101, 113, 149]
+    with MediaFile(path) as m:
+        every = m.read_frames_at([Fraction(i, 25) for i in range(150)])
+    with MediaFile(path) as m:
+        some = m.read_frames_at([Fraction(i, 25) for i in wanted])
+    np.testing.assert_array_equal(some, every[wanted])
+    assert [read_frame_counter(f) for f in some] == wanted
