@@ -3,14 +3,16 @@
 import argparse
 import json
 
+import numpy as np
 import pytest
 import torch
 from conftest import REFERENCE, TINY_HEADS
 from safetensors.torch import load_file
-from transformers import AutoConfig, AutoModel, AutoModelForPreTraining
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForPreTraining
 
 from social_mae_hf import (
     AutoModelForAudioVisualClassification,
+    SocialMAEFeatureExtractor,
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
     SocialMAEForRegression,
@@ -170,11 +172,33 @@ def test_every_original_tensor_lands_in_the_model(converted):
     assert torch.equal(ours["social_mae.encoder.fusion_layers.0.video_layernorm_before.weight"], norm)
 
 
+@pytest.mark.parametrize(
+    ("name", "preset", "frames"), [("social_mae_pretrain", "social_mae", 8), ("cav_mae_finetune", "cav_mae", 1)]
+)
+def test_converted_folder_has_the_matching_feature_extractor(converted, name, preset, frames):
+    extractor = AutoFeatureExtractor.from_pretrained(converted[name])
+    assert type(extractor) is SocialMAEFeatureExtractor
+    expected = getattr(SocialMAEFeatureExtractor, preset)(image_size=32, max_length=64, num_frames=frames)
+    assert extractor.to_dict() == expected.to_dict()
+    model = AutoModel.from_pretrained(converted[name])
+    batch = extractor(
+        videos=np.zeros((30, 40, 48, 3), np.uint8),
+        audio=np.sin(np.linspace(0, 400, 16000)).astype(np.float32),
+        sampling_rate=16000,
+        video_fps=25,
+    )
+    assert batch["pixel_values"].shape == (1, frames, 3, 32, 32)
+    assert batch["input_values"].shape == (1, 64, 128)
+    with torch.no_grad():
+        assert model(**batch).last_hidden_state.shape[0] == 1
+
+
 def test_id2label_is_written_to_the_config(tmp_path):
     names = ["neutral", "happy", "sad", "angry", "fear", "disgust"]
     out = tmp_path / "crema"
     args = [str(REFERENCE / "social_mae_finetune_tiny.pth"), str(out), *TINY_HEADS, "--id2label", ",".join(names)]
-    assert cli_main(["convert", *args]) == 0
+    assert cli_main(["convert", *args, "--no-feature-extractor"]) == 0
+    assert not (out / "preprocessor_config.json").exists()
     config = json.loads((out / "config.json").read_text())
     assert config["id2label"] == {str(i): name for i, name in enumerate(names)}
     assert config["label2id"]["sad"] == 2

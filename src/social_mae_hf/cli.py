@@ -37,6 +37,11 @@ def _add_convert(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Label names in output order: a JSON file, a JSON list/object, or comma-separated names.",
     )
+    parser.add_argument(
+        "--no-feature-extractor",
+        action="store_true",
+        help="Do not write the matching preprocessor_config.json next to the weights.",
+    )
 
 
 def _run_convert(args: argparse.Namespace) -> int:
@@ -50,6 +55,7 @@ def _run_convert(args: argparse.Namespace) -> int:
         decoder_num_attention_heads=args.decoder_num_attention_heads,
         task=args.task,
         id2label=args.id2label,
+        write_feature_extractor=not args.no_feature_extractor,
     )
     config = model.config
     print(

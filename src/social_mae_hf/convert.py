@@ -23,6 +23,7 @@ import torch
 from huggingface_hub.errors import StrictDataclassError
 
 from .configuration_social_mae import SocialMAEConfig
+from .feature_extraction_social_mae import SocialMAEFeatureExtractor
 from .modeling_social_mae import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
@@ -318,9 +319,13 @@ def convert_checkpoint(
     decoder_num_attention_heads: int = 16,
     task: Task | None = None,
     id2label: str | dict | list | None = None,
+    write_feature_extractor: bool = True,
     **config_overrides,
 ) -> SocialMAEPreTrainedModel:
     """Convert an original checkpoint; save it with `save_pretrained` when `output_dir` is given.
+
+    The folder also gets the matching `preprocessor_config.json` (the family's preset, sized to the model),
+    so that `AutoFeatureExtractor.from_pretrained(output_dir)` prepares inputs the model accepts.
 
     Pretraining checkpoints become [`SocialMAEForPreTraining`]; fine-tuned ones
     [`SocialMAEForAudioVisualClassification`], or [`SocialMAEForRegression`] with `task="regression"`.
@@ -359,4 +364,6 @@ def convert_checkpoint(
     model.eval()
     if output_dir is not None:
         model.save_pretrained(output_dir)
+        if write_feature_extractor:
+            SocialMAEFeatureExtractor.for_model_config(config).save_pretrained(output_dir)
     return model

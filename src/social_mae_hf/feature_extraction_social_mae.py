@@ -265,6 +265,18 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
         )
         return cls(**{**settings, **overrides})
 
+    @classmethod
+    def for_model_config(cls, config, **overrides) -> SocialMAEFeatureExtractor:
+        """The preset of the model's family (one frame: CAV-MAE, else Social-MAE), sized to that model."""
+        preset = cls.cav_mae if config.num_frames == 1 else cls.social_mae
+        sizes = {
+            "num_frames": config.num_frames,
+            "image_size": config.image_size,
+            "max_length": config.audio_length,
+            "num_mel_bins": config.num_mel_bins,
+        }
+        return preset(**{**sizes, **overrides})
+
     # -- derived sizes -----------------------------------------------------------------------------
 
     @property
