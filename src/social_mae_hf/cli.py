@@ -66,7 +66,30 @@ def _run_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="A converted folder or Hub id. Default: an embedded small random model (meaningless predictions).",
+    )
+    parser.add_argument("--video", default=None, help="Use this media file instead of generating a synthetic clip.")
+    parser.add_argument("--output-dir", default=None, help="Where to write the synthetic clip (default: a temp dir).")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the synthetic clip and the random model.")
+    parser.add_argument("--top-k", type=int, default=3, help="Predictions to show for a classification model.")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(model=args.model, video=args.video, output_dir=args.output_dir, seed=args.seed, top_k=args.top_k)
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
+    "demo": (
+        "Generate a talking-face clip and run feature extraction and a model on it (offline, CPU).",
+        (_add_demo, _run_demo),
+    ),
     "convert": ("Convert an original .pth checkpoint into a save_pretrained folder.", (_add_convert, _run_convert)),
 }
 
