@@ -51,7 +51,8 @@ class AutoModelForAudioVisualClassification(_BaseAutoModelClass):
             isinstance(config, SocialMAEConfig)
             and (config.architectures or [None])[0] == SocialMAEForRegression.__name__
         ):
-            kwargs.pop("trust_remote_code", None)
+            for auto_only in ("trust_remote_code", "code_revision"):  # Auto-class arguments a model class refuses
+                kwargs.pop(auto_only, None)
             return SocialMAEForRegression.from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
         return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
 
