@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 import torch
 from huggingface_hub import HfApi, ModelCard
@@ -84,7 +84,7 @@ BASE_MODEL = CARDS["social-mae"].repo_id
 
 def replace_repo_id(text: str, old: str, new: str) -> str:
     """Replace a repo id where it stands alone (`org/social-mae`, not the start of `org/social-mae-cremad`)."""
-    return re.sub(re.escape(old) + r"(?![\w.-])", lambda _: new, text)
+    return re.sub(re.escape(old) + r"(?![\w-]|\.\w)", lambda _: new, text)
 
 
 def card_text(spec: CardSpec, repo_id: str, base_model: str = BASE_MODEL, cards_dir: Path = MODEL_CARDS) -> str:
@@ -106,19 +106,21 @@ class PublishResult:
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hub endpoint accepts a TCP connection within `timeout` seconds (DNS included: never hangs)."""
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    port = url.port or (443 if url.scheme == "https" else 80)
+    """Whether the Hub endpoint answers an HTTP request within `timeout` seconds. A full request, not just a TCP
+    connection (proxies accept those for any address); run in a thread, so a stuck DNS lookup cannot hang us."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     answer: list[bool] = []
 
-    def connect():
+    def ask():
         try:
-            socket.create_connection((url.hostname, port), timeout=timeout).close()
+            urllib.request.urlopen(urllib.request.Request(endpoint + "/", method="HEAD"), timeout=timeout).close()
             answer.append(True)
-        except OSError:
+        except urllib.error.HTTPError as error:  # the Hub answered, with an error status
+            answer.append(error.code < 500)
+        except (OSError, ValueError):
             answer.append(False)
 
-    thread = threading.Thread(target=connect, daemon=True)
+    thread = threading.Thread(target=ask, daemon=True)
     thread.start()
     thread.join(timeout)
     return bool(answer and answer[0])
