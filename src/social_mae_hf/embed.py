@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from transformers import pipeline
 
 from .media_files import collect_media
-from .pipelines import EMBEDDING_KEYS, FEATURE_EXTRACTION_TASK
+from .pipelines import EMBEDDING_KEYS, FEATURE_EXTRACTION_TASK, load_pipeline_model
 from .retrieval import recall_at_k
 
 __all__ = ["run_embed"]
@@ -40,7 +40,9 @@ def run_embed(
     files, skipped = collect_media(inputs, recursive)
     if skipped:
         print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
-    embedder = pipeline(FEATURE_EXTRACTION_TASK, model=model, device=device)
+    embedder = pipeline(
+        FEATURE_EXTRACTION_TASK, model=load_pipeline_model(FEATURE_EXTRACTION_TASK, model), device=device
+    )
     params = {"modalities": modalities, "missing_audio": missing_audio}
     params = {k: v for k, v in params.items() if v is not None}
     names = [str(f) for f in files]

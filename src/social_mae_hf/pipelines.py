@@ -37,6 +37,7 @@ __all__ = [
     "FEATURE_EXTRACTION_TASK",
     "AudioVisualClassificationPipeline",
     "AudioVisualFeatureExtractionPipeline",
+    "load_pipeline_model",
     "register_pipelines",
 ]
 
@@ -305,6 +306,15 @@ class _EncoderForPipeline(AutoModel):
     def from_pretrained(cls, name, *args, **kwargs):
         load_config(name, **kwargs)
         return load_weights(super().from_pretrained, name, *args, **kwargs)
+
+
+def load_pipeline_model(task: str, name, **kwargs):
+    """The model `pipeline(task, model=name)` would load, with our errors raised as they are (the pipeline wraps
+    loading errors in a traceback dump): for command lines, then `pipeline(task, model=<this model>)`."""
+    loaders = {CLASSIFICATION_TASK: _HeadModelForPipeline, FEATURE_EXTRACTION_TASK: _EncoderForPipeline}
+    if task not in loaders:
+        raise ValueError(f"unknown task {task!r}; choose one of {sorted(loaders)}")
+    return loaders[task].from_pretrained(name, **kwargs)
 
 
 def register_pipelines() -> None:

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from transformers import pipeline
 
 from .media_files import collect_media
-from .pipelines import CLASSIFICATION_TASK
+from .pipelines import CLASSIFICATION_TASK, load_pipeline_model
 
 __all__ = ["format_row", "run_predict"]
 
@@ -50,7 +50,7 @@ def run_predict(
     files, skipped = collect_media(inputs, recursive)
     if skipped:
         print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
-    classifier = pipeline(CLASSIFICATION_TASK, model=model, device=device)
+    classifier = pipeline(CLASSIFICATION_TASK, model=load_pipeline_model(CLASSIFICATION_TASK, model), device=device)
     params = {k: v for k, v in call_params.items() if v is not None}
     names = [str(f) for f in files]
     width = max(len(n) for n in names)
