@@ -23,7 +23,8 @@ def _pairs(scores: list[dict]) -> str:
 def format_row(name: str, result: list, width: int) -> list[str]:
     """Table lines for one file: its predictions, or one line per window of a timeline."""
     if result and "start" in result[0]:
-        return [f"{name:<{width}}  {w['start']:8.2f}-{w['end']:<8.2f}  {_pairs(w['scores'])}" for w in result]
+        windows = [(f"{w['start']:.2f}-{w['end']:.2f}", w["scores"]) for w in result]
+        return [f"{name:<{width}}  {window:<17}  {_pairs(scores)}" for window, scores in windows]
     return [f"{name:<{width}}  {_pairs(result)}"]
 
 
