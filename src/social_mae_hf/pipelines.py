@@ -120,9 +120,8 @@ class _AudioVisualPipeline(ChunkPipeline):
     def _run_model(self, tensors: dict) -> dict:
         raise NotImplementedError
 
-    def _windows(self, outputs, rows, timeline: bool):
-        if not timeline:
-            return rows[0]
+    @staticmethod
+    def _timeline(outputs, rows: list[dict]) -> list[dict]:
         return [{"start": out["start"], "end": out["end"], **row} for out, row in zip(outputs, rows)]
 
     # -- batching ----------------------------------------------------------------------------------------------
@@ -232,9 +231,7 @@ class AudioVisualClassificationPipeline(_AudioVisualPipeline):
             else:
                 order = logits.topk(min(top_k, logits.shape[0])).indices.tolist()
             rows.append([{"label": config.id2label[i], "score": logits[i].item()} for i in order])
-        if not timeline:
-            return rows[0]
-        return [{"start": out["start"], "end": out["end"], "scores": row} for out, row in zip(outputs, rows)]
+        return self._timeline(outputs, [{"scores": row} for row in rows]) if timeline else rows[0]
 
 
 class AudioVisualFeatureExtractionPipeline(_AudioVisualPipeline):
@@ -283,7 +280,7 @@ class AudioVisualFeatureExtractionPipeline(_AudioVisualPipeline):
             {key: out[key][0] if return_tensors else out[key][0].tolist() for key in EMBEDDING_KEYS if key in out}
             for out in outputs
         ]
-        return self._windows(outputs, rows, timeline)
+        return self._timeline(outputs, rows) if timeline else rows[0]
 
 
 # ------------------------------------------------------------------------------------------------------------------
