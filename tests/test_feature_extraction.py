@@ -544,4 +544,9 @@ def test_auto_feature_extractor_registration(tmp_path):
     SocialMAEFeatureExtractor.cav_mae().save_pretrained(tmp_path)
     loaded = AutoFeatureExtractor.from_pretrained(tmp_path)
     assert isinstance(loaded, SocialMAEFeatureExtractor)
-    assert loaded.to_dict() == SocialMAEFeatureExtractor.cav_mae().to_dict()
+    # Saved folders also carry the remote-code `auto_map` (for loading without the package).
+    settings = loaded.to_dict()
+    assert settings.pop("auto_map") == {
+        "AutoFeatureExtractor": "feature_extraction_social_mae.SocialMAEFeatureExtractor"
+    }
+    assert settings == SocialMAEFeatureExtractor.cav_mae().to_dict()

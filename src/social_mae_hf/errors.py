@@ -15,3 +15,7 @@ class MediaDecodeError(InvalidInputError):
 
 class MissingModalityError(InvalidInputError):
     """A media input lacks a stream that was asked for (e.g. a video without an audio track)."""
+
+
+class ModelFilesError(OSError):
+    """A model folder or Hub repository whose files are missing, unreadable, or not what the job needs."""

@@ -21,6 +21,7 @@ resize is PIL bilinear. We do not reproduce the JPEG round trip (quality 75 arte
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -301,6 +302,8 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
         missing_audio: str = "error",
         video_fps: float | Sequence[float] | None = None,
         device: str | torch.device | None = None,
+        start_s: float | Sequence[float] | None = None,
+        end_s: float | Sequence[float | None] | None = None,
     ) -> BatchFeature:
         """Prepare one item or a batch (a list) for the model.
 
@@ -326,6 +329,12 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
                 since a batched tensor cannot have holes and nothing is zero-filled.
             video_fps: Frame rate of decoded-frame videos (one value, or one per item); required for them.
             device: Where the fbank and the resize run (default: CPU, or the device of torch waveforms).
+            start_s, end_s: Use only this time range of every input (one value, or one per item; seconds
+                from the start; `end_s=None`: to the end). The range is then the clip: its audio alone is
+                mean-subtracted and padded/cropped, and frames are sampled among the frames shown in it
+                (frame `i` is shown at `i / fps`). Media files are decoded from a seek point near
+                `start_s`, so windows of a long file cost only the window. For windows over a long
+                recording, see the `audio-visual-classification` pipeline's `chunk_length_s`.
 
         Returns:
             `BatchFeature` with `input_values` `(batch, max_length, num_mel_bins)` float32 (time first)
@@ -346,6 +355,7 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
         if training and generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         fps_list = self._per_item_fps(video_fps, batch)
+        ranges = self._per_item_ranges(start_s, end_s, batch)
 
         # Open every media file once; both modalities come from that one opening.
         opened: dict[int, MediaFile] = {}
@@ -355,7 +365,9 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
             if want_audio:
                 for i, source in enumerate(audio_sources):
                     waveforms.append(
-                        self._load_waveform(source, i, batch, sampling_rate, opened, video_items, audio_items)
+                        self._load_waveform(
+                            source, i, batch, sampling_rate, opened, video_items, audio_items, ranges[i]
+                        )
                     )
                 missing = [i for i, w in enumerate(waveforms) if w is None]
                 if missing:
@@ -373,7 +385,9 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
             if want_video:
                 for i, item in enumerate(video_items):
                     frames.append(
-                        self._load_frames(item, i, batch, fps_list[i], opened, training, sample_indices_fn, generator)
+                        self._load_frames(
+                            item, i, batch, fps_list[i], opened, training, sample_indices_fn, generator, ranges[i]
+                        )
                     )
         finally:
             for media in opened.values():
@@ -429,6 +443,25 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
         return [float(v) for v in values]
 
     @staticmethod
+    def _per_item_ranges(start_s, end_s, batch: int) -> list[tuple[Fraction, Fraction | None] | None]:
+        """One (start, end) per item, validated; None for items used whole."""
+        if start_s is None and end_s is None:
+            return [None] * batch
+        starts = list(start_s) if isinstance(start_s, (list, tuple)) else [start_s] * batch
+        ends = list(end_s) if isinstance(end_s, (list, tuple)) else [end_s] * batch
+        for what, values in (("start_s", starts), ("end_s", ends)):
+            if len(values) != batch:
+                raise InvalidInputError(f"`{what}` has {len(values)} values for a batch of {batch}")
+        ranges = []
+        for i, (start, end) in enumerate(zip(starts, ends)):
+            where = f"item {i} of the batch" if batch > 1 else "the input"
+            first, last = _as_seconds(start, "start_s", where, Fraction(0)), _as_seconds(end, "end_s", where, None)
+            if last is not None and last <= first:
+                raise InvalidInputError(f"{where}: end_s ({float(last)}) must be after start_s ({float(first)})")
+            ranges.append((first, last))
+        return ranges
+
+    @staticmethod
     def _pick_device(device, audio_items) -> torch.device:
         if device is not None:
             return torch.device(device)
@@ -443,7 +476,7 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
 
     # -- audio ---------------------------------------------------------------------------------------
 
-    def _load_waveform(self, source, i, batch, sampling_rate, opened, video_items, audio_items):
+    def _load_waveform(self, source, i, batch, sampling_rate, opened, video_items, audio_items, time_range=None):
         """Mono float32 waveform at `sampling_rate`, cropped to what the fbank uses; None: no track."""
         name = _item_name(source, i, batch)
         shared = video_items is not None and audio_items is None  # the source IS the video item
@@ -454,17 +487,25 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
             media = self._open(source, i, batch, opened, key=i if shared else -1 - i)
             if not media.has_audio:
                 return None
-            # The whole track: the originals subtract the mean of the whole waveform.
-            channels = media.read_audio(self.sampling_rate)
+            # The whole track (or range): the originals subtract the mean of the whole waveform.
+            start, end = time_range or (None, None)
+            channels = media.read_audio(self.sampling_rate, start_s=start, end_s=end)
             if not shared:
                 media.close()
                 del opened[-1 - i]
             wave = self._mix(channels)
         elif _is_array(source):
             wave = self._raw_waveform(source, name, sampling_rate)
+            if time_range is not None:
+                start, end = time_range
+                wave = wave[
+                    round(start * self.sampling_rate) : None if end is None else round(end * self.sampling_rate)
+                ]
         else:
             raise InvalidInputError(f"{name}: unsupported audio input of type {type(source).__name__}")
         if wave.shape[0] == 0:
+            if time_range is not None:
+                raise InvalidInputError(f"{name}: no audio from {_describe_range(time_range)} (past the end?)")
             raise InvalidInputError(f"{name}: zero-length audio")
         window = int(self.sampling_rate * 0.025)
         if wave.shape[0] < window:
@@ -546,7 +587,9 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
 
     # -- video ---------------------------------------------------------------------------------------
 
-    def _load_frames(self, item, i, batch, fps, opened, training, sample_indices_fn, generator) -> np.ndarray:
+    def _load_frames(
+        self, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range=None
+    ) -> np.ndarray:
         """Uint8 frames (num_frames, H, W, 3) in `channel_order`, chosen as the preset says."""
         name = _item_name(item, i, batch)
         if _is_media(item):
@@ -555,20 +598,23 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
             self._check_size(info.width, info.height, name)
             if info.num_frames <= 0:
                 raise MediaDecodeError(f"{name}: the video stream has no frames")
+            first, count = _frames_in_range(info.num_frames, info.fps, time_range, name)
             metadata = VideoMetadata(
-                total_num_frames=info.num_frames,
+                total_num_frames=count,
                 fps=float(info.fps),
                 width=info.width,
                 height=info.height,
-                duration=info.duration,
+                duration=count / float(info.fps),
                 video_backend="pyav",
             )
             indices = self._choose_indices(metadata, name, training, sample_indices_fn, generator)
-            times = [Fraction(int(k)) / info.fps for k in indices]
+            times = [Fraction(first + int(k)) / info.fps for k in indices]
             return media.read_frames_at(times, channel_order=self.channel_order)
         frames = self._decoded_frames(item, name)
         if fps is None:
             raise InvalidInputError(f"{name}: decoded frames need `video_fps` (their frame rate)")
+        first, count = _frames_in_range(len(frames), Fraction(fps), time_range, name)
+        frames = frames[first : first + count]
         metadata = VideoMetadata(
             total_num_frames=len(frames),
             fps=fps,
@@ -687,6 +733,36 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
         left = round((new_w - size) / 2.0)
         out = np.asarray(image.crop((left, top, left + size, top + size)))
         return out[..., ::-1] if self.channel_order == "bgr" else out
+
+
+def _as_seconds(value, what: str, where: str, default):
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction, np.integer, np.floating)):
+        raise InvalidInputError(f"{where}: `{what}` must be a number of seconds, got {value!r}")
+    if not np.isfinite(float(value)) or value < 0:
+        raise InvalidInputError(f"{where}: `{what}` must be a finite number of seconds >= 0, got {value!r}")
+    return value if isinstance(value, Fraction) else Fraction(float(value))
+
+
+def _describe_range(time_range) -> str:
+    start, end = time_range
+    return f"{float(start):g} s to " + ("the end" if end is None else f"{float(end):g} s")
+
+
+def _frames_in_range(num_frames: int, fps: Fraction, time_range, name: str) -> tuple[int, int]:
+    """First index and count of the frames shown in [start, end): frame i is shown at i / fps."""
+    if time_range is None:
+        return 0, num_frames
+    start, end = time_range
+    first = math.ceil(start * fps)
+    stop = num_frames if end is None else min(num_frames, math.ceil(end * fps))
+    if stop <= first:
+        raise InvalidInputError(
+            f"{name}: no video frame from {_describe_range(time_range)} (the video has {num_frames} frames at "
+            f"{float(fps):g} fps, {num_frames / float(fps):.2f} s)"
+        )
+    return first, stop - first
 
 
 def resample_waveform(wave: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:

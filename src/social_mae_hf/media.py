@@ -34,6 +34,9 @@ _TEXT_FORMATS = {"tty"}
 # How far before the first wanted frame to seek, in frames: the nearest frame can precede the wanted
 # time, and some demuxers land a little late.
 _SEEK_MARGIN_FRAMES = 2
+# How far before a wanted audio range to seek: codecs with overlapping frames (AAC, Opus, MP3) and the
+# resampler's filter need some preceding input before their output is exact.
+_AUDIO_SEEK_MARGIN_S = Fraction(1, 2)
 
 
 def describe_source(source: MediaSource) -> str:
@@ -167,26 +170,62 @@ class MediaFile:
 
     # -- audio -----------------------------------------------------------------------------------
 
-    def read_audio(self, sample_rate: int = 16000, max_samples: int | None = None) -> np.ndarray:
+    def read_audio(
+        self,
+        sample_rate: int = 16000,
+        max_samples: int | None = None,
+        *,
+        start_s: float | Fraction | None = None,
+        end_s: float | Fraction | None = None,
+    ) -> np.ndarray:
         """The first audio track as float32 `(channels, samples)` at `sample_rate`, channels kept.
 
         Resampling is libswresample with its defaults (PyAV's `AudioResampler`), the same resampler
         as the `ffmpeg -ar 16000` the CAV-MAE preprocessing ran. Decoding stops once `max_samples`
         output samples exist: the resampler's output up to there does not depend on later input.
+
+        `start_s` / `end_s` (seconds from the track's start) return only the samples of that range:
+        the same samples as slicing the whole track at `round(t * sample_rate)`, but decoding starts
+        at a seek point shortly before `start_s` (so a window of a long file costs only the window).
         """
         if self._audio is None:
             raise MissingModalityError(f"{self.name}: has no audio track")
+        first, last = _sample_range(start_s, end_s, sample_rate, self.name)
+        if max_samples is not None:
+            last = first + max_samples if last is None else min(last, first + max_samples)
+        audio, offset = None, 0
+        if first > 0:
+            audio, offset = self._decode_audio(sample_rate, last, seek_sample=first)
+            if offset > first:  # the seek landed late (imprecise index): decode from the start instead
+                audio = None
+        if audio is None:
+            audio, offset = self._decode_audio(sample_rate, last, seek_sample=None)
+        return audio[:, first - offset : None if last is None else last - offset]
+
+    def _decode_audio(self, sample_rate: int, stop_sample: int | None, seek_sample: int | None):
+        """Decode (after seeking near `seek_sample`, if given) until `stop_sample`; returns the samples and
+        the track position (in output samples) of the first one."""
         container = self._fresh()
         stream = self._audio
+        time_base = Fraction(stream.time_base)
+        start = stream.start_time if stream.start_time is not None else 0
+        if seek_sample is not None:
+            seek_time = max(Fraction(seek_sample, sample_rate) - _AUDIO_SEEK_MARGIN_S, 0)
+            try:
+                container.seek(int(start + seek_time / time_base), stream=stream, backward=True)
+            except av.FFmpegError:
+                return None, 0
         resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=sample_rate)
         chunks: list[np.ndarray] = []
-        total = 0
+        total, offset = 0, None
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
+                    if offset is None:
+                        offset = self._output_position(out, frame, start, time_base, sample_rate, seek_sample)
                     chunks.append(out.to_ndarray())
                     total += chunks[-1].shape[1]
-                if max_samples is not None and total >= max_samples:
+                if stop_sample is not None and offset is not None and offset + total >= stop_sample:
                     break
             else:
                 for out in resampler.resample(None):
@@ -194,9 +233,31 @@ class MediaFile:
         except av.FFmpegError as err:
             raise MediaDecodeError(f"{self.name}: the audio track cannot be decoded ({err})") from err
         if not chunks:
-            return np.zeros((stream.channels or 1, 0), np.float32)
-        audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-        return audio if max_samples is None else audio[:, :max_samples]
+            return np.zeros((stream.channels or 1, 0), np.float32), offset or 0
+        return np.concatenate(chunks, axis=1).astype(np.float32, copy=False), offset or 0
+
+    @staticmethod
+    def _output_position(out, frame, start: int, time_base: Fraction, sample_rate: int, seek_sample) -> int:
+        """Track position (in output samples) of the resampler's first output after a seek; 0 without one."""
+        if seek_sample is None:
+            return 0
+        if out.pts is not None and out.time_base is not None:
+            seconds = Fraction(out.pts) * Fraction(out.time_base) - start * time_base
+        else:
+            seconds = (frame.pts - start) * time_base
+        return max(round(seconds * sample_rate), 0)
+
+    @property
+    def duration(self) -> float | None:
+        """Length in seconds (the container's, else its longest stream's); None when unknown."""
+        if self._container.duration and self._container.duration > 0:
+            return self._container.duration / av.time_base
+        lengths = [
+            float(s.duration * s.time_base)
+            for s in (self._video, self._audio)
+            if s is not None and s.duration and s.time_base
+        ]
+        return max(lengths) if lengths else None
 
     # -- video -----------------------------------------------------------------------------------
 
@@ -304,6 +365,25 @@ class MediaFile:
         for target in wanted[index:]:  # past the last frame
             chosen[target] = previous
         return chosen, first_time, sought
+
+
+def _sample_range(start_s, end_s, sample_rate: int, name: str) -> tuple[int, int | None]:
+    """[first, last) sample indices of a time range; validated, with the input named in errors."""
+    start = _seconds(start_s, "start_s", name) if start_s is not None else Fraction(0)
+    end = _seconds(end_s, "end_s", name) if end_s is not None else None
+    if end is not None and end <= start:
+        raise ValueError(f"{name}: end_s ({float(end)}) must be after start_s ({float(start)})")
+    return round(start * sample_rate), None if end is None else round(end * sample_rate)
+
+
+def _seconds(value, what: str, name: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction, np.integer, np.floating)):
+        raise ValueError(f"{name}: {what} must be a number of seconds, got {value!r}")
+    if not np.isfinite(float(value)) or value < 0:
+        raise ValueError(f"{name}: {what} must be a finite number of seconds >= 0, got {value!r}")
+    if isinstance(value, Fraction):
+        return value
+    return Fraction(int(value)) if isinstance(value, (int, np.integer)) else Fraction(float(value))
 
 
 def _to_array(frame, fmt: str) -> np.ndarray:

@@ -500,6 +500,37 @@ class SocialMAEDecoder(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Hub folders
+# --------------------------------------------------------------------------------------------------------------
+
+# The stock Auto class that reaches the classification / regression heads without this package.
+HUB_HEAD_AUTO_CLASS = "AutoModelForVideoClassification"
+
+
+def hub_auto_map(architecture: str) -> dict[str, str]:
+    """The `auto_map` of a saved folder, so that with `trust_remote_code=True` (no package installed) AutoConfig,
+    AutoModel (the encoder), the folder's own head and, for fine-tuning, a classification head all load.
+
+    transformers' `save_pretrained` records only the saved class's own Auto class; a pretraining folder also
+    needs `AutoModel`, and every folder the head key.
+    """
+    module = "modeling_social_mae."
+    head = (
+        "SocialMAEForRegression"
+        if architecture == "SocialMAEForRegression"
+        else "SocialMAEForAudioVisualClassification"
+    )
+    auto_map = {
+        "AutoConfig": "configuration_social_mae.SocialMAEConfig",
+        "AutoModel": module + "SocialMAEModel",
+        HUB_HEAD_AUTO_CLASS: module + head,
+    }
+    if architecture == "SocialMAEForPreTraining":
+        auto_map["AutoModelForPreTraining"] = module + architecture
+    return auto_map
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Pretrained model base
 # --------------------------------------------------------------------------------------------------------------
 
@@ -513,6 +544,13 @@ class SocialMAEPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = True
     _no_split_modules = ["SocialMAEEmbeddings", "SocialMAELayer"]
     _supports_sdpa = True
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """As transformers', plus the complete `auto_map` of a Hub folder when the classes are registered for the
+        Auto classes (importing `social_mae_hf` does that): see [`hub_auto_map`]."""
+        if self._auto_class is not None:
+            self.config.auto_map = hub_auto_map(type(self).__name__)
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -620,6 +658,10 @@ def _check_finite(tensor: torch.Tensor, name: str) -> None:
 
 class SocialMAEModel(SocialMAEPreTrainedModel):
     """The audiovisual encoder. Which inputs are given selects audiovisual, audio-only or visual-only."""
+
+    # Loading the encoder of a pretraining or fine-tuned folder (`AutoModel.from_pretrained`) leaves out the
+    # decoder / head on purpose: not worth a warning.
+    _keys_to_ignore_on_load_unexpected = [r"^decoder\.", r"^classifier\."]
 
     def __init__(self, config: SocialMAEConfig):
         super().__init__(config)
@@ -998,9 +1040,11 @@ class SocialMAEForRegression(_SocialMAEWithHead):
 
 
 __all__ = [
+    "HUB_HEAD_AUTO_CLASS",
     "SocialMAEForAudioVisualClassification",
     "SocialMAEForPreTraining",
     "SocialMAEForRegression",
     "SocialMAEModel",
     "SocialMAEPreTrainedModel",
+    "hub_auto_map",
 ]

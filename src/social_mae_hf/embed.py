@@ -1,0 +1,66 @@
+"""`social-mae embed`: pooled embeddings of files into one safetensors file, and retrieval recall on the set."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
+from transformers import pipeline
+
+from .media_files import collect_media
+from .pipelines import EMBEDDING_KEYS, FEATURE_EXTRACTION_TASK, load_pipeline_model
+from .retrieval import recall_at_k
+
+__all__ = ["run_embed"]
+
+
+def run_embed(
+    model: str,
+    inputs: list[str],
+    output: str,
+    *,
+    recursive: bool = False,
+    batch_size: int = 1,
+    device: str | None = None,
+    modalities: str | None = None,
+    missing_audio: str | None = None,
+    recall_ks: list[int] | None = None,
+    progress: bool = True,
+) -> dict:
+    """Embed every input file; writes `{audio,video,fused}_embedding` `(files, dim)` tensors to `output`
+    (safetensors, with the file list and model in its metadata). With `recall_ks`, also audio->video and
+    video->audio recall@k over the files (they must have both modalities). Returns the tensors, file names
+    and recall."""
+    if Path(output).suffix != ".safetensors":
+        raise ValueError(f"{output}: the output must be a .safetensors file")
+    files, skipped = collect_media(inputs, recursive)
+    if skipped:
+        print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
+    embedder = pipeline(
+        FEATURE_EXTRACTION_TASK, model=load_pipeline_model(FEATURE_EXTRACTION_TASK, model), device=device
+    )
+    params = {"modalities": modalities, "missing_audio": missing_audio}
+    params = {k: v for k, v in params.items() if v is not None}
+    names = [str(f) for f in files]
+    results = embedder((n for n in names), batch_size=batch_size, return_tensors=True, **params)
+    rows = list(tqdm(results, total=len(names), unit="file", disable=not progress, file=sys.stderr))
+    keys = [k for k in EMBEDDING_KEYS if k in rows[0]]
+    for name, row in zip(names, rows):
+        if [k for k in EMBEDDING_KEYS if k in row] != keys:
+            raise ValueError(
+                f"{name}: has embeddings {sorted(row)} but {names[0]} has {keys}; embed files with the same "
+                "modalities together (see --modalities)"
+            )
+    tensors = {k: torch.stack([row[k] for row in rows]).contiguous() for k in keys}
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, output, metadata={"files": json.dumps(names), "model": str(model)})
+    recall = None
+    if recall_ks:
+        if "audio_embedding" not in tensors or "video_embedding" not in tensors:
+            raise ValueError("retrieval needs audio and video embeddings of every file")
+        recall = recall_at_k(tensors["audio_embedding"], tensors["video_embedding"], ks=recall_ks)
+    return {"tensors": tensors, "files": names, "recall": recall}

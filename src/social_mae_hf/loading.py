@@ -1,0 +1,102 @@
+"""Loading a model and its feature extractor for a job (pipelines, command line), with errors that name the model
+and say what to do.
+
+The checks here are the ones transformers cannot make: whether a saved model has the head a job needs (a
+pretraining checkpoint loaded for classification would get a random head, with only a warning), whether the
+folder has the preprocessor config that fixes the model's inputs, and which file is corrupt.
+"""
+
+from __future__ import annotations
+
+from safetensors import SafetensorError
+from transformers import AutoConfig, AutoFeatureExtractor
+from transformers.utils import cached_file
+
+from .errors import ModelFilesError
+from .feature_extraction_social_mae import SocialMAEFeatureExtractor
+
+__all__ = [
+    "HEAD_ARCHITECTURES",
+    "check_extractor_matches",
+    "load_config",
+    "load_feature_extractor",
+    "load_weights",
+    "require_head",
+]
+
+HEAD_ARCHITECTURES = ("SocialMAEForAudioVisualClassification", "SocialMAEForRegression")
+MODEL_TYPE = "social-mae"
+_HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "revision", "token", "subfolder")
+
+
+def hub_kwargs(kwargs: dict) -> dict:
+    """The `from_pretrained` keyword arguments that locate files (not the ones that configure a model)."""
+    return {k: kwargs[k] for k in _HUB_KWARGS if k in kwargs}
+
+
+def load_config(name, **kwargs):
+    """The model's config; refuses a config of another model type, naming it."""
+    config = AutoConfig.from_pretrained(name, **hub_kwargs(kwargs))
+    if getattr(config, "model_type", None) != MODEL_TYPE:
+        raise ModelFilesError(
+            f"{name}: is a {getattr(config, 'model_type', '?')!r} model, not a Social-MAE / CAV-MAE ({MODEL_TYPE!r})"
+        )
+    return config
+
+
+def saved_architecture(config) -> str | None:
+    architectures = getattr(config, "architectures", None) or []
+    return architectures[0] if architectures else None
+
+
+def require_head(config, name) -> None:
+    """Refuse a saved model without a trained classification / regression head."""
+    architecture = saved_architecture(config)
+    if architecture is not None and architecture not in HEAD_ARCHITECTURES:
+        raise ModelFilesError(
+            f"{name}: was saved as {architecture}, which has no trained classification or regression head "
+            "(loading it for classification would give a randomly initialised head). Use the "
+            "'audio-visual-feature-extraction' pipeline (or `social-mae embed`) for its embeddings, or fine-tune it "
+            "first."
+        )
+
+
+def load_weights(load, name, *args, **kwargs):
+    """`load(name, ...)` (a `from_pretrained`), turning an unreadable safetensors file into an error naming it."""
+    try:
+        return load(name, *args, **kwargs)
+    except SafetensorError as err:
+        raise ModelFilesError(
+            f"{name}: its model.safetensors is not a valid safetensors file ({err}); download or convert it again"
+        ) from err
+
+
+def load_feature_extractor(name, **kwargs) -> SocialMAEFeatureExtractor:
+    """The folder's own feature extractor; a folder without one is an error (nothing is guessed)."""
+    location = hub_kwargs(kwargs)
+    found = cached_file(name, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False, **location)
+    if found is None:
+        raise ModelFilesError(
+            f"{name}: has no preprocessor_config.json, which fixes how media are turned into this model's inputs. "
+            "Save one next to the weights (`SocialMAEFeatureExtractor.for_model_config(config).save_pretrained(...)` "
+            "gives the family's preset sized to the model; `social-mae convert` writes it), or pass "
+            "`feature_extractor=` to the pipeline."
+        )
+    return AutoFeatureExtractor.from_pretrained(name, **location)
+
+
+def check_extractor_matches(extractor, config, name) -> None:
+    """Refuse a feature extractor whose outputs the model cannot take, naming both sizes."""
+    pairs = [
+        ("num_frames", "num_frames"),
+        ("image_size", "image_size"),
+        ("max_length", "audio_length"),
+        ("num_mel_bins", "num_mel_bins"),
+    ]
+    wrong = [
+        f"{ours}={getattr(extractor, ours)} but the model's {theirs}={getattr(config, theirs)}"
+        for ours, theirs in pairs
+        if getattr(extractor, ours, None) != getattr(config, theirs)
+    ]
+    if wrong:
+        raise ModelFilesError(f"{name}: the feature extractor does not fit the model: " + "; ".join(wrong))

@@ -1,0 +1,143 @@
+"""What the audio-visual pipelines accept, turned into feature-extractor arguments, and how a long recording is
+cut into windows.
+
+One pipeline input is a media file (path or bytes: a video, whose audio track is used too, or an audio file),
+or a dict of raw parts: `{"video": frames or media, "video_fps": fps, "audio": waveform or media,
+"sampling_rate": Hz}` with at least one of `video` / `audio`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import InvalidInputError
+from .media import MediaFile, describe_source
+
+__all__ = ["DICT_KEYS", "AudioVisualInput", "parse_input", "plan_windows"]
+
+DICT_KEYS = ("video", "video_fps", "audio", "sampling_rate")
+
+
+def _is_media(x) -> bool:
+    return isinstance(x, (str, os.PathLike, bytes, bytearray, memoryview))
+
+
+@dataclass
+class AudioVisualInput:
+    """One input, ready for the feature extractor (`extractor_kwargs`); `duration` in seconds, None if unknown."""
+
+    name: str
+    videos: Any = None
+    audio: Any = None
+    sampling_rate: int | None = None
+    video_fps: float | None = None
+    duration: float | None = None
+
+    def extractor_kwargs(self) -> dict:
+        kwargs = {"videos": self.videos, "audio": self.audio}
+        if self.sampling_rate is not None:
+            kwargs["sampling_rate"] = self.sampling_rate
+        if self.video_fps is not None:
+            kwargs["video_fps"] = self.video_fps
+        return kwargs
+
+
+def parse_input(x) -> AudioVisualInput:
+    """Validate one pipeline input; media files are opened once to learn their streams and length."""
+    if _is_media(x):
+        return _media_input(x)
+    if isinstance(x, dict):
+        return _dict_input(x)
+    hint = ""
+    if isinstance(x, (np.ndarray, torch.Tensor)):
+        hint = (
+            ': pass raw audio as {"audio": waveform, "sampling_rate": Hz} and decoded frames as '
+            '{"video": frames, "video_fps": fps}'
+        )
+    raise InvalidInputError(
+        f"unsupported pipeline input of type {type(x).__name__}; expected a media file path, its bytes, or a dict "
+        f"with keys among {DICT_KEYS}{hint}"
+    )
+
+
+def _media_input(source) -> AudioVisualInput:
+    name = describe_source(source)
+    with MediaFile(source) as media:
+        duration = media.duration
+        if media.has_video:
+            return AudioVisualInput(name=name, videos=source, duration=duration)
+        # An audio file: the model runs on its audio alone.
+        return AudioVisualInput(name=name, audio=source, duration=duration)
+
+
+def _dict_input(x: dict) -> AudioVisualInput:
+    unknown = sorted(set(x) - set(DICT_KEYS))
+    if unknown:
+        raise InvalidInputError(f"unknown key(s) {unknown} in a pipeline input dict; allowed keys: {DICT_KEYS}")
+    video, audio = x.get("video"), x.get("audio")
+    if video is None and audio is None:
+        raise InvalidInputError('a pipeline input dict needs "video", "audio" or both')
+    if video is not None and not _is_media(video) and x.get("video_fps") is None:
+        raise InvalidInputError('decoded "video" frames need "video_fps" (their frame rate) in the same dict')
+    if audio is not None and not _is_media(audio) and x.get("sampling_rate") is None:
+        raise InvalidInputError('a raw "audio" waveform needs "sampling_rate" (Hz) in the same dict')
+    parts = [
+        describe_source(v) if _is_media(v) else f"raw {k}"
+        for k, v in (("video", video), ("audio", audio))
+        if v is not None
+    ]
+    return AudioVisualInput(
+        name=" + ".join(parts),
+        videos=video,
+        audio=audio,
+        sampling_rate=x.get("sampling_rate"),
+        video_fps=x.get("video_fps"),
+        duration=_dict_duration(video, audio, x.get("video_fps"), x.get("sampling_rate")),
+    )
+
+
+def _dict_duration(video, audio, video_fps, sampling_rate) -> float | None:
+    lengths = []
+    for part in (video, audio):
+        if part is not None and _is_media(part):
+            with MediaFile(part) as media:
+                lengths.append(media.duration)
+    if video is not None and not _is_media(video) and video_fps:
+        lengths.append(len(video) / float(video_fps))
+    if audio is not None and not _is_media(audio) and sampling_rate:
+        samples = audio.shape[-1] if hasattr(audio, "shape") else len(audio)
+        lengths.append(samples / float(sampling_rate))
+    known = [v for v in lengths if v is not None]
+    return max(known) if known else None
+
+
+def plan_windows(duration: float | None, chunk_length_s: float, stride_length_s: float | None, name: str):
+    """[(start, end)] seconds: windows of `chunk_length_s` starting every `stride_length_s` (default: back to back).
+
+    Every window is a full `chunk_length_s` long: the last one ends at the end of the recording and may overlap
+    the one before. A recording shorter than one window is one window, the whole recording.
+    """
+    for what, value in (("chunk_length_s", chunk_length_s), ("stride_length_s", stride_length_s)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+            raise ValueError(f"`{what}` must be a positive number of seconds, got {value!r}")
+    stride = chunk_length_s if stride_length_s is None else stride_length_s
+    if duration is None or not math.isfinite(duration) or duration <= 0:
+        raise InvalidInputError(f"{name}: its length is unknown, so it cannot be cut into windows")
+    if duration <= chunk_length_s:
+        return [(0.0, float(duration))]
+    windows = []
+    k = 0
+    while True:
+        start = k * stride
+        if start + chunk_length_s >= duration:
+            windows.append((float(duration - chunk_length_s), float(duration)))
+            break
+        windows.append((float(start), float(start + chunk_length_s)))
+        k += 1
+    return windows

@@ -1,0 +1,80 @@
+"""`social-mae predict`: the classification pipeline over files and folders, as a table or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from tqdm.auto import tqdm
+from transformers import pipeline
+
+from .media_files import collect_media
+from .pipelines import CLASSIFICATION_TASK, load_pipeline_model
+
+__all__ = ["format_row", "run_predict"]
+
+
+def _pairs(scores: list[dict]) -> str:
+    return "  ".join(f"{row['label']} {row['score']:.3f}" for row in scores)
+
+
+def format_row(name: str, result: list, width: int) -> list[str]:
+    """Table lines for one file: its predictions, or one line per window of a timeline."""
+    if result and "start" in result[0]:
+        windows = [(f"{w['start']:.2f}-{w['end']:.2f}", w["scores"]) for w in result]
+        return [f"{name:<{width}}  {window:<17}  {_pairs(scores)}" for window, scores in windows]
+    return [f"{name:<{width}}  {_pairs(result)}"]
+
+
+def run_predict(
+    model: str,
+    inputs: list[str],
+    *,
+    recursive: bool = False,
+    output_format: str = "table",
+    output: TextIO | None = None,
+    batch_size: int = 1,
+    device: str | None = None,
+    progress: bool = True,
+    **call_params,
+) -> list[dict]:
+    """Classify every input file (folders: their media files); returns `[{"file", "predictions" | "timeline"}]`.
+
+    `call_params` are the pipeline's (`top_k`, `function_to_apply`, `chunk_length_s`, `stride_length_s`,
+    `modalities`, `missing_audio`); None values are left out.
+    """
+    if output_format not in ("table", "jsonl"):
+        raise ValueError(f"output format must be 'table' or 'jsonl', got {output_format!r}")
+    out = output or sys.stdout
+    files, skipped = collect_media(inputs, recursive)
+    if skipped:
+        print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
+    classifier = pipeline(CLASSIFICATION_TASK, model=load_pipeline_model(CLASSIFICATION_TASK, model), device=device)
+    params = {k: v for k, v in call_params.items() if v is not None}
+    names = [str(f) for f in files]
+    width = max(len(n) for n in names)
+    timeline = params.get("chunk_length_s") is not None
+    if output_format == "table":
+        print(
+            f"{'file':<{width}}  {'window (s)':<17}  predictions" if timeline else f"{'file':<{width}}  predictions",
+            file=out,
+        )
+    results = classifier((n for n in names), batch_size=batch_size, **params)
+    records = []
+    bar = tqdm(zip(names, results), total=len(names), unit="file", disable=not progress, file=sys.stderr)
+    for name, result in bar:
+        record = {"file": name, "timeline" if timeline else "predictions": result}
+        records.append(record)
+        text = json.dumps(record) if output_format == "jsonl" else "\n".join(format_row(name, result, width))
+        bar.write(text, file=out)  # above the progress bar, not through it
+    return records
+
+
+def open_output(path: str | None):
+    """The file to write to (created with its folder), or None for stdout."""
+    if path is None:
+        return None
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w", encoding="utf-8")

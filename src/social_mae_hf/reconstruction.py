@@ -1,0 +1,186 @@
+"""Masked reconstruction of a clip, drawn as the paper's Fig. 2: frames (original / masked input / reconstruction)
+and the spectrogram (original / masked / reconstructed), one PNG, drawn with PIL.
+
+Where the predictions go: the decoder's prediction i is scored against target patch i, and targets are patchified
+in the model's target order (`config.legacy_video_target_order`; the released Social-MAE learned targets in
+(time, height, width) order while its tokens are in (height, width, time) order). So predictions are put back
+with `unpatchify_video` in that order, and so is the mask that says which predictions were trained: the
+reconstruction shows the predicted patches there and the input's patches elsewhere, as MAE figures do. The
+masked input shows what the encoder did not see: the mask in token order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import PIL.Image
+import PIL.ImageDraw
+import PIL.ImageFont
+import torch
+
+from .feature_extraction_social_mae import SocialMAEFeatureExtractor
+
+__all__ = ["Reconstruction", "reconstruct", "render"]
+
+MASKED_GREY = 0.5  # removed video patches, in display [0, 1] RGB
+# A perceptually ordered dark-blue -> teal -> yellow ramp for spectrograms (anchors of our own choosing).
+_RAMP = np.array([[20, 12, 60], [40, 80, 140], [30, 150, 140], [120, 200, 90], [250, 230, 60]], np.float32) / 255
+LABEL_WIDTH = 150
+
+
+@dataclass
+class Reconstruction:
+    """Display arrays: frames `(T, H, W, 3)` RGB in [0, 1]; spectrograms `(mel bins, time)` in fbank units, low
+    frequencies first; masks 1 where removed. `video_loss` / `audio_loss` are the model's reconstruction losses."""
+
+    frames: np.ndarray
+    masked_frames: np.ndarray
+    reconstructed_frames: np.ndarray
+    spectrogram: np.ndarray
+    spectrogram_mask: np.ndarray
+    reconstructed_spectrogram: np.ndarray
+    video_loss: float
+    audio_loss: float
+
+
+def _to_display(pixel_values: torch.Tensor, extractor: SocialMAEFeatureExtractor) -> torch.Tensor:
+    """(T, C, H, W) normalised, in the extractor's channel order -> (T, H, W, 3) RGB in [0, 1]."""
+    x = pixel_values
+    if extractor.do_normalize_video:
+        mean = torch.tensor(extractor.image_mean)[:, None, None]
+        std = torch.tensor(extractor.image_std)[:, None, None]
+        x = x * std + mean
+    if extractor.channel_order == "bgr":
+        x = x.flip(1)  # Social-MAE saw OpenCV's BGR frames; show them as RGB
+    return x.permute(0, 2, 3, 1).clamp(0, 1)
+
+
+def _denormalize_patches(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Undo `norm_pix_loss`: predictions are per-patch standardised; give them each target patch's mean and std."""
+    mean = targets.mean(dim=-1, keepdim=True)
+    var = targets.var(dim=-1, keepdim=True)
+    return predictions * (var + 1.0e-6) ** 0.5 + mean
+
+
+@torch.no_grad()
+def reconstruct(
+    model,
+    inputs: dict,
+    extractor: SocialMAEFeatureExtractor,
+    *,
+    mask_ratio: float | None = None,
+    seed: int = 0,
+) -> Reconstruction:
+    """Mask one clip (`inputs`: the extractor's output, batch of 1) with seeded noise and reconstruct it.
+
+    `model` is a `SocialMAEForPreTraining` (the decoder is needed); `mask_ratio` overrides the config's ratios for
+    both modalities.
+    """
+    if not hasattr(model, "unpatchify_video"):
+        raise ValueError(
+            f"reconstruction needs a pretraining model (with its decoder), got {type(model).__name__}; "
+            "fine-tuned checkpoints have no decoder"
+        )
+    config = model.config
+    if config.reconstruction_loss_weight == 0:
+        raise ValueError("this model's config has reconstruction_loss_weight=0: it does not run its decoder")
+    audio, video = inputs.get("input_values"), inputs.get("pixel_values")
+    if audio is None or video is None or audio.shape[0] != 1:
+        raise ValueError("reconstruction needs one clip with both audio and video")
+    generator = torch.Generator().manual_seed(seed)
+    out = model.eval()(
+        input_values=audio,
+        pixel_values=video,
+        audio_noise=torch.rand(1, config.num_audio_patches, generator=generator),
+        video_noise=torch.rand(1, config.num_video_patches, generator=generator),
+        audio_mask_ratio=mask_ratio,
+        video_mask_ratio=mask_ratio,
+    )
+    video, audio = video.float(), audio.float()
+    video_pred, audio_pred = out.video_logits.float(), out.audio_logits.float()
+    if config.norm_pix_loss:
+        video_pred = _denormalize_patches(video_pred, model.patchify_video(video))
+        audio_pred = _denormalize_patches(audio_pred, model.patchify_audio(audio))
+
+    # Video: hidden tokens (token order) for the masked input; trained predictions (target order) for the rest.
+    def spread(mask: torch.Tensor, width: int) -> torch.Tensor:
+        return mask.float()[..., None].expand(-1, -1, width)
+
+    hidden = model.unpatchify_video(spread(out.video_mask, config.video_patch_dim), legacy_order=False)[0]
+    trained = model.unpatchify_video(spread(out.video_mask, config.video_patch_dim))[0]
+    predicted = model.unpatchify_video(video_pred)[0]
+    frames = _to_display(video[0], extractor)
+    masked = torch.where(hidden.permute(0, 2, 3, 1) > 0, torch.tensor(MASKED_GREY), frames)
+    recon = torch.where(trained.permute(0, 2, 3, 1) > 0, _to_display(predicted, extractor), frames)
+
+    # Audio: (time, mel) -> (mel, time); token and target orders are the same.
+    audio_mask = model.unpatchify_audio(spread(out.audio_mask, config.audio_patch_dim))[0]
+    spectrogram = audio[0]
+    recon_spectrogram = torch.where(audio_mask > 0, model.unpatchify_audio(audio_pred)[0], spectrogram)
+    return Reconstruction(
+        frames=frames.numpy(),
+        masked_frames=masked.numpy(),
+        reconstructed_frames=recon.numpy(),
+        spectrogram=spectrogram.T.numpy(),
+        spectrogram_mask=audio_mask.T.numpy(),
+        reconstructed_spectrogram=recon_spectrogram.T.numpy(),
+        video_loss=float(out.video_reconstruction_loss),
+        audio_loss=float(out.audio_reconstruction_loss),
+    )
+
+
+def _colorize(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """(F, T) values -> (F, T, 3) uint8 through the ramp, low frequencies at the bottom."""
+    scaled = np.clip((values - low) / max(high - low, 1e-12), 0, 1) * (len(_RAMP) - 1)
+    index = np.minimum(scaled.astype(int), len(_RAMP) - 2)
+    frac = (scaled - index)[..., None]
+    rgb = _RAMP[index] * (1 - frac) + _RAMP[index + 1] * frac
+    return (rgb[::-1] * 255).round().astype(np.uint8)
+
+
+def _row(frames: np.ndarray) -> np.ndarray:
+    return (np.concatenate(list(frames), axis=1) * 255).round().astype(np.uint8)
+
+
+def render(result: Reconstruction, title: str = "") -> PIL.Image.Image:
+    """One image: three frame rows, then three spectrogram strips (masked parts of the spectrogram darkened)."""
+    rows = [
+        ("original", _row(result.frames)),
+        ("masked input", _row(result.masked_frames)),
+        ("reconstruction", _row(result.reconstructed_frames)),
+    ]
+    width = rows[0][1].shape[1]
+    low, high = np.percentile(result.spectrogram, [1, 99])
+    masked_spec = np.where(result.spectrogram_mask > 0, low, result.spectrogram)
+    specs = [
+        ("spectrogram", _colorize(result.spectrogram, low, high)),
+        ("masked", _colorize(masked_spec, low, high)),
+        ("reconstructed", _colorize(result.reconstructed_spectrogram, low, high)),
+    ]
+    # Spectrogram strips: as wide as the frame rows, at least 64 px high.
+    strip_height = max(64, specs[0][1].shape[0])
+    strips = [
+        (name, np.asarray(PIL.Image.fromarray(image).resize((width, strip_height), PIL.Image.Resampling.NEAREST)))
+        for name, image in specs
+    ]
+    header = 24 if title else 0
+    gap = 4
+    height = header + sum(image.shape[0] + gap for _, image in rows + strips)
+    canvas = PIL.Image.new("RGB", (LABEL_WIDTH + width, height), "white")
+    draw = PIL.ImageDraw.Draw(canvas)
+    font = PIL.ImageFont.load_default()
+    if title:
+        draw.text((4, 6), title, fill="black", font=font)
+    y = header
+    for name, image in rows + strips:
+        canvas.paste(PIL.Image.fromarray(image), (LABEL_WIDTH, y))
+        draw.text((4, y + image.shape[0] // 2 - 6), name, fill="black", font=font)
+        y += image.shape[0] + gap
+    return canvas
+
+
+def reconstruct_file(model, extractor: SocialMAEFeatureExtractor, media, **kwargs) -> Reconstruction:
+    """`reconstruct` on a media file (or the extractor's other inputs), with the extractor's evaluation choices."""
+    extract = {k: kwargs.pop(k) for k in ("start_s", "end_s") if k in kwargs}
+    return reconstruct(model, extractor(videos=media, **extract), extractor, **kwargs)

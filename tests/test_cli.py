@@ -1,0 +1,126 @@
+"""`social-mae predict` / `embed` and the completeness of every command's --help."""
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from transformers import pipeline
+
+from social_mae_hf.cli import COMMANDS, build_parser
+from social_mae_hf.cli import main as cli_main
+
+
+def test_every_option_of_every_command_is_documented(capsys):
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(commands) == set(COMMANDS) >= {"predict", "embed", "convert", "reconstruct", "demo", "publish"}
+    for name, sub in commands.items():
+        assert sub.description, name
+        for action in sub._actions:
+            assert action.help and action.help != argparse.SUPPRESS, f"{name}: {action.dest} has no help"
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main([name, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: social-mae " + name in capsys.readouterr().out
+
+
+@pytest.fixture()
+def folder_of_clips(media, tmp_path):
+    folder = tmp_path / "clips"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(media("c25.mp4"), folder / "b.mp4")
+    shutil.copy(media("c30.mp4"), folder / "a.mp4")
+    shutil.copy(media("stereo.mp4"), folder / "sub" / "c.mp4")
+    (folder / "notes.txt").write_text("not media")
+    return folder
+
+
+def test_predict_jsonl_matches_the_pipeline(converted, folder_of_clips, capsys):
+    model = str(converted["social_mae_finetune"])
+    assert cli_main(["predict", model, str(folder_of_clips), "--format", "jsonl", "--top-k", "3", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["file"] for r in records] == [str(folder_of_clips / "a.mp4"), str(folder_of_clips / "b.mp4")]
+    assert "skipping 1 non-media file(s)" in captured.err
+    expected = pipeline("audio-visual-classification", model=model)(str(folder_of_clips / "a.mp4"), top_k=3)
+    assert [r["label"] for r in records[0]["predictions"]] == [r["label"] for r in expected]
+    assert [r["score"] for r in records[0]["predictions"]] == pytest.approx([r["score"] for r in expected])
+
+    # Recursive, batched, a timeline, into a file.
+    out = folder_of_clips.parent / "out" / "timeline.jsonl"
+    args = ["predict", model, str(folder_of_clips), "--recursive", "--chunk-length-s", "3", "--batch-size", "2"]
+    assert cli_main([*args, "--format", "jsonl", "--output", str(out), "--quiet", "--top-k", "1"]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["file"].rsplit("/", 1)[1] for r in records] == ["a.mp4", "b.mp4", "c.mp4"]
+    assert [(w["start"], w["end"]) for w in records[1]["timeline"]] == [(0, 3), (3, 6)]
+    assert len(records[2]["timeline"]) == 1  # c.mp4 is 1 s long
+
+
+def test_predict_table(converted, media, capsys):
+    clip = str(media("c25.mp4"))
+    assert cli_main(["predict", str(converted["social_mae_regression"]), clip, "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["file", "predictions"]
+    assert lines[1].startswith(clip) and lines[1].count("LABEL_") == 6  # every regression target
+    assert cli_main(["predict", str(converted["social_mae_finetune"]), clip, "--chunk-length-s", "2", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["file", "window", "(s)", "predictions"]
+    assert len(lines) == 4 and "4.00-6.00" in lines[3]
+
+
+def test_predict_errors(converted, media, tmp_path, capsys):
+    model = str(converted["social_mae_finetune"])
+    assert cli_main(["predict", model, str(tmp_path / "nothing.mp4")]) == 2
+    assert "nothing.mp4: no such file or folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert cli_main(["predict", model, str(tmp_path / "empty")]) == 2
+    assert "no media files in" in capsys.readouterr().err
+    assert cli_main(["predict", str(converted["social_mae_pretrain"]), str(media("c25.mp4"))]) == 2
+    assert "no trained classification or regression head" in capsys.readouterr().err
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(model, corrupt)
+    (corrupt / "model.safetensors").write_bytes(b"\0" * 100)
+    assert cli_main(["predict", str(corrupt), str(media("c25.mp4"))]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"social-mae predict: error: {corrupt}: its model.safetensors is not a valid safetensors")
+    assert "Traceback" not in error
+    (corrupt / "preprocessor_config.json").unlink()
+    shutil.copy(Path(model) / "model.safetensors", corrupt / "model.safetensors")
+    assert cli_main(["embed", str(corrupt), str(media("c25.mp4")), "--output", str(tmp_path / "e.safetensors")]) == 2
+    assert f"{corrupt}: has no preprocessor_config.json" in capsys.readouterr().err
+    assert cli_main(["predict", model, str(media("noaudio.mp4")), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "no audio track in the input" in error and "noaudio.mp4" in error and "missing_audio='drop'" in error
+    assert cli_main(["predict", model, str(media("noaudio.mp4")), "--missing-audio", "drop", "--quiet"]) == 0
+
+
+def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):
+    clips = [str(media(name)) for name in ("c25.mp4", "c30.mp4", "stereo.mp4")]
+    output = tmp_path / "emb" / "embeddings.safetensors"
+    model = str(converted["cav_mae_pretrain"])
+    args = ["embed", model, *clips, "--output", str(output), "--recall-at", "1,3", "--quiet", "--batch-size", "2"]
+    assert cli_main(args) == 0
+    printed = capsys.readouterr().out
+    assert "3 file(s)" in printed and "R@3 1.000" in printed
+    with safe_open(str(output), "pt") as f:
+        assert json.loads(f.metadata()["files"]) == clips
+        assert set(f.keys()) == {"audio_embedding", "video_embedding", "fused_embedding"}
+        audio = f.get_tensor("audio_embedding")
+    expected = pipeline("audio-visual-feature-extraction", model=model)(clips[1], return_tensors=True)
+    torch.testing.assert_close(audio[1], expected["audio_embedding"])
+
+    assert cli_main(["embed", model, clips[0], "--output", str(tmp_path / "e.npz")]) == 2
+    assert "must be a .safetensors file" in capsys.readouterr().err
+    mixed = ["embed", model, clips[0], str(media("speech.wav")), "--output", str(output), "--quiet"]
+    assert cli_main(mixed) == 2
+    assert "embed files with the same modalities together" in capsys.readouterr().err
+    video_only = ["embed", model, clips[0], "--modalities", "video", "--output", str(output), "--quiet"]
+    assert cli_main(video_only) == 0
+    with safe_open(str(output), "pt") as f:
+        assert set(f.keys()) == {"video_embedding"}
+    assert cli_main([*video_only, "--recall-at", "x"]) == 2
+    assert "--recall-at must be comma-separated integers" in capsys.readouterr().err
