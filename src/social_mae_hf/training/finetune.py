@@ -226,4 +226,5 @@ def run_finetune(
         tasks="video-classification" if task != "regression" else "other",
         dataset=data_args.dataset_name,
     )
+    trainer.end()  # ends trackers and the process group (a DDP worker aborts at exit otherwise)
     return results

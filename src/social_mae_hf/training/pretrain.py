@@ -81,4 +81,5 @@ def run_pretrain(
     if splits.missing_files:
         results["missing_files_skipped"] = sum(splits.missing_files.values())
     push_results(trainer, training_args, finetuned_from=model_args.model_name_or_path, tasks="other")
+    trainer.end()  # ends trackers and the process group (a DDP worker aborts at exit otherwise)
     return results
