@@ -12,6 +12,11 @@ is done by `social_mae_hf.training.run_finetune`.
 import os
 import sys
 
+# With DataLoader workers decoding on a CPU-only machine, OpenMP threads that spin-wait in the training process
+# starve the workers (a data-bound run measured 1.4x slower); passive waiting costs nothing measurable on full-size
+# steps (benchmarks/README.md). Set before torch is imported; an OMP_WAIT_POLICY in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from transformers import HfArgumentParser, TrainingArguments
 
 from social_mae_hf.training import DataArguments, FinetuneArguments, ModelArguments, run_finetune

@@ -21,6 +21,7 @@ from social_mae_hf import SocialMAEForAudioVisualClassification
 from social_mae_hf.cli import main as cli_main
 from social_mae_hf.training import (
     ClipDecodeError,
+    HubPushError,
     HubUnavailableError,
     Mixup,
     SocialMAETrainer,
@@ -372,6 +373,44 @@ def test_push_to_hub_fails_before_training_when_the_hub_is_unreachable(synthetic
     with pytest.raises(HubUnavailableError, match="cannot be reached"):
         run_finetune(finetune_args(synthetic_set("classification"), out, "--push_to_hub", "--max_steps", "1"))
     assert not (out / "model.safetensors").exists()
+
+
+class FakeHub:
+    """Stands in for `HfApi` in the Trainer: records what a push would upload."""
+
+    def __init__(self, fail: bool = False):
+        self.fail, self.uploads = fail, []
+
+    def create_repo(self, repo_id, **kwargs):
+        from huggingface_hub import RepoUrl
+
+        return RepoUrl(f"https://huggingface.co/{repo_id}")
+
+    def upload_folder(self, **kwargs):
+        if self.fail:
+            raise ConnectionError("the Hub went away")
+        self.uploads.append(kwargs)
+
+
+def test_push_to_hub_uploads_the_output_folder_with_a_model_card(synthetic_set, tmp_path, monkeypatch):
+    import transformers.trainer
+
+    from social_mae_hf.training import run
+
+    hub = FakeHub()
+    monkeypatch.setattr(transformers.trainer, "hf_api", lambda: hub)
+    monkeypatch.setattr(run, "check_hub_available", lambda **kwargs: "https://huggingface.co")
+    out = tmp_path / "pushed"
+    args = ["--push_to_hub", "--hub_model_id", "someone/social-mae-test", "--max_steps", "1", "--max_eval_samples", "4"]
+    run_finetune(finetune_args(synthetic_set("classification"), out, *args))
+    assert [(u["repo_id"], u["folder_path"]) for u in hub.uploads][-1] == ("someone/social-mae-test", str(out))
+    card = (out / "README.md").read_text()
+    assert "# social-mae-test" in card and "- Balanced Accuracy:" in card
+    failing = FakeHub(fail=True)
+    monkeypatch.setattr(transformers.trainer, "hf_api", lambda: failing)
+    with pytest.raises(HubPushError, match=r"push_to_hub failed \(ConnectionError: the Hub went away\).*saved in"):
+        run_finetune(finetune_args(synthetic_set("classification"), tmp_path / "failed", *args))
+    assert (tmp_path / "failed" / "model.safetensors").is_file()
 
 
 def test_pretraining_an_eight_frame_model_from_the_cav_mae_checkpoint(synthetic_set, tmp_path):

@@ -12,7 +12,7 @@ from .collator import SocialMAECollator
 from .data_loading import load_clip_splits
 from .dataset_records import load_dataset_splits, records_from_dataset
 from .finetune import run_finetune
-from .hub import HubUnavailableError, check_hub_available
+from .hub import HubPushError, HubUnavailableError, check_hub_available
 from .inflation import inflate_state_dict, initialise_from_single_frame
 from .losses import balanced_class_weights, weighted_classification_loss
 from .manifest import ClipRecord, ManifestColumns, ManifestError, read_manifest, read_manifest_splits
@@ -37,6 +37,7 @@ __all__ = [
     "DataArguments",
     "DecodeFailure",
     "FinetuneArguments",
+    "HubPushError",
     "HubUnavailableError",
     "ManifestColumns",
     "ManifestError",

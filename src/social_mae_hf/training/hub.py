@@ -6,11 +6,15 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-__all__ = ["HubUnavailableError", "check_hub_available"]
+__all__ = ["HubPushError", "HubUnavailableError", "check_hub_available"]
 
 
 class HubUnavailableError(RuntimeError):
     """The Hugging Face Hub cannot be used for `--push_to_hub`; the message says why and what to do."""
+
+
+class HubPushError(RuntimeError):
+    """A push to the Hub failed during or after training; the message says where the outputs are."""
 
 
 def check_hub_available(timeout: float = 10.0, endpoint: str | None = None, token: str | None = None) -> str:

@@ -95,13 +95,6 @@ def train_and_evaluate(trainer, training_args, last_checkpoint, *, train_dataset
 
 
 def push_results(trainer, training_args, **card) -> None:
-    """`trainer.push_to_hub` with a model card; a failure says what happened and that the outputs are safe."""
-    if not training_args.push_to_hub:
-        return
-    try:
+    """`trainer.push_to_hub` with a model card (a failure raises `HubPushError`, naming where the outputs are)."""
+    if training_args.push_to_hub:
         trainer.push_to_hub(**card)
-    except Exception as error:  # the run's results are on disk; say so instead of a bare traceback
-        raise RuntimeError(
-            f"push_to_hub failed ({type(error).__name__}: {error}). The trained model and metrics are in "
-            f"{training_args.output_dir}; upload them later with `hf upload`."
-        ) from error

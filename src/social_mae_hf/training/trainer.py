@@ -15,6 +15,7 @@ from transformers import Trainer
 
 from .augmentation import TrainAugmentation
 from .collator import SKIPPED_CLIPS_KEY
+from .hub import HubPushError
 from .losses import weighted_classification_loss
 from .metrics import PRETRAINING_STATS
 from .optimization import parameter_groups
@@ -118,6 +119,16 @@ class SocialMAETrainer(Trainer):
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         ignore = _NOT_PREDICTIONS if ignore_keys is None else ignore_keys
         return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore)
+
+    def push_to_hub(self, *args, **kwargs):
+        """The Trainer's push (also called by `save_model` with `--push_to_hub`); a failure says what is safe."""
+        try:
+            return super().push_to_hub(*args, **kwargs)
+        except Exception as error:  # whatever the Hub client raised: the run's outputs are on disk
+            raise HubPushError(
+                f"push_to_hub failed ({type(error).__name__}: {error}). The model is saved in {self.args.output_dir}; "
+                f"upload it later with `hf upload {self.hub_model_id or '<repo id>'} {self.args.output_dir}`."
+            ) from error
 
     def log(self, logs, start_time=None):
         if self.skipped_clips and "loss" in logs:
