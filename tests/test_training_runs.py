@@ -183,6 +183,38 @@ def test_regression_end_to_end(synthetic_set, tmp_path, one_torch_thread):
     assert set(rows[0]) == {"source", "pitch", "redness"}
 
 
+def test_multi_label_and_the_fine_tuning_recipe_options(synthetic_set, tmp_path):
+    """Tone and shape as two labels of one clip (multi-label, BCE); then mixup, SpecAugment and class weights."""
+    manifests = synthetic_set("classification")
+    converted = {}
+    for split, path in manifests.items():
+        rows = list(csv.DictReader(path.open()))
+        converted[split] = tmp_path / f"{split}.jsonl"
+        lines = [
+            json.dumps({"video": str(path.parent / r["video"]), "label": r["label"].split("_")}) for r in rows[:16]
+        ]
+        converted[split].write_text("\n".join(lines) + "\n")
+    out = tmp_path / "multi"
+    run_finetune(finetune_args(converted, out, "--task", "multi_label_classification", "--max_steps", "4"))
+    metrics = results(out)
+    assert {"eval_f1_macro", "eval_f1_micro", "eval_mean_average_precision", "eval_accuracy"} <= set(metrics)
+    config = json.loads((out / "config.json").read_text())
+    assert config["problem_type"] == "multi_label_classification"
+    assert sorted(config["label2id"]) == ["circle", "high", "low", "square"]
+    out = tmp_path / "recipe"
+    recipe = ["--mixup", "0.5", "--freqm", "24", "--timem", "16", "--class_weights", "balanced"]
+    recipe += ["--head_learning_rate", "1e-2", "--max_steps", "3", "--max_train_samples", "24"]
+    metrics = run_finetune(finetune_args(manifests, out, *recipe, "--max_eval_samples", "8"))
+    assert metrics["train_loss"] > 0 and metrics["eval_samples"] == 8
+    with pytest.raises(ValueError, match="not defined for regression"):
+        run_finetune(
+            finetune_args(
+                synthetic_set("regression"), tmp_path / "bad", "--task", "regression", "--target_columns", "pitch",
+                "--mixup", "0.5",
+            )
+        )  # fmt: skip
+
+
 # ---- resuming, DDP -------------------------------------------------------------------------------------------
 
 
