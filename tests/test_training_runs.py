@@ -180,7 +180,7 @@ def test_regression_end_to_end(synthetic_set, tmp_path, one_torch_thread):
     assert metrics["eval_one_minus_mae"] == pytest.approx(1 - metrics["eval_mae"])
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert len(rows) == 32 and rows[0]["source"] == "validation.jsonl line 1"
-    assert set(rows[0]) == {"source", "pitch", "redness"}
+    assert set(rows[0]) == {"source", "media", "pitch", "redness"} and rows[0]["media"].endswith("00000.mp4")
 
 
 def test_multi_label_and_the_fine_tuning_recipe_options(synthetic_set, tmp_path):
@@ -195,9 +195,13 @@ def test_multi_label_and_the_fine_tuning_recipe_options(synthetic_set, tmp_path)
         ]
         converted[split].write_text("\n".join(lines) + "\n")
     out = tmp_path / "multi"
-    run_finetune(finetune_args(converted, out, "--task", "multi_label_classification", "--max_steps", "4"))
+    predict = ["--do_predict", "--test_file", str(converted["validation"])]
+    run_finetune(finetune_args(converted, out, "--task", "multi_label_classification", "--max_steps", "4", *predict))
     metrics = results(out)
-    assert {"eval_f1_macro", "eval_f1_micro", "eval_mean_average_precision", "eval_accuracy"} <= set(metrics)
+    assert {"eval_f1_macro", "eval_f1_micro", "eval_mean_average_precision", "test_accuracy"} <= set(metrics)
+    rows = list(csv.DictReader((out / "predictions.csv").open()))
+    assert len(rows) == 16 and list(rows[0])[:3] == ["source", "media", "prediction"]
+    assert all(set(filter(None, r["prediction"].split(","))) <= {"circle", "high", "low", "square"} for r in rows)
     config = json.loads((out / "config.json").read_text())
     assert config["problem_type"] == "multi_label_classification"
     assert sorted(config["label2id"]) == ["circle", "high", "low", "square"]

@@ -68,33 +68,35 @@ def choose_label_names(ft_args: FinetuneArguments, model_args: ModelArguments, s
     return sorted(seen)
 
 
+def _media_name(record) -> str:
+    media = record.video if record.video is not None else record.audio
+    return media if isinstance(media, str) else str(media)
+
+
 def _write_predictions(path: str, records, predictions: np.ndarray, encoder: TargetEncoder) -> None:
-    """One row per test clip: its source, the prediction, and per-class probabilities / per-target values."""
+    """One row per test clip: its manifest row and media, the prediction, and per-class probabilities (sigmoids
+    for multi-label) or per-target values."""
     predictions = np.asarray(predictions[0] if isinstance(predictions, tuple) else predictions)
     matched = len(predictions) == len(records)
     if not matched:
         logger.warning("Some test clips were skipped: predictions.csv rows cannot be matched to manifest rows")
+    names = list(encoder.names)
+    if encoder.task == "classification":
+        scores = np.exp(predictions - predictions.max(axis=1, keepdims=True))
+        scores /= scores.sum(axis=1, keepdims=True)
+        chosen = [names[int(row.argmax())] for row in scores]
+    elif encoder.task == "multi_label_classification":
+        scores = 1.0 / (1.0 + np.exp(-predictions))
+        chosen = [",".join(n for n, s in zip(names, row) if s > 0.5) for row in scores]
+    else:
+        scores, chosen = predictions, None
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        names = list(encoder.names)
-        if encoder.task == "regression":
-            writer.writerow(["source", *names])
-            for i, row in enumerate(predictions):
-                writer.writerow([records[i].source if matched else "", *(f"{v:.6g}" for v in row)])
-            return
-        if encoder.task == "classification":
-            scores = np.exp(predictions - predictions.max(axis=1, keepdims=True))
-            scores /= scores.sum(axis=1, keepdims=True)
-            writer.writerow(["source", "prediction", *names])
-            for i, row in enumerate(scores):
-                source = records[i].source if matched else ""
-                writer.writerow([source, names[int(row.argmax())], *(f"{v:.6g}" for v in row)])
-            return
-        scores = 1.0 / (1.0 + np.exp(-predictions))
-        writer.writerow(["source", "prediction", *names])
+        writer.writerow(["source", "media", *(["prediction"] if chosen is not None else []), *names])
         for i, row in enumerate(scores):
-            chosen = ",".join(n for n, s in zip(names, row) if s > 0.5)
-            writer.writerow([records[i].source if matched else "", chosen, *(f"{v:.6g}" for v in row)])
+            where = [records[i].source, _media_name(records[i])] if matched else ["", ""]
+            label = [chosen[i]] if chosen is not None else []
+            writer.writerow([*where, *label, *(f"{v:.6g}" for v in row)])
 
 
 def run_finetune(
