@@ -74,6 +74,8 @@ def test_synthetic_regression_and_pretraining_sets(tmp_path):
     assert [sorted(row) for row in rows] == [["pitch", "redness", "video"]] * 3
     assert all(0 <= row["pitch"] <= 1 and 0 <= row["redness"] <= 1 for row in rows)
     assert (manifests["train"].parent / rows[0]["video"]).is_file()
+    metadata = [json.loads(line) for line in (tmp_path / "r" / "train" / "metadata.jsonl").read_text().splitlines()]
+    assert metadata[1] == {"file_name": "00001.mp4", "pitch": rows[1]["pitch"], "redness": rows[1]["redness"]}
     pre = write_synthetic_dataset(tmp_path / "p", "pretraining", num_clips={"train": 2})
     assert next(csv.DictReader(pre["train"].open())).keys() == {"video"}
     with pytest.raises(ValueError, match="task must be one of"):

@@ -94,6 +94,14 @@ def test_finetuning_learns_what_needs_both_modalities(synthetic_set, tmp_path, o
     assert accuracy["audio"] <= 0.65 and accuracy["video"] <= 0.65, accuracy
     saved = SocialMAEForAudioVisualClassification.from_pretrained(tmp_path / "audiovisual")
     assert sorted(saved.config.label2id) == ["high_circle", "high_square", "low_circle", "low_square"]
+    # Evaluating the fine-tuned model alone, on the manifests' folder read as a `datasets` dataset: the classes
+    # come from the checkpoint.
+    out = tmp_path / "evaluated"
+    metrics = run_finetune(
+        ["--model_name_or_path", str(tmp_path / "audiovisual"), "--dataset_name", str(manifests["train"].parent),
+         "--output_dir", str(out), "--do_eval", "--per_device_eval_batch_size", "8", *COMMON]
+    )  # fmt: skip
+    assert metrics["eval_accuracy"] == accuracy["audiovisual"] and metrics["eval_samples"] == 32
 
 
 def test_pretraining_lowers_reconstruction_and_learns_which_sound_goes_with_which_picture(

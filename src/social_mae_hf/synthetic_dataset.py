@@ -103,7 +103,9 @@ def write_synthetic_dataset(
         seed: Seeds every split (each split and clip gets its own stream).
 
     Returns:
-        split name -> manifest path. The manifest's `video` column holds paths relative to the manifest.
+        split name -> manifest path. The manifest's `video` column holds paths relative to the manifest. Each
+        split folder also gets a `metadata.csv` / `metadata.jsonl`, so `datasets.load_dataset(root)` reads the
+        same splits as a video folder (column `video`).
     """
     if manifest_format not in ("csv", "jsonl"):
         raise ValueError(f"manifest_format must be 'csv' or 'jsonl', got {manifest_format!r}")
@@ -134,6 +136,12 @@ def write_synthetic_dataset(
             rows.append({"video": relative, **columns})
             bar.update()
         manifests[split] = _write_manifest(root / f"{split}.{manifest_format}", rows)
+        # The same rows as `datasets` video-folder metadata, so that `root` is also a `load_dataset` folder.
+        metadata = [
+            {"file_name": row["video"].split("/", 1)[1], **{k: v for k, v in row.items() if k != "video"}}
+            for row in rows
+        ]
+        _write_manifest(root / split / f"metadata.{manifest_format}", metadata)
     bar.close()
     return manifests
 

@@ -41,7 +41,8 @@ def _checkpoint_label_names(model_args: ModelArguments, task: str) -> list[str] 
     except OSError:
         return None
     names = [config.id2label[i] for i in sorted(config.id2label)]
-    if config.problem_type not in (None, task) or all(n == f"LABEL_{i}" for i, n in enumerate(names)):
+    problem = "single_label_classification" if task == "classification" else task
+    if config.problem_type not in (None, problem) or all(n == f"LABEL_{i}" for i, n in enumerate(names)):
         return None
     return names
 
