@@ -133,3 +133,46 @@ def media(tmp_path_factory):
 
 def speech_waveform() -> np.ndarray:
     return synthetic.make_waveform(1.0, kind="speech", tone_hz=150.0, seed=3)
+
+
+# ---- training -------------------------------------------------------------------------------------------------
+
+# A small Social-MAE (4 frames in tubelets of 2, 32 px, 0.64 s of audio) for end-to-end training runs.
+TRAIN_OVERRIDES = (
+    "hidden_size=64,num_attention_heads=4,num_modality_layers=2,num_fusion_layers=1,intermediate_size=128,"
+    "audio_length=64,image_size=32,num_frames=4,tubelet_size=2,legacy_video_target_order=false,"
+    "decoder_hidden_size=32,decoder_num_hidden_layers=1,decoder_num_attention_heads=4,decoder_intermediate_size=64"
+)
+# name -> (task, clips per split, manifest format)
+SYNTHETIC_SETS = {
+    "classification": ("classification", {"train": 64, "validation": 32}, "csv"),
+    "regression": ("regression", {"train": 64, "validation": 32}, "jsonl"),
+    "pretraining": ("pretraining", {"train": 64, "validation": 32}, "csv"),
+}
+
+
+@pytest.fixture(scope="session")
+def synthetic_set(tmp_path_factory):
+    """synthetic_set(name) -> {split: manifest path} of a learnable synthetic dataset, written on first use."""
+    from social_mae_hf.synthetic_dataset import write_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("synthetic_sets")
+    cache: dict[str, dict[str, Path]] = {}
+
+    def get(name: str) -> dict[str, Path]:
+        if name not in cache:
+            task, clips, fmt = SYNTHETIC_SETS[name]
+            cache[name] = write_synthetic_dataset(root / name, task, num_clips=clips, manifest_format=fmt, seed=1)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Training with DataLoader workers on a 2-core machine: the main process's OpenMP threads would spin against
+    the workers (10x slower), so the run gets one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

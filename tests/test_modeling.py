@@ -419,6 +419,31 @@ def test_classification_losses():
     torch.testing.assert_close(out.loss, torch.nn.functional.binary_cross_entropy_with_logits(out.logits, targets))
 
 
+def test_single_label_classification_takes_soft_targets():
+    """Mixup's class probabilities are soft-target cross-entropy, not multi-label BCE, once the problem is single-label."""
+    model = build(SocialMAEForAudioVisualClassification, problem_type="single_label_classification")
+    inputs = tiny_inputs(model.config)
+    soft = torch.tensor([[0.7, 0.3, 0.0], [0.0, 0.4, 0.6]])
+    out = model(**inputs, labels=soft)
+    log_probs = torch.log_softmax(out.logits, dim=-1)
+    torch.testing.assert_close(out.loss, -(soft * log_probs).sum(-1).mean())
+    one_hot = torch.nn.functional.one_hot(torch.tensor([2, 0]), 3).float()
+    torch.testing.assert_close(model(**inputs, labels=one_hot).loss, model(**inputs, labels=torch.tensor([2, 0])).loss)
+    assert model.config.problem_type == "single_label_classification"
+    with pytest.raises(ValueError, match=r"class probabilities of shape \(2, 3\)"):
+        model(**inputs, labels=torch.rand(2, 4))
+
+
+@pytest.mark.parametrize("model_class", MODEL_CLASSES[1:])
+def test_trainer_scales_the_loss_for_accumulation_and_devices(model_class, tmp_path):
+    """The losses are batch means: the Trainer must not treat them as token sums (it would, seeing `**kwargs`)."""
+    from transformers import Trainer, TrainingArguments
+
+    model = build(model_class)
+    args = TrainingArguments(str(tmp_path), report_to="none", use_cpu=True)
+    assert Trainer(model=model, args=args).model_accepts_loss_kwargs is False
+
+
 def test_regression_losses():
     model = build(SocialMAEForRegression, num_labels=5)
     assert model.config.problem_type == "regression"

@@ -544,6 +544,9 @@ class SocialMAEPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = True
     _no_split_modules = ["SocialMAEEmbeddings", "SocialMAELayer"]
     _supports_sdpa = True
+    # The losses are per-batch means that ignore `num_items_in_batch`: the Trainer must scale them for gradient
+    # accumulation itself and not multiply them by the number of processes (it would, seeing `**kwargs`).
+    accepts_loss_kwargs = False
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """As transformers', plus the complete `auto_map` of a Hub folder when the classes are registered for the
@@ -963,8 +966,10 @@ class _SocialMAEWithHead(SocialMAEPreTrainedModel):
         **kwargs,
     ) -> SocialMAEPredictionOutput:
         r"""
-        labels: class indices `(batch_size,)`, multi-hot `(batch_size, num_labels)` for
+        labels: class indices `(batch_size,)` or class probabilities `(batch_size, num_labels)` (soft targets, e.g.
+            mixup) for `problem_type="single_label_classification"`, multi-hot `(batch_size, num_labels)` for
             `problem_type="multi_label_classification"`, or float targets `(batch_size, num_labels)` for regression.
+            With `problem_type` unset, float `(batch_size, num_labels)` labels are taken as multi-label.
         """
         outputs = self.social_mae(
             input_values=input_values,
@@ -1007,10 +1012,13 @@ class SocialMAEForAudioVisualClassification(_SocialMAEWithHead):
                 f"problem_type {config.problem_type!r} is not a classification problem; use "
                 "SocialMAEForRegression for regression."
             )
+        if labels.dtype.is_floating_point and labels.shape == logits.shape:
+            # Class probabilities (mixup, label smoothing): soft-target cross-entropy.
+            return nn.functional.cross_entropy(logits, labels.to(logits.dtype))
         if labels.ndim != 1 or labels.dtype.is_floating_point:
             raise ValueError(
-                f"Single-label `labels` must be class indices of shape (batch,), got {tuple(labels.shape)} "
-                f"{labels.dtype}."
+                f"Single-label `labels` must be class indices of shape (batch,) or class probabilities of shape "
+                f"{tuple(logits.shape)}, got {tuple(labels.shape)} {labels.dtype}."
             )
         if (labels < 0).any() or (labels >= config.num_labels).any():
             raise ValueError(f"`labels` must be in [0, {config.num_labels}), got values {labels.unique().tolist()}.")

@@ -1,0 +1,51 @@
+"""Batching decoded clips: stack inputs, type the labels, drop (and report) clips that failed to decode."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .clip_dataset import ClipDecodeError, DecodeFailure
+
+__all__ = ["SKIPPED_CLIPS_KEY", "SocialMAECollator"]
+
+# Batch key listing the clips dropped from the batch; the trainer pops and counts it (the model never sees it).
+SKIPPED_CLIPS_KEY = "skipped_clips"
+_INPUTS = ("input_values", "pixel_values")
+
+
+@dataclass
+class SocialMAECollator:
+    """`[item, ...]` -> `{"input_values", "pixel_values", "labels"}` tensors (whichever the items have).
+
+    Labels become int64 class indices `(batch,)`, or float32 `(batch, num_labels)` for multi-hot and regression
+    targets. [`DecodeFailure`] items are dropped and their names listed under `skipped_clips`; a batch in
+    which every clip failed raises, since there is nothing to train on.
+    """
+
+    def __call__(self, items: Sequence[dict | DecodeFailure]) -> dict:
+        failures = [item for item in items if isinstance(item, DecodeFailure)]
+        kept = [item for item in items if not isinstance(item, DecodeFailure)]
+        if not kept:
+            listed = "; ".join(f"{f.source}: {f.reason}" for f in failures)
+            raise ClipDecodeError(
+                f"every clip of a batch of {len(items)} failed to decode ({listed}); fix or remove these files"
+            )
+        keys = set(kept[0])
+        for item in kept[1:]:
+            if set(item) != keys:
+                raise ValueError(f"items of one batch differ in their keys: {sorted(keys)} vs {sorted(item)}")
+        batch = {name: torch.stack([item[name] for item in kept]) for name in _INPUTS if name in keys}
+        if "labels" in keys:
+            batch["labels"] = self._labels([item["labels"] for item in kept])
+        if failures:
+            batch[SKIPPED_CLIPS_KEY] = [f.source for f in failures]
+        return batch
+
+    @staticmethod
+    def _labels(labels: list) -> torch.Tensor:
+        if all(isinstance(v, int) for v in labels):
+            return torch.tensor(labels, dtype=torch.long)
+        return torch.tensor(labels, dtype=torch.float32)

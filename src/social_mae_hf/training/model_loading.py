@@ -1,0 +1,224 @@
+"""The model and feature extractor a training run starts from.
+
+From a converted checkpoint folder or Hub id (`model_name_or_path`), a fresh model of a preset or config
+(`config_name`), or a single-frame CAV-MAE checkpoint inflated into a multi-frame model. Every weight that is
+not loaded is reported, and a shape mismatch outside the task head is an error rather than a silent re-init.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..configuration_social_mae import SocialMAEConfig
+from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
+from .inflation import VIDEO_INIT_CHOICES, initialise_from_single_frame
+from .optimization import is_head_parameter
+
+__all__ = ["CONFIG_PRESETS", "LoadedModel", "load_model_and_feature_extractor", "parse_config_overrides"]
+
+logger = logging.getLogger(__name__)
+
+CONFIG_PRESETS = {"social-mae": SocialMAEConfig.social_mae, "cav-mae": SocialMAEConfig.cav_mae}
+_GEOMETRY = ("num_frames", "tubelet_size")
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    feature_extractor: SocialMAEFeatureExtractor
+    # What happened to the weights: "inflated" / "reinitialised" / "kept_initialisation" / "mismatched" names.
+    report: dict[str, list[str]] = field(default_factory=dict)
+
+
+def parse_config_overrides(config: SocialMAEConfig, overrides: str | None) -> dict[str, Any]:
+    """`"hidden_size=64,num_frames=8,norm_pix_loss=true"` -> typed values, checked against the config's fields."""
+    if not overrides:
+        return {}
+    values = {}
+    for part in overrides.split(","):
+        if "=" not in part:
+            raise ValueError(f"--config_overrides: {part!r} is not key=value (in {overrides!r})")
+        key, raw = (s.strip() for s in part.split("=", 1))
+        if not hasattr(config, key):
+            raise ValueError(f"--config_overrides: {key!r} is not a SocialMAEConfig field")
+        old = getattr(config, key)
+        try:
+            if isinstance(old, bool):
+                if raw.lower() not in ("true", "false"):
+                    raise ValueError
+                value = raw.lower() == "true"
+            elif isinstance(old, int) and not isinstance(old, bool):
+                value = int(raw)
+            elif isinstance(old, float):
+                value = float(raw)
+            else:
+                value = raw
+        except ValueError:
+            raise ValueError(f"--config_overrides: {key}={raw!r} is not a valid {type(old).__name__}") from None
+        values[key] = value
+    return values
+
+
+def _updated(config: SocialMAEConfig, values: Mapping[str, Any]) -> SocialMAEConfig:
+    data = config.to_dict()
+    for key in ("model_type", "transformers_version"):
+        data.pop(key, None)
+    data.update(values)
+    new = SocialMAEConfig(**data)
+    new.validate_architecture()
+    return new
+
+
+def _extractor_from_settings(base: SocialMAEFeatureExtractor, **overrides) -> SocialMAEFeatureExtractor:
+    names = [p for p in inspect.signature(SocialMAEFeatureExtractor.__init__).parameters if p not in ("self", "kwargs")]
+    settings = {name: getattr(base, name) for name in names}
+    return SocialMAEFeatureExtractor(**{**settings, **overrides})
+
+
+def _check_extractor(extractor: SocialMAEFeatureExtractor, config: SocialMAEConfig) -> None:
+    pairs = {
+        "num_frames": (extractor.num_frames, config.num_frames),
+        "image_size": (extractor.image_size, config.image_size),
+        "max_length (audio_length)": (extractor.max_length, config.audio_length),
+        "num_mel_bins": (extractor.num_mel_bins, config.num_mel_bins),
+    }
+    wrong = {name: values for name, values in pairs.items() if values[0] != values[1]}
+    if wrong:
+        details = ", ".join(f"{name}: extractor {a} vs model {b}" for name, (a, b) in wrong.items())
+        raise ValueError(f"the feature extractor does not fit the model ({details})")
+
+
+def _load_extractor(
+    config: SocialMAEConfig, feature_extractor_name: str | None, model_name_or_path: str | None, hub_kwargs: dict
+) -> SocialMAEFeatureExtractor:
+    if feature_extractor_name:
+        return SocialMAEFeatureExtractor.from_pretrained(feature_extractor_name, **hub_kwargs)
+    if model_name_or_path:
+        try:
+            return SocialMAEFeatureExtractor.from_pretrained(model_name_or_path, **hub_kwargs)
+        except OSError:
+            logger.warning(
+                "%s has no preprocessor_config.json; using the %s preset sized to the model",
+                model_name_or_path,
+                "CAV-MAE" if config.num_frames == 1 else "Social-MAE",
+            )
+    return SocialMAEFeatureExtractor.for_model_config(config)
+
+
+def load_model_and_feature_extractor(
+    model_class,
+    *,
+    model_name_or_path: str | None = None,
+    config_name: str | None = None,
+    config_overrides: str | None = None,
+    feature_extractor_name: str | None = None,
+    video_init: str | None = None,
+    config_updates: Mapping[str, Any] | None = None,
+    attn_implementation: str | None = None,
+    cache_dir: str | None = None,
+    revision: str = "main",
+    token: str | None = None,
+) -> LoadedModel:
+    """Build `model_class` (a Social-MAE model class) and its feature extractor.
+
+    Args:
+        model_name_or_path: Converted checkpoint folder or Hub id to start from.
+        config_name: Without weights: a preset (`"social-mae"`, `"cav-mae"`) or a config folder / Hub id.
+        config_overrides: `"key=value,..."` applied to the config (e.g. a smaller model, other frames).
+        feature_extractor_name: Extractor folder / Hub id; default: the checkpoint's, else the family preset.
+        video_init: Required when the checkpoint has one frame and the config asks for more: `"inflate"` or
+            `"reinit"` (see `inflation.py`).
+        config_updates: Task settings (num_labels, id2label, label2id, problem_type, loss weights...).
+        attn_implementation: `"eager"` or `"sdpa"` (default: transformers' choice).
+    """
+    hub_kwargs = {"cache_dir": cache_dir, "revision": revision, "token": token}
+    updates = dict(config_updates or {})
+    model_kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    if model_name_or_path is None:
+        if config_name is None:
+            raise ValueError("give --model_name_or_path (weights to start from) or --config_name (a fresh model)")
+        if video_init is not None:
+            raise ValueError("--video_init needs a single-frame checkpoint (--model_name_or_path) to start from")
+        if config_name in CONFIG_PRESETS:
+            base = CONFIG_PRESETS[config_name]()
+        else:
+            base = SocialMAEConfig.from_pretrained(config_name, **hub_kwargs)
+        config = _updated(base, {**parse_config_overrides(base, config_overrides), **updates})
+        model = model_class._from_config(config, **model_kwargs)
+        extractor = _load_extractor(config, feature_extractor_name, None, hub_kwargs)
+        _check_extractor(extractor, config)
+        return LoadedModel(model, extractor, {"kept_initialisation": [n for n, _ in model.named_parameters()]})
+
+    if config_name is not None:
+        raise ValueError("give either --model_name_or_path or --config_name, not both (use --config_overrides)")
+    source_config = SocialMAEConfig.from_pretrained(model_name_or_path, **hub_kwargs)
+    overrides = parse_config_overrides(source_config, config_overrides)
+    geometry_changes = any(key in overrides and overrides[key] != getattr(source_config, key) for key in _GEOMETRY)
+    if not geometry_changes:
+        if video_init is not None:
+            raise ValueError(
+                "--video_init applies only when starting a multi-frame model from a single-frame checkpoint "
+                "(set num_frames / tubelet_size with --config_overrides)"
+            )
+        config = _updated(source_config, {**overrides, **updates})
+        model, info = model_class.from_pretrained(
+            model_name_or_path,
+            config=config,
+            ignore_mismatched_sizes=True,
+            output_loading_info=True,
+            **hub_kwargs,
+            **model_kwargs,
+        )
+        mismatched = sorted(name for name, *_ in info["mismatched_keys"])
+        outside_head = [name for name in mismatched if not is_head_parameter(name)]
+        if outside_head:
+            raise ValueError(
+                f"{model_name_or_path}: weights {outside_head} do not fit the requested config; a config override "
+                "changed their shape (only the task head may be re-initialised)"
+            )
+        missing = sorted(info["missing_keys"])
+        if missing:
+            logger.warning("Initialised %d tensors absent from %s: %s", len(missing), model_name_or_path, missing)
+        extractor = _load_extractor(config, feature_extractor_name, model_name_or_path, hub_kwargs)
+        _check_extractor(extractor, config)
+        return LoadedModel(model, extractor, {"mismatched": mismatched, "kept_initialisation": missing})
+
+    # A single-frame checkpoint into a multi-frame model.
+    if video_init not in VIDEO_INIT_CHOICES:
+        raise ValueError(
+            f"{model_name_or_path} has {source_config.num_frames} frame(s) (tubelet {source_config.tubelet_size}) and "
+            f"the config asks for {overrides.get('num_frames', source_config.num_frames)} (tubelet "
+            f"{overrides.get('tubelet_size', source_config.tubelet_size)}): pass --video_init inflate (keep the "
+            "single-frame video weights, repeated over time) or --video_init reinit (fresh video embedding, as the "
+            "Social-MAE paper)"
+        )
+    overrides.setdefault("legacy_video_target_order", False)
+    config = _updated(source_config, {**overrides, **updates})
+    source_updates = {k: v for k, v in updates.items() if k not in _GEOMETRY}
+    source = model_class.from_pretrained(
+        model_name_or_path,
+        config=_updated(source_config, source_updates),
+        ignore_mismatched_sizes=True,
+        **hub_kwargs,
+    )
+    model = model_class._from_config(config, **model_kwargs)
+    report = initialise_from_single_frame(model, source.state_dict(), source.config, video_init)
+    del source
+    base_extractor = _load_extractor(source_config, feature_extractor_name, model_name_or_path, hub_kwargs)
+    # Keep the checkpoint's colour order, resize and audio statistics (what its weights expect); take
+    # Social-MAE's temporal window for the frames.
+    extractor = _extractor_from_settings(base_extractor, num_frames=config.num_frames, frame_sampling="window")
+    _check_extractor(extractor, config)
+    logger.info(
+        "Started %d-frame model from single-frame %s (%s): %d tensors inflated, %d re-initialised",
+        config.num_frames,
+        model_name_or_path,
+        video_init,
+        len(report["inflated"]),
+        len(report["reinitialised"]),
+    )
+    return LoadedModel(model, extractor, report)

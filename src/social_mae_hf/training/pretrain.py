@@ -1,0 +1,85 @@
+"""Pretraining (or continuing to pretrain) Social-MAE / CAV-MAE on unlabelled clips with sound."""
+
+from __future__ import annotations
+
+import logging
+
+from transformers import set_seed
+
+from ..modeling_social_mae import SocialMAEForPreTraining
+from .arguments import DataArguments, ModelArguments, PretrainArguments
+from .clip_dataset import ClipDataset
+from .collator import SocialMAECollator
+from .data_loading import load_clip_splits
+from .metrics import MetricsComputer
+from .model_loading import load_model_and_feature_extractor
+from .run import prepare_run, push_results, train_and_evaluate
+from .targets import TargetEncoder
+from .trainer import SocialMAEPreTrainingTrainer
+from .unused_parameters import freeze_unused_parameters
+
+__all__ = ["run_pretrain"]
+
+logger = logging.getLogger("social_mae_hf.training")
+
+
+def run_pretrain(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    pt_args: PretrainArguments,
+    training_args,
+) -> dict:
+    """Pretrain (and/or evaluate the reconstruction and contrastive losses); returns the metrics written to
+    `output_dir/all_results.json`."""
+    last_checkpoint = prepare_run(training_args, pt_args.overwrite_output_dir)
+    if training_args.do_predict:
+        raise ValueError("--do_predict has no meaning for pretraining; use --do_eval on a held-out split")
+    set_seed(training_args.seed)
+    wanted = {"train": training_args.do_train, "validation": training_args.do_eval}
+    splits = load_clip_splits(data_args, "pretraining", wanted)
+    loaded = load_model_and_feature_extractor(
+        SocialMAEForPreTraining,
+        model_name_or_path=model_args.model_name_or_path,
+        config_name=model_args.config_name,
+        config_overrides=model_args.config_overrides,
+        feature_extractor_name=model_args.feature_extractor_name,
+        video_init=model_args.video_init,
+        config_updates=pt_args.config_updates(),
+        attn_implementation=model_args.attn_implementation,
+        cache_dir=model_args.cache_dir,
+        revision=model_args.model_revision,
+        token=model_args.token,
+    )
+    model, extractor = loaded.model, loaded.feature_extractor
+    unused = freeze_unused_parameters(model, "audiovisual")
+    if unused:
+        logger.info("Froze %d tensors these loss weights never use: %s", len(unused), unused)
+    if training_args.ddp_find_unused_parameters is None:
+        training_args.ddp_find_unused_parameters = False
+    targets = TargetEncoder("pretraining", ())
+
+    def dataset(split: str, training: bool) -> ClipDataset | None:
+        records = splits.get(split)
+        if records is None:
+            return None
+        return ClipDataset(records, extractor, targets, training=training, on_decode_error=data_args.on_decode_error)
+
+    train_dataset = dataset("train", True) if training_args.do_train else None
+    eval_dataset = dataset("validation", False) if training_args.do_eval else None
+    trainer = SocialMAEPreTrainingTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=extractor,
+        data_collator=SocialMAECollator(),
+        compute_metrics=MetricsComputer("pretraining"),
+    )
+    results = train_and_evaluate(
+        trainer, training_args, last_checkpoint, train_dataset=train_dataset, eval_dataset=eval_dataset
+    )
+    if splits.missing_files:
+        results["missing_files_skipped"] = sum(splits.missing_files.values())
+    push_results(trainer, training_args, finetuned_from=model_args.model_name_or_path, tasks="other")
+    trainer.end()  # ends trackers and the process group (a DDP worker aborts at exit otherwise)
+    return results

@@ -1,0 +1,193 @@
+"""`Trainer` subclasses: head/backbone learning rates, train-time augmentation, class weights, skipped-clip
+counting, and evaluation of the pretraining losses.
+
+Everything else (devices, DDP / FSDP / DeepSpeed through Accelerate, mixed precision, gradient checkpointing,
+`torch.compile`, checkpoints, resuming, logging, the Hub) is the stock `transformers.Trainer`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+import torch
+from transformers import Trainer
+
+from .augmentation import TrainAugmentation
+from .collator import SKIPPED_CLIPS_KEY
+from .hub import HubPushError
+from .losses import weighted_classification_loss
+from .metrics import PRETRAINING_STATS
+from .optimization import parameter_groups
+
+__all__ = ["SocialMAEPreTrainingTrainer", "SocialMAETrainer"]
+
+logger = logging.getLogger(__name__)
+
+# Model outputs that are not predictions: not gathered during evaluation.
+_NOT_PREDICTIONS = [
+    "pooler_output",
+    "hidden_states",
+    "audio_hidden_states",
+    "video_hidden_states",
+    "attentions",
+    "audio_attentions",
+    "video_attentions",
+]
+
+
+class SocialMAETrainer(Trainer):
+    """`Trainer` for the classification and regression models.
+
+    Args (besides the `Trainer`'s):
+        head_learning_rate: Learning rate of the `classifier` head; `None`: the backbone's (`args.learning_rate`).
+        train_augmentation: Applied to each training batch on its device (SpecAugment, mixup); never to eval.
+        class_weights: Per-class loss weights (single-label classification), replacing the model's loss.
+    """
+
+    def __init__(
+        self,
+        *args,
+        head_learning_rate: float | None = None,
+        train_augmentation: TrainAugmentation | None = None,
+        class_weights: torch.Tensor | None = None,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.head_learning_rate = head_learning_rate
+        self.train_augmentation = train_augmentation
+        self.class_weights = class_weights
+        self.skipped_clips = 0
+
+    # ---- optimizer ------------------------------------------------------------------------------------------
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is None:
+            opt_model = self.model if model is None else model
+            decay = set(self.get_decay_parameter_names(opt_model))
+            no_decay = {name for name, _ in opt_model.named_parameters() if name not in decay}
+            groups = parameter_groups(
+                opt_model,
+                learning_rate=self.args.learning_rate,
+                head_learning_rate=self.head_learning_rate,
+                weight_decay=self.args.weight_decay,
+                no_decay=no_decay,
+            )
+            if self.optimizer_cls_and_kwargs is not None:
+                optimizer_cls, optimizer_kwargs = self.optimizer_cls_and_kwargs
+            else:
+                optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+            for key in ("params", "model", "optimizer_dict"):
+                if key in optimizer_kwargs:
+                    raise ValueError(f"optimizer {self.args.optim!r} builds its own parameter groups; use adamw/adam")
+            self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+            for group in groups:
+                logger.info(
+                    "optimizer group %s: %d tensors, lr %g, weight decay %g",
+                    group["name"],
+                    len(group["params"]),
+                    group["lr"],
+                    group["weight_decay"],
+                )
+        return self.optimizer
+
+    # ---- inputs -----------------------------------------------------------------------------------------------
+
+    def _prepare_inputs(self, inputs):
+        skipped = inputs.pop(SKIPPED_CLIPS_KEY, None)
+        if skipped:
+            self.skipped_clips += len(skipped)
+            logger.warning("Skipped %d clip(s) that failed to decode: %s", len(skipped), "; ".join(skipped))
+        return super()._prepare_inputs(inputs)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self.train_augmentation is not None and self.train_augmentation.enabled:
+            inputs = self.train_augmentation(self._prepare_inputs(inputs))
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    # ---- loss -------------------------------------------------------------------------------------------------
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.class_weights is None or "labels" not in inputs:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        inputs = dict(inputs)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = weighted_classification_loss(outputs.logits, labels, self.class_weights)
+        return (loss, outputs) if return_outputs else loss
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        ignore = _NOT_PREDICTIONS if ignore_keys is None else ignore_keys
+        return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore)
+
+    def push_to_hub(self, *args, **kwargs):
+        """The Trainer's push (also called by `save_model` with `--push_to_hub`); a failure says what is safe."""
+        try:
+            return super().push_to_hub(*args, **kwargs)
+        except Exception as error:  # whatever the Hub client raised: the run's outputs are on disk
+            raise HubPushError(
+                f"push_to_hub failed ({type(error).__name__}: {error}). The model is saved in {self.args.output_dir}; "
+                f"upload it later with `hf upload {self.hub_model_id or '<repo id>'} {self.args.output_dir}`."
+            ) from error
+
+    def log(self, logs, start_time=None):
+        if self.skipped_clips and "loss" in logs:
+            logs = {**logs, "skipped_clips": self.skipped_clips}
+        super().log(logs, start_time)
+
+
+class SocialMAEPreTrainingTrainer(SocialMAETrainer):
+    """`Trainer` for [`SocialMAEForPreTraining`]: logs the loss parts while training, and evaluates the
+    reconstruction losses and the contrastive accuracy (as metrics, through `compute_metrics`).
+
+    Evaluation masks are drawn from a generator seeded with `args.seed` at the start of every evaluation, so
+    that two evaluations (e.g. before and after training) mask each clip the same way and are comparable.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._train_parts: dict[str, list[float]] = defaultdict(list)
+        self._eval_generator: torch.Generator | None = None
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        outputs = model(**inputs)
+        if model.training:
+            for name in PRETRAINING_STATS:
+                value = getattr(outputs, name, None)
+                if value is not None:
+                    self._train_parts[name].append(float(value.detach()))
+        return (outputs.loss, outputs) if return_outputs else outputs.loss
+
+    def log(self, logs, start_time=None):
+        if "loss" in logs and self._train_parts:
+            logs = {**logs, **{k: sum(v) / len(v) for k, v in self._train_parts.items()}}
+            self._train_parts.clear()
+        super().log(logs, start_time)
+
+    def evaluation_loop(self, *args, **kwargs):
+        self._eval_generator = torch.Generator().manual_seed(self.args.seed + self.args.process_index)
+        return super().evaluation_loop(*args, **kwargs)
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        inputs = self._prepare_inputs(inputs)
+        config = self.accelerator.unwrap_model(model).config
+        batch = inputs["input_values"].shape[0]
+        generator = self._eval_generator or torch.Generator().manual_seed(self.args.seed)
+        noise = {
+            "audio_noise": torch.rand(batch, config.num_audio_patches, generator=generator),
+            "video_noise": torch.rand(batch, config.num_video_patches, generator=generator),
+        }
+        device = inputs["input_values"].device
+        with torch.no_grad(), self.compute_loss_context_manager():
+            outputs = model(**inputs, **{k: v.to(device) for k, v in noise.items()})
+        loss = outputs.loss.detach().float()
+        if prediction_loss_only:
+            return loss, None, None
+        parts = []
+        for name in PRETRAINING_STATS:
+            value = getattr(outputs, name, None)
+            parts.append(float("nan") if value is None else float(value))
+        # One row per clip (the batch's values repeated) so that gathering and dropping duplicates stay exact;
+        # placeholder labels make the Trainer call compute_metrics.
+        stats = torch.tensor(parts, device=device).expand(batch, -1).contiguous()
+        return loss, stats, torch.zeros(batch, device=device)

@@ -1,0 +1,326 @@
+"""Training data: synthetic sets, manifests, `datasets` tables, lazy decoding with its failure policy, batching."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from social_mae_hf import SocialMAEFeatureExtractor
+from social_mae_hf.synthetic_dataset import CLASSIFICATION_LABELS, write_synthetic_dataset
+from social_mae_hf.training import (
+    ClipDataset,
+    ClipDecodeError,
+    ClipRecord,
+    DataArguments,
+    DecodeFailure,
+    ManifestColumns,
+    ManifestError,
+    SocialMAECollator,
+    TargetEncoder,
+    load_clip_splits,
+    read_manifest,
+    read_manifest_splits,
+    records_from_dataset,
+)
+from social_mae_hf.training.dataset_records import DatasetMedia, load_dataset_splits
+
+
+def write_csv(path: Path, rows: list[dict], fieldnames=None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fieldnames or list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def records(path, task="classification", **columns):
+    return [record for _, record in read_manifest(path, ManifestColumns(**columns), task)]
+
+
+# ---- synthetic sets --------------------------------------------------------------------------------------------
+
+
+def test_synthetic_classes_need_both_modalities(synthetic_set):
+    """Tone is audible only, shape/colour visible only: each modality alone separates 2 of the 4 classes."""
+    manifest = synthetic_set("classification")["train"]
+    rows = list(csv.DictReader(manifest.open()))
+    labels = [row["label"] for row in rows]
+    assert sorted(set(labels)) == sorted(CLASSIFICATION_LABELS)
+    assert all(labels.count(name) == len(rows) // 4 for name in CLASSIFICATION_LABELS)
+    extractor = SocialMAEFeatureExtractor.for_model_config(tiny_config(num_frames=4))
+    first = {}
+    for row in rows[:4]:
+        first[row["label"]] = extractor(videos=str(manifest.parent / row["video"]))
+    peak = {name: int(f["input_values"][0].mean(0).argmax()) for name, f in first.items()}
+    assert peak["low_circle"] == pytest.approx(peak["low_square"], abs=6)
+    assert peak["high_circle"] == pytest.approx(peak["high_square"], abs=6)
+    assert peak["high_circle"] > peak["low_circle"] + 20
+    # BGR frames, ImageNet-normalised: circles are red, squares blue.
+    colour = {name: f["pixel_values"][0].mean(dim=(0, 2, 3)) for name, f in first.items()}
+    for tone in ("low", "high"):
+        assert (
+            colour[f"{tone}_circle"][2] - colour[f"{tone}_circle"][0]
+            > colour[f"{tone}_square"][2] - colour[f"{tone}_square"][0] + 0.2
+        )
+
+
+def test_synthetic_regression_and_pretraining_sets(tmp_path):
+    manifests = write_synthetic_dataset(tmp_path / "r", "regression", num_clips={"train": 3}, manifest_format="jsonl")
+    rows = [json.loads(line) for line in manifests["train"].read_text().splitlines()]
+    assert [sorted(row) for row in rows] == [["pitch", "redness", "video"]] * 3
+    assert all(0 <= row["pitch"] <= 1 and 0 <= row["redness"] <= 1 for row in rows)
+    assert (manifests["train"].parent / rows[0]["video"]).is_file()
+    metadata = [json.loads(line) for line in (tmp_path / "r" / "train" / "metadata.jsonl").read_text().splitlines()]
+    assert metadata[1] == {"file_name": "00001.mp4", "pitch": rows[1]["pitch"], "redness": rows[1]["redness"]}
+    pre = write_synthetic_dataset(tmp_path / "p", "pretraining", num_clips={"train": 2})
+    assert next(csv.DictReader(pre["train"].open())).keys() == {"video"}
+    with pytest.raises(ValueError, match="task must be one of"):
+        write_synthetic_dataset(tmp_path / "x", "segmentation")
+
+
+# ---- manifests -------------------------------------------------------------------------------------------------
+
+
+def test_csv_paths_are_resolved_against_the_manifest_folder(tmp_path, monkeypatch):
+    manifest = write_csv(tmp_path / "data" / "train.csv", [{"video": "clips/a.mp4", "label": "happy"}])
+    monkeypatch.chdir(tmp_path)
+    (record,) = records(Path("data/train.csv"))
+    assert record.video == str((tmp_path / "data" / "clips" / "a.mp4").resolve())
+    assert record.target == "happy" and record.audio is None
+    assert record.source == "train.csv row 1 (line 2)"
+    absolute = write_csv(tmp_path / "abs.csv", [{"video": "/x/b.mp4", "label": "sad"}])
+    assert records(absolute)[0].video == "/x/b.mp4"
+    assert manifest.is_file()
+
+
+def test_separate_audio_column_and_tsv(tmp_path):
+    path = tmp_path / "m.tsv"
+    path.write_text("clip\tsound\tlabel\nv.mp4\ta.wav\tx\n")
+    (record,) = records(path, video="clip", audio="sound")
+    assert record.video.endswith("/v.mp4") and record.audio == str(tmp_path / "a.wav")
+
+
+def test_multi_label_from_jsonl_lists_separated_strings_and_cav_mae_json(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"video": "a.mp4", "label": ["laugh", "speech"]}\n\n{"video": "b.mp4", "label": "speech"}\n')
+    got = records(path, "multi_label_classification")
+    assert [r.target for r in got] == [("laugh", "speech"), ("speech",)]
+    assert got[1].source == "m.jsonl line 3"
+    cav = tmp_path / "cav.json"
+    cav.write_text(json.dumps({"data": [{"wav": "x.wav", "labels": "/m/a,/m/b"}]}))
+    (record,) = records(cav, "multi_label_classification", video=None, audio="wav", label="labels")
+    assert record.target == ("/m/a", "/m/b") and record.video is None
+    encoder = TargetEncoder.fit("multi_label_classification", got)
+    assert encoder.names == ("laugh", "speech")
+    assert encoder.encode(got[1]) == [0.0, 1.0]
+
+
+def test_regression_columns(tmp_path):
+    path = write_csv(tmp_path / "r.csv", [{"video": "a.mp4", "o": "0.25", "c": "1"}])
+    (record,) = records(path, "regression", label=None, targets=("o", "c"))
+    assert record.target == (0.25, 1.0)
+    assert TargetEncoder("regression", ("o", "c")).encode(record) == [0.25, 1.0]
+
+
+@pytest.mark.parametrize(
+    "rows, task, columns, message",
+    [
+        ([{"video": "a.mp4", "emotion": "x"}], "classification", {}, r"missing column\(s\) \['label'\]"),
+        ([{"video": "a.mp4", "label": ""}], "classification", {}, r"row 1 \(line 2\): column 'label' is empty"),
+        ([{"video": "", "label": "x"}], "classification", {}, r"row 1 \(line 2\): column 'video' must be a media"),
+        (
+            [{"video": "a.mp4", "o": "0.5"}, {"video": "b.mp4", "o": "high"}],
+            "regression",
+            {"label": None, "targets": ("o",)},
+            r"r\.csv row 2 \(line 3\), column 'o': 'high' is not a number",
+        ),
+        (
+            [{"video": "a.mp4", "o": "nan"}],
+            "regression",
+            {"label": None, "targets": ("o",)},
+            "not a finite number",
+        ),
+    ],
+)
+def test_bad_manifests_name_the_row_and_column(tmp_path, rows, task, columns, message):
+    path = write_csv(tmp_path / "r.csv", rows)
+    with pytest.raises(ManifestError, match=message):
+        records(path, task, **columns)
+
+
+def test_bad_manifest_files(tmp_path):
+    extra = tmp_path / "extra.csv"
+    extra.write_text("video,label\na.mp4,x,surplus\n")
+    with pytest.raises(ManifestError, match=r"extra\.csv row 1 \(line 2\): more cells than the 2 header columns"):
+        records(extra)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"video": "a.mp4", "label": "x"}\n{"video": \n')
+    with pytest.raises(ManifestError, match=r"broken\.jsonl line 2: not valid JSON"):
+        records(broken)
+    with pytest.raises(ManifestError, match=r"unsupported manifest type '\.txt'"):
+        records(tmp_path / "m.txt")
+    with pytest.raises(ManifestError, match="does not exist"):
+        records(tmp_path / "absent.csv")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("video,label\n")
+    with pytest.raises(ManifestError, match="has no rows"):
+        records(empty)
+    listed = tmp_path / "listed.jsonl"
+    listed.write_text('{"video": "a.mp4", "label": ["x", "y"]}\n')
+    with pytest.raises(ManifestError, match="single-label task needs one class name"):
+        records(listed)
+
+
+def test_split_column_and_unknown_split_values(tmp_path):
+    rows = [
+        {"video": "a.mp4", "label": "x", "fold": "tr"},
+        {"video": "b.mp4", "label": "y", "fold": "dev"},
+        {"video": "c.mp4", "label": "x", "fold": "tr"},
+    ]
+    path = write_csv(tmp_path / "all.csv", rows)
+    columns = ManifestColumns(split="fold")
+    splits = read_manifest_splits(
+        None, columns, "classification", manifest=path, split_names={"train": "tr", "validation": "dev"}
+    )
+    assert {k: [r.video.rsplit("/", 1)[1] for r in v] for k, v in splits.items()} == {
+        "train": ["a.mp4", "c.mp4"],
+        "validation": ["b.mp4"],
+    }
+    with pytest.raises(ManifestError, match=r"all\.csv row 2 \(line 3\): split 'dev' is none of"):
+        read_manifest_splits(None, columns, "classification", manifest=path, split_names={"train": "tr"})
+
+
+def test_target_encoder_orders_and_checks_classes():
+    train = [ClipRecord("a", None, name, f"row {i}") for i, name in enumerate(["sad", "happy", "sad"])]
+    encoder = TargetEncoder.fit("classification", train)
+    assert encoder.names == ("happy", "sad") and encoder.id2label == {0: "happy", 1: "sad"}
+    assert [encoder.encode(r) for r in train] == [1, 0, 1]
+    assert TargetEncoder.fit("classification", train, ["sad", "happy"]).encode(train[0]) == 0
+    with pytest.raises(ManifestError, match=r"row 7: class\(es\) \['angry'\] not among the 2 known classes"):
+        encoder.check([ClipRecord("a", None, "angry", "row 7")])
+    with pytest.raises(ValueError, match="unique"):
+        TargetEncoder("classification", ("a", "a"))
+
+
+# ---- datasets --------------------------------------------------------------------------------------------------
+
+
+def test_records_from_a_saved_dataset_with_class_labels(tmp_path):
+    import datasets
+
+    table = datasets.Dataset.from_dict(
+        {"video": ["clips/a.mp4", "/abs/b.mp4"], "label": [1, 0]},
+        features=datasets.Features({"video": datasets.Value("string"), "label": datasets.ClassLabel(names=["n", "y"])}),
+    )
+    datasets.DatasetDict({"train": table}).save_to_disk(str(tmp_path / "saved"))
+    loaded = load_dataset_splits(str(tmp_path / "saved"))
+    got = records_from_dataset(loaded["train"], ManifestColumns(), "classification", split="train", base_dir=tmp_path)
+    assert [r.target for r in got] == ["y", "n"]
+    assert got[0].video == str(tmp_path / "clips" / "a.mp4") and got[1].video == "/abs/b.mp4"
+    with pytest.raises(ManifestError, match=r"missing column\(s\) \['emotion'\]"):
+        records_from_dataset(table, ManifestColumns(label="emotion"), "classification", split="train")
+
+
+def test_a_video_folder_dataset_is_decoded_lazily(media, tmp_path):
+    import shutil
+
+    folder = tmp_path / "folder" / "train"
+    folder.mkdir(parents=True)
+    shutil.copy(media("one_second.mp4"), folder / "a.mp4")
+    write_csv(folder / "metadata.csv", [{"file_name": "a.mp4", "label": "happy"}])
+    loaded = load_dataset_splits(str(tmp_path / "folder"))
+    assert type(loaded["train"].features["video"]).__name__ == "Video"
+    (record,) = records_from_dataset(loaded["train"], ManifestColumns(), "classification", split="train")
+    assert isinstance(record.video, DatasetMedia) and record.video.load().endswith("a.mp4")
+    config = tiny_config(num_frames=4)
+    item = ClipDataset(
+        [record], SocialMAEFeatureExtractor.for_model_config(config), TargetEncoder("classification", ("happy",))
+    )[0]
+    assert item["pixel_values"].shape == (4, 3, 32, 32) and item["labels"] == 0
+
+
+# ---- decoding and its failure policy --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clips(media, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_text("not a video at all\n")
+    return {
+        "good": ClipRecord(str(media("one_second.mp4")), None, "x", "m.csv row 1"),
+        "broken": ClipRecord(str(broken), None, "x", "m.csv row 2"),
+        "silent": ClipRecord(str(media("noaudio.mp4")), None, "x", "m.csv row 3"),
+    }
+
+
+def dataset(items, **kwargs):
+    extractor = SocialMAEFeatureExtractor.for_model_config(tiny_config(num_frames=4))
+    return ClipDataset(items, extractor, TargetEncoder("classification", ("x",)), **kwargs)
+
+
+def test_a_clip_that_fails_to_decode_aborts_naming_its_row_and_path(clips):
+    with pytest.raises(ClipDecodeError, match=r"m\.csv row 2 \(.*broken\.mp4\).*--on_decode_error skip"):
+        dataset([clips["good"], clips["broken"]])[1]
+    with pytest.raises(ClipDecodeError, match=r"m\.csv row 3 \(.*noaudio\.mp4\).*no audio track"):
+        dataset([clips["silent"]])[0]
+
+
+def test_skipped_clips_are_dropped_from_the_batch_and_reported(clips):
+    data = dataset([clips["good"], clips["broken"], clips["silent"]], on_decode_error="skip")
+    items = [data[i] for i in range(3)]
+    assert isinstance(items[1], DecodeFailure) and "broken.mp4" in items[1].source
+    assert "MediaDecodeError" in items[1].reason
+    batch = SocialMAECollator()(items)
+    assert batch["input_values"].shape[0] == 1 and batch["labels"].tolist() == [0]
+    assert len(batch["skipped_clips"]) == 2 and "noaudio.mp4" in batch["skipped_clips"][1]
+    with pytest.raises(ClipDecodeError, match=r"every clip of a batch of 2 failed.*broken\.mp4"):
+        SocialMAECollator()(items[1:])
+
+
+def test_modalities_decide_what_is_decoded(clips):
+    video_only = dataset([clips["silent"]], modality="video")[0]
+    assert set(video_only) == {"pixel_values", "labels"}
+    audio_only = dataset([clips["good"]], modality="audio")[0]
+    assert set(audio_only) == {"input_values", "labels"} and audio_only["input_values"].shape == (64, 128)
+    with pytest.raises(ValueError, match="modality must be one of"):
+        dataset([clips["good"]], modality="both")
+
+
+def test_training_items_pick_random_frames_and_eval_items_do_not(media):
+    record = ClipRecord(str(media("c25.mp4")), None, "x", "row")
+    train, evaluation = dataset([record], training=True, modality="video"), dataset([record], modality="video")
+    torch.manual_seed(0)
+    picks = {float(train[0]["pixel_values"].sum()) for _ in range(4)}
+    assert len(picks) > 1
+    assert len({float(evaluation[0]["pixel_values"].sum()) for _ in range(2)}) == 1
+
+
+def test_collator_types_labels():
+    item = {"input_values": torch.zeros(4, 2), "pixel_values": torch.zeros(1, 3, 2, 2)}
+    batch = SocialMAECollator()([{**item, "labels": 2}, {**item, "labels": 0}])
+    assert batch["labels"].dtype == torch.long and batch["input_values"].shape == (2, 4, 2)
+    floats = SocialMAECollator()([{**item, "labels": [0.5, 1.0]}, {**item, "labels": [0.0, 1.0]}])
+    assert floats["labels"].dtype == torch.float32 and floats["labels"].shape == (2, 2)
+    assert "labels" not in SocialMAECollator()([item])
+    with pytest.raises(ValueError, match="differ in their keys"):
+        SocialMAECollator()([item, {"input_values": torch.zeros(4, 2)}])
+
+
+def test_missing_files_abort_or_are_skipped_and_counted(media, tmp_path):
+    rows = [
+        {"video": str(media("one_second.mp4")), "label": "x"},
+        {"video": "gone.mp4", "label": "x"},
+    ]
+    path = write_csv(tmp_path / "train.csv", rows)
+    args = DataArguments(train_file=str(path))
+    with pytest.raises(ManifestError, match=r"1 media file\(s\) of split 'train' do not exist: train\.csv row 2"):
+        load_clip_splits(args, "classification", {"train": True})
+    args = DataArguments(train_file=str(path), on_decode_error="skip")
+    splits = load_clip_splits(args, "classification", {"train": True})
+    assert len(splits.records["train"]) == 1 and splits.missing_files == {"train": 1}
+    with pytest.raises(ValueError, match="--do_eval needs validation clips"):
+        load_clip_splits(args, "classification", {"train": True, "validation": True})

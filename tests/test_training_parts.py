@@ -1,0 +1,396 @@
+"""Training parts: augmentations, losses, metrics, optimizer groups, unused parameters, inflation, loading, Hub."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import REFERENCE, TINY_HEADS, tiny_config, tiny_inputs
+from transformers import TrainingArguments
+from transformers.trainer_utils import EvalPrediction
+
+from social_mae_hf import (
+    SocialMAEConfig,
+    SocialMAEFeatureExtractor,
+    SocialMAEForAudioVisualClassification,
+    SocialMAEForPreTraining,
+    SocialMAEModel,
+)
+from social_mae_hf.cli import main as cli_main
+from social_mae_hf.training import (
+    HubUnavailableError,
+    MetricsComputer,
+    Mixup,
+    SocialMAETrainer,
+    SpecAugment,
+    TrainAugmentation,
+    balanced_class_weights,
+    check_hub_available,
+    classification_metrics,
+    freeze_backbone,
+    freeze_unused_parameters,
+    inflate_state_dict,
+    initialise_from_single_frame,
+    load_model_and_feature_extractor,
+    multi_label_metrics,
+    parameter_groups,
+    pretraining_metrics,
+    regression_metrics,
+    unused_parameter_names,
+    weighted_classification_loss,
+)
+from social_mae_hf.training.losses import parse_class_weights
+from social_mae_hf.training.model_loading import parse_config_overrides
+
+# ---- SpecAugment -----------------------------------------------------------------------------------------------
+
+
+def test_spec_augment_masks_one_band_per_axis_per_clip():
+    torch.manual_seed(0)
+    x = torch.randn(64, 100, 128)
+    out = SpecAugment(freqm=30, timem=40, mask_value=-7.0)(x)
+    masked = out == -7.0
+    for clip in range(64):
+        bins = masked[clip].all(dim=0).nonzero().flatten()
+        frames = masked[clip].all(dim=1).nonzero().flatten()
+        # Contiguous bands, narrower than the limits; everything else untouched.
+        for band, limit in ((bins, 30), (frames, 40)):
+            assert len(band) < limit
+            if len(band):
+                assert (band.diff() == 1).all()
+        outside = ~masked[clip]
+        torch.testing.assert_close(out[clip][outside], x[clip][outside])
+        expected = torch.zeros(100, 128, dtype=torch.bool)
+        expected[:, bins] = True
+        expected[frames, :] = True
+        assert torch.equal(masked[clip], expected)
+    widths = masked.all(dim=1).sum(dim=1).float()
+    assert 10 < widths.mean() < 20  # width = int(U * 30): mean 14.5, as torchaudio draws it
+    assert torch.equal(SpecAugment()(x), x)
+
+
+def test_spec_augment_fills_with_a_normalised_zero_log_mel():
+    extractor = SocialMAEFeatureExtractor.cav_mae()
+    augment = SpecAugment.for_feature_extractor(extractor, freqm=48, timem=192)
+    assert augment.mask_value == pytest.approx(5.081 / 4.4849)
+    with pytest.raises(ValueError, match=">= 0"):
+        SpecAugment(freqm=-1)
+
+
+# ---- mixup -----------------------------------------------------------------------------------------------------
+
+
+def test_mixup_mixes_inputs_and_labels_with_the_same_weight():
+    torch.manual_seed(0)
+    size = 32
+    batch = {
+        "input_values": torch.randn(size, 8, 4),
+        "pixel_values": torch.randn(size, 2, 3, 4, 4),
+        "labels": torch.arange(size),  # one class per clip, so that each label row shows who was mixed with whom
+    }
+    out = Mixup(prob=0.5, alpha=10.0, num_labels=size)(batch)
+    labels = out["labels"]
+    assert labels.shape == (size, size) and labels.dtype == torch.float32
+    torch.testing.assert_close(labels.sum(1), torch.ones(size))
+    weights = []
+    for i in range(size):
+        lam = labels[i, i].item()
+        others = [j for j in range(size) if j != i and labels[i, j] > 0]
+        assert len(others) <= 1
+        j = others[0] if others else i
+        torch.testing.assert_close(labels[i, j].item() if others else 1 - lam, 1 - lam)
+        for name in ("input_values", "pixel_values"):
+            torch.testing.assert_close(out[name][i], lam * batch[name][i] + (1 - lam) * batch[name][j])
+        if others:
+            weights.append(lam)
+    assert 6 < len(weights) < 26  # about half the clips are mixed
+    assert all(0.05 < w < 0.95 for w in weights)  # Beta(10, 10): near 0.5
+
+
+def test_mixup_of_multi_hot_targets_and_its_arguments():
+    torch.manual_seed(1)
+    labels = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    out = Mixup(prob=1.0, num_labels=3)({"labels": labels, "input_values": torch.zeros(2, 4, 4)})
+    assert out["labels"].shape == (2, 3) and ((out["labels"] >= 0) & (out["labels"] <= 1)).all()
+    with pytest.raises(ValueError, match="class indices"):
+        Mixup(prob=1.0, num_labels=4)({"labels": labels})
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        Mixup(prob=1.5, num_labels=2)
+    assert not TrainAugmentation(SpecAugment(), Mixup()).enabled
+
+
+# ---- losses and class weights -------------------------------------------------------------------------------
+
+
+def test_balanced_class_weights_and_the_weighted_loss():
+    weights = balanced_class_weights([0, 0, 0, 1], 2)
+    torch.testing.assert_close(weights, torch.tensor([4 / 6, 4 / 2]))
+    with pytest.raises(ValueError, match=r"class\(es\) \[2\] have no training clip"):
+        balanced_class_weights([0, 1], 3)
+    torch.testing.assert_close(parse_class_weights("1, 3", [0, 1], ["a", "b"]), torch.tensor([1.0, 3.0]))
+    with pytest.raises(ValueError, match="2 values for 3 classes"):
+        parse_class_weights("1,2", [0], ["a", "b", "c"])
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    labels = torch.tensor([0, 1])
+    per_clip = -torch.log_softmax(logits, -1)[torch.arange(2), labels]
+    expected = (1.0 * per_clip[0] + 3.0 * per_clip[1]) / 4.0
+    torch.testing.assert_close(weighted_classification_loss(logits, labels, torch.tensor([1.0, 3.0])), expected)
+    soft = torch.tensor([[0.5, 0.5], [0.0, 1.0]])
+    logp = torch.log_softmax(logits, -1)
+    expected_soft = -((soft * logp) * torch.tensor([1.0, 3.0])).sum(-1).mean()
+    torch.testing.assert_close(weighted_classification_loss(logits, soft, torch.tensor([1.0, 3.0])), expected_soft)
+
+
+# ---- metrics ---------------------------------------------------------------------------------------------------
+
+
+def test_classification_metrics_by_hand():
+    labels = np.array([0, 0, 0, 1, 2])
+    logits = np.eye(3)[[0, 0, 1, 1, 1]]  # predictions 0 0 1 1 1
+    got = classification_metrics(logits, labels)
+    assert got["accuracy"] == pytest.approx(3 / 5)
+    assert got["balanced_accuracy"] == pytest.approx((2 / 3 + 1 + 0) / 3)
+    f1 = [2 * 1 * (2 / 3) / (1 + 2 / 3), 2 * (1 / 3) * 1 / (1 / 3 + 1), 0.0]  # precision/recall per class
+    assert got["f1_macro"] == pytest.approx(sum(f1) / 3)
+    assert got["f1_micro"] == pytest.approx(3 / 5)
+    computed = MetricsComputer("classification")(EvalPrediction(predictions=(logits, None), label_ids=labels))
+    assert computed == got
+
+
+def test_multi_label_metrics_by_hand():
+    labels = np.array([[1, 0], [1, 1], [0, 1]])
+    logits = np.array([[2.0, -1.0], [3.0, -2.0], [-1.0, 0.5]])  # predicted {0}, {0}, {1}
+    got = multi_label_metrics(logits, labels)
+    assert got["accuracy"] == pytest.approx(2 / 3)
+    assert got["f1_micro"] == pytest.approx(2 * 3 / (2 * 3 + 0 + 1))  # tp 3, fp 0, fn 1
+    assert got["f1_macro"] == pytest.approx((1.0 + 2 / 3) / 2)
+    # Class 0: scores 3, 2 (positives) then -1: AP 1. Class 1: 0.5 (positive), -1 (negative), -2 (positive):
+    # precision 1 at the first positive and 2/3 at the second, AP 5/6.
+    assert got["mean_average_precision"] == pytest.approx((1 + 5 / 6) / 2)
+
+
+def test_regression_metrics_by_hand():
+    labels = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])
+    predictions = np.array([[0.1, 0.9], [0.5, 0.7], [0.7, 0.1]])
+    got = regression_metrics(predictions, labels, ["a", "b"])
+    assert got["mae_a"] == pytest.approx((0.1 + 0 + 0.3) / 3)
+    assert got["one_minus_mae_b"] == pytest.approx(1 - (0.1 + 0.2 + 0.1) / 3)
+    assert got["one_minus_mae"] == pytest.approx(1 - (0.4 / 3 + 0.4 / 3) / 2)
+    assert got["pearson_a"] == pytest.approx(np.corrcoef(predictions[:, 0], labels[:, 0])[0, 1])
+    assert got["pearson"] == pytest.approx((got["pearson_a"] + got["pearson_b"]) / 2)
+    assert math.isnan(regression_metrics(np.ones((3, 1)), labels[:, :1], ["a"])["pearson_a"])
+    with pytest.raises(ValueError, match="2 targets"):
+        regression_metrics(predictions[:, :1], labels, ["a", "b"])
+
+
+def test_pretraining_metrics_average_the_clips():
+    stats = np.array([[1.0, 2.0, 3.0, 0.1, 0.5], [3.0, 4.0, 7.0, 0.3, 1.0]])
+    assert pretraining_metrics(stats) == pytest.approx(
+        {
+            "audio_reconstruction_loss": 2.0,
+            "video_reconstruction_loss": 3.0,
+            "reconstruction_loss": 5.0,
+            "contrastive_loss": 0.2,
+            "contrastive_accuracy": 0.75,
+        }
+    )
+
+
+# ---- optimizer groups ------------------------------------------------------------------------------------------
+
+
+def test_backbone_and_head_get_their_own_learning_rates(tmp_path):
+    model = SocialMAEForAudioVisualClassification(tiny_config())
+    args = TrainingArguments(str(tmp_path), learning_rate=1e-4, weight_decay=0.05, report_to="none", use_cpu=True)
+    trainer = SocialMAETrainer(model=model, args=args, head_learning_rate=1e-2)
+    optimizer = trainer.create_optimizer()
+    by_name = {g["name"]: g for g in optimizer.param_groups}
+    assert set(by_name) == {"backbone", "backbone_no_decay", "head", "head_no_decay"}
+    assert by_name["head"]["lr"] == 1e-2 and by_name["backbone"]["lr"] == 1e-4
+    assert by_name["backbone"]["weight_decay"] == 0.05 and by_name["head_no_decay"]["weight_decay"] == 0.0
+    head = {id(p) for p in model.classifier.parameters()}
+    assert {id(p) for g in ("head", "head_no_decay") for p in by_name[g]["params"]} == head
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+    assert id(model.classifier.dense.weight) in {id(p) for p in by_name["head"]["params"]}
+    assert id(model.classifier.dense.bias) in {id(p) for p in by_name["head_no_decay"]["params"]}
+
+
+def test_freeze_backbone_leaves_only_the_head():
+    model = SocialMAEForAudioVisualClassification(tiny_config())
+    assert freeze_backbone(model) > 50
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable == [
+        "classifier.layernorm.weight",
+        "classifier.layernorm.bias",
+        "classifier.dense.weight",
+        "classifier.dense.bias",
+    ]
+    groups = parameter_groups(model, learning_rate=1e-3, head_learning_rate=None, weight_decay=0.0, no_decay=set())
+    assert [g["name"] for g in groups] == ["head"] and groups[0]["lr"] == 1e-3
+    with pytest.raises(ValueError, match=r"no `classifier\.` head"):
+        freeze_backbone(SocialMAEModel(tiny_config()))
+
+
+# ---- unused parameters (DDP) -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("modality", ["audiovisual", "audio", "video"])
+@pytest.mark.parametrize("strategy", ["modality_specific", "average_fusion"])
+def test_unused_parameters_match_a_real_backward_pass(modality, strategy):
+    """The miniature probe finds exactly the tensors that the real model leaves without gradient."""
+    config = tiny_config(single_modality_strategy=strategy)
+    model = SocialMAEForAudioVisualClassification(config)
+    probed = unused_parameter_names(model, modality)
+    inputs = tiny_inputs(config)
+    given = {
+        "audiovisual": inputs,
+        "audio": {"input_values": inputs["input_values"]},
+        "video": {"pixel_values": inputs["pixel_values"]},
+    }
+    model(**given[modality], labels=torch.tensor([0, 1])).loss.backward()
+    real = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert probed == real
+    assert len(real) >= 12  # at least the fusion layer's 8 modality norms and the 2 final modality norms
+    frozen = freeze_unused_parameters(model, modality)
+    assert frozen == real and not any(p.requires_grad for n, p in model.named_parameters() if n in real)
+
+
+def test_pretraining_uses_everything_unless_a_loss_is_off():
+    assert unused_parameter_names(SocialMAEForPreTraining(tiny_config())) == []
+    no_contrast = unused_parameter_names(SocialMAEForPreTraining(tiny_config(contrastive_loss_weight=0.0)))
+    assert "social_mae.encoder.audio_layernorm.weight" in no_contrast
+    assert not any(n.startswith("decoder.") for n in no_contrast)
+    with pytest.raises(ValueError, match="both modalities"):
+        unused_parameter_names(SocialMAEForPreTraining(tiny_config()), "audio")
+
+
+# ---- inflation -------------------------------------------------------------------------------------------------
+
+
+def single_frame_pretraining(seed=0):
+    torch.manual_seed(seed)
+    config = tiny_config(num_frames=1, tubelet_size=1)
+    model = SocialMAEForPreTraining(config).eval()
+    with torch.no_grad():  # positions away from their sin-cos init, so that tiling is visible
+        for p in (model.social_mae.embeddings.video_position_embeddings, model.decoder.video_position_embeddings):
+            p.add_(torch.randn_like(p))
+    return model
+
+
+def test_a_static_clip_embeds_identically_after_inflation():
+    source = single_frame_pretraining()
+    target_config = tiny_config(num_frames=4, tubelet_size=2)
+    target = SocialMAEForPreTraining(target_config).eval()
+    report = initialise_from_single_frame(target, source.state_dict(), source.config, "inflate")
+    assert len(report["inflated"]) == 5 and report["kept_initialisation"] == []
+    frame = torch.randn(2, 1, 3, 32, 32)
+    static = frame.expand(-1, 4, -1, -1, -1)
+    with torch.no_grad():
+        single = source.social_mae.embeddings.embed_video(frame)  # (2, 4 positions, D)
+        inflated = target.social_mae.embeddings.embed_video(static)  # (2, 4 positions x 2 tubelets, D)
+    torch.testing.assert_close(inflated, single.repeat_interleave(2, dim=1), atol=1e-5, rtol=1e-5)
+    # The decoder predicts a static tubelet as the single frame's patch, repeated per frame.
+    hidden = torch.randn(3, target_config.decoder_hidden_size)
+    torch.testing.assert_close(
+        target.decoder.video_pred(hidden), source.decoder.video_pred(hidden).repeat(1, 2), atol=1e-6, rtol=1e-6
+    )
+    # A moving clip is no longer the single frame's embedding.
+    with torch.no_grad():
+        moving = target.social_mae.embeddings.embed_video(torch.randn(2, 4, 3, 32, 32))
+    assert not torch.allclose(moving, inflated)
+
+
+def test_positions_are_tiled_over_time_and_everything_else_copied():
+    source = single_frame_pretraining()
+    target = SocialMAEForPreTraining(tiny_config(num_frames=4, tubelet_size=2))
+    state = inflate_state_dict(source.state_dict(), source.config, target.config)
+    positions = source.social_mae.embeddings.video_position_embeddings.detach()
+    tiled = state["social_mae.embeddings.video_position_embeddings"]
+    assert tiled.shape == (1, 8, 32)
+    for spatial in range(4):
+        for time in range(2):
+            torch.testing.assert_close(tiled[0, spatial * 2 + time], positions[0, spatial])  # time fastest
+    assert state["decoder.video_position_embeddings"].shape == (1, 8, 16)
+    assert state["decoder.video_pred.weight"].shape == (2 * 16 * 16 * 3, 16)
+    name = "social_mae.encoder.fusion_layers.0.mlp.fc1.weight"
+    assert torch.equal(state[name], source.state_dict()[name])
+    reinit = SocialMAEForPreTraining(tiny_config(num_frames=4, tubelet_size=2))
+    before = reinit.social_mae.embeddings.video_patch_embeddings.projection.weight.clone()
+    report = initialise_from_single_frame(reinit, source.state_dict(), source.config, "reinit")
+    assert len(report["reinitialised"]) == 5
+    assert torch.equal(reinit.social_mae.embeddings.video_patch_embeddings.projection.weight, before)
+    torch.testing.assert_close(reinit.decoder.mask_token, source.decoder.mask_token)
+    with pytest.raises(ValueError, match="single-frame"):
+        inflate_state_dict(target.state_dict(), target.config, target.config)
+
+
+def test_loading_a_cav_mae_checkpoint_into_eight_frames(tmp_path):
+    """The converted original CAV-MAE fixture into an 8-frame model: inflation is required, and the extractor keeps
+    the checkpoint's colour order and audio statistics while sampling a temporal window."""
+    folder = tmp_path / "cav"
+    assert cli_main(["convert", str(REFERENCE / "cav_mae_pretrain_tiny.pth"), str(folder), *TINY_HEADS]) == 0
+    with pytest.raises(ValueError, match="pass --video_init inflate"):
+        load_model_and_feature_extractor(
+            SocialMAEForPreTraining, model_name_or_path=str(folder), config_overrides="num_frames=8,tubelet_size=2"
+        )
+    loaded = load_model_and_feature_extractor(
+        SocialMAEForPreTraining,
+        model_name_or_path=str(folder),
+        config_overrides="num_frames=8,tubelet_size=2",
+        video_init="inflate",
+    )
+    config, extractor = loaded.model.config, loaded.feature_extractor
+    assert (config.num_frames, config.tubelet_size, config.legacy_video_target_order) == (8, 2, False)
+    assert extractor.num_frames == 8 and extractor.frame_sampling == "window"
+    assert extractor.channel_order == "rgb" and extractor.audio_mean == pytest.approx(-5.081)
+    source = SocialMAEForPreTraining.from_pretrained(folder)
+    torch.testing.assert_close(
+        loaded.model.social_mae.encoder.audio_layers[0].mlp.fc1.weight,
+        source.social_mae.encoder.audio_layers[0].mlp.fc1.weight,
+    )
+    with pytest.raises(ValueError, match="--video_init applies only"):
+        load_model_and_feature_extractor(SocialMAEForPreTraining, model_name_or_path=str(folder), video_init="inflate")
+
+
+# ---- model loading ---------------------------------------------------------------------------------------------
+
+
+def test_config_overrides_are_typed_and_checked():
+    config = SocialMAEConfig()
+    assert parse_config_overrides(config, "hidden_size=64, norm_pix_loss=true,audio_mask_ratio=0.5") == {
+        "hidden_size": 64,
+        "norm_pix_loss": True,
+        "audio_mask_ratio": 0.5,
+    }
+    with pytest.raises(ValueError, match="'hiden_size' is not a SocialMAEConfig field"):
+        parse_config_overrides(config, "hiden_size=3")
+    with pytest.raises(ValueError, match=r"hidden_size='big' is not a valid int"):
+        parse_config_overrides(config, "hidden_size=big")
+    with pytest.raises(ValueError, match="not key=value"):
+        parse_config_overrides(config, "hidden_size")
+
+
+def test_only_the_head_may_be_reinitialised_when_loading(tmp_path):
+    SocialMAEForAudioVisualClassification(tiny_config(num_labels=3)).save_pretrained(tmp_path / "m")
+    loaded = load_model_and_feature_extractor(
+        SocialMAEForAudioVisualClassification, model_name_or_path=str(tmp_path / "m"), config_updates={"num_labels": 5}
+    )
+    assert loaded.model.classifier.dense.out_features == 5
+    assert loaded.report["mismatched"] == ["classifier.dense.bias", "classifier.dense.weight"]
+    assert loaded.feature_extractor.num_frames == 4  # no preprocessor_config.json: the preset sized to the model
+    with pytest.raises(ValueError, match="only the task head may be re-initialised"):
+        load_model_and_feature_extractor(
+            SocialMAEForAudioVisualClassification,
+            model_name_or_path=str(tmp_path / "m"),
+            config_overrides="image_size=48",
+        )
+    with pytest.raises(ValueError, match=r"--model_name_or_path .* or --config_name"):
+        load_model_and_feature_extractor(SocialMAEForAudioVisualClassification)
+
+
+# ---- Hub -------------------------------------------------------------------------------------------------------
+
+
+def test_push_to_hub_fails_early_and_clearly_when_the_hub_is_unreachable():
+    with pytest.raises(HubUnavailableError, match=r"cannot be reached .*Nothing was trained"):
+        check_hub_available(timeout=5, endpoint="http://127.0.0.1:9")
