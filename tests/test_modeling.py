@@ -132,7 +132,7 @@ def test_gradient_checkpointing_gives_the_same_gradients(model_class):
     def gradients(checkpointing: bool) -> dict[str, torch.Tensor]:
         model = build(model_class).train()
         if checkpointing:
-            model.gradient_checkpointing_enable()
+            model.activation_checkpointing_enable()
             assert all(
                 layer.gradient_checkpointing for layer in model.modules() if hasattr(layer, "gradient_checkpointing")
             )
