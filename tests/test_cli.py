@@ -124,3 +124,16 @@ def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):
         assert set(f.keys()) == {"video_embedding"}
     assert cli_main([*video_only, "--recall-at", "x"]) == 2
     assert "--recall-at must be comma-separated integers" in capsys.readouterr().err
+
+
+def test_synthetic_data_writes_loadable_manifests(tmp_path, capsys):
+    out = tmp_path / "toy"
+    assert cli_main(["synthetic-data", str(out), "--num-clips", "train=8,test=4", "--format", "jsonl"]) == 0
+    assert "train: 8 clips" in capsys.readouterr().out
+    rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    assert len(rows) == 8
+    assert all((out / row["video"]).is_file() for row in rows)
+    assert len({row["label"] for row in rows}) == 4  # tone x shape classes, cycled
+    assert len((out / "test.jsonl").read_text().splitlines()) == 4
+    assert cli_main(["synthetic-data", str(out), "--num-clips", "train"]) == 2
+    assert "expected split=count pairs" in capsys.readouterr().err
