@@ -7,9 +7,8 @@ from collections.abc import Callable, Sequence
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
 
-def _add_convert(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", help="Original Social-MAE or CAV-MAE .pth file (with or without `module.`).")
-    parser.add_argument("output_dir", help="Folder to write config.json and model.safetensors into.")
+def _add_conversion_options(parser: argparse.ArgumentParser) -> None:
+    """What tensor shapes cannot tell the converter (shared by `convert` and `publish`)."""
     parser.add_argument(
         "--num-frames",
         type=int,
@@ -26,6 +25,12 @@ def _add_convert(parser: argparse.ArgumentParser) -> None:
         default=16,
         help="Decoder attention heads of a pretraining checkpoint (default 16, as released).",
     )
+
+
+def _add_convert(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="Original Social-MAE or CAV-MAE .pth file (with or without `module.`).")
+    parser.add_argument("output_dir", help="Folder to write config.json and model.safetensors into.")
+    _add_conversion_options(parser)
     parser.add_argument(
         "--task",
         choices=["classification", "regression"],
@@ -278,18 +283,7 @@ def _add_publish(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Hub id of the pretrained model that fine-tuned cards name as base_model (default: the card's).",
     )
-    parser.add_argument(
-        "--num-frames", type=int, default=8, help="Frames per clip of a Social-MAE checkpoint (default 8)."
-    )
-    parser.add_argument(
-        "--num-attention-heads", type=int, default=12, help="Encoder attention heads (default 12, as released)."
-    )
-    parser.add_argument(
-        "--decoder-num-attention-heads",
-        type=int,
-        default=16,
-        help="Decoder attention heads of a pretraining checkpoint (default 16, as released).",
-    )
+    _add_conversion_options(parser)
     parser.add_argument(
         "--dry-run", action="store_true", help="Build and verify the folder, list what would be uploaded, stop."
     )

@@ -384,18 +384,24 @@ class _Recorder:
                 self.attentions.setdefault(stage, []).append(probs)
         return hidden
 
-    def fields(self) -> dict[str, tuple[torch.Tensor, ...] | None]:
-        def get(store: dict, stage: str, wanted: bool):
-            return tuple(store.get(stage, ())) if wanted and stage in store else None
+    # output field -> (what, stage)
+    FIELDS = {
+        "hidden_states": ("hidden", "fusion"),
+        "audio_hidden_states": ("hidden", AUDIO),
+        "video_hidden_states": ("hidden", VIDEO),
+        "attentions": ("attentions", "fusion"),
+        "audio_attentions": ("attentions", AUDIO),
+        "video_attentions": ("attentions", VIDEO),
+    }
 
-        return {
-            "hidden_states": get(self.hidden, "fusion", self.want_hidden),
-            "audio_hidden_states": get(self.hidden, AUDIO, self.want_hidden),
-            "video_hidden_states": get(self.hidden, VIDEO, self.want_hidden),
-            "attentions": get(self.attentions, "fusion", self.want_attentions),
-            "audio_attentions": get(self.attentions, AUDIO, self.want_attentions),
-            "video_attentions": get(self.attentions, VIDEO, self.want_attentions),
-        }
+    def fields(self) -> dict[str, tuple[torch.Tensor, ...] | None]:
+        """The output fields, None for what was not asked for (or not computed in this pass)."""
+        result = {}
+        for name, (what, stage) in self.FIELDS.items():
+            store = getattr(self, what)
+            wanted = self.want_hidden if what == "hidden" else self.want_attentions
+            result[name] = tuple(store[stage]) if wanted and stage in store else None
+        return result
 
 
 class SocialMAEEncoder(nn.Module):
@@ -984,12 +990,7 @@ class _SocialMAEWithHead(SocialMAEPreTrainedModel):
             loss=loss,
             logits=logits,
             pooler_output=outputs.pooler_output,
-            hidden_states=outputs.hidden_states,
-            audio_hidden_states=outputs.audio_hidden_states,
-            video_hidden_states=outputs.video_hidden_states,
-            attentions=outputs.attentions,
-            audio_attentions=outputs.audio_attentions,
-            video_attentions=outputs.video_attentions,
+            **{name: outputs[name] for name in _Recorder.FIELDS if name in outputs},
         )
 
 
