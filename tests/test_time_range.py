@@ -33,7 +33,7 @@ def test_audio_range_after_resampling_is_the_whole_track_cut(tmp_path):
 def test_audio_range_errors_name_the_input(media):
     with MediaFile(media("speech.wav")) as m, pytest.raises(ValueError, match=r"speech\.wav: end_s .* after start_s"):
         m.read_audio(start_s=0.5, end_s=0.5)
-    with MediaFile(media("speech.wav")) as m, pytest.raises(ValueError, match=r"start_s must be a finite"):
+    with MediaFile(media("speech.wav")) as m, pytest.raises(ValueError, match=r"`start_s` must be a finite"):
         m.read_audio(start_s=-1)
 
 

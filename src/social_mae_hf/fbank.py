@@ -13,7 +13,7 @@ import math
 
 import torch
 
-__all__ = ["fbank_num_frames", "kaldi_fbank", "kaldi_mel_banks", "log_mel_fbank"]
+__all__ = ["fbank_num_frames", "fbank_num_samples", "kaldi_fbank", "kaldi_mel_banks", "log_mel_fbank"]
 
 _PREEMPHASIS = 0.97
 _LOW_FREQ = 20.0
@@ -35,6 +35,14 @@ def fbank_num_frames(
     """Frames Kaldi's snip_edges framing yields: 0 when shorter than one window."""
     window, shift, _ = _frame_sizes(sample_rate, frame_length_ms, frame_shift_ms)
     return 0 if num_samples < window else 1 + (num_samples - window) // shift
+
+
+def fbank_num_samples(
+    num_frames: int, sample_rate: int = 16000, frame_length_ms: float = 25.0, frame_shift_ms: float = 10.0
+) -> int:
+    """Samples that `num_frames` (>= 1) frames cover: later samples do not change those frames."""
+    window, shift, _ = _frame_sizes(sample_rate, frame_length_ms, frame_shift_ms)
+    return window + (num_frames - 1) * shift
 
 
 def _hz_to_mel(freq):
@@ -107,7 +115,7 @@ def kaldi_fbank(
         n = min(n, max_frames)
     if n == 0:
         return x.new_zeros(x.shape[0], 0, num_mel_bins)
-    x = x[:, : window + (n - 1) * shift]
+    x = x[:, : fbank_num_samples(n, sample_rate, frame_length_ms, frame_shift_ms)]
     frames = x.unfold(-1, window, shift)  # (B, n, window), a view
     frames = frames - frames.mean(dim=-1, keepdim=True)
     # Kaldi pre-emphasis inside each frame: y[i] = x[i] - 0.97 x[i-1], with x[-1] := x[0].

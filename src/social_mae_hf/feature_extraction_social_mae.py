@@ -22,7 +22,6 @@ resize is PIL bilinear. We do not reproduce the JPEG round trip (quality 75 arte
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -36,14 +35,14 @@ from transformers.feature_extraction_utils import BatchFeature, FeatureExtractio
 from transformers.video_utils import VideoMetadata
 
 from .errors import InvalidInputError, MediaDecodeError, MissingModalityError
-from .fbank import log_mel_fbank
+from .fbank import fbank_num_samples, log_mel_fbank
 from .frame_sampling import (
     cav_mae_frame_index,
     cav_mae_slot,
     social_mae_frame_indices,
     social_mae_window_start,
 )
-from .media import MediaFile, describe_source
+from .media import MediaFile, describe_source, is_media_source, parse_time_range
 
 __all__ = ["SocialMAEFeatureExtractor"]
 
@@ -57,12 +56,45 @@ _RESIZE_MODES = ("stretch", "shorter_side_center_crop")
 _RESAMPLES = {"bicubic": PIL.Image.Resampling.BICUBIC, "bilinear": PIL.Image.Resampling.BILINEAR}
 _MODALITIES = ("audio", "video")
 
+# Every setting, spelled out, so that a preset does not move when a constructor default does.
+_SOCIAL_MAE_PRESET = dict(
+    sampling_rate=16000,
+    num_mel_bins=128,
+    max_length=1024,
+    do_normalize_audio=True,
+    audio_mean=-6.2943,
+    audio_std=12.26344,
+    audio_channel_mix="first",
+    num_frames=8,
+    frame_sampling="window",
+    sample_fps=2.0,
+    window_seconds=4.0,
+    spread_slots=10,
+    spread_seconds=10.0,
+    image_size=224,
+    resize_mode="stretch",
+    resample="bicubic",
+    antialias=False,
+    channel_order="bgr",
+    do_normalize_video=True,
+    image_mean=IMAGENET_MEAN,
+    image_std=IMAGENET_STD,
+)
+# CAV-MAE differs in its audio statistics and in everything about the frames.
+_CAV_MAE_PRESET = {
+    **_SOCIAL_MAE_PRESET,
+    "audio_mean": -5.081,
+    "audio_std": 4.4849,
+    "num_frames": 1,
+    "frame_sampling": "spread",
+    "resize_mode": "shorter_side_center_crop",
+    "resample": "bilinear",
+    "antialias": True,
+    "channel_order": "rgb",
+}
+
 # ----------------------------------------------------------------------------------------------
 # Input kinds
-
-
-def _is_media(x) -> bool:
-    return isinstance(x, (str, os.PathLike, bytes, bytearray, memoryview))
 
 
 def _is_array(x) -> bool:
@@ -74,13 +106,13 @@ def _is_frame(x) -> bool:
 
 
 def _is_single_video(x) -> bool:
-    if _is_media(x) or (_is_array(x) and x.ndim == 4):
+    if is_media_source(x) or (_is_array(x) and x.ndim == 4):
         return True
     return isinstance(x, (list, tuple)) and len(x) > 0 and all(_is_frame(f) for f in x)
 
 
 def _is_single_audio(x) -> bool:
-    return _is_media(x) or (_is_array(x) and x.ndim in (1, 2))
+    return is_media_source(x) or (_is_array(x) and x.ndim in (1, 2))
 
 
 def _as_batch(x, is_single: Callable, what: str) -> list | None:
@@ -95,9 +127,13 @@ def _as_batch(x, is_single: Callable, what: str) -> list | None:
     raise InvalidInputError(f"`{what}`: expected a path, bytes, an array or a list of them, got {type(x).__name__}")
 
 
+def _item_position(index: int, batch: int) -> str:
+    return f"item {index} of the batch" if batch > 1 else "the input"
+
+
 def _item_name(x, index: int, batch: int) -> str:
-    where = f"item {index} of the batch" if batch > 1 else "the input"
-    return f"{where} ({describe_source(x)})" if _is_media(x) else where
+    where = _item_position(index, batch)
+    return f"{where} ({describe_source(x)})" if is_media_source(x) else where
 
 
 # ----------------------------------------------------------------------------------------------
@@ -213,58 +249,12 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
     @classmethod
     def social_mae(cls, **overrides) -> SocialMAEFeatureExtractor:
         """Social-MAE (Bohy et al., FG 2024): 8 BGR frames at 2 fps, stretched bicubic (no antialias)."""
-        settings = dict(
-            sampling_rate=16000,
-            num_mel_bins=128,
-            max_length=1024,
-            do_normalize_audio=True,
-            audio_mean=-6.2943,
-            audio_std=12.26344,
-            audio_channel_mix="first",
-            num_frames=8,
-            frame_sampling="window",
-            sample_fps=2.0,
-            window_seconds=4.0,
-            spread_slots=10,
-            spread_seconds=10.0,
-            image_size=224,
-            resize_mode="stretch",
-            resample="bicubic",
-            antialias=False,
-            channel_order="bgr",
-            do_normalize_video=True,
-            image_mean=IMAGENET_MEAN,
-            image_std=IMAGENET_STD,
-        )
-        return cls(**{**settings, **overrides})
+        return cls(**{**_SOCIAL_MAE_PRESET, **overrides})
 
     @classmethod
     def cav_mae(cls, **overrides) -> SocialMAEFeatureExtractor:
         """CAV-MAE (Gong et al., ICLR 2023): one RGB frame, shorter side 224 (PIL bilinear), centre crop."""
-        settings = dict(
-            sampling_rate=16000,
-            num_mel_bins=128,
-            max_length=1024,
-            do_normalize_audio=True,
-            audio_mean=-5.081,
-            audio_std=4.4849,
-            audio_channel_mix="first",
-            num_frames=1,
-            frame_sampling="spread",
-            sample_fps=2.0,
-            window_seconds=4.0,
-            spread_slots=10,
-            spread_seconds=10.0,
-            image_size=224,
-            resize_mode="shorter_side_center_crop",
-            resample="bilinear",
-            antialias=True,
-            channel_order="rgb",
-            do_normalize_video=True,
-            image_mean=IMAGENET_MEAN,
-            image_std=IMAGENET_STD,
-        )
-        return cls(**{**settings, **overrides})
+        return cls(**{**_CAV_MAE_PRESET, **overrides})
 
     @classmethod
     def for_model_config(cls, config, **overrides) -> SocialMAEFeatureExtractor:
@@ -283,9 +273,7 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
     @property
     def max_audio_samples(self) -> int:
         """Samples (at `sampling_rate`) that fill `max_length` fbank frames; later ones are cropped."""
-        window = int(self.sampling_rate * 0.025)
-        shift = int(self.sampling_rate * 0.010)
-        return window + (self.max_length - 1) * shift
+        return fbank_num_samples(self.max_length, self.sampling_rate)
 
     # -- call ----------------------------------------------------------------------------------------
 
@@ -360,7 +348,7 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
         # Open every media file once; both modalities come from that one opening.
         opened: dict[int, MediaFile] = {}
         try:
-            audio_sources = self._audio_sources(want_audio, video_items, audio_items, batch)
+            audio_sources = (audio_items if audio_items is not None else video_items) if want_audio else []
             waveforms: list[np.ndarray | None] = []
             if want_audio:
                 for i, source in enumerate(audio_sources):
@@ -409,7 +397,7 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
     def _resolve_modalities(modalities, video_items, audio_items) -> tuple[bool, bool]:
         if modalities is None:
             want_video = video_items is not None
-            want_audio = audio_items is not None or any(_is_media(v) for v in video_items)
+            want_audio = audio_items is not None or any(is_media_source(v) for v in video_items)
             return want_video, want_audio
         chosen = (modalities,) if isinstance(modalities, str) else tuple(modalities)
         if not chosen or any(m not in _MODALITIES for m in chosen):
@@ -417,19 +405,11 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
         want_video, want_audio = "video" in chosen, "audio" in chosen
         if want_video and video_items is None:
             raise InvalidInputError("modalities include 'video' but no `videos` were given")
-        if want_audio and audio_items is None and not all(_is_media(v) for v in video_items):
+        if want_audio and audio_items is None and not all(is_media_source(v) for v in video_items):
             raise InvalidInputError(
                 "modalities include 'audio' but `audio` is not given and not every video is a media file"
             )
         return want_video, want_audio
-
-    @staticmethod
-    def _audio_sources(want_audio, video_items, audio_items, batch) -> list:
-        if not want_audio:
-            return []
-        if audio_items is not None:
-            return audio_items
-        return video_items
 
     def _per_item_fps(self, video_fps, batch: int) -> list[float | None]:
         if video_fps is None:
@@ -452,14 +432,9 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
         for what, values in (("start_s", starts), ("end_s", ends)):
             if len(values) != batch:
                 raise InvalidInputError(f"`{what}` has {len(values)} values for a batch of {batch}")
-        ranges = []
-        for i, (start, end) in enumerate(zip(starts, ends)):
-            where = f"item {i} of the batch" if batch > 1 else "the input"
-            first, last = _as_seconds(start, "start_s", where, Fraction(0)), _as_seconds(end, "end_s", where, None)
-            if last is not None and last <= first:
-                raise InvalidInputError(f"{where}: end_s ({float(last)}) must be after start_s ({float(first)})")
-            ranges.append((first, last))
-        return ranges
+        return [
+            parse_time_range(start, end, _item_position(i, batch)) for i, (start, end) in enumerate(zip(starts, ends))
+        ]
 
     @staticmethod
     def _pick_device(device, audio_items) -> torch.device:
@@ -480,9 +455,9 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
         """Mono float32 waveform at `sampling_rate`, cropped to what the fbank uses; None: no track."""
         name = _item_name(source, i, batch)
         shared = video_items is not None and audio_items is None  # the source IS the video item
-        if shared and not _is_media(source):
+        if shared and not is_media_source(source):
             return None  # decoded frames carry no audio track
-        if _is_media(source):
+        if is_media_source(source):
             # The same object as the video item -> share its opening.
             media = self._open(source, i, batch, opened, key=i if shared else -1 - i)
             if not media.has_audio:
@@ -507,7 +482,7 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
             if time_range is not None:
                 raise InvalidInputError(f"{name}: no audio from {_describe_range(time_range)} (past the end?)")
             raise InvalidInputError(f"{name}: zero-length audio")
-        window = int(self.sampling_rate * 0.025)
+        window = fbank_num_samples(1, self.sampling_rate)
         if wave.shape[0] < window:
             raise InvalidInputError(
                 f"{name}: audio too short: {wave.shape[0]} samples at {self.sampling_rate} Hz, "
@@ -592,7 +567,7 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
     ) -> np.ndarray:
         """Uint8 frames (num_frames, H, W, 3) in `channel_order`, chosen as the preset says."""
         name = _item_name(item, i, batch)
-        if _is_media(item):
+        if is_media_source(item):
             media = self._open(item, i, batch, opened, key=i)
             info = media.video_info()
             self._check_size(info.width, info.height, name)
@@ -733,16 +708,6 @@ class SocialMAEFeatureExtractor(FeatureExtractionMixin):
         left = round((new_w - size) / 2.0)
         out = np.asarray(image.crop((left, top, left + size, top + size)))
         return out[..., ::-1] if self.channel_order == "bgr" else out
-
-
-def _as_seconds(value, what: str, where: str, default):
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction, np.integer, np.floating)):
-        raise InvalidInputError(f"{where}: `{what}` must be a number of seconds, got {value!r}")
-    if not np.isfinite(float(value)) or value < 0:
-        raise InvalidInputError(f"{where}: `{what}` must be a finite number of seconds >= 0, got {value!r}")
-    return value if isinstance(value, Fraction) else Fraction(float(value))
 
 
 def _describe_range(time_range) -> str:

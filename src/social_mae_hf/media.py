@@ -23,9 +23,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .errors import MediaDecodeError, MissingModalityError
+from .errors import InvalidInputError, MediaDecodeError, MissingModalityError
 
-__all__ = ["MediaFile", "MediaSource", "VideoInfo", "describe_source"]
+__all__ = ["MediaFile", "MediaSource", "VideoInfo", "describe_source", "is_media_source", "parse_time_range"]
 
 MediaSource = str | os.PathLike | bytes
 
@@ -37,6 +37,11 @@ _SEEK_MARGIN_FRAMES = 2
 # How far before a wanted audio range to seek: codecs with overlapping frames (AAC, Opus, MP3) and the
 # resampler's filter need some preceding input before their output is exact.
 _AUDIO_SEEK_MARGIN_S = Fraction(1, 2)
+
+
+def is_media_source(x) -> bool:
+    """Whether `x` names a media file (a path) or holds one (bytes), as opposed to decoded samples or frames."""
+    return isinstance(x, (str, os.PathLike, bytes, bytearray, memoryview))
 
 
 def describe_source(source: MediaSource) -> str:
@@ -207,8 +212,7 @@ class MediaFile:
         the track position (in output samples) of the first one."""
         container = self._fresh()
         stream = self._audio
-        time_base = Fraction(stream.time_base)
-        start = stream.start_time if stream.start_time is not None else 0
+        start, time_base = _stream_timing(stream)
         if seek_sample is not None:
             seek_time = max(Fraction(seek_sample, sample_rate) - _AUDIO_SEEK_MARGIN_S, 0)
             try:
@@ -312,8 +316,7 @@ class MediaFile:
         Cheap (no decoding); useful to inspect variable-frame-rate streams."""
         container = self._fresh()
         stream = self._video if self._video is not None else self._require_video()
-        time_base = Fraction(stream.time_base)
-        start = stream.start_time if stream.start_time is not None else 0
+        start, time_base = _stream_timing(stream)
         return sorted((p.pts - start) * time_base for p in container.demux(stream) if p.pts is not None)
 
     def _decode_nearest(self, wanted: list[Fraction], info: VideoInfo, *, seek: bool):
@@ -323,8 +326,7 @@ class MediaFile:
             self._open()
         container, stream = self._container, self._video
         used_before, self._used = self._used, True
-        time_base = Fraction(stream.time_base)
-        start = stream.start_time if stream.start_time is not None else 0
+        start, time_base = _stream_timing(stream)
         period = 1 / info.fps
         seek_time = wanted[0] - _SEEK_MARGIN_FRAMES * period
         # After the audio pass the demuxer is mid-file: seek back even when the window starts at 0.
@@ -367,20 +369,32 @@ class MediaFile:
         return chosen, first_time, sought
 
 
-def _sample_range(start_s, end_s, sample_rate: int, name: str) -> tuple[int, int | None]:
-    """[first, last) sample indices of a time range; validated, with the input named in errors."""
+def _stream_timing(stream) -> tuple[int, Fraction]:
+    """The stream's first timestamp (in its time base; 0 when unknown) and its time base."""
+    return (stream.start_time if stream.start_time is not None else 0), Fraction(stream.time_base)
+
+
+def parse_time_range(start_s, end_s, name: str) -> tuple[Fraction, Fraction | None]:
+    """A validated `[start, end)` in seconds (start 0 and end None, the end of the media, when not given);
+    `name` names the input in errors."""
     start = _seconds(start_s, "start_s", name) if start_s is not None else Fraction(0)
     end = _seconds(end_s, "end_s", name) if end_s is not None else None
     if end is not None and end <= start:
-        raise ValueError(f"{name}: end_s ({float(end)}) must be after start_s ({float(start)})")
+        raise InvalidInputError(f"{name}: end_s ({float(end)}) must be after start_s ({float(start)})")
+    return start, end
+
+
+def _sample_range(start_s, end_s, sample_rate: int, name: str) -> tuple[int, int | None]:
+    """[first, last) sample indices of a time range; validated, with the input named in errors."""
+    start, end = parse_time_range(start_s, end_s, name)
     return round(start * sample_rate), None if end is None else round(end * sample_rate)
 
 
 def _seconds(value, what: str, name: str) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction, np.integer, np.floating)):
-        raise ValueError(f"{name}: {what} must be a number of seconds, got {value!r}")
+        raise InvalidInputError(f"{name}: `{what}` must be a number of seconds, got {value!r}")
     if not np.isfinite(float(value)) or value < 0:
-        raise ValueError(f"{name}: {what} must be a finite number of seconds >= 0, got {value!r}")
+        raise InvalidInputError(f"{name}: `{what}` must be a finite number of seconds >= 0, got {value!r}")
     if isinstance(value, Fraction):
         return value
     return Fraction(int(value)) if isinstance(value, (int, np.integer)) else Fraction(float(value))

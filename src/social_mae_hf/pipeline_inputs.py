@@ -9,7 +9,6 @@ or a dict of raw parts: `{"video": frames or media, "video_fps": fps, "audio": w
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,15 +16,11 @@ import numpy as np
 import torch
 
 from .errors import InvalidInputError
-from .media import MediaFile, describe_source
+from .media import MediaFile, describe_source, is_media_source
 
 __all__ = ["DICT_KEYS", "AudioVisualInput", "parse_input", "plan_windows"]
 
 DICT_KEYS = ("video", "video_fps", "audio", "sampling_rate")
-
-
-def _is_media(x) -> bool:
-    return isinstance(x, (str, os.PathLike, bytes, bytearray, memoryview))
 
 
 @dataclass
@@ -50,7 +45,7 @@ class AudioVisualInput:
 
 def parse_input(x) -> AudioVisualInput:
     """Validate one pipeline input; media files are opened once to learn their streams and length."""
-    if _is_media(x):
+    if is_media_source(x):
         return _media_input(x)
     if isinstance(x, dict):
         return _dict_input(x)
@@ -83,12 +78,12 @@ def _dict_input(x: dict) -> AudioVisualInput:
     video, audio = x.get("video"), x.get("audio")
     if video is None and audio is None:
         raise InvalidInputError('a pipeline input dict needs "video", "audio" or both')
-    if video is not None and not _is_media(video) and x.get("video_fps") is None:
+    if video is not None and not is_media_source(video) and x.get("video_fps") is None:
         raise InvalidInputError('decoded "video" frames need "video_fps" (their frame rate) in the same dict')
-    if audio is not None and not _is_media(audio) and x.get("sampling_rate") is None:
+    if audio is not None and not is_media_source(audio) and x.get("sampling_rate") is None:
         raise InvalidInputError('a raw "audio" waveform needs "sampling_rate" (Hz) in the same dict')
     parts = [
-        describe_source(v) if _is_media(v) else f"raw {k}"
+        describe_source(v) if is_media_source(v) else f"raw {k}"
         for k, v in (("video", video), ("audio", audio))
         if v is not None
     ]
@@ -105,12 +100,12 @@ def _dict_input(x: dict) -> AudioVisualInput:
 def _dict_duration(video, audio, video_fps, sampling_rate) -> float | None:
     lengths = []
     for part in (video, audio):
-        if part is not None and _is_media(part):
+        if part is not None and is_media_source(part):
             with MediaFile(part) as media:
                 lengths.append(media.duration)
-    if video is not None and not _is_media(video) and video_fps:
+    if video is not None and not is_media_source(video) and video_fps:
         lengths.append(len(video) / float(video_fps))
-    if audio is not None and not _is_media(audio) and sampling_rate:
+    if audio is not None and not is_media_source(audio) and sampling_rate:
         samples = audio.shape[-1] if hasattr(audio, "shape") else len(audio)
         lengths.append(samples / float(sampling_rate))
     known = [v for v in lengths if v is not None]
