@@ -21,6 +21,7 @@ from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
 from .configuration_social_mae import SocialMAEConfig
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor
+from .loading import hub_kwargs, saved_architecture
 from .modeling_social_mae import (
     HUB_HEAD_AUTO_CLASS,
     SocialMAEForAudioVisualClassification,
@@ -30,7 +31,6 @@ from .modeling_social_mae import (
 )
 
 HEADS = (SocialMAEForAudioVisualClassification, SocialMAEForRegression)
-_LOCATION_KWARGS = ("cache_dir", "force_download", "local_files_only", "revision", "token", "subfolder")
 
 
 class AutoModelForAudioVisualClassification(_BaseAutoModelClass):
@@ -43,14 +43,10 @@ class AutoModelForAudioVisualClassification(_BaseAutoModelClass):
         """As any Auto class; a folder saved as `SocialMAEForRegression` loads as one."""
         config = kwargs.get("config")
         if not isinstance(config, PreTrainedConfig):
-            location = {k: kwargs[k] for k in _LOCATION_KWARGS if k in kwargs}
             config = AutoConfig.from_pretrained(
-                pretrained_model_name_or_path, trust_remote_code=kwargs.get("trust_remote_code"), **location
+                pretrained_model_name_or_path, trust_remote_code=kwargs.get("trust_remote_code"), **hub_kwargs(kwargs)
             )
-        if (
-            isinstance(config, SocialMAEConfig)
-            and (config.architectures or [None])[0] == SocialMAEForRegression.__name__
-        ):
+        if isinstance(config, SocialMAEConfig) and saved_architecture(config) == SocialMAEForRegression.__name__:
             for auto_only in ("trust_remote_code", "code_revision"):  # Auto-class arguments a model class refuses
                 kwargs.pop(auto_only, None)
             return SocialMAEForRegression.from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)

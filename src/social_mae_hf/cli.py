@@ -27,6 +27,15 @@ def _add_conversion_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _conversion_kwargs(args: argparse.Namespace) -> dict:
+    """The options of [`_add_conversion_options`], as `convert_checkpoint` / `publish` take them."""
+    return {
+        "num_frames": args.num_frames,
+        "num_attention_heads": args.num_attention_heads,
+        "decoder_num_attention_heads": args.decoder_num_attention_heads,
+    }
+
+
 def _add_convert(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="Original Social-MAE or CAV-MAE .pth file (with or without `module.`).")
     parser.add_argument("output_dir", help="Folder to write config.json and model.safetensors into.")
@@ -55,9 +64,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     model = convert_checkpoint(
         args.checkpoint,
         args.output_dir,
-        num_frames=args.num_frames,
-        num_attention_heads=args.num_attention_heads,
-        decoder_num_attention_heads=args.decoder_num_attention_heads,
+        **_conversion_kwargs(args),
         task=args.task,
         id2label=args.id2label,
         write_feature_extractor=not args.no_feature_extractor,
@@ -239,13 +246,13 @@ def _add_reconstruct(parser: argparse.ArgumentParser) -> None:
 def _run_reconstruct(args: argparse.Namespace) -> int:
     from transformers import AutoModelForPreTraining
 
-    from .loading import load_config, load_feature_extractor, load_weights
+    from .loading import load_config, load_feature_extractor, load_weights, saved_architecture
     from .reconstruction import reconstruct_file, render
 
-    config = load_config(args.model)
-    if (config.architectures or [None])[0] != "SocialMAEForPreTraining":
+    architecture = saved_architecture(load_config(args.model))
+    if architecture != "SocialMAEForPreTraining":
         raise ValueError(
-            f"{args.model}: was saved as {(config.architectures or ['?'])[0]}; reconstruction needs a pretraining "
+            f"{args.model}: was saved as {architecture or '?'}; reconstruction needs a pretraining "
             "model (SocialMAEForPreTraining, with its decoder)"
         )
     model = load_weights(AutoModelForPreTraining.from_pretrained, args.model)
@@ -300,9 +307,7 @@ def _run_publish(args: argparse.Namespace) -> int:
         repo_id=args.repo_id,
         output_dir=args.output_dir,
         id2label=args.id2label,
-        num_frames=args.num_frames,
-        num_attention_heads=args.num_attention_heads,
-        decoder_num_attention_heads=args.decoder_num_attention_heads,
+        **_conversion_kwargs(args),
         base_model=args.base_model or BASE_MODEL,
         dry_run=args.dry_run,
         private=args.private,

@@ -18,10 +18,13 @@ from .feature_extraction_social_mae import SocialMAEFeatureExtractor
 __all__ = [
     "HEAD_ARCHITECTURES",
     "check_extractor_matches",
+    "extractor_mismatches",
+    "hub_kwargs",
     "load_config",
     "load_feature_extractor",
     "load_weights",
     "require_head",
+    "saved_architecture",
 ]
 
 HEAD_ARCHITECTURES = ("SocialMAEForAudioVisualClassification", "SocialMAEForRegression")
@@ -85,18 +88,26 @@ def load_feature_extractor(name, **kwargs) -> SocialMAEFeatureExtractor:
     return AutoFeatureExtractor.from_pretrained(name, **location)
 
 
-def check_extractor_matches(extractor, config, name) -> None:
-    """Refuse a feature extractor whose outputs the model cannot take, naming both sizes."""
-    pairs = [
-        ("num_frames", "num_frames"),
-        ("image_size", "image_size"),
-        ("max_length", "audio_length"),
-        ("num_mel_bins", "num_mel_bins"),
-    ]
-    wrong = [
-        f"{ours}={getattr(extractor, ours)} but the model's {theirs}={getattr(config, theirs)}"
-        for ours, theirs in pairs
+# Feature extractor setting -> the model config setting its outputs must match.
+_EXTRACTOR_SIZES = {
+    "num_frames": "num_frames",
+    "image_size": "image_size",
+    "max_length": "audio_length",
+    "num_mel_bins": "num_mel_bins",
+}
+
+
+def extractor_mismatches(extractor, config) -> list[str]:
+    """Each size where the extractor's outputs do not fit the model, both values named; empty when they fit."""
+    return [
+        f"{ours}={getattr(extractor, ours, None)} but the model's {theirs}={getattr(config, theirs)}"
+        for ours, theirs in _EXTRACTOR_SIZES.items()
         if getattr(extractor, ours, None) != getattr(config, theirs)
     ]
+
+
+def check_extractor_matches(extractor, config, name) -> None:
+    """Refuse a feature extractor whose outputs the model cannot take, naming both sizes."""
+    wrong = extractor_mismatches(extractor, config)
     if wrong:
         raise ModelFilesError(f"{name}: the feature extractor does not fit the model: " + "; ".join(wrong))

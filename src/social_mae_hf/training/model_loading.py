@@ -15,6 +15,7 @@ from typing import Any
 
 from ..configuration_social_mae import SocialMAEConfig
 from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
+from ..loading import extractor_mismatches
 from .inflation import VIDEO_INIT_CHOICES, initialise_from_single_frame
 from .optimization import is_head_parameter
 
@@ -80,16 +81,9 @@ def _extractor_from_settings(base: SocialMAEFeatureExtractor, **overrides) -> So
 
 
 def _check_extractor(extractor: SocialMAEFeatureExtractor, config: SocialMAEConfig) -> None:
-    pairs = {
-        "num_frames": (extractor.num_frames, config.num_frames),
-        "image_size": (extractor.image_size, config.image_size),
-        "max_length (audio_length)": (extractor.max_length, config.audio_length),
-        "num_mel_bins": (extractor.num_mel_bins, config.num_mel_bins),
-    }
-    wrong = {name: values for name, values in pairs.items() if values[0] != values[1]}
+    wrong = extractor_mismatches(extractor, config)
     if wrong:
-        details = ", ".join(f"{name}: extractor {a} vs model {b}" for name, (a, b) in wrong.items())
-        raise ValueError(f"the feature extractor does not fit the model ({details})")
+        raise ValueError(f"the feature extractor does not fit the model ({'; '.join(wrong)})")
 
 
 def _load_extractor(
