@@ -58,6 +58,20 @@ class ModelArguments:
     model_revision: str = field(default="main", metadata={"help": "Hub revision (branch, tag or commit)."})
     token: str | None = field(default=None, metadata={"help": "Hub token for private models/datasets."})
 
+    def loading_kwargs(self) -> dict:
+        """These arguments as `load_model_and_feature_extractor` takes them."""
+        return {
+            "model_name_or_path": self.model_name_or_path,
+            "config_name": self.config_name,
+            "config_overrides": self.config_overrides,
+            "feature_extractor_name": self.feature_extractor_name,
+            "video_init": self.video_init,
+            "attn_implementation": self.attn_implementation,
+            "cache_dir": self.cache_dir,
+            "revision": self.model_revision,
+            "token": self.token,
+        }
+
 
 @dataclass
 class DataArguments:

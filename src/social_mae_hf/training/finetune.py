@@ -20,10 +20,9 @@ from .losses import parse_class_weights
 from .metrics import MetricsComputer
 from .model_loading import load_model_and_feature_extractor
 from .optimization import freeze_backbone
-from .run import prepare_run, push_results, train_and_evaluate
-from .targets import TargetEncoder
+from .run import freeze_unused_for_ddp, prepare_run, push_results, train_and_evaluate
+from .targets import TargetEncoder, classes_of
 from .trainer import SocialMAETrainer
-from .unused_parameters import freeze_unused_parameters
 
 __all__ = ["choose_label_names", "run_finetune"]
 
@@ -54,10 +53,7 @@ def choose_label_names(ft_args: FinetuneArguments, model_args: ModelArguments, s
         return None
     if ft_args.class_names:
         return [n.strip() for n in ft_args.class_names.split(",") if n.strip()]
-    records = [r for split in splits.records.values() for r in split]
-    seen = set()
-    for record in records:
-        seen.update((record.target,) if ft_args.task == "classification" else record.target)
+    seen = classes_of([r for split in splits.records.values() for r in split], ft_args.task)
     from_checkpoint = _checkpoint_label_names(model_args, ft_args.task)
     if from_checkpoint is not None and seen <= set(from_checkpoint):
         return from_checkpoint
@@ -128,30 +124,11 @@ def run_finetune(
         "label2id": encoder.label2id,
         "problem_type": "single_label_classification" if task == "classification" else task,
     }
-    loaded = load_model_and_feature_extractor(
-        model_class,
-        model_name_or_path=model_args.model_name_or_path,
-        config_name=model_args.config_name,
-        config_overrides=model_args.config_overrides,
-        feature_extractor_name=model_args.feature_extractor_name,
-        video_init=model_args.video_init,
-        config_updates=updates,
-        attn_implementation=model_args.attn_implementation,
-        cache_dir=model_args.cache_dir,
-        revision=model_args.model_revision,
-        token=model_args.token,
-    )
+    loaded = load_model_and_feature_extractor(model_class, config_updates=updates, **model_args.loading_kwargs())
     model, extractor = loaded.model, loaded.feature_extractor
     if ft_args.freeze_backbone:
         logger.info("Linear probe: froze %d backbone tensors", freeze_backbone(model))
-    unused = freeze_unused_parameters(model, ft_args.modality)
-    logger.info(
-        "Froze %d tensors that modality %r never uses (DDP needs no unused-parameter search)",
-        len(unused),
-        ft_args.modality,
-    )
-    if training_args.ddp_find_unused_parameters is None:
-        training_args.ddp_find_unused_parameters = False
+    freeze_unused_for_ddp(model, ft_args.modality, training_args)
 
     def dataset(split: str, training: bool) -> ClipDataset | None:
         records = splits.get(split)
@@ -205,10 +182,8 @@ def run_finetune(
         class_weights=class_weights,
     )
     results = train_and_evaluate(
-        trainer, training_args, last_checkpoint, train_dataset=train_dataset, eval_dataset=eval_dataset
+        trainer, training_args, last_checkpoint, train_dataset=train_dataset, eval_dataset=eval_dataset, splits=splits
     )
-    if splits.missing_files:
-        results["missing_files_skipped"] = sum(splits.missing_files.values())
     if training_args.do_predict:
         before = trainer.skipped_clips
         output = trainer.predict(predict_dataset, metric_key_prefix="test")

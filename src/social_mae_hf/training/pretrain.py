@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from transformers import set_seed
 
 from ..modeling_social_mae import SocialMAEForPreTraining
@@ -13,14 +11,11 @@ from .collator import SocialMAECollator
 from .data_loading import load_clip_splits
 from .metrics import MetricsComputer
 from .model_loading import load_model_and_feature_extractor
-from .run import prepare_run, push_results, train_and_evaluate
+from .run import freeze_unused_for_ddp, prepare_run, push_results, train_and_evaluate
 from .targets import TargetEncoder
 from .trainer import SocialMAEPreTrainingTrainer
-from .unused_parameters import freeze_unused_parameters
 
 __all__ = ["run_pretrain"]
-
-logger = logging.getLogger("social_mae_hf.training")
 
 
 def run_pretrain(
@@ -38,24 +33,10 @@ def run_pretrain(
     wanted = {"train": training_args.do_train, "validation": training_args.do_eval}
     splits = load_clip_splits(data_args, "pretraining", wanted)
     loaded = load_model_and_feature_extractor(
-        SocialMAEForPreTraining,
-        model_name_or_path=model_args.model_name_or_path,
-        config_name=model_args.config_name,
-        config_overrides=model_args.config_overrides,
-        feature_extractor_name=model_args.feature_extractor_name,
-        video_init=model_args.video_init,
-        config_updates=pt_args.config_updates(),
-        attn_implementation=model_args.attn_implementation,
-        cache_dir=model_args.cache_dir,
-        revision=model_args.model_revision,
-        token=model_args.token,
+        SocialMAEForPreTraining, config_updates=pt_args.config_updates(), **model_args.loading_kwargs()
     )
     model, extractor = loaded.model, loaded.feature_extractor
-    unused = freeze_unused_parameters(model, "audiovisual")
-    if unused:
-        logger.info("Froze %d tensors these loss weights never use: %s", len(unused), unused)
-    if training_args.ddp_find_unused_parameters is None:
-        training_args.ddp_find_unused_parameters = False
+    freeze_unused_for_ddp(model, "audiovisual", training_args)
     targets = TargetEncoder("pretraining", ())
 
     def dataset(split: str, training: bool) -> ClipDataset | None:
@@ -76,10 +57,8 @@ def run_pretrain(
         compute_metrics=MetricsComputer("pretraining"),
     )
     results = train_and_evaluate(
-        trainer, training_args, last_checkpoint, train_dataset=train_dataset, eval_dataset=eval_dataset
+        trainer, training_args, last_checkpoint, train_dataset=train_dataset, eval_dataset=eval_dataset, splits=splits
     )
-    if splits.missing_files:
-        results["missing_files_skipped"] = sum(splits.missing_files.values())
     push_results(trainer, training_args, finetuned_from=model_args.model_name_or_path, tasks="other")
     trainer.end()  # ends trackers and the process group (a DDP worker aborts at exit otherwise)
     return results

@@ -11,8 +11,9 @@ import transformers
 from transformers.trainer_utils import get_last_checkpoint
 
 from .hub import check_hub_available
+from .unused_parameters import freeze_unused_parameters
 
-__all__ = ["detect_last_checkpoint", "prepare_run", "push_results", "train_and_evaluate"]
+__all__ = ["detect_last_checkpoint", "freeze_unused_for_ddp", "prepare_run", "push_results", "train_and_evaluate"]
 
 logger = logging.getLogger("social_mae_hf.training")
 
@@ -68,10 +69,23 @@ def prepare_run(training_args, overwrite_output_dir: bool) -> str | None:
     return detect_last_checkpoint(training_args, overwrite_output_dir)
 
 
-def train_and_evaluate(trainer, training_args, last_checkpoint, *, train_dataset, eval_dataset) -> dict:
+def freeze_unused_for_ddp(model, modality: str, training_args) -> list[str]:
+    """Freeze what this mode leaves without gradient, so that DDP runs without its unused-parameter search
+    (unless the user set `--ddp_find_unused_parameters`); returns the frozen names."""
+    unused = freeze_unused_parameters(model, modality)
+    if unused:
+        logger.info("Froze %d tensors that modality %r never uses: %s", len(unused), modality, unused)
+    if training_args.ddp_find_unused_parameters is None:
+        training_args.ddp_find_unused_parameters = False
+    return unused
+
+
+def train_and_evaluate(trainer, training_args, last_checkpoint, *, train_dataset, eval_dataset, splits) -> dict:
     """Train (resuming when asked or detected), save, evaluate; metrics go to `{split}_results.json` and
-    `all_results.json` in `output_dir`."""
+    `all_results.json` in `output_dir`, with the number of clips left out for missing files (`splits`)."""
     results = {}
+    if splits.missing_files:
+        results["missing_files_skipped"] = sum(splits.missing_files.values())
     if training_args.do_train:
         checkpoint = training_args.resume_from_checkpoint or last_checkpoint
         train_result = trainer.train(resume_from_checkpoint=checkpoint)

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from .manifest import TASKS, ClipRecord, ManifestError
 
-__all__ = ["TargetEncoder"]
+__all__ = ["TargetEncoder", "classes_of"]
+
+
+def classes_of(records: Sequence[ClipRecord], task: str) -> set[str]:
+    """Every class name the records' targets use (single-label or multi-label)."""
+    seen = set()
+    for record in records:
+        seen.update((record.target,) if task == "classification" else record.target)
+    return seen
 
 
 @dataclass(frozen=True)
@@ -35,10 +43,7 @@ class TargetEncoder:
         if task in ("regression", "pretraining"):
             return cls(task, tuple(names or ()))
         if names is None:
-            seen = set()
-            for record in records:
-                seen.update((record.target,) if task == "classification" else record.target)
-            names = sorted(seen)
+            names = sorted(classes_of(records, task))
         encoder = cls(task, tuple(names))
         encoder.check(records)
         return encoder

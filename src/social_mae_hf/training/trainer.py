@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import fields
 
 import torch
 from transformers import Trainer
 
+from ..modeling_social_mae import SocialMAEPredictionOutput
 from .augmentation import TrainAugmentation
 from .collator import SKIPPED_CLIPS_KEY
 from .hub import HubPushError
@@ -25,15 +27,7 @@ __all__ = ["SocialMAEPreTrainingTrainer", "SocialMAETrainer"]
 logger = logging.getLogger(__name__)
 
 # Model outputs that are not predictions: not gathered during evaluation.
-_NOT_PREDICTIONS = [
-    "pooler_output",
-    "hidden_states",
-    "audio_hidden_states",
-    "video_hidden_states",
-    "attentions",
-    "audio_attentions",
-    "video_attentions",
-]
+_NOT_PREDICTIONS = [f.name for f in fields(SocialMAEPredictionOutput) if f.name not in ("loss", "logits")]
 
 
 class SocialMAETrainer(Trainer):
