@@ -765,6 +765,11 @@ def random_masking(
     return kept, mask, ids_restore
 
 
+def patch_statistics(patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-patch mean and std (with the originals' 1e-6 in the variance) that `norm_pix_loss` standardises by."""
+    return patches.mean(dim=-1, keepdim=True), (patches.var(dim=-1, keepdim=True) + 1.0e-6) ** 0.5
+
+
 class SocialMAEForPreTraining(SocialMAEPreTrainedModel):
     """Masked reconstruction of both modalities plus audio-video contrastive learning."""
 
@@ -824,9 +829,8 @@ class SocialMAEForPreTraining(SocialMAEPreTrainedModel):
 
     def _reconstruction_loss(self, logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.config.norm_pix_loss:
-            mean = target.mean(dim=-1, keepdim=True)
-            var = target.var(dim=-1, keepdim=True)
-            target = (target - mean) / (var + 1.0e-6) ** 0.5
+            mean, std = patch_statistics(target)
+            target = (target - mean) / std
         per_patch = ((logits - target) ** 2).mean(dim=-1)
         return (per_patch * mask).sum() / mask.sum()
 
@@ -1056,4 +1060,5 @@ __all__ = [
     "SocialMAEModel",
     "SocialMAEPreTrainedModel",
     "hub_auto_map",
+    "patch_statistics",
 ]

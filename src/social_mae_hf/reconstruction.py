@@ -20,6 +20,7 @@ import PIL.ImageFont
 import torch
 
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor
+from .modeling_social_mae import patch_statistics
 
 __all__ = ["Reconstruction", "reconstruct", "render"]
 
@@ -58,9 +59,8 @@ def _to_display(pixel_values: torch.Tensor, extractor: SocialMAEFeatureExtractor
 
 def _denormalize_patches(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Undo `norm_pix_loss`: predictions are per-patch standardised; give them each target patch's mean and std."""
-    mean = targets.mean(dim=-1, keepdim=True)
-    var = targets.var(dim=-1, keepdim=True)
-    return predictions * (var + 1.0e-6) ** 0.5 + mean
+    mean, std = patch_statistics(targets)
+    return predictions * std + mean
 
 
 @torch.no_grad()
