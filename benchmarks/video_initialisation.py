@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 from run_finetune import main as run_finetune  # noqa: E402
 from run_pretrain import main as run_pretrain  # noqa: E402
 
-from social_mae_hf.synthetic_dataset import write_synthetic_dataset  # noqa: E402
+from social_mae_hf.synthetic import write_synthetic_dataset  # noqa: E402
 
 SMALL = (
     "hidden_size=64,num_attention_heads=4,num_modality_layers=2,num_fusion_layers=1,intermediate_size=128,"

@@ -154,7 +154,7 @@ SYNTHETIC_SETS = {
 @pytest.fixture(scope="session")
 def synthetic_set(tmp_path_factory):
     """synthetic_set(name) -> {split: manifest path} of a learnable synthetic dataset, written on first use."""
-    from social_mae_hf.synthetic_dataset import write_synthetic_dataset
+    from social_mae_hf.synthetic import write_synthetic_dataset
 
     root = tmp_path_factory.mktemp("synthetic_sets")
     cache: dict[str, dict[str, Path]] = {}

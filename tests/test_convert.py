@@ -19,7 +19,7 @@ from social_mae_hf import (
     SocialMAEModel,
 )
 from social_mae_hf.cli import main as cli_main
-from social_mae_hf.convert import CheckpointError, convert_checkpoint
+from social_mae_hf.conversion.convert import CheckpointError, convert_checkpoint
 
 ATOL = 1e-5
 

@@ -3,7 +3,7 @@
 import torch
 
 from social_mae_hf.cli import main as cli_main
-from social_mae_hf.demo import CREMA_D_EMOTIONS, run_demo
+from social_mae_hf.cli.demo import CREMA_D_EMOTIONS, run_demo
 
 
 def test_demo_with_the_embedded_default(tmp_path, capsys):

@@ -14,7 +14,7 @@ import pytest
 from huggingface_hub import ModelCard
 
 from social_mae_hf.cli import main as cli_main
-from social_mae_hf.publish import BASE_MODEL, CARDS, MODEL_CARDS, replace_repo_id
+from social_mae_hf.conversion.publish import BASE_MODEL, CARDS, MODEL_CARDS, replace_repo_id
 
 # Which converted tiny checkpoint stands in for each card's model.
 STAND_IN = {

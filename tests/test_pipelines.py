@@ -20,7 +20,7 @@ from social_mae_hf import (
     recall_at_k,
     similarity_matrix,
 )
-from social_mae_hf.pipeline_inputs import plan_windows
+from social_mae_hf.pipelines.inputs import plan_windows
 from social_mae_hf.retrieval import retrieval_ranks
 
 CLASSIFY = "audio-visual-classification"

@@ -11,10 +11,11 @@ import pytest
 from conftest import REFERENCE, TINY_HEADS
 
 from social_mae_hf import SocialMAEForAudioVisualClassification
-from social_mae_hf import publish as publish_module
 from social_mae_hf.cli import main as cli_main
-from social_mae_hf.convert import convert_checkpoint
-from social_mae_hf.publish import CARDS, card_text, hub_reachable, publish, replace_repo_id, verify_folder
+from social_mae_hf.conversion import publish as publish_module
+from social_mae_hf.conversion.convert import convert_checkpoint
+from social_mae_hf.conversion.publish import CARDS, card_text, publish, replace_repo_id, verify_folder
+from social_mae_hf.hub import hub_reachable
 
 FINETUNE = REFERENCE / "social_mae_finetune_tiny.pth"
 PRETRAIN = REFERENCE / "social_mae_pretrain_tiny.pth"

@@ -9,7 +9,7 @@ import torch
 from conftest import tiny_config
 
 from social_mae_hf import SocialMAEFeatureExtractor
-from social_mae_hf.synthetic_dataset import CLASSIFICATION_LABELS, write_synthetic_dataset
+from social_mae_hf.synthetic import CLASSIFICATION_LABELS, write_synthetic_dataset
 from social_mae_hf.training import (
     ClipDataset,
     ClipDecodeError,
@@ -25,7 +25,7 @@ from social_mae_hf.training import (
     read_manifest_splits,
     records_from_dataset,
 )
-from social_mae_hf.training.dataset_records import DatasetMedia, load_dataset_splits
+from social_mae_hf.training.data.records import DatasetMedia, load_dataset_splits
 
 
 def write_csv(path: Path, rows: list[dict], fieldnames=None) -> Path:

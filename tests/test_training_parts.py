@@ -40,7 +40,7 @@ from social_mae_hf.training import (
     weighted_classification_loss,
 )
 from social_mae_hf.training.losses import parse_class_weights
-from social_mae_hf.training.model_loading import parse_config_overrides
+from social_mae_hf.training.model_init import parse_config_overrides
 
 # ---- SpecAugment -----------------------------------------------------------------------------------------------
 

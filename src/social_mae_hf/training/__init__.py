@@ -5,17 +5,18 @@ The example scripts `examples/run_finetune.py` and `examples/run_pretrain.py` pa
 (accelerate, datasets, scikit-learn).
 """
 
+from ..hub import HubPushError, HubUnavailableError, check_hub_available
 from .arguments import DataArguments, FinetuneArguments, ModelArguments, PretrainArguments
 from .augmentation import Mixup, SpecAugment, TrainAugmentation
-from .clip_dataset import ClipDataset, ClipDecodeError, DecodeFailure
-from .collator import SocialMAECollator
-from .data_loading import load_clip_splits
-from .dataset_records import load_dataset_splits, records_from_dataset
+from .data.clip_dataset import ClipDataset, ClipDecodeError, DecodeFailure
+from .data.collator import SocialMAECollator
+from .data.manifest import ClipRecord, ManifestColumns, ManifestError, read_manifest, read_manifest_splits
+from .data.records import load_dataset_splits, records_from_dataset
+from .data.splits import load_clip_splits
+from .data.targets import TargetEncoder
 from .finetune import run_finetune
-from .hub import HubPushError, HubUnavailableError, check_hub_available
 from .inflation import inflate_state_dict, initialise_from_single_frame
 from .losses import balanced_class_weights, weighted_classification_loss
-from .manifest import ClipRecord, ManifestColumns, ManifestError, read_manifest, read_manifest_splits
 from .metrics import (
     MetricsComputer,
     classification_metrics,
@@ -23,10 +24,9 @@ from .metrics import (
     pretraining_metrics,
     regression_metrics,
 )
-from .model_loading import load_model_and_feature_extractor
+from .model_init import load_model_and_feature_extractor
 from .optimization import freeze_backbone, parameter_groups
 from .pretrain import run_pretrain
-from .targets import TargetEncoder
 from .trainer import SocialMAEPreTrainingTrainer, SocialMAETrainer
 from .unused_parameters import freeze_unused_parameters, unused_parameter_names
 

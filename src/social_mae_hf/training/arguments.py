@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .clip_dataset import DECODE_ERROR_POLICIES, MODALITY_CHOICES
+from .data.clip_dataset import DECODE_ERROR_POLICIES, MODALITY_CHOICES
+from .data.manifest import ManifestColumns
 from .inflation import VIDEO_INIT_CHOICES
-from .manifest import ManifestColumns
 
 __all__ = ["DataArguments", "FinetuneArguments", "ModelArguments", "PretrainArguments"]
 

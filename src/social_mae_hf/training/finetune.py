@@ -13,15 +13,15 @@ from ..configuration_social_mae import SocialMAEConfig
 from ..modeling_social_mae import SocialMAEForAudioVisualClassification, SocialMAEForRegression
 from .arguments import DataArguments, FinetuneArguments, ModelArguments
 from .augmentation import Mixup, SpecAugment, TrainAugmentation
-from .clip_dataset import ClipDataset
-from .collator import SocialMAECollator
-from .data_loading import load_clip_splits
+from .data.clip_dataset import ClipDataset
+from .data.collator import SocialMAECollator
+from .data.splits import load_clip_splits
+from .data.targets import TargetEncoder, classes_of
 from .losses import parse_class_weights
 from .metrics import MetricsComputer
-from .model_loading import load_model_and_feature_extractor
+from .model_init import load_model_and_feature_extractor
 from .optimization import freeze_backbone
 from .run import freeze_unused_for_ddp, prepare_run, push_results, train_and_evaluate
-from .targets import TargetEncoder, classes_of
 from .trainer import SocialMAETrainer
 
 __all__ = ["choose_label_names", "run_finetune"]

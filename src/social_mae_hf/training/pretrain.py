@@ -6,13 +6,13 @@ from transformers import set_seed
 
 from ..modeling_social_mae import SocialMAEForPreTraining
 from .arguments import DataArguments, ModelArguments, PretrainArguments
-from .clip_dataset import ClipDataset
-from .collator import SocialMAECollator
-from .data_loading import load_clip_splits
+from .data.clip_dataset import ClipDataset
+from .data.collator import SocialMAECollator
+from .data.splits import load_clip_splits
+from .data.targets import TargetEncoder
 from .metrics import MetricsComputer
-from .model_loading import load_model_and_feature_extractor
+from .model_init import load_model_and_feature_extractor
 from .run import freeze_unused_for_ddp, prepare_run, push_results, train_and_evaluate
-from .targets import TargetEncoder
 from .trainer import SocialMAEPreTrainingTrainer
 
 __all__ = ["run_pretrain"]

@@ -10,7 +10,7 @@ import datasets
 import transformers
 from transformers.trainer_utils import get_last_checkpoint
 
-from .hub import check_hub_available
+from ..hub import check_hub_available
 from .unused_parameters import freeze_unused_parameters
 
 __all__ = ["detect_last_checkpoint", "freeze_unused_for_ddp", "prepare_run", "push_results", "train_and_evaluate"]

@@ -14,10 +14,10 @@ from dataclasses import fields
 import torch
 from transformers import Trainer
 
+from ..hub import HubPushError
 from ..modeling_social_mae import SocialMAEPredictionOutput
 from .augmentation import TrainAugmentation
-from .collator import SKIPPED_CLIPS_KEY
-from .hub import HubPushError
+from .data.collator import SKIPPED_CLIPS_KEY
 from .losses import weighted_classification_loss
 from .metrics import PRETRAINING_STATS
 from .optimization import parameter_groups

@@ -22,9 +22,9 @@ from typing import Literal
 import torch
 from huggingface_hub.errors import StrictDataclassError
 
-from .configuration_social_mae import SocialMAEConfig
-from .feature_extraction_social_mae import SocialMAEFeatureExtractor
-from .modeling_social_mae import (
+from ..configuration_social_mae import SocialMAEConfig
+from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
+from ..modeling_social_mae import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
     SocialMAEForRegression,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -11,11 +12,13 @@ from safetensors.torch import save_file
 from tqdm.auto import tqdm
 from transformers import pipeline
 
-from .media_files import collect_media
-from .pipelines import EMBEDDING_KEYS, FEATURE_EXTRACTION_TASK, load_pipeline_model
-from .retrieval import recall_at_k
+from ..pipelines import EMBEDDING_KEYS, FEATURE_EXTRACTION_TASK, load_pipeline_model
+from ..retrieval import recall_at_k
+from .inputs import add_model_and_inputs, collect_media, parse_modalities
 
 __all__ = ["run_embed"]
+
+HELP = "Pooled audio, video and fused embeddings of media files, saved as safetensors; optional retrieval recall."
 
 
 def run_embed(
@@ -64,3 +67,45 @@ def run_embed(
             raise ValueError("retrieval needs audio and video embeddings of every file")
         recall = recall_at_k(tensors["audio_embedding"], tensors["video_embedding"], ks=recall_ks)
     return {"tensors": tensors, "files": names, "recall": recall}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_and_inputs(parser, "any Social-MAE / CAV-MAE model; its encoder is used")
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="A .safetensors file for the audio_embedding, video_embedding and fused_embedding tensors "
+        "(files x dim, in input order; the file list is in its metadata).",
+    )
+    parser.add_argument(
+        "--recall-at",
+        default=None,
+        help="Also print audio->video and video->audio retrieval recall@k over the files, e.g. 1,5,10.",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    ks = None
+    if args.recall_at is not None:
+        try:
+            ks = [int(k) for k in args.recall_at.split(",")]
+        except ValueError as error:
+            raise ValueError(f"--recall-at must be comma-separated integers, got {args.recall_at!r}") from error
+    result = run_embed(
+        args.model,
+        args.inputs,
+        args.output,
+        recursive=args.recursive,
+        batch_size=args.batch_size,
+        device=args.device,
+        modalities=parse_modalities(args.modalities),
+        missing_audio=args.missing_audio,
+        recall_ks=ks,
+        progress=not args.quiet,
+    )
+    shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in result["tensors"].items())
+    print(f"{len(result['files'])} file(s) -> {args.output}: {shapes}")
+    if result["recall"] is not None:
+        for direction, values in result["recall"].items():
+            print(f"{direction:<15}" + "  ".join(f"R@{k} {v:.3f}" for k, v in values.items()))
+    return 0

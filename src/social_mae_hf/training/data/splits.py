@@ -11,10 +11,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .arguments import DataArguments
-from .dataset_records import load_dataset_splits, records_from_dataset
 from .manifest import ClipRecord, ManifestError, check_media_exist, read_manifest_splits
+from .records import load_dataset_splits, records_from_dataset
+
+if TYPE_CHECKING:
+    from ..arguments import DataArguments
 
 __all__ = ["ClipSplits", "load_clip_splits"]
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +19,12 @@ from pathlib import Path
 import torch
 from huggingface_hub import HfApi, ModelCard
 
-from .configuration_social_mae import SocialMAEConfig
+from ..configuration_social_mae import SocialMAEConfig
+from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
+from ..hub import hub_offline, hub_reachable
+from ..loading import check_extractor_matches
+from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
 from .convert import convert_checkpoint
-from .feature_extraction_social_mae import SocialMAEFeatureExtractor
-from .loading import check_extractor_matches
-from .modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
 
 __all__ = [
     "CARDS",
@@ -34,14 +32,12 @@ __all__ = [
     "CardSpec",
     "PublishResult",
     "card_text",
-    "hub_reachable",
     "publish",
     "verify_folder",
 ]
 
 # The cards live in the source checkout (`model_cards/` next to `src/`); publishing is a maintainer's job.
-MODEL_CARDS = Path(__file__).resolve().parents[2] / "model_cards"
-_TRUE = {"1", "true", "yes", "on"}
+MODEL_CARDS = Path(__file__).resolve().parents[3] / "model_cards"
 
 
 @dataclass(frozen=True)
@@ -105,27 +101,6 @@ class PublishResult:
     commit_url: str | None = None
 
 
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hub endpoint answers an HTTP request within `timeout` seconds. A full request, not just a TCP
-    connection (proxies accept those for any address); run in a thread, so a stuck DNS lookup cannot hang us."""
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-    answer: list[bool] = []
-
-    def ask():
-        try:
-            urllib.request.urlopen(urllib.request.Request(endpoint + "/", method="HEAD"), timeout=timeout).close()
-            answer.append(True)
-        except urllib.error.HTTPError as error:  # the Hub answered, with an error status
-            answer.append(error.code < 500)
-        except (OSError, ValueError):
-            answer.append(False)
-
-    thread = threading.Thread(target=ask, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(answer and answer[0])
-
-
 def _check_spec(model, spec: CardSpec, checkpoint) -> None:
     family = "cav-mae" if model.config.num_frames == 1 else "social-mae"
     stage = "pretraining" if isinstance(model, SocialMAEForPreTraining) else "finetuned"
@@ -162,7 +137,7 @@ def verify_folder(model, folder: Path) -> list[str]:
     extractor, the code files and the complete `auto_map`. Returns what was checked."""
     from transformers import AutoFeatureExtractor, AutoModelForPreTraining
 
-    from .auto import AutoModelForAudioVisualClassification
+    from ..auto import AutoModelForAudioVisualClassification
 
     auto = (
         AutoModelForPreTraining if isinstance(model, SocialMAEForPreTraining) else AutoModelForAudioVisualClassification
@@ -249,7 +224,7 @@ def publish(
     reason = None
     if dry_run:
         reason = "--dry-run"
-    elif os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
+    elif hub_offline():
         reason = "HF_HUB_OFFLINE is set"
     elif not hub_reachable(timeout):
         reason = f"the Hub did not answer within {timeout:g} s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import TextIO
 from tqdm.auto import tqdm
 from transformers import pipeline
 
-from .media_files import collect_media
-from .pipelines import CLASSIFICATION_TASK, load_pipeline_model
+from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
+from .inputs import add_model_and_inputs, collect_media, parse_modalities
 
 __all__ = ["format_row", "run_predict"]
+
+HELP = "Classify media files and folders (labels, regression targets, or a timeline of windows)."
 
 
 def _pairs(scores: list[dict]) -> str:
@@ -78,3 +81,57 @@ def open_output(path: str | None):
         return None
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return open(path, "w", encoding="utf-8")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_and_inputs(parser, "a classification or regression model")
+    parser.add_argument(
+        "--top-k", type=int, default=None, help="Labels per clip, best first (default 5). Not for regression."
+    )
+    parser.add_argument(
+        "--function-to-apply",
+        choices=["softmax", "sigmoid", "none"],
+        default=None,
+        help="Scores: softmax (default), sigmoid (default for multi-label models), none (raw logits; regression).",
+    )
+    parser.add_argument(
+        "--chunk-length-s",
+        type=float,
+        default=None,
+        help="Cut each recording into windows of this many seconds and predict each (a timeline).",
+    )
+    parser.add_argument(
+        "--stride-length-s",
+        type=float,
+        default=None,
+        help="Seconds between window starts (default: the window length; smaller values overlap).",
+    )
+    parser.add_argument(
+        "--format", choices=["table", "jsonl"], default="table", help="A table (default) or one JSON object per file."
+    )
+    parser.add_argument("--output", default=None, help="Write the results to this file instead of standard output.")
+
+
+def run(args: argparse.Namespace) -> int:
+    output = open_output(args.output)
+    try:
+        run_predict(
+            args.model,
+            args.inputs,
+            recursive=args.recursive,
+            output_format=args.format,
+            output=output,
+            batch_size=args.batch_size,
+            device=args.device,
+            progress=not args.quiet,
+            top_k=args.top_k,
+            function_to_apply=args.function_to_apply,
+            chunk_length_s=args.chunk_length_s,
+            stride_length_s=args.stride_length_s,
+            modalities=parse_modalities(args.modalities),
+            missing_audio=args.missing_audio,
+        )
+    finally:
+        if output is not None:
+            output.close()
+    return 0

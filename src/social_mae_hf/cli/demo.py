@@ -5,6 +5,7 @@ input geometry (8 BGR frames of 224 px, 1024 fbank frames) and CREMA-D's six emo
 are meaningless (the weights are random); pass `--model` with a converted folder for real ones.
 """
 
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -12,16 +13,18 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig
 
-from . import synthetic
-from .configuration_social_mae import SocialMAEConfig
-from .feature_extraction_social_mae import SocialMAEFeatureExtractor
-from .modeling_social_mae import (
+from .. import synthetic
+from ..configuration_social_mae import SocialMAEConfig
+from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
+from ..modeling_social_mae import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
     SocialMAEForRegression,
     SocialMAEModel,
     SocialMAEPreTrainedModel,
 )
+
+HELP = "Generate a talking-face clip and run feature extraction and a model on it (offline, CPU)."
 
 CREMA_D_EMOTIONS = ("anger", "disgust", "fear", "happy", "neutral", "sad")
 
@@ -145,3 +148,20 @@ def run_demo(
         )
         results["reconstruction"] = float(outputs.reconstruction_loss)
     return results
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="A converted folder or Hub id. Default: an embedded small random model (meaningless predictions).",
+    )
+    parser.add_argument("--video", default=None, help="Use this media file instead of generating a synthetic clip.")
+    parser.add_argument("--output-dir", default=None, help="Where to write the synthetic clip (default: a temp dir).")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the synthetic clip and the random model.")
+    parser.add_argument("--top-k", type=int, default=3, help="Predictions to show for a classification model.")
+
+
+def run(args: argparse.Namespace) -> int:
+    run_demo(model=args.model, video=args.video, output_dir=args.output_dir, seed=args.seed, top_k=args.top_k)
+    return 0

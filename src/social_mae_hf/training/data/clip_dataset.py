@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import av
 import torch
 
-from ..errors import InvalidInputError, MediaDecodeError
-from ..media import describe_source
-from .dataset_records import DatasetMedia
+from ...errors import InvalidInputError, MediaDecodeError
+from ...media import describe_source
 from .manifest import ClipRecord
+from .records import DatasetMedia
 from .targets import TargetEncoder
 
 __all__ = ["DECODE_ERROR_POLICIES", "MODALITY_CHOICES", "ClipDataset", "ClipDecodeError", "DecodeFailure"]

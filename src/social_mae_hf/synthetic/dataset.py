@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .synthetic import write_clip
+from .clips import write_clip
 
 __all__ = [
     "CLASSIFICATION_LABELS",

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import InvalidInputError
-from .media import MediaFile, describe_source, is_media_source
+from ..errors import InvalidInputError
+from ..media import MediaFile, describe_source, is_media_source
 
 __all__ = ["DICT_KEYS", "AudioVisualInput", "parse_input", "plan_windows"]
 

@@ -1,0 +1,51 @@
+"""`social-mae` command line: one subcommand per job, each a thin wrapper over the package."""
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Subcommand name -> module of this package with HELP, add_arguments(parser) and run(args) -> exit status.
+COMMANDS = {
+    "demo": "demo",
+    "predict": "predict",
+    "embed": "embed",
+    "reconstruct": "reconstruct",
+    "synthetic-data": "synthetic_data",
+    "convert": "convert",
+    "publish": "publish",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="social-mae", description="Social-MAE / CAV-MAE audiovisual models for Hugging Face transformers."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet = getattr(args, "quiet", False)
+    if quiet:
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()  # transformers' own bars (loading weights)
+    try:
+        return args.run(args)
+    except (ValueError, OSError) as error:
+        print(f"social-mae {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if quiet:
+            logging.enable_progress_bar()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

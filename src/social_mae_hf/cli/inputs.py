@@ -1,0 +1,67 @@
+"""Which files a command runs on (the files named, and the media files in the folders named), and the options of
+the commands that run a model over them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+__all__ = ["MEDIA_SUFFIXES", "add_model_and_inputs", "collect_media", "parse_modalities"]
+
+# Containers PyAV reads that hold video or audio; other files in a folder are left out (and counted).
+MEDIA_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp"}
+    | {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".wma"}
+)
+
+
+def collect_media(paths: list[str | os.PathLike], recursive: bool = False) -> tuple[list[Path], list[Path]]:
+    """(files to run on, files skipped): files are taken as given (a non-media file then fails, naming itself);
+    folders contribute their media files by suffix, sorted, subfolders too with `recursive`."""
+    files, skipped = [], []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in (path.rglob("*") if recursive else path.iterdir()) if p.is_file())
+            for p in found:
+                (files if p.suffix.lower() in MEDIA_SUFFIXES else skipped).append(p)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    if not files:
+        raise ValueError(
+            f"no media files in {', '.join(map(str, paths))} (looked for {', '.join(sorted(MEDIA_SUFFIXES))})"
+        )
+    return files, skipped
+
+
+def add_model_and_inputs(parser: argparse.ArgumentParser, task: str) -> None:
+    parser.add_argument("model", help=f"A model folder or Hub id ({task}).")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        help="Media files (video with or without sound, or audio) and/or folders; a folder contributes its media "
+        "files, by suffix, in name order.",
+    )
+    parser.add_argument("--recursive", action="store_true", help="Also take media files from subfolders.")
+    parser.add_argument("--batch-size", type=int, default=1, help="Clips (or windows) per forward pass (default 1).")
+    parser.add_argument("--device", default=None, help="Where the model runs: cpu, cuda, cuda:1, mps (default: cpu).")
+    parser.add_argument(
+        "--modalities",
+        choices=["audio", "video", "audio+video"],
+        default=None,
+        help="Use only this input (default: what each file has; a video without a sound track is an error "
+        "unless --missing-audio drop).",
+    )
+    parser.add_argument(
+        "--missing-audio",
+        choices=["error", "drop"],
+        default=None,
+        help="A video without a sound track: stop with an error (default) or use its frames alone.",
+    )
+    parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+
+
+def parse_modalities(value: str | None):
+    return None if value is None else tuple(value.split("+"))

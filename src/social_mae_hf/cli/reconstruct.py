@@ -1,0 +1,43 @@
+"""`social-mae reconstruct`: masked reconstruction of a clip drawn as a PNG."""
+
+import argparse
+
+HELP = "Masked reconstruction of a clip as a PNG: frames and spectrogram, original / masked / reconstructed."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="A pretraining model folder or Hub id (it needs the decoder).")
+    parser.add_argument("input", help="A video file with a sound track.")
+    parser.add_argument("--output", default="reconstruction.png", help="The PNG to write (default reconstruction.png).")
+    parser.add_argument(
+        "--mask-ratio",
+        type=float,
+        default=None,
+        help="Share of audio and video patches removed (default: the model's, 0.75 for the released models).",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the random mask (default 0).")
+    parser.add_argument("--start-s", type=float, default=None, help="Use the clip from this time (seconds).")
+    parser.add_argument("--end-s", type=float, default=None, help="Use the clip up to this time (seconds).")
+
+
+def run(args: argparse.Namespace) -> int:
+    from transformers import AutoModelForPreTraining
+
+    from ..loading import load_config, load_feature_extractor, load_weights, saved_architecture
+    from ..reconstruction import reconstruct_file, render
+
+    architecture = saved_architecture(load_config(args.model))
+    if architecture != "SocialMAEForPreTraining":
+        raise ValueError(
+            f"{args.model}: was saved as {architecture or '?'}; reconstruction needs a pretraining "
+            "model (SocialMAEForPreTraining, with its decoder)"
+        )
+    model = load_weights(AutoModelForPreTraining.from_pretrained, args.model)
+    extractor = load_feature_extractor(args.model)
+    result = reconstruct_file(
+        model, extractor, args.input, mask_ratio=args.mask_ratio, seed=args.seed, start_s=args.start_s, end_s=args.end_s
+    )
+    title = f"{args.model} on {args.input}: reconstruction loss video {result.video_loss:.4f}, audio {result.audio_loss:.4f}"
+    render(result, title).save(args.output)
+    print(f"{args.output}: {title}")
+    return 0

@@ -1,0 +1,73 @@
+"""transformers pipelines for Social-MAE / CAV-MAE, registered when `social_mae_hf` is imported.
+
+    pipe = pipeline("audio-visual-classification", model="org/social-mae-cremad")
+    pipe("interview.mp4")                                     # [{"label": ..., "score": ...}, ...]
+    pipe("interview.mp4", chunk_length_s=4, stride_length_s=2)  # [{"start", "end", "scores": [...]}, ...]
+    pipeline("audio-visual-feature-extraction", model=...)("clip.mp4")  # audio / video / fused embeddings
+
+`inputs.py` parses what a pipeline accepts and plans windows; `base.py` runs the shared steps; one module per task.
+"""
+
+from __future__ import annotations
+
+from transformers import AutoModel
+from transformers.pipelines import PIPELINE_REGISTRY
+
+from ..auto import AutoModelForAudioVisualClassification
+from ..loading import load_config, load_weights, require_head
+from .base import CLASSIFICATION_TASK, FEATURE_EXTRACTION_TASK
+from .classification import AudioVisualClassificationPipeline
+from .feature_extraction import EMBEDDING_KEYS, AudioVisualFeatureExtractionPipeline
+
+__all__ = [
+    "CLASSIFICATION_TASK",
+    "EMBEDDING_KEYS",
+    "FEATURE_EXTRACTION_TASK",
+    "AudioVisualClassificationPipeline",
+    "AudioVisualFeatureExtractionPipeline",
+    "load_pipeline_model",
+    "register_pipelines",
+]
+
+
+# What `pipeline(task, model="<name>")` loads
+
+
+class _HeadModelForPipeline(AutoModelForAudioVisualClassification):
+    """A saved classification / regression model; a saved model without a trained head is refused, naming it."""
+
+    @classmethod
+    def from_pretrained(cls, name, *args, **kwargs):
+        require_head(load_config(name, **kwargs), name)
+        return load_weights(super().from_pretrained, name, *args, **kwargs)
+
+
+class _EncoderForPipeline(AutoModel):
+    """The encoder of any saved Social-MAE / CAV-MAE model."""
+
+    @classmethod
+    def from_pretrained(cls, name, *args, **kwargs):
+        load_config(name, **kwargs)
+        return load_weights(super().from_pretrained, name, *args, **kwargs)
+
+
+def load_pipeline_model(task: str, name, **kwargs):
+    """The model `pipeline(task, model=name)` would load, with our errors raised as they are (the pipeline wraps
+    loading errors in a traceback dump): for command lines, then `pipeline(task, model=<this model>)`."""
+    loaders = {CLASSIFICATION_TASK: _HeadModelForPipeline, FEATURE_EXTRACTION_TASK: _EncoderForPipeline}
+    if task not in loaders:
+        raise ValueError(f"unknown task {task!r}; choose one of {sorted(loaders)}")
+    return loaders[task].from_pretrained(name, **kwargs)
+
+
+def register_pipelines() -> None:
+    """Add both tasks to transformers' pipeline registry (idempotent)."""
+    tasks = (
+        (CLASSIFICATION_TASK, AudioVisualClassificationPipeline, _HeadModelForPipeline),
+        (FEATURE_EXTRACTION_TASK, AudioVisualFeatureExtractionPipeline, _EncoderForPipeline),
+    )
+    for task, pipeline_class, model_class in tasks:
+        if PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("impl") is not pipeline_class:
+            PIPELINE_REGISTRY.register_pipeline(
+                task, pipeline_class=pipeline_class, pt_model=model_class, type="multimodal"
+            )

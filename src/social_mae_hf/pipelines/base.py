@@ -1,0 +1,128 @@
+"""What both audio-visual pipelines share: parse an input, cut it into windows, extract features, batch windows.
+
+Both are `ChunkPipeline`s: one input becomes one window, or, with `chunk_length_s`, a window every
+`stride_length_s` over the whole recording (decoded from seek points, so a long file costs what its windows cost);
+windows of all inputs are batched together with `batch_size`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader
+from transformers.pipelines.base import ChunkPipeline, no_collate_fn
+from transformers.pipelines.pt_utils import PipelineChunkIterator, PipelineIterator, PipelinePackIterator
+
+from ..errors import InvalidInputError
+from ..loading import check_extractor_matches, load_feature_extractor
+from .inputs import parse_input, plan_windows
+
+__all__ = ["CLASSIFICATION_TASK", "FEATURE_EXTRACTION_TASK", "AudioVisualPipeline"]
+
+CLASSIFICATION_TASK = "audio-visual-classification"
+FEATURE_EXTRACTION_TASK = "audio-visual-feature-extraction"
+_WINDOW_KEYS = ("is_last", "start", "end")
+
+
+class AudioVisualPipeline(ChunkPipeline):
+    """Shared input handling: parse, cut into windows, extract features, batch windows; subclasses run the model."""
+
+    _load_processor = False
+    _load_image_processor = False
+    _load_video_processor = False
+    _load_tokenizer = False
+    # Loaded when the model folder has one; a missing one is reported in __init__, with the fix.
+    _load_feature_extractor = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._check_model()
+        name = self.model.name_or_path or type(self.model).__name__
+        if self.feature_extractor is None:
+            if not self.model.name_or_path:
+                raise ValueError(
+                    f"{name} was not loaded from a folder or the Hub, so its feature extractor cannot be found: pass "
+                    "`feature_extractor=` (e.g. `SocialMAEFeatureExtractor.for_model_config(model.config)`)"
+                )
+            self.feature_extractor = load_feature_extractor(self.model.name_or_path)
+        check_extractor_matches(self.feature_extractor, self.model.config, name)
+
+    def _check_model(self) -> None:
+        raise NotImplementedError
+
+    # -- parameters --------------------------------------------------------------------------------------------
+
+    def _sanitize_parameters(self, chunk_length_s=None, stride_length_s=None, modalities=None, missing_audio=None):
+        preprocess, postprocess = {}, {}
+        if chunk_length_s is not None:
+            preprocess["chunk_length_s"] = chunk_length_s
+            postprocess["timeline"] = True
+        if stride_length_s is not None:
+            preprocess["stride_length_s"] = stride_length_s
+        if modalities is not None:
+            preprocess["modalities"] = modalities
+        if missing_audio is not None:
+            preprocess["missing_audio"] = missing_audio
+        return preprocess, {}, postprocess
+
+    # -- steps -------------------------------------------------------------------------------------------------
+
+    def preprocess(self, inputs, chunk_length_s=None, stride_length_s=None, modalities=None, missing_audio="error"):
+        item = parse_input(inputs)
+        if chunk_length_s is None:
+            if stride_length_s is not None:
+                raise ValueError("`stride_length_s` needs `chunk_length_s` (the window length)")
+            windows = [(None, None)]
+        else:
+            windows = plan_windows(item.duration, chunk_length_s, stride_length_s, item.name)
+        for k, (start, end) in enumerate(windows):
+            features = self.feature_extractor(
+                **item.extractor_kwargs(),
+                start_s=start,
+                end_s=end,
+                modalities=modalities,
+                missing_audio=missing_audio,
+                return_tensors="pt",
+            )
+            yield {**features, "is_last": k == len(windows) - 1, "start": start, "end": end}
+
+    def _forward(self, model_inputs):
+        window = {key: model_inputs.pop(key) for key in _WINDOW_KEYS}
+        dtype = self.model.dtype
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model_inputs.items()}
+        # The first key must be a tensor: the pipeline's unbatching reads the batch size from it.
+        return {**self._run_model(tensors), **window}
+
+    def _run_model(self, tensors: dict) -> dict:
+        raise NotImplementedError
+
+    @staticmethod
+    def _timeline(outputs, rows: list[dict]) -> list[dict]:
+        return [{"start": out["start"], "end": out["end"], **row} for out, row in zip(outputs, rows)]
+
+    # -- batching ----------------------------------------------------------------------------------------------
+
+    def get_iterator(
+        self, inputs, num_workers: int, batch_size: int, preprocess_params, forward_params, postprocess_params
+    ):
+        """ChunkPipeline's iterator with a collate that stacks our windows (transformers' pads by a feature
+        extractor `padding_value`, which fixed-size clips do not have)."""
+        dataset = PipelineChunkIterator(inputs, self.preprocess, preprocess_params)
+        collate = no_collate_fn if batch_size == 1 else _stack_windows
+        # Windows come from a generator: one worker, as ChunkPipeline does.
+        loader = DataLoader(dataset, num_workers=min(num_workers, 1), batch_size=batch_size, collate_fn=collate)
+        model_iterator = PipelinePackIterator(loader, self.forward, forward_params, loader_batch_size=batch_size)
+        return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
+
+
+def _stack_windows(items: list[dict]) -> dict:
+    keys = set(items[0])
+    for item in items[1:]:
+        if set(item) != keys:
+            raise InvalidInputError(
+                f"cannot batch inputs with different modalities ({sorted(keys - set(_WINDOW_KEYS))} vs "
+                f"{sorted(set(item) - set(_WINDOW_KEYS))}): use batch_size=1, or pass `modalities=`"
+            )
+    return {
+        key: torch.cat([item[key] for item in items]) if key not in _WINDOW_KEYS else [item[key] for item in items]
+        for key in items[0]
+    }
