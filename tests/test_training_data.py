@@ -14,7 +14,6 @@ from social_mae_hf.training import (
     ClipDataset,
     ClipDecodeError,
     ClipRecord,
-    DataArguments,
     DecodeFailure,
     ManifestColumns,
     ManifestError,
@@ -316,11 +315,29 @@ def test_missing_files_abort_or_are_skipped_and_counted(media, tmp_path):
         {"video": "gone.mp4", "label": "x"},
     ]
     path = write_csv(tmp_path / "train.csv", rows)
-    args = DataArguments(train_file=str(path))
+    files = {"train": str(path)}
     with pytest.raises(ManifestError, match=r"1 media file\(s\) of split 'train' do not exist: train\.csv row 2"):
-        load_clip_splits(args, "classification", {"train": True})
-    args = DataArguments(train_file=str(path), on_decode_error="skip")
-    splits = load_clip_splits(args, "classification", {"train": True})
+        load_clip_splits("classification", {"train": True}, ManifestColumns(), files=files)
+    splits = load_clip_splits("classification", {"train": True}, ManifestColumns(), files=files, on_decode_error="skip")
     assert len(splits.records["train"]) == 1 and splits.missing_files == {"train": 1}
     with pytest.raises(ValueError, match="--do_eval needs validation clips"):
-        load_clip_splits(args, "classification", {"train": True, "validation": True})
+        load_clip_splits(
+            "classification",
+            {"train": True, "validation": True},
+            ManifestColumns(),
+            files=files,
+            on_decode_error="skip",
+        )
+
+
+def test_clip_sources_exclude_each_other(tmp_path):
+    path = write_csv(tmp_path / "train.csv", [{"video": "a.mp4", "label": "x", "fold": "train"}])
+    wanted, columns = {"train": True}, ManifestColumns()
+    with pytest.raises(ValueError, match="give --dataset_name or manifest files, not both"):
+        load_clip_splits("classification", wanted, columns, files={"train": str(path)}, dataset_name=str(tmp_path))
+    with pytest.raises(ValueError, match=r"give --manifest \(with --split_column\) or per-split files, not both"):
+        load_clip_splits("classification", wanted, columns, files={"train": str(path)}, manifest=str(path))
+    with pytest.raises(ValueError, match="--manifest needs --split_column"):
+        load_clip_splits("classification", wanted, columns, manifest=str(path))
+    with pytest.raises(ValueError, match="no data: give --train_file"):
+        load_clip_splits("classification", wanted, columns, files={"validation": str(path)})

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import REFERENCE, TINY_HEADS, tiny_config, tiny_inputs
+from conftest import REFERENCE, TINY_HEADS, load_example, tiny_config, tiny_inputs
 from transformers import TrainingArguments
 from transformers.trainer_utils import EvalPrediction
 
@@ -19,6 +19,7 @@ from social_mae_hf import (
 from social_mae_hf.cli import main as cli_main
 from social_mae_hf.training import (
     HubUnavailableError,
+    ManifestError,
     MetricsComputer,
     Mixup,
     SocialMAETrainer,
@@ -394,3 +395,39 @@ def test_only_the_head_may_be_reinitialised_when_loading(tmp_path):
 def test_push_to_hub_fails_early_and_clearly_when_the_hub_is_unreachable():
     with pytest.raises(HubUnavailableError, match=r"cannot be reached .*Nothing was trained"):
         check_hub_available(timeout=5, endpoint="http://127.0.0.1:9")
+
+
+# ---- the example scripts ---------------------------------------------------------------------------------------
+
+
+def test_the_flags_both_example_scripts_have_mean_the_same():
+    """Each script declares its own arguments (as transformers' examples do); the flags they share must not drift."""
+    from dataclasses import fields
+
+    finetune, pretrain = load_example("run_finetune"), load_example("run_pretrain")
+
+    def flags(module, *classes):
+        return {f.name: (f.default, f.metadata) for name in classes for f in fields(getattr(module, name))}
+
+    model = flags(finetune, "ModelArguments")
+    assert model and model == flags(pretrain, "ModelArguments")
+    shared = flags(pretrain, "DataArguments", "PretrainArguments")
+    ours = flags(finetune, "DataArguments", "FinetuneArguments")
+    common = set(shared) & set(ours)
+    assert {"train_file", "video_column", "on_decode_error", "overwrite_output_dir"} <= common
+    assert {name: ours[name] for name in common} == {name: shared[name] for name in common}
+    # What pretraining has no use for is not offered there.
+    assert {"label_column", "target_columns", "test_file", "class_names"}.isdisjoint(shared)
+
+
+def test_example_script_reads_its_arguments_from_one_json_file(tmp_path, monkeypatch):
+    """`python examples/run_finetune.py args.json`: the file's values reach the run (here: a missing manifest)."""
+    import json
+
+    missing = tmp_path / "nowhere" / "train.csv"
+    args = {"config_name": "social-mae", "train_file": str(missing), "output_dir": str(tmp_path / "out")}
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({**args, "do_train": True, "report_to": "none", "use_cpu": True}))
+    monkeypatch.setattr("sys.argv", ["run_finetune.py", str(path)])
+    with pytest.raises(ManifestError, match=f"manifest {missing} does not exist"):
+        load_example("run_finetune").main()

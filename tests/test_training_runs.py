@@ -4,7 +4,6 @@ Every run uses real synthetic mp4 clips decoded on the fly and a small model (se
 """
 
 import csv
-import importlib.util
 import json
 import logging
 import os
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REFERENCE, TINY_HEADS, TRAIN_OVERRIDES, tiny_config, tiny_inputs
+from conftest import REFERENCE, ROOT, TINY_HEADS, TRAIN_OVERRIDES, load_example, tiny_config, tiny_inputs
 from transformers import TrainingArguments
 
 from social_mae_hf import SocialMAEForAudioVisualClassification
@@ -29,19 +28,10 @@ from social_mae_hf.training import (
     TrainAugmentation,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-run_finetune = load_script("run_finetune").main
-run_pretrain = load_script("run_pretrain").main
+run_finetune = load_example("run_finetune").main
+run_pretrain = load_example("run_pretrain").main
 
 COMMON = ["--report_to", "none", "--use_cpu", "--disable_tqdm", "true", "--seed", "0"]
 
@@ -439,11 +429,9 @@ class FakeHub:
 def test_push_to_hub_uploads_the_output_folder_with_a_model_card(synthetic_set, tmp_path, monkeypatch):
     import transformers.trainer
 
-    from social_mae_hf.training import run
-
     hub = FakeHub()
     monkeypatch.setattr(transformers.trainer, "hf_api", lambda: hub)
-    monkeypatch.setattr(run, "check_hub_available", lambda **kwargs: "https://huggingface.co")
+    monkeypatch.setattr(load_example("run_finetune"), "check_hub_available", lambda **kwargs: "https://huggingface.co")
     out = tmp_path / "pushed"
     args = ["--push_to_hub", "--hub_model_id", "someone/social-mae-test", "--max_steps", "1", "--max_eval_samples", "4"]
     run_finetune(finetune_args(synthetic_set("classification"), out, *args))
