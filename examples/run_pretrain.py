@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 
 import datasets
 import transformers
-from transformers import HfArgumentParser, TrainingArguments, set_seed
-from transformers.trainer_utils import get_last_checkpoint
+from transformers import HfArgumentParser, TrainerState, TrainingArguments, set_seed
 
 from social_mae_hf import SocialMAEForPreTraining
 from social_mae_hf.hub import check_hub_available
@@ -37,7 +36,9 @@ from social_mae_hf.training import (
     SocialMAECollator,
     SocialMAEPreTrainingTrainer,
     TargetEncoder,
+    finished_run,
     freeze_unused_parameters,
+    last_complete_checkpoint,
     load_clip_splits,
     load_model_and_feature_extractor,
     optional_column,
@@ -185,11 +186,27 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.do_predict:
         raise ValueError("--do_predict has no meaning for pretraining; use --do_eval on a held-out split")
 
-    # The checkpoint to resume from.
-    last_checkpoint = None
-    if training_args.do_train and os.path.isdir(training_args.output_dir) and not pt_args.overwrite_output_dir:
-        last_checkpoint = get_last_checkpoint(training_args.output_dir)
-        if last_checkpoint is not None and training_args.resume_from_checkpoint is None:
+    # The checkpoint to resume from (the newest complete one), or a training that already finished.
+    last_checkpoint = finished = None
+    if (
+        training_args.do_train
+        and training_args.resume_from_checkpoint is None
+        and os.path.isdir(training_args.output_dir)
+        and not pt_args.overwrite_output_dir
+    ):
+        last_checkpoint = last_complete_checkpoint(
+            training_args.output_dir, optimizer_state=not training_args.save_only_model
+        )
+        finished = finished_run(
+            training_args.output_dir,
+            last_checkpoint,
+            max_steps=training_args.max_steps,
+            num_train_epochs=training_args.num_train_epochs,
+            load_best_model_at_end=training_args.load_best_model_at_end,
+        )
+        if finished is not None:
+            logger.warning(finished.message(training_args.output_dir))
+        elif last_checkpoint is not None:
             logger.info(
                 "Checkpoint detected, resuming training at %s. Pass --overwrite_output_dir to start afresh, or "
                 "--resume_from_checkpoint to pick another.",
@@ -215,14 +232,20 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     # The model and its feature extractor; the pretraining losses as asked.
+    if finished is None:
+        start = {
+            "model_name_or_path": model_args.model_name_or_path,
+            "config_name": model_args.config_name,
+            "config_overrides": model_args.config_overrides,
+            "feature_extractor_name": model_args.feature_extractor_name,
+            "video_init": model_args.video_init,
+        }
+    else:  # training already finished: evaluate / predict with the model it ended with
+        start = {"model_name_or_path": finished.model_path}
     losses = ("audio_mask_ratio", "video_mask_ratio", "reconstruction_loss_weight", "contrastive_loss_weight")
     loaded = load_model_and_feature_extractor(
         SocialMAEForPreTraining,
-        model_name_or_path=model_args.model_name_or_path,
-        config_name=model_args.config_name,
-        config_overrides=model_args.config_overrides,
-        feature_extractor_name=model_args.feature_extractor_name,
-        video_init=model_args.video_init,
+        **start,
         config_updates={name: getattr(pt_args, name) for name in losses if getattr(pt_args, name) is not None},
         attn_implementation=model_args.attn_implementation,
         cache_dir=model_args.cache_dir,
@@ -266,8 +289,13 @@ def main(argv: list[str] | None = None) -> dict:
     if splits.missing_files:
         results["missing_files_skipped"] = sum(splits.missing_files.values())
 
-    # Training
-    if training_args.do_train:
+    # Training (when already finished: nothing, but completing its final save if a kill cut that short)
+    if training_args.do_train and finished is not None:
+        trainer.state = TrainerState.load_from_json(finished.state_path)
+        if not finished.saved:
+            trainer.save_model()
+            trainer.save_state()
+    elif training_args.do_train:
         checkpoint = training_args.resume_from_checkpoint or last_checkpoint
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()

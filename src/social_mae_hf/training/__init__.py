@@ -9,6 +9,7 @@ own and taking plain values:
 - `labels`: which classes a fine-tuning run predicts; `predictions`: `predictions.csv`;
 - `model_init`: the model and feature extractor a run starts from (`inflation` for a single-frame checkpoint
   into a multi-frame model); `unused_parameters`, `optimization`: what is frozen, the optimizer groups;
+- `checkpoints`: the newest complete checkpoint to resume from, a run that already finished;
 - `trainer`: the `Trainer` subclasses (augmentation, class weights, losses), `augmentation`, `losses`, `metrics`.
 
 Needs the `train` extra (accelerate, datasets, scikit-learn).
@@ -16,6 +17,7 @@ Needs the `train` extra (accelerate, datasets, scikit-learn).
 
 from ..hub import HubPushError, HubUnavailableError, check_hub_available
 from .augmentation import Mixup, SpecAugment, TrainAugmentation
+from .checkpoints import FinishedRun, checkpoint_problems, finished_run, last_complete_checkpoint
 from .data.clip_dataset import ClipDataset, ClipDecodeError, DecodeFailure
 from .data.collator import SocialMAECollator
 from .data.manifest import (
@@ -51,6 +53,7 @@ __all__ = [
     "ClipRecord",
     "ClipSplits",
     "DecodeFailure",
+    "FinishedRun",
     "HubPushError",
     "HubUnavailableError",
     "ManifestColumns",
@@ -66,12 +69,15 @@ __all__ = [
     "balanced_class_weights",
     "check_hub_available",
     "checkpoint_label_names",
+    "checkpoint_problems",
     "choose_label_names",
     "classification_metrics",
+    "finished_run",
     "freeze_backbone",
     "freeze_unused_parameters",
     "inflate_state_dict",
     "initialise_from_single_frame",
+    "last_complete_checkpoint",
     "load_clip_splits",
     "load_dataset_splits",
     "load_model_and_feature_extractor",
