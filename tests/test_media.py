@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
+import torch
 from conftest import CLIPS, speech_waveform
 
+from social_mae_hf import SocialMAEFeatureExtractor, synthetic
 from social_mae_hf.errors import MediaDecodeError, MissingModalityError
 from social_mae_hf.media import MediaFile
 from social_mae_hf.synthetic import read_frame_counter
@@ -181,3 +184,102 @@ def test_skipping_non_reference_frames_keeps_wanted_frames_identical(media):
         some = m.read_frames_at([Fraction(i, 25) for i in wanted])
     np.testing.assert_array_equal(some, every[wanted])
     assert [read_frame_counter(f) for f in some] == wanted
+
+
+# -- display orientation (phones) ------------------------------------------------------------------------------
+
+
+def upright_frames(count: int = 5, width: int = 320, height: int = 240) -> np.ndarray:
+    """Frames as a viewer should see them: the counter bar code on top, a red block in the top-left and a green
+    one in the top-right corner, so that any turn or mirror shows."""
+    frames = synthetic.make_frames(count / 25, fps=25, width=width, height=height)
+    frames[:, 10:40, :40] = (255, 0, 0)
+    frames[:, 10:40, -40:] = (0, 255, 0)
+    return frames
+
+
+def write_oriented(path, upright, *, ccw=None, hflip=False, rotate_tag=None):
+    """A clip, like a phone's, that stores `upright` frames turned and sets its display matrix (`ccw` degrees
+    counter-clockwise then, when `hflip`, a left-right mirror: PyAV's convention) or its legacy `rotate` tag
+    (clockwise degrees) so that players show them upright again."""
+    if rotate_tag is not None:
+        ccw = -rotate_tag
+    stored = upright[:, :, ::-1] if hflip else upright
+    stored = np.ascontiguousarray(np.rot90(stored, -(ccw or 0) // 90, axes=(1, 2)))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = stored.shape[2], stored.shape[1], "yuv420p"
+        stream.options = {"crf": "10"}
+        if rotate_tag is not None:
+            stream.metadata["rotate"] = str(rotate_tag)
+        elif ccw is not None:
+            stream.set_display_rotation(ccw, hflip=hflip)
+        for i, image in enumerate(stored):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def assert_shown_upright(frames: np.ndarray, upright: np.ndarray) -> None:
+    assert frames.shape == upright.shape
+    assert np.abs(frames.astype(int) - upright).mean() < 3  # the same picture, up to coding noise
+    w = frames.shape[2]
+    red, green = frames[:, 15:35, 5:35].mean(axis=(1, 2)), frames[:, 15:35, w - 35 : w - 5].mean(axis=(1, 2))
+    assert np.all(red[:, 0] > 200) and np.all(red[:, 1] < 60)  # red marker top-left
+    assert np.all(green[:, 1] > 200) and np.all(green[:, 0] < 60)  # green marker top-right
+    assert [read_frame_counter(f) for f in frames] == list(range(len(frames)))  # bar code on top
+
+
+@pytest.mark.parametrize("ccw,hflip", [(0, False), (90, False), (180, False), (270, False), (90, True), (0, True)])
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv"])
+def test_frames_come_out_as_players_show_them(tmp_path, suffix, ccw, hflip):
+    # A 320x240 stream turned by 90 or 270 degrees is shown 240 wide and 320 high.
+    turned = ccw % 180 == 90
+    upright = upright_frames(width=240, height=320) if turned else upright_frames()
+    path = write_oriented(tmp_path / f"phone{suffix}", upright, ccw=ccw, hflip=hflip)
+    with av.open(str(path)) as container:  # the file holds what we meant to write
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (320, 240)
+        first = next(container.decode(stream))
+        assert (first.side_data.get("DISPLAYMATRIX") is not None) == (ccw != 0 or hflip)  # identity: none
+        assert hflip or first.rotation % 360 == ccw
+    with MediaFile(path) as m:
+        info = m.video_info()
+        frames = m.read_frames_at([Fraction(i, 25) for i in range(5)])
+    assert (info.width, info.height) == ((240, 320) if turned else (320, 240))
+    assert (info.rotation, info.mirrored) == (ccw, hflip)
+    assert_shown_upright(frames, upright)
+
+
+def test_legacy_rotate_tag_turns_clockwise(tmp_path):
+    # Without a display matrix, a `rotate` tag (clockwise degrees, as old FFmpeg wrote and VLC/mpv read) counts.
+    upright = upright_frames(width=240, height=320)
+    path = write_oriented(tmp_path / "tagged.mkv", upright, rotate_tag=90)
+    with MediaFile(path) as m:
+        assert m._video.metadata["ROTATE"] == "90"
+        info = m.video_info()
+        frames = m.read_frames_at([Fraction(i, 25) for i in range(5)])
+    assert (info.width, info.height, info.rotation) == (240, 320, 270)
+    assert_shown_upright(frames, upright)
+
+
+def test_extractor_gets_upright_frames(tmp_path):
+    upright = upright_frames(width=240, height=320)
+    path = write_oriented(tmp_path / "phone.mp4", upright, ccw=270)
+    seen = {}
+
+    def record(metadata, num_frames):
+        seen["size"] = (metadata.width, metadata.height)
+        return np.arange(num_frames)
+
+    extractor = SocialMAEFeatureExtractor.social_mae(image_size=32, num_frames=2)
+    from_file = extractor(videos=str(path), modalities="video", sample_indices_fn=record)["pixel_values"]
+    assert seen["size"] == (240, 320)
+    with MediaFile(path) as m:
+        rgb = m.read_frames_at([0.0, 0.04])
+        np.testing.assert_array_equal(m.read_frames_at([0.0, 0.04], channel_order="bgr"), rgb[..., ::-1])
+    assert_shown_upright(rgb, upright[:2])
+    from_frames = extractor(videos=rgb, video_fps=25, sample_indices_fn=lambda **_: np.arange(2))["pixel_values"]
+    torch.testing.assert_close(from_file, from_frames, atol=0, rtol=0)  # the same frames, the same computation

@@ -9,6 +9,11 @@ Frame rate and frame count are read the way OpenCV's FFmpeg backend reads them (
 decoder): fps = av_guess_frame_rate, count = the container's frame count, else round(duration x fps).
 Colour conversion to RGB/BGR uses libswscale with OpenCV's settings (bicubic flag, BT.601 matrix
 whatever the stream's colour tags say), so BGR frames match `cv2.VideoCapture.read()`.
+
+Frames come out as players show them: a display matrix (what phones write; FFmpeg attaches it to
+every decoded frame) or, without one, a legacy `rotate` tag (clockwise degrees, as VLC and mpv read
+it) turns and mirrors them, and `video_info()` reports the displayed width and height. OpenCV >= 4.5
+does the same by default (`CAP_PROP_ORIENTATION_AUTO`).
 """
 
 from __future__ import annotations
@@ -55,12 +60,61 @@ def describe_source(source: MediaSource) -> str:
 class VideoInfo:
     """A video stream's geometry and timing, as OpenCV would report them."""
 
-    width: int
+    width: int  # as displayed, after `rotation` (a 320x240 stream rotated by 90 degrees is 240 wide)
     height: int
     fps: Fraction
     num_frames: int  # container's count, else round(duration * fps); may be off for broken headers
     duration: float  # seconds
     frame_count_known: bool  # False when num_frames was estimated from the duration
+    rotation: int = 0  # degrees the stored frames are turned counter-clockwise for display: 0, 90, 180, 270
+    mirrored: bool = False  # mirrored left-right after the rotation (some front cameras, EXIF 2/4/5/7)
+
+
+@dataclass(frozen=True)
+class _Orientation:
+    """How to turn a stored frame into the displayed one: transpose, then flip rows and/or columns."""
+
+    transpose: bool = False
+    flip_rows: bool = False
+    flip_cols: bool = False
+
+    @classmethod
+    def from_display_matrix(cls, matrix) -> _Orientation:
+        """From FFmpeg's 3x3 display matrix, which maps a stored pixel (x, y) (y down) to the displayed
+        (a x + c y, b x + d y) with [a b . c d . . . .]; angles between multiples of 90 degrees round to
+        the nearest one."""
+        a, b, c, d = (int(matrix[k]) for k in (0, 1, 3, 4))
+        if abs(a) + abs(d) >= abs(b) + abs(c):
+            return cls(False, flip_rows=d < 0, flip_cols=a < 0)
+        return cls(True, flip_rows=b < 0, flip_cols=c < 0)
+
+    @classmethod
+    def counter_clockwise(cls, degrees: int) -> _Orientation:
+        turns = round(degrees / 90) % 4
+        return (cls(), cls(True, flip_rows=True), cls(False, True, True), cls(True, flip_cols=True))[turns]
+
+    @property
+    def mirrored(self) -> bool:
+        # A rotation flips both axes or (transposed) exactly one; anything else mirrors.
+        return self.flip_rows == self.flip_cols if self.transpose else self.flip_rows != self.flip_cols
+
+    @property
+    def rotation(self) -> int:
+        """Counter-clockwise degrees, the mirroring (a left-right flip after the rotation) taken out."""
+        flip_cols = self.flip_cols != self.mirrored
+        if self.transpose:
+            return 270 if flip_cols else 90
+        return 180 if flip_cols else 0
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, C) as stored -> as displayed (a view)."""
+        if self.transpose:
+            image = image.transpose(1, 0, 2)
+        if self.flip_rows:
+            image = image[::-1]
+        if self.flip_cols:
+            image = image[:, ::-1]
+        return image
 
 
 class MediaFile:
@@ -88,6 +142,7 @@ class MediaFile:
             raise MediaDecodeError(f"{self.name}: expected a path or bytes, got {type(source).__name__}")
         self._container = None
         self._used = False
+        self._info: VideoInfo | None = None
         self._open()
 
     # -- opening ---------------------------------------------------------------------------------
@@ -146,6 +201,13 @@ class MediaFile:
         return self._video is not None
 
     def video_info(self) -> VideoInfo:
+        """Geometry (as displayed) and timing of the video stream; the first call decodes one frame to
+        learn the display orientation."""
+        if self._info is None:
+            self._info = self._read_video_info()
+        return self._info
+
+    def _read_video_info(self) -> VideoInfo:
         stream = self._require_video()
         fps = stream.guessed_rate or stream.average_rate
         if not fps or fps <= 0:
@@ -163,7 +225,34 @@ class MediaFile:
         if not known:
             count = int(np.floor(duration * float(fps) + 0.5))
         width, height = stream.codec_context.width, stream.codec_context.height
-        return VideoInfo(width, height, fps, count, duration, known)
+        orientation = self._first_frame_orientation()
+        if orientation.transpose:
+            width, height = height, width
+        return VideoInfo(width, height, fps, count, duration, known, orientation.rotation, orientation.mirrored)
+
+    def _first_frame_orientation(self) -> _Orientation:
+        """The display orientation of the first decodable frame (the stream's, in practice)."""
+        container = self._fresh()
+        try:
+            frame = next(container.decode(self._video), None)
+        except av.FFmpegError as err:
+            raise MediaDecodeError(f"{self.name}: the video stream cannot be decoded ({err})") from err
+        return self._orientation(frame) if frame is not None else self._tag_orientation()
+
+    def _orientation(self, frame) -> _Orientation:
+        """A decoded frame's display orientation: its display matrix, else the stream's `rotate` tag."""
+        matrix = frame.side_data.get("DISPLAYMATRIX")
+        if matrix is not None:
+            return _Orientation.from_display_matrix(np.frombuffer(bytes(matrix), np.int32))
+        return self._tag_orientation()
+
+    def _tag_orientation(self) -> _Orientation:
+        tags = {key.lower(): value for key, value in self._video.metadata.items()}
+        try:
+            clockwise = float(tags.get("rotate", 0))
+        except ValueError:
+            return _Orientation()
+        return _Orientation.counter_clockwise(-clockwise) if np.isfinite(clockwise) else _Orientation()
 
     def _require_video(self):
         if self._video is None:
@@ -266,10 +355,12 @@ class MediaFile:
     # -- video -----------------------------------------------------------------------------------
 
     def read_frames_at(self, times: Sequence[float | Fraction], channel_order: str = "rgb") -> np.ndarray:
-        """The frames shown at `times` (seconds from the stream's start), uint8 `(n, H, W, 3)`.
+        """The frames shown at `times` (seconds from the stream's start), uint8 `(n, H, W, 3)`, upright.
 
         Each time gets the frame whose timestamp is nearest (ties: the earlier frame); times past
         the end get the last frame. For a constant frame rate, time `i / fps` is exactly frame `i`.
+        Frames are turned and mirrored as the stream's display matrix (or `rotate` tag) says, so H and W
+        are `video_info()`'s height and width.
         """
         if channel_order not in ("rgb", "bgr"):
             raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
@@ -286,7 +377,7 @@ class MediaFile:
         fmt = "rgb24" if channel_order == "rgb" else "bgr24"
         for frame, _ in (chosen[t] for t in wanted):
             if id(frame) not in arrays:
-                arrays[id(frame)] = _to_array(frame, fmt)
+                arrays[id(frame)] = self._orientation(frame).apply(_to_array(frame, fmt))
         return np.stack([arrays[id(chosen[Fraction(t)][0])] for t in times])
 
     @staticmethod
