@@ -23,6 +23,7 @@ def test_each_container_gives_every_frame_and_the_audio(media, name):
     with MediaFile(media(name)) as m:
         info = m.video_info()
         assert (info.width, info.height, info.fps) == (64, 48, 25)
+        assert not info.average_rate  # a constant rate: OpenCV's rate and count
         # Like OpenCV: the header's count, else round(container duration x fps), which for Matroska
         # counts the audio's longer duration too (so it can exceed the real count, 25).
         expected = 25 if info.frame_count_known else int(np.floor(info.duration * 25 + 0.5))
@@ -73,6 +74,57 @@ def test_variable_frame_rate(media):
         t10, t11 = written[10], written[11]
         frames = m.read_frames_at([t10 + 0.3 * (t11 - t10), t10 + 0.7 * (t11 - t10)])
         assert [read_frame_counter(f) for f in frames] == [10, 11]
+
+
+# 100 frames whose times step by 1 to 4 sixtieths of a second (as a screen or phone recorder writes): the
+# guessed rate is 60 fps, the average about 23.
+VFR60_TIMES = np.cumsum(np.r_[0, np.random.default_rng(0).integers(1, 5, 99)]) / 60
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_variable_frame_rate_spans_the_whole_clip(tmp_path, suffix):
+    written = VFR60_TIMES
+    path = synthetic.write_clip(tmp_path / f"vfr60{suffix}", width=64, height=64, frame_times=written, audio="tone")
+    with MediaFile(path) as m:
+        info = m.video_info()
+        assert len(m.frame_times()) == 100
+        # Frame i is shown at i / fps, and the last index reaches the end of the clip.
+        assert (info.num_frames - 1) / info.fps <= written[-1] + 0.1
+        assert info.num_frames / info.fps >= written[-1]
+        assert info.duration == pytest.approx(float(info.num_frames / info.fps), abs=1.5 / float(info.fps))
+        if suffix == ".mp4":  # the header's 100 frames at a guessed 60 fps -> the average rate over the duration
+            assert m._video.guessed_rate == 60
+            assert info.frame_count_known and info.num_frames == 100 and info.average_rate
+            assert float(info.fps) == pytest.approx(100 / (written[-1] + 1 / 60), rel=0.02)
+        times = [Fraction(i) / info.fps for i in range(info.num_frames)]
+        frames = m.read_frames_at(times)
+    counters = [read_frame_counter(f) for f in frames]
+    # Each time gets the frame shown nearest to it (ties: the earlier one), over the whole clip.
+    nearest = [int(np.argmin(np.abs(written - float(t)) + 1e-9 * np.arange(100))) for t in times]
+    assert counters == nearest
+    assert counters[0] == 0 and counters[-1] >= 97
+
+
+def test_variable_frame_rate_windows_up_to_the_end(tmp_path):
+    """What the pipelines' chunking asks (`--chunk-length-s 0.5`): every 0.5 s window of a VFR clip, up to the
+    last one, gets frames shown inside it."""
+    written = VFR60_TIMES
+    path = synthetic.write_clip(tmp_path / "vfr60.mp4", width=64, height=64, frame_times=written, audio="tone")
+    with MediaFile(path) as m:
+        duration = m.duration
+    assert duration > written[-1]
+    windows = [(float(s), float(s) + 0.5) for s in np.arange(0, duration - 0.5, 0.5)] + [(duration - 0.5, duration)]
+    # 64 x 64 frames at image_size 64, RGB, unnormalised: pixel_values are the frames / 255, counters readable.
+    extractor = SocialMAEFeatureExtractor.social_mae(
+        image_size=64, num_frames=2, channel_order="rgb", do_normalize_video=False
+    )
+    gap = np.diff(written).max()
+    for start, end in windows:
+        pixels = extractor(videos=str(path), modalities="video", start_s=start, end_s=end)["pixel_values"][0]
+        frames = (pixels.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()
+        shown = written[[read_frame_counter(f) for f in frames]]
+        assert np.all(shown >= start - gap) and np.all(shown < end + gap), (start, end, shown)
+    assert shown.max() >= written[-1] - 0.5  # the last window reads the last half second
 
 
 def test_bytes_equal_path(media):

@@ -7,6 +7,9 @@ wanted frame, and convert only the chosen frames to arrays.
 
 Frame rate and frame count are read the way OpenCV's FFmpeg backend reads them (the originals'
 decoder): fps = av_guess_frame_rate, count = the container's frame count, else round(duration x fps).
+When the frame count and that rate contradict the stream's duration (a variable frame rate: the
+guessed rate is then often the finest timestamp step, e.g. 60 for a clip averaging 23 fps), fps is
+the average rate count / duration, so that times i / fps span the whole clip.
 Colour conversion to RGB/BGR uses libswscale with OpenCV's settings (bicubic flag, BT.601 matrix
 whatever the stream's colour tags say), so BGR frames match `cv2.VideoCapture.read()`.
 
@@ -39,6 +42,9 @@ _TEXT_FORMATS = {"tty"}
 # How far before the first wanted frame to seek, in frames: the nearest frame can precede the wanted
 # time, and some demuxers land a little late.
 _SEEK_MARGIN_FRAMES = 2
+# How far (in frames at the header's rate) count / fps may miss the stream's duration before the rate is taken
+# for a variable one: container rounding stays within a frame for a constant rate.
+_RATE_MISMATCH_FRAMES = 2
 # How far before a wanted audio range to seek: codecs with overlapping frames (AAC, Opus, MP3) and the
 # resampler's filter need some preceding input before their output is exact.
 _AUDIO_SEEK_MARGIN_S = Fraction(1, 2)
@@ -58,7 +64,10 @@ def describe_source(source: MediaSource) -> str:
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """A video stream's geometry and timing, as OpenCV would report them."""
+    """A video stream's geometry and timing, as OpenCV would report them, upright and over its real length.
+
+    For a constant frame rate, `fps` and `num_frames` are OpenCV's; for a variable one (when they contradict
+    the duration) `fps` is the average rate. Either way frame `i` is the one shown at `i / fps`."""
 
     width: int  # as displayed, after `rotation` (a 320x240 stream rotated by 90 degrees is 240 wide)
     height: int
@@ -68,6 +77,9 @@ class VideoInfo:
     frame_count_known: bool  # False when num_frames was estimated from the duration
     rotation: int = 0  # degrees the stored frames are turned counter-clockwise for display: 0, 90, 180, 270
     mirrored: bool = False  # mirrored left-right after the rotation (some front cameras, EXIF 2/4/5/7)
+    # True when the header's rate times the frame count contradicted the stream's duration (variable frame
+    # rate): fps is then the average rate num_frames / duration, so that frame i at i / fps spans the clip.
+    average_rate: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,20 +227,32 @@ class MediaFile:
                 raise MediaDecodeError(f"{self.name}: the video stream has no frame rate")
             fps = 1 / stream.time_base
         fps = Fraction(fps)
+        stream_duration = Fraction(stream.duration) * stream.time_base if stream.duration and stream.time_base else None
         duration = 0.0
         if self._container.duration and self._container.duration > 0:
             duration = self._container.duration / av.time_base
-        elif stream.duration and stream.time_base:
-            duration = float(stream.duration * stream.time_base)
+        elif stream_duration is not None:
+            duration = float(stream_duration)
         count = int(stream.frames or 0)
         known = count > 0
+        averaged = False
         if not known:
+            # Frames at i / fps then span the duration whatever the rate: nothing contradicts it.
             count = int(np.floor(duration * float(fps) + 0.5))
+        else:
+            # A variable frame rate: the header's rate (av_guess_frame_rate, often the finest timestamp step,
+            # e.g. 60) times the real count can span a fraction of the real duration, so that frame i at
+            # i / fps would never reach the end. Then use the average rate over the video's own duration.
+            video_duration = stream_duration or Fraction(self._container.duration or 0, av.time_base)
+            if video_duration > 0 and abs(count / fps - video_duration) > _RATE_MISMATCH_FRAMES / fps:
+                fps, duration, averaged = count / video_duration, float(video_duration), True
         width, height = stream.codec_context.width, stream.codec_context.height
         orientation = self._first_frame_orientation()
         if orientation.transpose:
             width, height = height, width
-        return VideoInfo(width, height, fps, count, duration, known, orientation.rotation, orientation.mirrored)
+        return VideoInfo(
+            width, height, fps, count, duration, known, orientation.rotation, orientation.mirrored, averaged
+        )
 
     def _first_frame_orientation(self) -> _Orientation:
         """The display orientation of the first decodable frame (the stream's, in practice)."""
