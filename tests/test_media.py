@@ -11,8 +11,15 @@ import torch
 from conftest import CLIPS, speech_waveform
 
 from social_mae_hf import SocialMAEFeatureExtractor, synthetic
-from social_mae_hf.errors import MediaDecodeError, MissingModalityError
-from social_mae_hf.media import MediaFile
+from social_mae_hf.errors import InvalidInputError, MediaDecodeError, MissingModalityError
+from social_mae_hf.media import (
+    CHANNEL_MIXES,
+    SILENCE_THRESHOLD_DBFS,
+    MediaFile,
+    is_silent,
+    mix_channels,
+    peak_dbfs,
+)
 from social_mae_hf.synthetic import read_frame_counter
 
 CONTAINERS = ["one_second.mp4", "one_second.mkv", "one_second.webm", "one_second.avi", "one_second.mov"]
@@ -335,3 +342,147 @@ def test_extractor_gets_upright_frames(tmp_path):
     assert_shown_upright(rgb, upright[:2])
     from_frames = extractor(videos=rgb, video_fps=25, sample_indices_fn=lambda **_: np.arange(2))["pixel_values"]
     torch.testing.assert_close(from_file, from_frames, atol=0, rtol=0)  # the same frames, the same computation
+
+
+# -- audio tracks and channels ---------------------------------------------------------------------------------
+
+
+def write_audio_tracks(path, tracks, *, video: bool = False, rate: int = 16000):
+    """A file with one stream per (codec, layout, samples (channels, n), default flag or None) in `tracks`,
+    after a short video stream when `video`."""
+    with av.open(str(path), "w") as container:
+        if video:
+            picture = container.add_stream("libx264", rate=25)
+            picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+        streams = []
+        for codec, layout, samples, default in tracks:
+            stream = container.add_stream(codec, rate=rate, layout=layout)
+            if default is not None:
+                stream.disposition = av.stream.Disposition.default if default else av.stream.Disposition(0)
+            streams.append((stream, samples, layout))
+        if video:
+            for i, image in enumerate(synthetic.make_frames(1.0, fps=25, width=64, height=48)):
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+                frame.pts = i
+                container.mux(picture.encode(frame))
+            container.mux(picture.encode(None))
+        for stream, samples, layout in streams:
+            for start in range(0, samples.shape[1], 1024):
+                part = np.ascontiguousarray(samples[:, start : start + 1024], np.float32)
+                frame = av.AudioFrame.from_ndarray(part, format="fltp", layout=layout)
+                frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+    return path
+
+
+def tone(hz: float, seconds: float = 1.0, level: float = 0.1, rate: int = 16000) -> np.ndarray:
+    return (level * np.sin(2 * np.pi * hz * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_the_default_audio_track_is_read_and_any_can_be_chosen(tmp_path, suffix):
+    # A muted stereo track first, the voice second and flagged default: players (and we) play the voice.
+    voice = speech_waveform()[None]
+    muted = np.zeros((2, voice.shape[1]), np.float32)
+    path = write_audio_tracks(
+        tmp_path / f"tracks{suffix}", [("aac", "stereo", muted, False), ("aac", "mono", voice, True)], video=True
+    )
+    with MediaFile(path) as m:
+        tracks = m.audio_tracks()
+        assert [(t.index, t.layout, t.channels, t.default) for t in tracks] == [
+            (0, "stereo", 2, False),
+            (1, "mono", 1, True),
+        ]
+        assert m.audio_track == tracks[1]
+        chosen = m.read_audio()
+    assert chosen.shape[0] == 1 and not is_silent(chosen)
+    best = max(np.corrcoef(chosen[0, lag : lag + 12000], voice[0, :12000])[0, 1] for lag in range(0, 1100, 1))
+    assert best > 0.9
+    with MediaFile(path, audio_stream=0) as m:
+        assert m.audio_track.index == 0
+        assert is_silent(m.read_audio()) and peak_dbfs(m.read_audio()) == float("-inf")
+    with pytest.raises(
+        InvalidInputError,
+        match=r"tracks\.\w+: audio_stream=2, but it has 2 audio track\(s\): 0: stereo; 1: mono \(.*default\)",
+    ):
+        MediaFile(path, audio_stream=2)
+    with pytest.raises(InvalidInputError, match="must be an int"):
+        MediaFile(path, audio_stream="1")
+
+
+def test_without_a_default_flag_the_first_track_is_read(tmp_path):
+    path = write_audio_tracks(
+        tmp_path / "tracks.mkv", [("flac", "mono", tone(300)[None], False), ("flac", "mono", tone(500)[None], False)]
+    )
+    with MediaFile(path) as m:
+        assert m.audio_track.index == 0
+        audio = m.read_audio()
+    np.testing.assert_allclose(audio[0], tone(300), atol=1.01 / 32768)
+    with MediaFile(path, audio_stream=1) as m:
+        np.testing.assert_allclose(m.read_audio()[0], tone(500), atol=1.01 / 32768)
+
+
+FIVE_ONE_WEIGHTS = np.array([0.5**0.5, 0.5**0.5, 1.0, 0.0, 0.5, 0.5]) / (2 + 2**0.5)  # FL FR FC LFE BL BR
+
+
+@pytest.mark.parametrize("codec,suffix", [("pcm_f32le", ".wav"), ("flac", ".mkv"), ("aac", ".mp4")])
+def test_five_one_with_the_voice_in_the_centre(tmp_path, codec, suffix):
+    voice = speech_waveform()
+    centre_only = np.zeros((6, len(voice)), np.float32)
+    centre_only[2] = voice
+    path = write_audio_tracks(tmp_path / f"centre{suffix}", [(codec, "5.1", centre_only, None)])
+    with MediaFile(path) as m:
+        track = m.audio_track
+        assert (track.layout, track.channel_names) == ("5.1", ("FL", "FR", "FC", "LFE", "BL", "BR"))
+        every = m.read_audio()
+        first, mean, downmix = (m.read_audio(channel_mix=mix) for mix in ("first", "mean", "downmix"))
+    assert every.shape[0] == 6 and first.shape[0] == mean.shape[0] == downmix.shape[0] == 1
+    assert is_silent(first)  # front-left: what the originals' "first channel" hears
+    assert not is_silent(mean) and not is_silent(downmix)
+    centre = every[2:3]
+    lossless = codec != "aac"
+    tol = dict(atol=1e-6 if lossless else 1e-3, rtol=0)
+    np.testing.assert_allclose(first, every[:1], atol=0)
+    np.testing.assert_allclose(mean, centre / 6, **tol)
+    np.testing.assert_allclose(downmix, centre * FIVE_ONE_WEIGHTS[2], **tol)  # 0.293: the centre weighs most
+    if lossless:
+        np.testing.assert_allclose(centre[0, : len(voice)], voice, atol=1.01 / 32768)
+
+
+def test_downmix_weights_every_channel_as_ffmpeg_does(tmp_path):
+    channels = np.stack([tone(hz) for hz in (300, 500, 700, 60, 900, 1100)])
+    path = write_audio_tracks(tmp_path / "six.wav", [("pcm_f32le", "5.1", channels, None)])
+    with MediaFile(path) as m:
+        every = m.read_audio()
+        downmix = m.read_audio(channel_mix="downmix")
+        mean = m.read_audio(channel_mix="mean")
+    np.testing.assert_allclose(every, channels, atol=0)  # float PCM: lossless
+    np.testing.assert_allclose(downmix[0], FIVE_ONE_WEIGHTS @ channels, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(mean[0], channels.mean(axis=0), atol=1e-7, rtol=0)
+    # Raw arrays get the same mixes (6 channels: FFmpeg's default 5.1 order).
+    np.testing.assert_allclose(mix_channels(channels, "downmix"), downmix, atol=1e-6, rtol=0)
+    np.testing.assert_array_equal(mix_channels(channels, "mean"), mean)
+    np.testing.assert_array_equal(mix_channels(channels, "first"), channels[:1])
+    stereo = channels[:2]
+    np.testing.assert_allclose(mix_channels(stereo, "downmix")[0], stereo.mean(axis=0), atol=1e-7, rtol=0)
+
+
+def test_mixes_of_one_channel_are_that_channel(media):
+    with MediaFile(media("speech.wav")) as m:
+        plain = m.read_audio()
+        for mix in CHANNEL_MIXES:
+            np.testing.assert_array_equal(m.read_audio(channel_mix=mix), plain)
+        with pytest.raises(ValueError, match="channel_mix must be one of"):
+            m.read_audio(channel_mix="left")
+    # Stereo "first" is exactly the first channel of the unmixed read (the originals' choice).
+    with MediaFile(media("stereo.mp4")) as m:
+        np.testing.assert_array_equal(m.read_audio(channel_mix="first"), m.read_audio()[:1])
+
+
+def test_silence_check():
+    assert is_silent(np.zeros((2, 16000), np.float32)) and is_silent(np.zeros((1, 0), np.float32))
+    assert is_silent(1e-4 * np.ones(100))  # -80 dBFS: noise floor
+    assert not is_silent(tone(440, level=0.01))  # -40 dBFS: quiet, but there
+    assert peak_dbfs(tone(440, level=0.5)) == pytest.approx(-6.02, abs=0.01)
+    assert SILENCE_THRESHOLD_DBFS == -60.0

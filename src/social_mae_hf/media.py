@@ -33,7 +33,20 @@ import numpy as np
 
 from .errors import InvalidInputError, MediaDecodeError, MissingModalityError
 
-__all__ = ["MediaFile", "MediaSource", "VideoInfo", "describe_source", "is_media_source", "parse_time_range"]
+__all__ = [
+    "CHANNEL_MIXES",
+    "SILENCE_THRESHOLD_DBFS",
+    "AudioTrack",
+    "MediaFile",
+    "MediaSource",
+    "VideoInfo",
+    "describe_source",
+    "is_media_source",
+    "is_silent",
+    "mix_channels",
+    "parse_time_range",
+    "peak_dbfs",
+]
 
 MediaSource = str | os.PathLike | bytes
 
@@ -48,6 +61,13 @@ _RATE_MISMATCH_FRAMES = 2
 # How far before a wanted audio range to seek: codecs with overlapping frames (AAC, Opus, MP3) and the
 # resampler's filter need some preceding input before their output is exact.
 _AUDIO_SEEK_MARGIN_S = Fraction(1, 2)
+
+
+# How several audio channels become the one the fbank takes (see `mix_channels`).
+CHANNEL_MIXES = ("first", "mean", "downmix")
+# Audio whose peak stays below this (dB relative to full scale 1.0) is taken for silence: real recordings
+# peak far above it (speech around -20 to -3 dBFS); 16-bit quantisation noise sits near -90 dBFS.
+SILENCE_THRESHOLD_DBFS = -60.0
 
 
 def is_media_source(x) -> bool:
@@ -80,6 +100,20 @@ class VideoInfo:
     # True when the header's rate times the frame count contradicted the stream's duration (variable frame
     # rate): fps is then the average rate num_frames / duration, so that frame i at i / fps spans the clip.
     average_rate: bool = False
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """One audio stream of a file, as `MediaFile.audio_tracks()` lists them."""
+
+    index: int  # among the file's audio streams: what `MediaFile(..., audio_stream=)` takes
+    channels: int
+    layout: str  # FFmpeg's name: "mono", "stereo", "5.1", "5.1(side)", or "6 channels" when unspecified
+    channel_names: tuple[str, ...]  # e.g. ("FL", "FR", "FC", "LFE", "BL", "BR"); "NONE" when unspecified
+    sample_rate: int
+    default: bool  # flagged as the default track (the one players pick)
+    language: str | None
+    title: str | None
 
 
 @dataclass(frozen=True)
@@ -132,12 +166,24 @@ class _Orientation:
 class MediaFile:
     """An opened media container (path or bytes); use as a context manager.
 
+    Args:
+        source: A path or the file's bytes.
+        name: How messages name the input (default: the path, or the size of the bytes).
+        audio_stream: Which audio track `read_audio` decodes, as an index among the file's audio streams
+            (`audio_tracks()` lists them). Default: the track flagged as default (the one players pick), else
+            the first. Films and screen recordings often carry several (a silent or commentary track first).
+
     Raises `MediaDecodeError` (a `ValueError`) naming the input when it is missing, a directory, or not
-    decodable media.
+    decodable media; `InvalidInputError` when `audio_stream` names no audio track of it.
     """
 
-    def __init__(self, source: MediaSource, *, name: str | None = None):
+    def __init__(self, source: MediaSource, *, name: str | None = None, audio_stream: int | None = None):
         self.name = name or describe_source(source)
+        if audio_stream is not None and (isinstance(audio_stream, bool) or not isinstance(audio_stream, int)):
+            raise InvalidInputError(
+                f"{self.name}: `audio_stream` must be an int (an audio track index), got {audio_stream!r}"
+            )
+        self._audio_stream = audio_stream
         if isinstance(source, (bytes, bytearray, memoryview)):
             if len(source) == 0:
                 raise MediaDecodeError(f"{self.name}: empty byte string, not a media file")
@@ -175,7 +221,7 @@ class MediaFile:
         self._video = next(
             (s for s in streams.video if not (s.disposition & av.stream.Disposition.attached_pic)), None
         )  # cover art in audio files is a one-picture "video" stream: not a video
-        self._audio = streams.audio[0] if streams.audio else None
+        self._audio = self._choose_audio(list(streams.audio))
         if self._video is None and self._audio is None:
             self._container.close()
             raise MediaDecodeError(f"{self.name}: contains neither an audio nor a video stream")
@@ -204,9 +250,48 @@ class MediaFile:
 
     # -- streams ---------------------------------------------------------------------------------
 
+    def _choose_audio(self, tracks: list):
+        if not tracks:
+            return None  # reading audio raises MissingModalityError, whatever audio_stream says
+        if self._audio_stream is None:
+            return next((t for t in tracks if t.disposition & av.stream.Disposition.default), tracks[0])
+        if not 0 <= self._audio_stream < len(tracks):
+            self._container.close()
+            listed = "; ".join(_describe_track(self._track(t, k)) for k, t in enumerate(tracks))
+            raise InvalidInputError(
+                f"{self.name}: audio_stream={self._audio_stream}, but it has {len(tracks)} audio track(s): {listed}"
+            )
+        return tracks[self._audio_stream]
+
     @property
     def has_audio(self) -> bool:
         return self._audio is not None
+
+    def audio_tracks(self) -> list[AudioTrack]:
+        """Every audio stream of the file, in order (their `index` is what `audio_stream` takes)."""
+        return [self._track(t, k) for k, t in enumerate(self._container.streams.audio)]
+
+    @property
+    def audio_track(self) -> AudioTrack | None:
+        """The audio track `read_audio` decodes (None without audio)."""
+        if self._audio is None:
+            return None
+        return self._track(self._audio, list(self._container.streams.audio).index(self._audio))
+
+    @staticmethod
+    def _track(stream, index: int) -> AudioTrack:
+        layout = stream.layout
+        tags = {key.lower(): value for key, value in stream.metadata.items()}
+        return AudioTrack(
+            index=index,
+            channels=stream.channels,
+            layout=layout.name,
+            channel_names=tuple(c.name for c in layout.channels),
+            sample_rate=stream.sample_rate,
+            default=bool(stream.disposition & av.stream.Disposition.default),
+            language=tags.get("language"),
+            title=tags.get("title"),
+        )
 
     @property
     def has_video(self) -> bool:
@@ -295,8 +380,13 @@ class MediaFile:
         *,
         start_s: float | Fraction | None = None,
         end_s: float | Fraction | None = None,
+        channel_mix: str | None = None,
     ) -> np.ndarray:
-        """The first audio track as float32 `(channels, samples)` at `sample_rate`, channels kept.
+        """The chosen audio track (see `audio_stream`) as float32 `(channels, samples)` at `sample_rate`.
+
+        `channel_mix`: None keeps every channel; `"first"`, `"mean"` or `"downmix"` return one channel,
+        `(1, samples)`, as `mix_channels` says. The mix is made chunk by chunk while decoding, so a
+        many-channel track never sits in memory whole.
 
         Resampling is libswresample with its defaults (PyAV's `AudioResampler`), the same resampler
         as the `ffmpeg -ar 16000` the CAV-MAE preprocessing ran. Decoding stops once `max_samples`
@@ -308,21 +398,22 @@ class MediaFile:
         """
         if self._audio is None:
             raise MissingModalityError(f"{self.name}: has no audio track")
+        _check_channel_mix(channel_mix)
         first, last = _sample_range(start_s, end_s, sample_rate, self.name)
         if max_samples is not None:
             last = first + max_samples if last is None else min(last, first + max_samples)
         audio, offset = None, 0
         if first > 0:
-            audio, offset = self._decode_audio(sample_rate, last, seek_sample=first)
+            audio, offset = self._decode_audio(sample_rate, last, first, channel_mix)
             if offset > first:  # the seek landed late (imprecise index): decode from the start instead
                 audio = None
         if audio is None:
-            audio, offset = self._decode_audio(sample_rate, last, seek_sample=None)
+            audio, offset = self._decode_audio(sample_rate, last, None, channel_mix)
         return audio[:, first - offset : None if last is None else last - offset]
 
-    def _decode_audio(self, sample_rate: int, stop_sample: int | None, seek_sample: int | None):
-        """Decode (after seeking near `seek_sample`, if given) until `stop_sample`; returns the samples and
-        the track position (in output samples) of the first one."""
+    def _decode_audio(self, sample_rate: int, stop_sample: int | None, seek_sample: int | None, channel_mix):
+        """Decode (after seeking near `seek_sample`, if given) until `stop_sample`, mixing channels as
+        `channel_mix` says; returns the samples and the track position (in output samples) of the first one."""
         container = self._fresh()
         stream = self._audio
         start, time_base = _stream_timing(stream)
@@ -332,7 +423,7 @@ class MediaFile:
                 container.seek(int(start + seek_time / time_base), stream=stream, backward=True)
             except av.FFmpegError:
                 return None, 0
-        resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=sample_rate)
+        resampler = _resampler(stream.layout, stream.channels, sample_rate, channel_mix)
         chunks: list[np.ndarray] = []
         total, offset = 0, None
         try:
@@ -340,17 +431,18 @@ class MediaFile:
                 for out in resampler.resample(frame):
                     if offset is None:
                         offset = self._output_position(out, frame, start, time_base, sample_rate, seek_sample)
-                    chunks.append(out.to_ndarray())
+                    chunks.append(_mix_chunk(out.to_ndarray(), channel_mix))
                     total += chunks[-1].shape[1]
                 if stop_sample is not None and offset is not None and offset + total >= stop_sample:
                     break
             else:
                 for out in resampler.resample(None):
-                    chunks.append(out.to_ndarray())
+                    chunks.append(_mix_chunk(out.to_ndarray(), channel_mix))
         except av.FFmpegError as err:
             raise MediaDecodeError(f"{self.name}: the audio track cannot be decoded ({err})") from err
         if not chunks:
-            return np.zeros((stream.channels or 1, 0), np.float32), offset or 0
+            channels = stream.channels or 1 if channel_mix is None else 1
+            return np.zeros((channels, 0), np.float32), offset or 0
         return np.concatenate(chunks, axis=1).astype(np.float32, copy=False), offset or 0
 
     @staticmethod
@@ -482,6 +574,77 @@ class MediaFile:
         for target in wanted[index:]:  # past the last frame
             chosen[target] = previous
         return chosen, first_time, sought
+
+
+def mix_channels(samples: np.ndarray, channel_mix: str) -> np.ndarray:
+    """Float32 `(channels, samples)` -> one channel `(1, samples)`.
+
+    - `"first"`: channel 0, what both originals used (torchaudio's kaldi.fbank reads channel 0; CAV-MAE's
+      preprocessing ran `sox remix 1`). A 5.1 track's first channel is front-left: silent when the voice
+      is in the centre channel.
+    - `"mean"`: the average of all channels (LFE and surrounds included).
+    - `"downmix"`: libswresample's downmix to mono, FFmpeg's default matrix normalised so that its weights
+      sum to 1 (what `ffmpeg -ac 1` writes to 16-bit audio): for stereo (L + R) / 2, for 5.1
+      0.293 FC + 0.207 (FL + FR) + 0.146 (BL + BR), LFE dropped. The centre channel weighs most. The
+      channel order is FFmpeg's default layout for the channel count (5.1 for 6 channels).
+
+    One channel comes back unchanged whatever the mix.
+    """
+    _check_channel_mix(channel_mix)
+    samples = np.asarray(samples, np.float32)
+    if samples.ndim != 2 or samples.shape[0] == 0:
+        raise ValueError(f"expected samples shaped (channels, samples), got {samples.shape}")
+    if samples.shape[0] == 1 or channel_mix != "downmix":
+        return _mix_chunk(samples, channel_mix)
+    layout = f"{samples.shape[0]} channels"  # unspecified order: libswresample takes the default layout
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp", layout=layout)
+    frame.sample_rate, frame.pts = 16000, 0  # any rate: same in and out, nothing is resampled
+    resampler = _resampler(frame.layout, samples.shape[0], 16000, "downmix")
+    chunks = [out.to_ndarray() for out in resampler.resample(frame)]
+    chunks += [out.to_ndarray() for out in resampler.resample(None)]
+    return np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+
+
+def peak_dbfs(samples: np.ndarray) -> float:
+    """The peak level of float samples in dB relative to full scale (1.0); -inf for all zeros or none."""
+    samples = np.asarray(samples)
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    return 20 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def is_silent(samples: np.ndarray, threshold_dbfs: float = SILENCE_THRESHOLD_DBFS) -> bool:
+    """Whether float samples never rise above `threshold_dbfs` (an empty track, a muted one, a silent channel).
+
+    For callers to warn: a 5.1 track with the voice in its centre gives silence with `channel_mix="first"`,
+    and a file whose first audio track is muted gives silence with the wrong `audio_stream`."""
+    return peak_dbfs(samples) < threshold_dbfs
+
+
+def _check_channel_mix(channel_mix) -> None:
+    if channel_mix is not None and channel_mix not in CHANNEL_MIXES:
+        raise ValueError(f"channel_mix must be one of {CHANNEL_MIXES} or None, got {channel_mix!r}")
+
+
+def _mix_chunk(samples: np.ndarray, channel_mix: str | None) -> np.ndarray:
+    """Mix a (channels, n) chunk; "downmix" was done by the resampler (or there is one channel)."""
+    if channel_mix is None or samples.shape[0] == 1 or channel_mix == "downmix":
+        return samples
+    if channel_mix == "first":
+        return samples[:1].copy()  # a copy: a view would keep every channel alive
+    return samples.mean(axis=0, dtype=np.float64, keepdims=True).astype(np.float32)
+
+
+def _resampler(layout, channels: int, sample_rate: int, channel_mix: str | None) -> av.AudioResampler:
+    """Float planar at `sample_rate`; mono through libswresample's normalised matrix for "downmix"."""
+    if channel_mix == "downmix" and channels > 1:
+        return av.AudioResampler(format="fltp", layout="mono", rate=sample_rate, options={"rematrix_maxval": "1"})
+    return av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
+
+
+def _describe_track(track: AudioTrack) -> str:
+    language = track.language if track.language != "und" else None  # "undetermined" says nothing
+    extras = [x for x in (language, track.title, "default" if track.default else None) if x]
+    return f"{track.index}: {track.layout}" + (f" ({', '.join(extras)})" if extras else "")
 
 
 def _stream_timing(stream) -> tuple[int, Fraction]:
