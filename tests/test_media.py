@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+import wave
 from fractions import Fraction
 
 import av
@@ -11,6 +13,7 @@ import torch
 from conftest import CLIPS, speech_waveform
 
 from social_mae_hf import SocialMAEFeatureExtractor, synthetic
+from social_mae_hf import media as media_module
 from social_mae_hf.errors import InvalidInputError, MediaDecodeError, MissingModalityError
 from social_mae_hf.media import (
     CHANNEL_MIXES,
@@ -486,3 +489,113 @@ def test_silence_check():
     assert not is_silent(tone(440, level=0.01))  # -40 dBFS: quiet, but there
     assert peak_dbfs(tone(440, level=0.5)) == pytest.approx(-6.02, abs=0.01)
     assert SILENCE_THRESHOLD_DBFS == -60.0
+
+
+# -- memory: decode what is used, hold what is returned --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ten_minute_wav(tmp_path_factory):
+    """10 minutes of 16 kHz mono noise (19 MB), written a minute at a time."""
+    path = tmp_path_factory.mktemp("long") / "ten_minutes.wav"
+    rng = np.random.default_rng(0)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        for _ in range(10):
+            out.writeframes((3000 * rng.standard_normal(60 * 16000)).astype("<i2").tobytes())
+    return path
+
+
+def test_a_window_of_a_long_file_decodes_only_the_window(ten_minute_wav, monkeypatch):
+    window = 164080  # what 1024 fbank frames use (10.25 s)
+    decoded = []
+    original = MediaFile._decode_audio
+
+    def counting(self, *args):
+        samples, offset = original(self, *args)
+        decoded.append(samples.shape[1])
+        return samples, offset
+
+    monkeypatch.setattr(MediaFile, "_decode_audio", counting)
+    with MediaFile(ten_minute_wav) as m:
+        head = m.read_audio(16000, max_samples=window)
+        middle = m.read_audio(16000, start_s=300, max_samples=window)
+        end = m.read_audio(16000, start_s=590)
+    assert head.shape == middle.shape == (1, window) and end.shape == (1, 160000)
+    # The window, plus the seek margin (0.5 s) and the last packet: never the 9.6 million samples of the file.
+    assert decoded[0] <= window + 4096 and decoded[1] <= window + 8000 + 4096 and decoded[2] <= 160000 + 8000 + 4096
+
+
+def test_reading_a_whole_track_holds_it_once(ten_minute_wav):
+    # Chunks go straight into one array sized from the stream's duration: no list of chunks plus their
+    # concatenation (twice the track) at the peak.
+    tracemalloc.start()
+    try:
+        with MediaFile(ten_minute_wav) as m:
+            audio = m.read_audio(16000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert audio.shape == (1, 600 * 16000) and audio.flags.c_contiguous
+    assert peak < 1.2 * audio.nbytes
+
+
+def test_samples_buffer_grows_past_a_short_estimate():
+    rng = np.random.default_rng(0)
+    chunks = [rng.standard_normal((2, n)).astype(np.float32) for n in (5, 700, 1, 300)]
+    samples = media_module._Samples(capacity=10)
+    for chunk in chunks:
+        samples.append(chunk)
+    out = samples.array(2)
+    np.testing.assert_array_equal(out, np.concatenate(chunks, axis=1))
+    assert out.flags.c_contiguous
+    assert media_module._Samples(100).array(3).shape == (3, 0)
+
+
+def test_frames_are_converted_as_soon_as_chosen(media, monkeypatch):
+    """A chosen frame becomes an array when the next frame shows it is the nearest, not after the last one
+    (decoded 4K frames are 12 MB each: holding every chosen one until the end is what this avoids)."""
+    decoded, converted = [], []
+    decode, convert = MediaFile._decode_skipping, media_module._to_array
+
+    def counting_decode(*args):
+        for frame in decode(*args):
+            decoded.append(frame.pts)
+            yield frame
+
+    def counting_convert(frame, fmt):
+        converted.append((frame.pts, len(decoded)))
+        return convert(frame, fmt)
+
+    monkeypatch.setattr(MediaFile, "_decode_skipping", staticmethod(counting_decode))
+    monkeypatch.setattr(media_module, "_to_array", counting_convert)
+    wanted = [3, 40, 40, 41, 100]
+    with MediaFile(media("c25.mp4")) as m:
+        frames = m.read_frames_at([Fraction(i, 25) for i in wanted] + [9.0])  # 9 s: past the end, the last frame
+        pts_per_frame = m._video.time_base**-1 / 25
+    assert [read_frame_counter(f) for f in frames] == [*wanted, 149]
+    assert len(converted) == 5  # each distinct frame once (3, 40, 41, 100, 149)
+    for pts, decoded_by_then in converted[:4]:
+        index = decoded.index(pts)
+        assert decoded_by_then <= index + 2, (pts / pts_per_frame, decoded_by_then)  # frame i + 1 decides
+
+
+def test_transform_keeps_only_its_results(media):
+    calls = []
+
+    def shrink(frame):
+        calls.append(frame.shape)
+        return frame[::8, ::8].astype(np.float32) / 255
+
+    times = [Fraction(i, 25) for i in (151, 163, 163, 40)] + [30.0]  # a repeat, out of order, past the end
+    with MediaFile(media("gop.mp4")) as m:
+        full = m.read_frames_at(times, channel_order="bgr")
+        small = m.read_frames_at(times, channel_order="bgr", transform=shrink)
+        assert m.read_frames_at([], transform=shrink) == []
+    assert isinstance(small, list) and len(small) == 5
+    assert calls == [(48, 64, 3)] * 4  # once per distinct frame: 40, 151, 163, the last (199)
+    for got, frame in zip(small, full):
+        np.testing.assert_array_equal(got, frame[::8, ::8].astype(np.float32) / 255)
+    assert small[1] is small[2]

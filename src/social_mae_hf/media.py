@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -424,26 +425,35 @@ class MediaFile:
             except av.FFmpegError:
                 return None, 0
         resampler = _resampler(stream.layout, stream.channels, sample_rate, channel_mix)
-        chunks: list[np.ndarray] = []
-        total, offset = 0, None
+        samples = _Samples(self._expected_samples(sample_rate, stop_sample, seek_sample))
+        offset = None
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     if offset is None:
                         offset = self._output_position(out, frame, start, time_base, sample_rate, seek_sample)
-                    chunks.append(_mix_chunk(out.to_ndarray(), channel_mix))
-                    total += chunks[-1].shape[1]
-                if stop_sample is not None and offset is not None and offset + total >= stop_sample:
+                    samples.append(_mix_chunk(out.to_ndarray(), channel_mix))
+                if stop_sample is not None and offset is not None and offset + samples.size >= stop_sample:
                     break
             else:
                 for out in resampler.resample(None):
-                    chunks.append(_mix_chunk(out.to_ndarray(), channel_mix))
+                    samples.append(_mix_chunk(out.to_ndarray(), channel_mix))
         except av.FFmpegError as err:
             raise MediaDecodeError(f"{self.name}: the audio track cannot be decoded ({err})") from err
-        if not chunks:
-            channels = stream.channels or 1 if channel_mix is None else 1
-            return np.zeros((channels, 0), np.float32), offset or 0
-        return np.concatenate(chunks, axis=1).astype(np.float32, copy=False), offset or 0
+        return samples.array(stream.channels or 1 if channel_mix is None else 1), offset or 0
+
+    def _expected_samples(self, sample_rate: int, stop_sample: int | None, seek_sample: int | None) -> int:
+        """About how many output samples a decode gives (a little more), to allocate them at once."""
+        margin = int((_AUDIO_SEEK_MARGIN_S + Fraction(1, 10)) * sample_rate)  # the seek margin, codec frames
+        begin = seek_sample or 0
+        if stop_sample is not None:
+            return stop_sample - begin + margin
+        stream = self._audio
+        if stream.duration and stream.time_base:
+            seconds = float(stream.duration * stream.time_base)
+        else:
+            seconds = self.duration or 10.0
+        return max(int(seconds * sample_rate) - begin, 0) + margin
 
     @staticmethod
     def _output_position(out, frame, start: int, time_base: Fraction, sample_rate: int, seek_sample) -> int:
@@ -470,31 +480,38 @@ class MediaFile:
 
     # -- video -----------------------------------------------------------------------------------
 
-    def read_frames_at(self, times: Sequence[float | Fraction], channel_order: str = "rgb") -> np.ndarray:
+    def read_frames_at(
+        self,
+        times: Sequence[float | Fraction],
+        channel_order: str = "rgb",
+        transform: Callable[[np.ndarray], Any] | None = None,
+    ):
         """The frames shown at `times` (seconds from the stream's start), uint8 `(n, H, W, 3)`, upright.
 
         Each time gets the frame whose timestamp is nearest (ties: the earlier frame); times past
         the end get the last frame. For a constant frame rate, time `i / fps` is exactly frame `i`.
         Frames are turned and mirrored as the stream's display matrix (or `rotate` tag) says, so H and W
         are `video_info()`'s height and width.
+
+        Each frame becomes an array as soon as it is known to be the nearest, while decoding goes on. With
+        `transform` (e.g. to float and resized), it is applied to each distinct frame's `(H, W, 3)` array
+        then and a list of its results (one per time, in order) is returned instead: only the results are
+        kept, never the full-size frames (8 frames of 4K video are 190 MB as uint8, 800 MB as float32).
         """
         if channel_order not in ("rgb", "bgr"):
             raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
         if len(times) == 0:
-            return np.zeros((0, 0, 0, 3), np.uint8)
-        wanted = sorted({Fraction(t) for t in times})
+            return [] if transform is not None else np.zeros((0, 0, 0, 3), np.uint8)
         info = self.video_info()
-        chosen, first_time, sought = self._decode_nearest(wanted, info, seek=True)
+        fmt = "rgb24" if channel_order == "rgb" else "bgr24"
+        frames = _FrameCollector(times, fmt, self._orientation, self.name, transform)
+        wanted = sorted(frames.positions)
+        first_time, sought = self._decode_nearest(wanted, info, frames.take, seek=True)
         if sought and first_time > wanted[0]:
             # The seek landed after the first wanted time (imprecise seeking in some demuxers), so an
             # earlier frame might have been nearer: decode from the start of a fresh opening instead.
-            chosen, _, _ = self._decode_nearest(wanted, info, seek=False)
-        arrays: dict[int, np.ndarray] = {}
-        fmt = "rgb24" if channel_order == "rgb" else "bgr24"
-        for frame, _ in (chosen[t] for t in wanted):
-            if id(frame) not in arrays:
-                arrays[id(frame)] = self._orientation(frame).apply(_to_array(frame, fmt))
-        return np.stack([arrays[id(chosen[Fraction(t)][0])] for t in times])
+            self._decode_nearest(wanted, info, frames.take, seek=False)
+        return frames.out if transform is None else frames.transformed
 
     @staticmethod
     def _decode_skipping(container, stream, start: int, time_base: Fraction, skip_before: Fraction):
@@ -526,9 +543,9 @@ class MediaFile:
         start, time_base = _stream_timing(stream)
         return sorted((p.pts - start) * time_base for p in container.demux(stream) if p.pts is not None)
 
-    def _decode_nearest(self, wanted: list[Fraction], info: VideoInfo, *, seek: bool):
-        """Map each wanted time to its nearest (frame, time); also return the first decoded time and
-        whether a seek was made."""
+    def _decode_nearest(self, wanted: list[Fraction], info: VideoInfo, take, *, seek: bool):
+        """Call `take(time, frame)` with each wanted time's nearest frame as soon as it is known; return the
+        first decoded time and whether a seek was made."""
         if not seek and self._used:
             self._open()
         container, stream = self._container, self._video
@@ -542,8 +559,7 @@ class MediaFile:
             try:
                 container.seek(int(start + max(seek_time, 0) / time_base), stream=stream, backward=True)
             except av.FFmpegError:
-                return self._decode_nearest(wanted, info, seek=False)
-        chosen: dict[Fraction, tuple] = {}
+                return self._decode_nearest(wanted, info, take, seek=False)
         index = 0
         previous = None  # (frame, time)
         first_time = None
@@ -557,10 +573,8 @@ class MediaFile:
                     first_time = time
                 while index < len(wanted) and wanted[index] <= time:
                     target = wanted[index]
-                    if previous is not None and target - previous[1] <= time - target:
-                        chosen[target] = previous
-                    else:
-                        chosen[target] = (frame, time)
+                    nearer_before = previous is not None and target - previous[1] <= time - target
+                    take(target, previous[0] if nearer_before else frame)
                     index += 1
                 if index == len(wanted):
                     break
@@ -569,11 +583,11 @@ class MediaFile:
             raise MediaDecodeError(f"{self.name}: the video stream cannot be decoded ({err})") from err
         if first_time is None:
             if sought:  # nothing after the seek point: maybe a bad index, try from the start
-                return self._decode_nearest(wanted, info, seek=False)
+                return self._decode_nearest(wanted, info, take, seek=False)
             raise MediaDecodeError(f"{self.name}: the video stream has no decodable frames")
         for target in wanted[index:]:  # past the last frame
-            chosen[target] = previous
-        return chosen, first_time, sought
+            take(target, previous[0])
+        return first_time, sought
 
 
 def mix_channels(samples: np.ndarray, channel_mix: str) -> np.ndarray:
@@ -645,6 +659,73 @@ def _describe_track(track: AudioTrack) -> str:
     language = track.language if track.language != "und" else None  # "undetermined" says nothing
     extras = [x for x in (language, track.title, "default" if track.default else None) if x]
     return f"{track.index}: {track.layout}" + (f" ({', '.join(extras)})" if extras else "")
+
+
+class _Samples:
+    """Decoded `(channels, n)` chunks written into one array allocated up front (grown if the estimate was
+    short), so that reading a long track peaks at about its own size, not twice it (a list of chunks plus
+    their concatenation). Pages past the end are never touched, so an estimate that is too long costs no
+    memory."""
+
+    def __init__(self, capacity: int):
+        self._capacity = max(int(capacity), 1)
+        self._data: np.ndarray | None = None
+        self.size = 0
+
+    def append(self, chunk: np.ndarray) -> None:
+        if self._data is None:
+            self._data = np.empty((chunk.shape[0], max(self._capacity, chunk.shape[1])), np.float32)
+        end = self.size + chunk.shape[1]
+        if end > self._data.shape[1]:
+            grown = np.empty((self._data.shape[0], max(end, self._data.shape[1] * 3 // 2)), np.float32)
+            grown[:, : self.size] = self._data[:, : self.size]
+            self._data = grown
+        self._data[:, self.size : end] = chunk
+        self.size = end
+
+    def array(self, channels: int) -> np.ndarray:
+        if self._data is None:
+            return np.zeros((channels, 0), np.float32)
+        data = self._data[:, : self.size]
+        return data if data.shape[0] == 1 else np.ascontiguousarray(data)
+
+
+class _FrameCollector:
+    """Puts each chosen frame, converted and turned upright, into the output as soon as it is chosen.
+
+    Decoded 4K frames are 12 MB each: converting them one by one straight into the preallocated output
+    keeps none of them, and no second copy of the output (a list of arrays, then a stack of it). With a
+    `transform`, only its results are kept."""
+
+    def __init__(self, times: Sequence[float | Fraction], fmt: str, orientation, name: str, transform=None):
+        self.positions: dict[Fraction, list[int]] = {}
+        for k, t in enumerate(times):
+            self.positions.setdefault(Fraction(t), []).append(k)
+        self._count, self._fmt, self._orientation, self._name = len(times), fmt, orientation, name
+        self._transform = transform
+        self._last = (None, None)  # (frame, array or transformed): neighbouring times often share a frame
+        self.out: np.ndarray | None = None
+        self.transformed: list = [None] * len(times)
+
+    def take(self, target: Fraction, frame) -> None:
+        if frame is not self._last[0]:
+            self._last = (None, None)  # free the previous conversion first: one 4K conversion alive at a time
+            array = self._orientation(frame).apply(_to_array(frame, self._fmt))
+            self._last = (frame, array if self._transform is None else self._transform(array))
+        if self._transform is not None:
+            for k in self.positions[target]:
+                self.transformed[k] = self._last[1]
+            return
+        array = self._last[1]
+        if self.out is None:
+            self.out = np.empty((self._count, *array.shape), np.uint8)
+        elif array.shape != self.out.shape[1:]:
+            raise MediaDecodeError(
+                f"{self._name}: the video changes size within the stream ({self.out.shape[2]}x{self.out.shape[1]} "
+                f"to {array.shape[1]}x{array.shape[0]} at {float(target):g} s); this is not supported"
+            )
+        for k in self.positions[target]:
+            self.out[k] = array  # plain indexing: no broadcast temporary
 
 
 def _stream_timing(stream) -> tuple[int, Fraction]:
