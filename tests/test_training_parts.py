@@ -255,6 +255,26 @@ def test_unused_parameters_match_a_real_backward_pass(modality, strategy):
     assert frozen == real and not any(p.requires_grad for n, p in model.named_parameters() if n in real)
 
 
+@pytest.mark.parametrize(
+    ("num_frames", "tubelet_size", "legacy"), [(1, 1, False), (4, 1, False), (4, 1, True), (4, 4, False)]
+)
+@pytest.mark.parametrize("model_class", [SocialMAEForAudioVisualClassification, SocialMAEForPreTraining])
+def test_unused_parameters_with_any_tubelet_size(model_class, num_frames, tubelet_size, legacy):
+    """`--config_overrides tubelet_size=1` on a multi-frame model: the probe stays a valid model and still exact."""
+    config = tiny_config(
+        num_frames=num_frames,
+        tubelet_size=tubelet_size,
+        legacy_video_target_order=legacy,
+        contrastive_loss_weight=0.0,
+    )
+    model = model_class(config)
+    extra = {"labels": torch.tensor([0, 1])} if model_class is SocialMAEForAudioVisualClassification else {}
+    model(**tiny_inputs(config), **extra).loss.backward()
+    real = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert unused_parameter_names(model) == real
+    assert "social_mae.encoder.audio_layernorm.weight" in real
+
+
 def test_pretraining_uses_everything_unless_a_loss_is_off():
     assert unused_parameter_names(SocialMAEForPreTraining(tiny_config())) == []
     no_contrast = unused_parameter_names(SocialMAEForPreTraining(tiny_config(contrastive_loss_weight=0.0)))
