@@ -306,8 +306,8 @@ def test_a_static_clip_embeds_identically_after_inflation():
     frame = torch.randn(2, 1, 3, 32, 32)
     static = frame.expand(-1, 4, -1, -1, -1)
     with torch.no_grad():
-        single = source.social_mae.embeddings.embed_video(frame)  # (2, 4 positions, D)
-        inflated = target.social_mae.embeddings.embed_video(static)  # (2, 4 positions x 2 tubelets, D)
+        single = source.social_mae.embeddings(pixel_values=frame).video  # (2, 4 positions, D)
+        inflated = target.social_mae.embeddings(pixel_values=static).video  # (2, 4 positions x 2 tubelets, D)
     torch.testing.assert_close(inflated, single.repeat_interleave(2, dim=1), atol=1e-5, rtol=1e-5)
     # The decoder predicts a static tubelet as the single frame's patch, repeated per frame.
     hidden = torch.randn(3, target_config.decoder_hidden_size)
@@ -316,7 +316,7 @@ def test_a_static_clip_embeds_identically_after_inflation():
     )
     # A moving clip is no longer the single frame's embedding.
     with torch.no_grad():
-        moving = target.social_mae.embeddings.embed_video(torch.randn(2, 4, 3, 32, 32))
+        moving = target.social_mae.embeddings(pixel_values=torch.randn(2, 4, 3, 32, 32)).video
     assert not torch.allclose(moving, inflated)
 
 
