@@ -1143,7 +1143,8 @@ class SocialMAEForAudioVisualClassification(_SocialMAEWithHead):
                 f"Single-label `labels` must be class indices of shape (batch,) or class probabilities of shape "
                 f"{tuple(logits.shape)}, got {tuple(labels.shape)} {labels.dtype}."
             )
-        if (labels < 0).any() or (labels >= config.num_labels).any():
+        out_of_range = not torch.compiler.is_compiling() and ((labels < 0) | (labels >= config.num_labels)).any()
+        if out_of_range:
             raise ValueError(f"`labels` must be in [0, {config.num_labels}), got values {labels.unique().tolist()}.")
         return nn.functional.cross_entropy(logits, labels)
 
