@@ -118,6 +118,8 @@ class SocialMAEForPreTrainingOutput(ModelOutput):
     last_hidden_state: the fused encoder output of the kept tokens (the decoder's input, before projection).
     audio_contrastive_tokens / video_contrastive_tokens: kept tokens of one modality after the shared layers
         with that modality's LayerNorms (mean-pooled for the contrastive loss).
+    hidden_states, attentions and their audio_ / video_ variants: the encoder's, as in [`SocialMAEModelOutput`] (the
+        contrastive passes through the shared layers are not recorded).
     """
 
     loss: torch.FloatTensor | None = None
