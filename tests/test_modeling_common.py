@@ -279,12 +279,13 @@ def test_get_features_returns_the_modality_path(modality, attn_implementation):
 # ---- gradient checkpointing ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("use_reentrant", [False, True])
 @pytest.mark.parametrize("model_class", MODEL_CLASSES)
-def test_gradient_checkpointing_gives_the_same_gradients(model_class):
+def test_gradient_checkpointing_gives_the_same_gradients(model_class, use_reentrant):
     def run(checkpointing: bool) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         model = build(model_class).train()
         if checkpointing:
-            model.activation_checkpointing_enable()
+            model.activation_checkpointing_enable({"use_reentrant": use_reentrant})
             assert all(
                 layer.gradient_checkpointing for layer in model.modules() if hasattr(layer, "gradient_checkpointing")
             )
