@@ -260,6 +260,26 @@ def test_unused_parameters_match_a_real_backward_pass(modality, strategy):
     assert frozen == real and not any(p.requires_grad for n, p in model.named_parameters() if n in real)
 
 
+@pytest.mark.parametrize(
+    ("num_frames", "tubelet_size", "legacy"), [(1, 1, False), (4, 1, False), (4, 1, True), (4, 4, False)]
+)
+@pytest.mark.parametrize("model_class", [SocialMAEForAudioVisualClassification, SocialMAEForPreTraining])
+def test_unused_parameters_with_any_tubelet_size(model_class, num_frames, tubelet_size, legacy):
+    """`--config_overrides tubelet_size=1` on a multi-frame model: the probe stays a valid model and still exact."""
+    config = tiny_config(
+        num_frames=num_frames,
+        tubelet_size=tubelet_size,
+        legacy_video_target_order=legacy,
+        contrastive_loss_weight=0.0,
+    )
+    model = model_class(config)
+    extra = {"labels": torch.tensor([0, 1])} if model_class is SocialMAEForAudioVisualClassification else {}
+    model(**tiny_inputs(config), **extra).loss.backward()
+    real = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert unused_parameter_names(model) == real
+    assert "social_mae.encoder.audio_layernorm.weight" in real
+
+
 def test_pretraining_uses_everything_unless_a_loss_is_off():
     assert unused_parameter_names(SocialMAEForPreTraining(tiny_config())) == []
     no_contrast = unused_parameter_names(SocialMAEForPreTraining(tiny_config(contrastive_loss_weight=0.0)))
@@ -291,8 +311,8 @@ def test_a_static_clip_embeds_identically_after_inflation():
     frame = torch.randn(2, 1, 3, 32, 32)
     static = frame.expand(-1, 4, -1, -1, -1)
     with torch.no_grad():
-        single = source.social_mae.embeddings.embed_video(frame)  # (2, 4 positions, D)
-        inflated = target.social_mae.embeddings.embed_video(static)  # (2, 4 positions x 2 tubelets, D)
+        single = source.social_mae.embeddings(pixel_values=frame).video  # (2, 4 positions, D)
+        inflated = target.social_mae.embeddings(pixel_values=static).video  # (2, 4 positions x 2 tubelets, D)
     torch.testing.assert_close(inflated, single.repeat_interleave(2, dim=1), atol=1e-5, rtol=1e-5)
     # The decoder predicts a static tubelet as the single frame's patch, repeated per frame.
     hidden = torch.randn(3, target_config.decoder_hidden_size)
@@ -301,7 +321,7 @@ def test_a_static_clip_embeds_identically_after_inflation():
     )
     # A moving clip is no longer the single frame's embedding.
     with torch.no_grad():
-        moving = target.social_mae.embeddings.embed_video(torch.randn(2, 4, 3, 32, 32))
+        moving = target.social_mae.embeddings(pixel_values=torch.randn(2, 4, 3, 32, 32)).video
     assert not torch.allclose(moving, inflated)
 
 
