@@ -17,6 +17,8 @@ from social_mae_hf.face_crop import (
     build_face_detector,
     crop_boxes,
     draw_box,
+    face_crop_settings,
+    face_cropper,
     follow_face,
     register_face_detector,
 )
@@ -251,6 +253,24 @@ def test_settings_round_trip_through_json():
     restored = FaceCropSettings.from_dict(json.loads(json.dumps(settings.to_dict())))
     assert restored == settings
     assert FaceCropper(settings.to_dict()).settings == settings
+
+
+def test_a_processors_face_crop_value_becomes_settings():
+    assert face_crop_settings(None) is None and face_crop_settings(False) is None
+    assert face_crop_settings(True) == FaceCropSettings()
+    assert face_crop_settings("yunet") == FaceCropSettings(detector="yunet")
+    assert face_crop_settings({"margin": 1.5}) == FaceCropSettings(margin=1.5)
+    with pytest.raises(ValueError, match="face_crop must be None, a bool, a detector name"):
+        face_crop_settings(1.3)
+
+
+def test_one_cropper_per_distinct_settings():
+    first = face_cropper({"margin": 1.5, "detector_kwargs": {"scale_factor": 1.2, "min_neighbors": 4}})
+    same = face_cropper(FaceCropSettings(margin=1.5, detector_kwargs={"min_neighbors": 4, "scale_factor": 1.2}))
+    assert first is same
+    assert face_cropper({"margin": 1.6}) is not first
+    with pytest.raises(ValueError, match="needs settings"):
+        face_cropper(None)
 
 
 @pytest.mark.parametrize(

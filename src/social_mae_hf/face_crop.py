@@ -34,6 +34,7 @@ detectors is built: `"haar"` uses the frontal-face Haar cascade shipped inside t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -55,6 +56,8 @@ __all__ = [
     "build_face_detector",
     "crop_boxes",
     "draw_box",
+    "face_crop_settings",
+    "face_cropper",
     "follow_face",
     "haar_face_detector",
     "register_face_detector",
@@ -146,6 +149,24 @@ class FaceCropSettings:
         if unknown:
             raise ValueError(f"face crop settings: unknown keys {unknown}; known: {sorted(known)}")
         return cls(**values)
+
+
+def face_crop_settings(value) -> FaceCropSettings | None:
+    """A processor's `face_crop` value as settings: None or False (off), True (the defaults), a detector name,
+    a dict (`to_dict`'s form, as saved in a config) or `FaceCropSettings`."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return FaceCropSettings()
+    if isinstance(value, str):
+        return FaceCropSettings(detector=value)
+    if isinstance(value, dict):
+        return FaceCropSettings.from_dict(value)
+    if isinstance(value, FaceCropSettings):
+        return value
+    raise ValueError(
+        f"face_crop must be None, a bool, a detector name, a dict of settings or FaceCropSettings, got {value!r}"
+    )
 
 
 def _is_number(x) -> bool:
@@ -374,6 +395,20 @@ class FaceCropper:
         for t, (x, y, _, _) in enumerate(boxes):
             out[t] = frames[t, y : y + side, x : x + side]
         return FaceCrop(out, True, boxes, [followed.get(t) for t in range(count)])
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_cropper(settings_json: str) -> FaceCropper:
+    return FaceCropper(FaceCropSettings.from_dict(json.loads(settings_json)))
+
+
+def face_cropper(settings: FaceCropSettings | dict) -> FaceCropper:
+    """One cropper per distinct settings in this process, so that a processor holding only the JSON settings
+    (its saved config) does not rebuild the detector (an OpenCV model load) for every clip."""
+    settings = face_crop_settings(settings)
+    if settings is None:
+        raise ValueError("face_cropper needs settings, got None")
+    return _cached_cropper(json.dumps(settings.to_dict(), sort_keys=True))
 
 
 def _check_frames(frames) -> np.ndarray:
