@@ -2,7 +2,8 @@
 
 Writes mp4 clips (h264, 25 fps, 6 s) of a real face (the public-domain fixture `tests/fixtures/face/astronaut_face.png`,
 mirrored and re-lit per clip) pasted on a smooth random background at several sizes and places, drifting slowly;
-clips with two faces (a large one and a small one: the crop should follow the large one); and clips with no face.
+faces turned in the image plane by 10 to 30 degrees; clips with two faces (a large one and a small one: the crop
+should follow the large one); and clips with no face.
 Then, per clip, in one process: the plain Social-MAE video path (`SocialMAEFeatureExtractor`, decode of the 8
 sampled frames + resize + normalise: the baseline) and the face crop of the same 8 sampled frames (detection +
 tracking + crop), timed alternately; and whether the crop is right: the mean IoU, over the 8 frames, of the crop with
@@ -37,6 +38,7 @@ FPS, SECONDS = 25, 6.0
 RESOLUTIONS = ((640, 360), (1280, 720))
 PATCH_SIDES = (0.25, 0.4, 0.6, 0.9)  # fixture side / frame height: faces of 0.15 to 0.53 of the frame height
 PLACES = ("centre", "top left", "bottom right")
+TILTS = (10, 20, 30)  # in-plane turns of the head, degrees
 
 
 @dataclass
@@ -52,12 +54,20 @@ def scene(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(PIL.Image.fromarray(coarse).resize((width, height), PIL.Image.Resampling.BICUBIC))
 
 
-def face_patch(side: int, rng: np.random.Generator) -> np.ndarray:
+def face_patch(side: int, rng: np.random.Generator, tilt: float = 0.0) -> np.ndarray:
+    """The fixture at `side` pixels, mirrored or not, re-lit, turned by `tilt` degrees (in-plane)."""
     image = PIL.Image.open(FACE_PNG).convert("RGB")
     if rng.random() < 0.5:
         image = image.transpose(PIL.Image.Transpose.FLIP_LEFT_RIGHT)
-    patch = np.asarray(image.resize((side, side), PIL.Image.Resampling.BILINEAR), np.float32)
+    image = image.resize((side, side), PIL.Image.Resampling.BILINEAR).rotate(tilt, PIL.Image.Resampling.BILINEAR)
+    patch = np.asarray(image, np.float32)
     return np.clip(patch * rng.uniform(0.7, 1.2), 0, 255).astype(np.uint8)
+
+
+def disc(side: int) -> np.ndarray:
+    """The disc inscribed in a side x side square: only it is pasted, so a turned patch shows no corners."""
+    yy, xx = np.mgrid[0:side, 0:side] + 0.5
+    return (yy - side / 2) ** 2 + (xx - side / 2) ** 2 <= (side / 2) ** 2
 
 
 def write_video(path: Path, width: int, height: int, patches, rng: np.random.Generator) -> None:
@@ -71,7 +81,9 @@ def write_video(path: Path, width: int, height: int, patches, rng: np.random.Gen
             frame = background.copy()
             for patch, x0, y0, dx, dy in patches:
                 x, y = round(x0 + dx * i / FPS), round(y0 + dy * i / FPS)
-                frame[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
+                region = frame[y : y + patch.shape[0], x : x + patch.shape[1]]
+                mask = disc(patch.shape[0])
+                region[mask] = patch[mask]
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode(None))
 
@@ -85,48 +97,47 @@ def place(name: str, width: int, height: int, side: int, drift: int) -> tuple[in
     return int(width - side - span), height - side
 
 
-def make_clips(workdir: Path) -> list[Clip]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    clips, rng = [], np.random.default_rng(0)
+def clip_specs() -> list[tuple[str, str, int, int, list[tuple]]]:
+    """(name, group, width, height, faces): each face (side, x, y, dx, dy, tilt), the followed one first."""
+    specs = []
     for width, height in RESOLUTIONS:
         for fraction in PATCH_SIDES:
             side = round(fraction * height)
             drift = round(0.02 * side)  # 2% of the face's patch per second: a talking head's sway
+            group = f"{height}p, face {FACE_IN_PATCH * fraction:.2f} of height"
             for where in PLACES:
                 x, y = place(where, width, height, side, drift)
                 name = f"face_{height}p_{fraction:g}_{where.replace(' ', '_')}"
-                patches = [(face_patch(side, rng), x, y, drift, 0)]
-                clips.append(
-                    make_clip(
-                        workdir,
-                        name,
-                        f"{height}p, face {FACE_IN_PATCH * fraction:.2f} of height",
-                        width,
-                        height,
-                        patches,
-                        rng,
-                    )
-                )
+                specs.append((name, group, width, height, [(side, x, y, drift, 0, 0)]))
+        for tilt in TILTS:
+            side = round(0.4 * height)
+            x, y = place("centre", width, height, side, 0)
+            group = f"{height}p, face {FACE_IN_PATCH * 0.4:.2f}, turned {tilt}°"
+            specs.append((f"tilt_{height}p_{tilt}", group, width, height, [(side, x, y, 0, 0, tilt)]))
         for k, (big, small) in enumerate(((0.6, 0.25), (0.4, 0.25), (0.9, 0.4))):
             big_side, small_side = round(big * height), round(small * height)
-            patches = [
-                (face_patch(big_side, rng), width // 10 + k * 20, (height - big_side) // 2, 2, 0),
-                (face_patch(small_side, rng), width - small_side - 10, 10 + k * 30, 0, 0),
+            faces = [
+                (big_side, width // 10 + k * 20, (height - big_side) // 2, 2, 0, 0),
+                (small_side, width - small_side - 10, 10 + k * 30, 0, 0, 0),
             ]
-            clips.append(
-                make_clip(workdir, f"two_faces_{height}p_{k}", f"{height}p, two faces", width, height, patches, rng)
-            )
-        for k in range(6):
-            clips.append(make_clip(workdir, f"no_face_{height}p_{k}", f"{height}p, no face", width, height, [], rng))
+            specs.append((f"two_faces_{height}p_{k}", f"{height}p, two faces", width, height, faces))
+        specs += [(f"no_face_{height}p_{k}", f"{height}p, no face", width, height, []) for k in range(6)]
+    return specs
+
+
+def make_clips(workdir: Path) -> list[Clip]:
+    """Write the clips of `clip_specs` that `workdir` lacks (each from its own seed, so reruns reuse them)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for seed, (name, group, width, height, faces) in enumerate(clip_specs()):
+        path = workdir / f"{name}.mp4"
+        if not path.exists():
+            rng = np.random.default_rng(seed)
+            patches = [(face_patch(side, rng, tilt), x, y, dx, dy) for side, x, y, dx, dy, tilt in faces]
+            write_video(path, width, height, patches, rng)
+        truth = [(x + side / 2, y + side / 2, side * FACE_IN_PATCH) for side, x, y, *_ in faces[:1]]
+        clips.append(Clip(path, group, truth, (faces[0][3], faces[0][4]) if faces else (0, 0)))
     return clips
-
-
-def make_clip(workdir, name, group, width, height, patches, rng) -> Clip:
-    path = workdir / f"{name}.mp4"
-    if not path.exists():
-        write_video(path, width, height, patches, rng)
-    faces = [(x + p.shape[1] / 2, y + p.shape[0] / 2, p.shape[0] * FACE_IN_PATCH) for p, x, y, _, _ in patches[:1]]
-    return Clip(path, group, faces, (patches[0][3], patches[0][4]) if patches else (0, 0))
 
 
 def sampled_frames(path: Path) -> tuple[np.ndarray, list[float]]:

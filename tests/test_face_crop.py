@@ -159,10 +159,20 @@ def test_tracks_link_by_centre_distance_and_size_and_survive_a_missed_frame():
     assert follow_face([[first], [resized], [resized]], "track") == {1: resized, 2: resized}
 
 
+def test_a_steady_false_detection_with_a_low_score_loses_to_the_real_face():
+    # A static background pattern fires in every frame, larger than the face but with a quarter of its score.
+    face, background = (40, 80, 48, 48, 30.0), (200, 60, 96, 96, 7.0)
+    detections = [[background, (40 + 2 * t, 80, 48, 48, 30.0)] for t in range(8)]
+    assert follow_face(detections, "track") == {t: (40 + 2 * t, 80, 48, 48, 30.0) for t in range(8)}
+    assert follow_face([[background, face]] * 8, "largest") == dict.fromkeys(range(8), background)
+    unscored = [[b[:4] for b in boxes] for boxes in detections]  # without scores, size decides
+    assert follow_face(unscored, "track") == dict.fromkeys(range(8), background[:4])
+
+
 def test_faces_below_min_size_are_ignored():
     frames = clip([[(0, 10, 10, 20, 20), (1, 150, 100, 30, 30)]] * 2)  # shorter side 240: min 0.1 -> 24 px
     result = cropper(margin=1.0, min_size=0.1).crop_clip(frames)
-    assert result.faces == [(150.0, 100.0, 30.0, 30.0)] * 2
+    assert result.faces == [(150.0, 100.0, 30.0, 30.0)] * 2  # (x, y, w, h): the score is not kept
     none_big_enough = cropper(min_size=0.2).crop_clip(frames)
     assert not none_big_enough.face_found
 
@@ -224,6 +234,8 @@ def test_a_detector_that_returns_no_boxes_is_an_error_naming_the_contract():
         FaceCropper(detector=lambda frame: [(1, 2, 3)]).crop_clip(clip([[]]))
     with pytest.raises(ValueError, match="boxes"):
         FaceCropper(detector=lambda frame: None).crop_clip(clip([[]]))
+    with pytest.raises(ValueError, match=r"scores must be >= 0"):
+        FaceCropper(detector=lambda frame: [(1, 2, 30, 30, -0.5)]).crop_clip(clip([[]]))
 
 
 @pytest.mark.parametrize(
@@ -334,7 +346,8 @@ def test_haar_finds_the_real_face_at_several_places_and_sizes(side, x, y):
     frame, (cx, cy, size) = paste_face(side, x, y)
     boxes = FaceCropper(FaceCropSettings(detector="haar")).detect(frame)
     assert len(boxes) == 1, boxes
-    bx, by, bw, bh = boxes[0]
+    bx, by, bw, bh, neighbours = boxes[0]
+    assert neighbours >= 10  # OpenCV's count of merged raw detections: false ones have few
     assert abs(bx + bw / 2 - cx) < 0.15 * size and abs(by + bh / 2 - cy) < 0.15 * size
     assert 0.75 * size < bw < 1.33 * size
 

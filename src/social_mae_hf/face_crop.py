@@ -9,8 +9,10 @@ needs the same framing. This is an optional step between frame sampling and resi
    Detections smaller than `min_size` (a fraction of the frame's shorter side) are dropped.
 2. Follow one face: `"track"` links each frame's boxes to the tracks of earlier frames (nearest centre, relative
    to the face size, with a similar size; a track may skip frames where the face was missed) and keeps the track
-   with the largest summed face size, so a face seen in every frame beats a larger one seen once and the crop
-   does not jump between two people; `"largest"` takes the largest box of every frame.
+   with the largest sum of face size x detector score over its frames, so a face seen in every frame beats a
+   larger one seen once, the crop does not jump between two people, and a false detection on a static background
+   (repeated in every frame, but with a low score) loses to the real face; `"largest"` takes the largest box of
+   every frame.
 3. Smooth: the crop's side is `margin` times the median face size over the followed frames (one side for the
    clip, so the frames stack and the face keeps its scale); its centre is the median of the face centres over
    the whole clip (`"clip"`, the default: one still crop, as a face track of a talking head), a running median
@@ -65,9 +67,11 @@ __all__ = [
 ]
 
 FaceDetector = Callable[[np.ndarray], Sequence[Sequence[float]]]
-"""frame (H, W, 3) uint8 RGB -> boxes (x, y, w, h, score) in that frame's pixels; the score may be left out."""
+"""frame (H, W, 3) uint8 RGB -> boxes (x, y, w, h, score) in that frame's pixels; score >= 0, higher is surer
+(its scale is the detector's own: only the ratios between one clip's detections matter); it may be left out (1)."""
 
 Box = tuple[float, float, float, float]
+Detection = tuple[float, float, float, float, float]  # x, y, w, h, score
 
 SELECTIONS = ("track", "largest")
 SMOOTHINGS = ("clip", "running_median", "none")
@@ -92,7 +96,8 @@ class FaceCropSettings:
         detector_kwargs: Keyword arguments of the detector's factory, e.g. `{"model_path": "yunet.onnx"}` for
             YuNet, `{"cascade": ..., "scale_factor": 1.1, "min_neighbors": 5}` for Haar.
         margin: Side of the square crop as a multiple of the face size (the larger side of the face box).
-        selection: `"track"` (follow the most present face across frames) or `"largest"` (each frame's largest).
+        selection: `"track"` (follow the face most present across frames: summed size x score) or `"largest"`
+            (each frame's largest box).
         smoothing: Where the crop's centre goes over time: `"clip"` (one centre, the median over the clip),
             `"running_median"` (median over `smoothing_window` sampled frames around each) or `"none"`.
         smoothing_window: Window of `"running_median"`, in sampled frames (odd).
@@ -347,17 +352,18 @@ class FaceCropper:
 
     # -- detection ---------------------------------------------------------------------------------------
 
-    def detect(self, frame: np.ndarray) -> list[Box]:
-        """Face boxes `(x, y, w, h)` in `frame`'s pixels (RGB uint8), at least `min_size`, largest first."""
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        """Faces `(x, y, w, h, score)` in `frame`'s pixels (RGB uint8), at least `min_size`, largest first."""
         height, width = frame.shape[:2]
         factor = 1
         if self.settings.detection_max_side is not None:
             factor = max(1, math.ceil(max(height, width) / self.settings.detection_max_side))
         small = frame if factor == 1 else np.asarray(PIL.Image.fromarray(frame).reduce(factor))
         raw = self.detector(np.ascontiguousarray(small))
-        boxes = _as_boxes(raw) * factor
+        found = _as_detections(raw)
+        found[:, :4] *= factor
         smallest = self.settings.min_size * min(height, width)
-        kept = [tuple(map(float, b)) for b in boxes if max(b[2], b[3]) >= smallest]
+        kept = [tuple(map(float, b)) for b in found if max(b[2], b[3]) >= smallest]
         return sorted(kept, key=lambda b: -b[2] * b[3])
 
     # -- the clip --------------------------------------------------------------------------------------
@@ -371,16 +377,16 @@ class FaceCropper:
         detections = [self.detect(np.ascontiguousarray(frame)) for frame in rgb]
         return self.crop_with_detections(frames, detections)
 
-    def crop_with_detections(self, frames: np.ndarray, detections: Sequence[Sequence[Box]]) -> FaceCrop:
-        """The crop of `frames` given each frame's face boxes (the step after detection)."""
+    def crop_with_detections(self, frames: np.ndarray, detections: Sequence[Sequence[Sequence[float]]]) -> FaceCrop:
+        """The crop of `frames` given each frame's faces `(x, y, w, h[, score])` (the step after detection)."""
         count, height, width = frames.shape[:3]
         if len(detections) != count:
             raise ValueError(f"{len(detections)} lists of detections for {count} frames")
         followed = follow_face(detections, self.settings.selection)
+        faces = [tuple(followed[t][:4]) if t in followed else None for t in range(count)]
         needed = max(1, math.ceil(self.settings.min_frames * count))
         if len(followed) < needed:
-            whole = (0, 0, width, height)
-            return FaceCrop(frames, False, [whole] * count, [followed.get(t) for t in range(count)])
+            return FaceCrop(frames, False, [(0, 0, width, height)] * count, faces)
         boxes = crop_boxes(
             followed,
             count,
@@ -394,7 +400,7 @@ class FaceCropper:
         out = np.empty((count, side, side, 3), np.uint8)
         for t, (x, y, _, _) in enumerate(boxes):
             out[t] = frames[t, y : y + side, x : x + side]
-        return FaceCrop(out, True, boxes, [followed.get(t) for t in range(count)])
+        return FaceCrop(out, True, boxes, faces)
 
 
 @functools.lru_cache(maxsize=8)
@@ -423,17 +429,21 @@ def _check_frames(frames) -> np.ndarray:
     return frames
 
 
-def _as_boxes(raw) -> np.ndarray:
-    """A detector's output as an (N, 4) float array of (x, y, w, h); a clear error when it is not boxes."""
+def _as_detections(raw) -> np.ndarray:
+    """A detector's output as an (N, 5) float array of (x, y, w, h, score); a clear error when it is not boxes."""
     try:
         boxes = np.asarray(list(raw), np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"a face detector must return a list of (x, y, w, h, score) boxes, got {raw!r}") from err
     if boxes.size == 0:
-        return np.zeros((0, 4))
+        return np.zeros((0, 5))
     if boxes.ndim != 2 or boxes.shape[1] not in (4, 5) or not np.all(np.isfinite(boxes)):
         raise ValueError(f"a face detector must return a list of (x, y, w, h, score) boxes, got {raw!r}")
-    return boxes[:, :4][(boxes[:, 2] > 0) & (boxes[:, 3] > 0)]
+    if boxes.shape[1] == 4:
+        boxes = np.concatenate([boxes, np.ones((len(boxes), 1))], axis=1)
+    if np.any(boxes[:, 4] < 0):
+        raise ValueError(f"a face detector's scores must be >= 0 (higher is surer), got {boxes[:, 4].tolist()}")
+    return boxes[(boxes[:, 2] > 0) & (boxes[:, 3] > 0)]
 
 
 def _centre(box: Box) -> tuple[float, float]:
@@ -442,6 +452,11 @@ def _centre(box: Box) -> tuple[float, float]:
 
 def _size(box: Box) -> float:
     return max(box[2], box[3])
+
+
+def _weight(box: Sequence[float]) -> float:
+    """What a detection adds to its track: its size times its score (1 when the detector gave none)."""
+    return _size(box) * (box[4] if len(box) > 4 else 1.0)
 
 
 def _link_cost(previous: Box, box: Box) -> float | None:
@@ -454,18 +469,18 @@ def _link_cost(previous: Box, box: Box) -> float | None:
     return shift if shift <= LINK_MAX_SHIFT else None
 
 
-def follow_face(detections: Sequence[Sequence[Box]], selection: str = "track") -> dict[int, Box]:
-    """Frame index -> the followed face's box, for the frames where it was seen.
+def follow_face(detections: Sequence[Sequence[Sequence[float]]], selection: str = "track") -> dict[int, tuple]:
+    """Frame index -> the followed face's detection `(x, y, w, h[, score])`, for the frames where it was seen.
 
     `"largest"`: each frame's largest box. `"track"`: greedy linking (the closest box-track pairs first) of each
-    frame's boxes to the tracks so far, new tracks for the rest; the track with the largest summed face size wins
-    (the earliest-started one on a tie).
+    frame's boxes to the tracks so far, new tracks for the rest; the track with the largest sum of size x score
+    wins (the earliest-started one on a tie).
     """
     if selection == "largest":
         return {t: max(boxes, key=lambda b: b[2] * b[3]) for t, boxes in enumerate(detections) if len(boxes)}
     if selection != "track":
         raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}")
-    tracks: list[dict[int, Box]] = []
+    tracks: list[dict[int, tuple]] = []
     for t, boxes in enumerate(detections):
         pairs = []
         for k, track in enumerate(tracks):
@@ -483,11 +498,11 @@ def follow_face(detections: Sequence[Sequence[Box]], selection: str = "track") -
         tracks += [{t: tuple(box)} for j, box in enumerate(boxes) if j not in taken_boxes]
     if not tracks:
         return {}
-    return max(tracks, key=lambda track: sum(_size(b) for b in track.values()))
+    return max(tracks, key=lambda track: sum(_weight(b) for b in track.values()))
 
 
 def crop_boxes(
-    followed: dict[int, Box],
+    followed: dict[int, Sequence[float]],
     count: int,
     width: int,
     height: int,
