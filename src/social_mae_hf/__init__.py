@@ -33,7 +33,9 @@ from .pipelines import (
     AudioVisualFeatureExtractionPipeline,
     register_pipelines,
 )
+from .processing_social_mae import SocialMAEProcessor
 from .retrieval import recall_at_k, similarity_matrix
+from .video_processing_social_mae import SocialMAEVideoProcessor
 
 register_auto_classes()
 register_pipelines()
@@ -54,6 +56,8 @@ __all__ = [
     "SocialMAEForRegression",
     "SocialMAEModel",
     "SocialMAEPreTrainedModel",
+    "SocialMAEProcessor",
+    "SocialMAEVideoProcessor",
     "recall_at_k",
     "similarity_matrix",
 ]

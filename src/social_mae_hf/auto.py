@@ -15,9 +15,19 @@ locally, so with the package installed and `trust_remote_code=True` it runs the 
 
 from collections import OrderedDict
 
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForPreTraining, PreTrainedConfig
+from transformers import (
+    AutoConfig,
+    AutoFeatureExtractor,
+    AutoModel,
+    AutoModelForPreTraining,
+    AutoProcessor,
+    PreTrainedConfig,
+)
 from transformers.models.auto.auto_factory import _BaseAutoModelClass, _LazyAutoMapping
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+# `transformers.AutoVideoProcessor` is a placeholder when torchvision is not installed; the class itself is not.
+from transformers.models.auto.video_processing_auto import AutoVideoProcessor
 
 from .configuration_social_mae import SocialMAEConfig
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor
@@ -29,6 +39,8 @@ from .modeling_social_mae import (
     SocialMAEForRegression,
     SocialMAEModel,
 )
+from .processing_social_mae import SocialMAEProcessor
+from .video_processing_social_mae import SocialMAEVideoProcessor
 
 HEADS = (SocialMAEForAudioVisualClassification, SocialMAEForRegression)
 
@@ -67,6 +79,8 @@ def register_auto_classes() -> None:
         SocialMAEConfig, SocialMAEForAudioVisualClassification, exist_ok=True
     )
     AutoFeatureExtractor.register(SocialMAEConfig, SocialMAEFeatureExtractor, exist_ok=True)
+    AutoVideoProcessor.register(SocialMAEConfig, SocialMAEVideoProcessor, exist_ok=True)
+    AutoProcessor.register(SocialMAEConfig, SocialMAEProcessor, exist_ok=True)
 
     SocialMAEConfig.register_for_auto_class("AutoConfig")
     SocialMAEModel.register_for_auto_class("AutoModel")
@@ -74,3 +88,5 @@ def register_auto_classes() -> None:
     for head in HEADS:
         head.register_for_auto_class(HUB_HEAD_AUTO_CLASS)
     SocialMAEFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
+    SocialMAEVideoProcessor.register_for_auto_class("AutoVideoProcessor")
+    SocialMAEProcessor.register_for_auto_class("AutoProcessor")
