@@ -719,3 +719,12 @@ def test_folders_saved_before_the_split_keep_loading(tmp_path, media):
     processor.save_pretrained(tmp_path / "again")
     again = SocialMAEProcessor.from_pretrained(tmp_path / "again")
     assert again.video_processor.to_dict() == processor.video_processor.to_dict()
+
+
+def test_a_feature_extractor_file_alone_is_not_taken_for_video_settings(tmp_path):
+    from social_mae_hf.configuration_social_mae import SocialMAEConfig
+
+    SocialMAEConfig.cav_mae().save_pretrained(tmp_path)
+    SocialMAEFeatureExtractor.cav_mae().save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=r"got the settings of a SocialMAEFeatureExtractor \(audio only\)"):
+        SocialMAEProcessor.from_pretrained(tmp_path)

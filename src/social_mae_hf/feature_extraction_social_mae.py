@@ -20,10 +20,10 @@ import torch
 from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
 from transformers.feature_extraction_utils import BatchFeature
 
-from . import legacy_settings
 from .batching import as_batch, is_array, item_position
 from .errors import InvalidInputError
 from .fbank import fbank_num_samples, log_mel_fbank
+from .legacy_settings import audio_settings, is_legacy
 
 __all__ = ["MAX_SAMPLING_RATE", "SocialMAEFeatureExtractor", "is_waveform", "pick_device", "resample_waveform"]
 
@@ -82,9 +82,9 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
         return_attention_mask: bool = False,
         **kwargs,
     ):
-        if legacy_settings.is_legacy(kwargs):
+        if is_legacy(kwargs):
             # A folder saved before the processor split: its one file also holds the video settings.
-            settings = legacy_settings.audio_settings(
+            settings = audio_settings(
                 {
                     "sampling_rate": sampling_rate,
                     "num_mel_bins": num_mel_bins,

@@ -35,10 +35,10 @@ from transformers.processing_utils import VideosKwargs
 from transformers.video_processing_utils import BaseVideoProcessor
 from transformers.video_utils import VideoMetadata
 
-from . import legacy_settings
 from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MediaDecodeError
 from .frame_sampling import cav_mae_frame_index, cav_mae_slot, social_mae_frame_indices, social_mae_window_start
+from .legacy_settings import is_legacy, video_settings
 from .media import MediaFile, is_media_source
 
 __all__ = [
@@ -168,9 +168,15 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
     channel_order = "bgr"
 
     def __init__(self, **kwargs):
-        if legacy_settings.is_legacy(kwargs):
+        if is_legacy(kwargs):
             # A folder saved before the processor split: its one file also holds the audio settings.
-            kwargs = legacy_settings.video_settings(kwargs)
+            kwargs = video_settings(kwargs)
+        elif "feature_extractor_type" in kwargs:
+            # transformers falls back to preprocessor_config.json, which is then a feature extractor's file alone.
+            raise ValueError(
+                f"{type(self).__name__}: got the settings of a {kwargs['feature_extractor_type']} (audio only); this "
+                "folder has no video processor settings: save the whole SocialMAEProcessor"
+            )
         super().__init__(**kwargs)
         self._validate_settings()
 
