@@ -24,7 +24,7 @@ from .metrics import (
     pretraining_metrics,
     regression_metrics,
 )
-from .model_init import load_model_and_feature_extractor
+from .model_init import load_model_and_processor
 from .optimization import freeze_backbone, parameter_groups
 from .pretrain import run_pretrain
 from .trainer import SocialMAEPreTrainingTrainer, SocialMAETrainer
@@ -60,7 +60,7 @@ __all__ = [
     "initialise_from_single_frame",
     "load_clip_splits",
     "load_dataset_splits",
-    "load_model_and_feature_extractor",
+    "load_model_and_processor",
     "multi_label_metrics",
     "parameter_groups",
     "pretraining_metrics",

@@ -41,7 +41,9 @@ class ModelArguments:
     )
     feature_extractor_name: str | None = field(
         default=None,
-        metadata={"help": "Feature extractor folder / Hub id (default: the checkpoint's, else the family preset)."},
+        metadata={
+            "help": "Processor folder / Hub id (default: the checkpoint's own; for --config_name, the family preset)."
+        },
     )
     video_init: str | None = field(
         default=None,
@@ -59,12 +61,12 @@ class ModelArguments:
     token: str | None = field(default=None, metadata={"help": "Hub token for private models/datasets."})
 
     def loading_kwargs(self) -> dict:
-        """These arguments as `load_model_and_feature_extractor` takes them."""
+        """These arguments as `load_model_and_processor` takes them."""
         return {
             "model_name_or_path": self.model_name_or_path,
             "config_name": self.config_name,
             "config_overrides": self.config_overrides,
-            "feature_extractor_name": self.feature_extractor_name,
+            "processor_name": self.feature_extractor_name,
             "video_init": self.video_init,
             "attn_implementation": self.attn_implementation,
             "cache_dir": self.cache_dir,

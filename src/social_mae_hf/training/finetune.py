@@ -19,7 +19,7 @@ from .data.splits import load_clip_splits
 from .data.targets import TargetEncoder, classes_of
 from .losses import parse_class_weights
 from .metrics import MetricsComputer
-from .model_init import load_model_and_feature_extractor
+from .model_init import load_model_and_processor
 from .optimization import freeze_backbone
 from .run import freeze_unused_for_ddp, prepare_run, push_results, train_and_evaluate
 from .trainer import SocialMAETrainer
@@ -124,8 +124,8 @@ def run_finetune(
         "label2id": encoder.label2id,
         "problem_type": "single_label_classification" if task == "classification" else task,
     }
-    loaded = load_model_and_feature_extractor(model_class, config_updates=updates, **model_args.loading_kwargs())
-    model, extractor = loaded.model, loaded.feature_extractor
+    loaded = load_model_and_processor(model_class, config_updates=updates, **model_args.loading_kwargs())
+    model, processor = loaded.model, loaded.processor
     if ft_args.freeze_backbone:
         logger.info("Linear probe: froze %d backbone tensors", freeze_backbone(model))
     freeze_unused_for_ddp(model, ft_args.modality, training_args)
@@ -136,7 +136,7 @@ def run_finetune(
             return None
         return ClipDataset(
             records,
-            extractor,
+            processor,
             encoder,
             modality=ft_args.modality,
             training=training,
@@ -154,7 +154,7 @@ def run_finetune(
         if (ft_args.freqm or ft_args.timem) and ft_args.modality == "video":
             raise ValueError("--freqm/--timem mask the audio; modality 'video' has none")
         augmentation = TrainAugmentation(
-            spec_augment=SpecAugment.for_feature_extractor(extractor, ft_args.freqm, ft_args.timem),
+            spec_augment=SpecAugment.for_feature_extractor(processor.feature_extractor, ft_args.freqm, ft_args.timem),
             mixup=Mixup(ft_args.mixup, ft_args.mixup_alpha, encoder.num_labels),
         )
     if ft_args.mixup and training_args.label_smoothing_factor:
@@ -174,7 +174,7 @@ def run_finetune(
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
-        processing_class=extractor,
+        processing_class=processor,
         data_collator=SocialMAECollator(),
         compute_metrics=MetricsComputer(task, encoder.names),
         head_learning_rate=ft_args.head_learning_rate,

@@ -11,7 +11,7 @@ from .data.collator import SocialMAECollator
 from .data.splits import load_clip_splits
 from .data.targets import TargetEncoder
 from .metrics import MetricsComputer
-from .model_init import load_model_and_feature_extractor
+from .model_init import load_model_and_processor
 from .run import freeze_unused_for_ddp, prepare_run, push_results, train_and_evaluate
 from .trainer import SocialMAEPreTrainingTrainer
 
@@ -32,10 +32,10 @@ def run_pretrain(
     set_seed(training_args.seed)
     wanted = {"train": training_args.do_train, "validation": training_args.do_eval}
     splits = load_clip_splits(data_args, "pretraining", wanted)
-    loaded = load_model_and_feature_extractor(
+    loaded = load_model_and_processor(
         SocialMAEForPreTraining, config_updates=pt_args.config_updates(), **model_args.loading_kwargs()
     )
-    model, extractor = loaded.model, loaded.feature_extractor
+    model, processor = loaded.model, loaded.processor
     freeze_unused_for_ddp(model, "audiovisual", training_args)
     targets = TargetEncoder("pretraining", ())
 
@@ -43,7 +43,7 @@ def run_pretrain(
         records = splits.get(split)
         if records is None:
             return None
-        return ClipDataset(records, extractor, targets, training=training, on_decode_error=data_args.on_decode_error)
+        return ClipDataset(records, processor, targets, training=training, on_decode_error=data_args.on_decode_error)
 
     train_dataset = dataset("train", True) if training_args.do_train else None
     eval_dataset = dataset("validation", False) if training_args.do_eval else None
@@ -52,7 +52,7 @@ def run_pretrain(
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
-        processing_class=extractor,
+        processing_class=processor,
         data_collator=SocialMAECollator(),
         compute_metrics=MetricsComputer("pretraining"),
     )
