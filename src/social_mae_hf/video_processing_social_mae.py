@@ -482,8 +482,6 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             frames = np.stack([self._pil_shorter_side(f) for f in frames])
         if self.do_center_crop:
             frames = _center_crop(frames, self.crop_size.height, self.crop_size.width)
-        if self.channel_order == "bgr":
-            frames = frames[..., ::-1]
         x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
         x = x.permute(0, 3, 1, 2).to(torch.float32)
         if self.do_rescale:
@@ -494,6 +492,9 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             if x.shape[-2:] != size:
                 mode = _INTERPOLATION[self.resample]
                 x = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=self.antialias)
+        if self.channel_order == "bgr":
+            # Every step is per channel: flipping the (smaller) resized frames gives the same values.
+            x = x.flip(-3)
         if self.do_normalize:
             mean = torch.tensor(self.image_mean, dtype=torch.float32, device=device)[:, None, None]
             std = torch.tensor(self.image_std, dtype=torch.float32, device=device)[:, None, None]
