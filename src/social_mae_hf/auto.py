@@ -14,6 +14,7 @@ counting as classification, as `problem_type="regression"` does in transformers)
 under `AutoProcessor`, `AutoFeatureExtractor` and `AutoVideoProcessor` (the `auto_map` of `processor_config.json`).
 """
 
+import copy
 from collections import OrderedDict
 
 from transformers import (
@@ -50,6 +51,16 @@ class AutoModelForAudioVisualClassification(_BaseAutoModelClass):
     """`from_pretrained` / `from_config` for models with an audio-visual classification (or regression) head."""
 
     _model_mapping = _LazyAutoMapping(CONFIG_MAPPING_NAMES, OrderedDict())
+
+    @classmethod
+    def from_config(cls, config, **kwargs):
+        """As any Auto class; a new model gets the classification head."""
+        if isinstance(config, SocialMAEConfig) and not config.architectures:
+            # transformers (5.24) picks among a tuple of classes by `config.architectures` and fails when it is
+            # None, as in every fresh config (its own tuples too, e.g. `AutoModel.from_config(FunnelConfig())`).
+            config = copy.deepcopy(config)
+            config.architectures = [HEADS[0].__name__]
+        return super().from_config(config, **kwargs)
 
 
 def register_auto_classes() -> None:
