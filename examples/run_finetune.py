@@ -5,8 +5,12 @@
         --train_file train.csv --validation_file val.csv --output_dir out --do_train --do_eval
 
 Runs unchanged under `accelerate launch` (DDP; FSDP / DeepSpeed through an Accelerate config). Arguments can
-also come from one JSON file (`python examples/run_finetune.py args.json`). Every option: `--help`. The work
-is done by `social_mae_hf.training.run_finetune`.
+also come from one JSON file (`python examples/run_finetune.py args.json`). Every option: `--help`.
+
+The script reads top to bottom as the run goes: arguments, logging, the checkpoint to resume from, the clips,
+the classes, the model, the datasets and the training recipe, the `Trainer`, train / evaluate / predict, push.
+The parts it assembles (manifests and datasets, decoding, collator, metrics, inflation, trainer) are in
+`social_mae_hf.training`.
 """
 
 import os
@@ -17,18 +21,444 @@ import sys
 # steps (benchmarks/README.md). Set before torch is imported; an OMP_WAIT_POLICY in the environment wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from transformers import HfArgumentParser, TrainingArguments
+import logging
+from dataclasses import dataclass, field
 
-from social_mae_hf.training import DataArguments, FinetuneArguments, ModelArguments, run_finetune
+import datasets
+import transformers
+from transformers import HfArgumentParser, TrainerState, TrainingArguments, set_seed
+
+from social_mae_hf import SocialMAEForAudioVisualClassification, SocialMAEForRegression
+from social_mae_hf.hub import check_hub_available
+from social_mae_hf.training import (
+    ClipDataset,
+    ManifestColumns,
+    MetricsComputer,
+    Mixup,
+    SocialMAECollator,
+    SocialMAETrainer,
+    SpecAugment,
+    TargetEncoder,
+    TrainAugmentation,
+    checkpoint_label_names,
+    choose_label_names,
+    finished_run,
+    freeze_backbone,
+    freeze_unused_parameters,
+    last_complete_checkpoint,
+    load_clip_splits,
+    load_model_and_processor,
+    optional_column,
+    write_predictions,
+)
+from social_mae_hf.training.data import DECODE_ERROR_POLICIES, MODALITY_CHOICES
+from social_mae_hf.training.inflation import VIDEO_INIT_CHOICES
+from social_mae_hf.training.losses import parse_class_weights
+
+logger = logging.getLogger(__name__)
+
+TASKS = ("classification", "multi_label_classification", "regression")
+
+
+def comma_list(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@dataclass
+class ModelArguments:
+    """Where the model starts from."""
+
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={"help": "A converted checkpoint folder or Hub id to start from (`social-mae convert` makes one)."},
+    )
+    config_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "Train from scratch instead: a preset ('social-mae', 'cav-mae') or a config folder / Hub id."
+        },
+    )
+    config_overrides: str | None = field(
+        default=None,
+        metadata={
+            "help": "Config changes as key=value pairs separated by commas, e.g. "
+            "'hidden_size=64,num_attention_heads=4' or 'num_frames=8,tubelet_size=2' (with --video_init)."
+        },
+    )
+    processor_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "Processor folder / Hub id (default: the checkpoint's own, required then; with --config_name, the "
+            "family preset sized to the config)."
+        },
+    )
+    video_init: str | None = field(
+        default=None,
+        metadata={
+            "help": "Starting a multi-frame model from a single-frame CAV-MAE checkpoint: 'inflate' (repeat its "
+            "2D video weights over time) or 'reinit' (fresh video embedding, as the Social-MAE paper).",
+            "choices": list(VIDEO_INIT_CHOICES),
+        },
+    )
+    attn_implementation: str | None = field(
+        default=None, metadata={"help": "'sdpa' or 'eager' attention (default: transformers' choice, sdpa)."}
+    )
+    cache_dir: str | None = field(default=None, metadata={"help": "Where Hub downloads are cached."})
+    model_revision: str = field(default="main", metadata={"help": "Hub revision (branch, tag or commit)."})
+    token: str | None = field(default=None, metadata={"help": "Hub token for private models/datasets."})
+
+
+@dataclass
+class DataArguments:
+    """Which clips, and which columns hold what."""
+
+    train_file: str | None = field(default=None, metadata={"help": "Training manifest (.csv, .tsv, .jsonl, .json)."})
+    validation_file: str | None = field(default=None, metadata={"help": "Validation manifest."})
+    test_file: str | None = field(default=None, metadata={"help": "Test manifest (--do_predict)."})
+    manifest: str | None = field(
+        default=None, metadata={"help": "One manifest holding every split, with a --split_column."}
+    )
+    split_column: str | None = field(default=None, metadata={"help": "Column naming each row's split."})
+    train_split_name: str = field(default="train", metadata={"help": "Split value / dataset split for training."})
+    validation_split_name: str = field(default="validation", metadata={"help": "... for validation."})
+    test_split_name: str = field(default="test", metadata={"help": "... for testing."})
+    dataset_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "A `datasets` dataset instead of manifests: a save_to_disk folder, a local data folder, or a Hub "
+            "name (needs the Hub)."
+        },
+    )
+    dataset_config_name: str | None = field(default=None, metadata={"help": "The dataset's configuration."})
+    video_column: str | None = field(
+        default="video", metadata={"help": "Media path column (a video with its sound); 'none' for audio files only."}
+    )
+    audio_column: str | None = field(
+        default=None, metadata={"help": "Separate audio path column (replaces the video's sound)."}
+    )
+    label_column: str = field(default="label", metadata={"help": "Class name column (or class names, multi-label)."})
+    target_columns: str | None = field(
+        default=None, metadata={"help": "Regression: comma-separated float target columns, in output order."}
+    )
+    label_separator: str = field(
+        default=",", metadata={"help": "Separator of class names in a multi-label cell (or use a JSON list)."}
+    )
+    on_decode_error: str = field(
+        default="abort",
+        metadata={
+            "help": "A clip that is missing or cannot be decoded: 'abort' the run naming it, or 'skip' it (it is "
+            "reported by path and counted).",
+            "choices": list(DECODE_ERROR_POLICIES),
+        },
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training clips."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N validation clips."})
+    max_predict_samples: int | None = field(default=None, metadata={"help": "Use only the first N test clips."})
+
+    def __post_init__(self):
+        self.video_column = optional_column(self.video_column)
+        self.audio_column = optional_column(self.audio_column)
+
+
+@dataclass
+class FinetuneArguments:
+    """The fine-tuning task and its recipe."""
+
+    task: str = field(default="classification", metadata={"help": "What the labels are.", "choices": list(TASKS)})
+    modality: str = field(
+        default="audiovisual",
+        metadata={
+            "help": "Inputs the model sees (the originals' single-modality modes).",
+            "choices": list(MODALITY_CHOICES),
+        },
+    )
+    class_names: str | None = field(
+        default=None,
+        metadata={"help": "Comma-separated class names in output order (default: the checkpoint's, else sorted)."},
+    )
+    class_weights: str | None = field(
+        default=None,
+        metadata={"help": "'balanced' (n / (classes x count)) or one comma-separated weight per class."},
+    )
+    freeze_backbone: bool = field(default=False, metadata={"help": "Train the head only (a linear probe)."})
+    head_learning_rate: float | None = field(
+        default=None, metadata={"help": "Learning rate of the new head (default: --learning_rate)."}
+    )
+    freqm: int = field(default=0, metadata={"help": "SpecAugment: widest frequency mask in mel bins (CAV-MAE: 48)."})
+    timem: int = field(default=0, metadata={"help": "SpecAugment: widest time mask in frames (CAV-MAE: 192)."})
+    mixup: float = field(default=0.0, metadata={"help": "Probability that a training clip is mixed (CAV-MAE: 0.5)."})
+    mixup_alpha: float = field(default=10.0, metadata={"help": "Mixup weight ~ Beta(alpha, alpha) (CAV-MAE: 10)."})
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Start afresh even if --output_dir holds checkpoints (default: resume from the last one)."},
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Fine-tune (and/or evaluate, predict) as the arguments say; returns the metrics written to
+    `output_dir/all_results.json`."""
     parser = HfArgumentParser((ModelArguments, DataArguments, FinetuneArguments, TrainingArguments))
     if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
-        args = parser.parse_json_file(json_file=os.path.abspath(sys.argv[1]))
+        model_args, data_args, ft_args, training_args = parser.parse_json_file(json_file=os.path.abspath(sys.argv[1]))
     else:
-        args = parser.parse_args_into_dataclasses(args=argv)
-    return run_finetune(*args)
+        model_args, data_args, ft_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+
+    # Logging: INFO on the main process, warnings elsewhere.
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+        datefmt="%m/%d/%Y %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    if training_args.should_log:
+        transformers.utils.logging.set_verbosity_info()
+    log_level = training_args.get_process_log_level()
+    logger.setLevel(log_level)
+    logging.getLogger("social_mae_hf").setLevel(log_level)
+    datasets.utils.logging.set_verbosity(log_level)
+    transformers.utils.logging.set_verbosity(log_level)
+    transformers.utils.logging.enable_default_handler()
+    transformers.utils.logging.enable_explicit_format()
+    logger.warning(
+        "Process rank %s, device %s, n_gpu %s, distributed %s, bf16 %s, fp16 %s",
+        training_args.process_index,
+        training_args.device,
+        training_args.n_gpu,
+        training_args.parallel_mode.value == "distributed",
+        training_args.bf16,
+        training_args.fp16,
+    )
+    if training_args.push_to_hub:  # fail now rather than after training
+        check_hub_available(token=training_args.hub_token)
+    if not (training_args.do_train or training_args.do_eval or training_args.do_predict):
+        raise ValueError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
+    task = ft_args.task
+    targets = comma_list(data_args.target_columns)
+    if task == "regression" and not targets:
+        raise ValueError("regression needs --target_columns (comma-separated float columns)")
+    if task != "regression" and targets:
+        raise ValueError(f"--target_columns is for regression, not {task!r}")
+
+    # The checkpoint to resume from (the newest complete one), or a training that already finished.
+    last_checkpoint = finished = None
+    if (
+        training_args.do_train
+        and training_args.resume_from_checkpoint is None
+        and os.path.isdir(training_args.output_dir)
+        and not ft_args.overwrite_output_dir
+    ):
+        last_checkpoint = last_complete_checkpoint(
+            training_args.output_dir, optimizer_state=not training_args.save_only_model
+        )
+        finished = finished_run(
+            training_args.output_dir,
+            last_checkpoint,
+            max_steps=training_args.max_steps,
+            num_train_epochs=training_args.num_train_epochs,
+            load_best_model_at_end=training_args.load_best_model_at_end,
+        )
+        if finished is not None:
+            logger.warning(finished.message(training_args.output_dir))
+        elif last_checkpoint is not None:
+            logger.info(
+                "Checkpoint detected, resuming training at %s. Pass --overwrite_output_dir to start afresh, or "
+                "--resume_from_checkpoint to pick another.",
+                last_checkpoint,
+            )
+
+    set_seed(training_args.seed)
+
+    # The clips of each split (their media are decoded later, in the DataLoader workers).
+    splits = load_clip_splits(
+        task,
+        {"train": training_args.do_train, "validation": training_args.do_eval, "test": training_args.do_predict},
+        ManifestColumns(
+            video=data_args.video_column,
+            audio=data_args.audio_column,
+            label=data_args.label_column if task != "regression" else None,
+            targets=tuple(targets),
+            split=data_args.split_column,
+        ),
+        files={"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file},
+        manifest=data_args.manifest,
+        dataset_name=data_args.dataset_name,
+        dataset_config_name=data_args.dataset_config_name,
+        split_names={
+            "train": data_args.train_split_name,
+            "validation": data_args.validation_split_name,
+            "test": data_args.test_split_name,
+        },
+        label_separator=data_args.label_separator,
+        max_samples={
+            "train": data_args.max_train_samples,
+            "validation": data_args.max_eval_samples,
+            "test": data_args.max_predict_samples,
+        },
+        on_decode_error=data_args.on_decode_error,
+    )
+
+    # The classes (or regression targets), in model output order.
+    if task == "regression":
+        names = targets
+    else:
+        names = choose_label_names(
+            task,
+            splits.records,
+            class_names=comma_list(ft_args.class_names),
+            checkpoint_names=checkpoint_label_names(
+                model_args.model_name_or_path,
+                task,
+                cache_dir=model_args.cache_dir,
+                revision=model_args.model_revision,
+                token=model_args.token,
+            ),
+        )
+    encoder = TargetEncoder(task, tuple(names))
+    for records in splits.records.values():
+        encoder.check(records)
+
+    # The model and its processor.
+    if finished is None:
+        start = {
+            "model_name_or_path": model_args.model_name_or_path,
+            "config_name": model_args.config_name,
+            "config_overrides": model_args.config_overrides,
+            "processor_name": model_args.processor_name,
+            "video_init": model_args.video_init,
+        }
+    else:  # training already finished: evaluate / predict with the model it ended with
+        start = {"model_name_or_path": finished.model_path}
+    model_class = SocialMAEForRegression if task == "regression" else SocialMAEForAudioVisualClassification
+    loaded = load_model_and_processor(
+        model_class,
+        **start,
+        config_updates={
+            "num_labels": encoder.num_labels,
+            "id2label": encoder.id2label,
+            "label2id": encoder.label2id,
+            "problem_type": "single_label_classification" if task == "classification" else task,
+        },
+        attn_implementation=model_args.attn_implementation,
+        cache_dir=model_args.cache_dir,
+        revision=model_args.model_revision,
+        token=model_args.token,
+    )
+    model, processor = loaded.model, loaded.processor
+    if ft_args.freeze_backbone:
+        logger.info("Linear probe: froze %d backbone tensors", freeze_backbone(model))
+    # What this modality leaves without gradient is frozen, so that DDP needs no unused-parameter search.
+    unused = freeze_unused_parameters(model, ft_args.modality)
+    if unused:
+        logger.info("Froze %d tensors that modality %r never uses: %s", len(unused), ft_args.modality, unused)
+    if training_args.ddp_find_unused_parameters is None:
+        training_args.ddp_find_unused_parameters = False
+
+    # Datasets: each clip decoded on the fly, with random frame choice in training.
+    def clip_dataset(split: str, training: bool) -> ClipDataset:
+        return ClipDataset(
+            splits.get(split),
+            processor,
+            encoder,
+            modality=ft_args.modality,
+            training=training,
+            on_decode_error=data_args.on_decode_error,
+        )
+
+    train_dataset = clip_dataset("train", training=True) if training_args.do_train else None
+    eval_dataset = clip_dataset("validation", training=False) if training_args.do_eval else None
+    predict_dataset = clip_dataset("test", training=False) if training_args.do_predict else None
+
+    # The recipe: CAV-MAE's augmentations, class weights.
+    augmentation = None
+    if ft_args.freqm or ft_args.timem or ft_args.mixup:
+        if ft_args.mixup and task == "regression":
+            raise ValueError("--mixup mixes class labels; it is not defined for regression")
+        if (ft_args.freqm or ft_args.timem) and ft_args.modality == "video":
+            raise ValueError("--freqm/--timem mask the audio; modality 'video' has none")
+        augmentation = TrainAugmentation(
+            spec_augment=SpecAugment.for_feature_extractor(processor.feature_extractor, ft_args.freqm, ft_args.timem),
+            mixup=Mixup(ft_args.mixup, ft_args.mixup_alpha, encoder.num_labels),
+        )
+    if ft_args.mixup and training_args.label_smoothing_factor:
+        raise ValueError("--label_smoothing_factor cannot be combined with --mixup (soft targets)")
+    class_weights = None
+    if ft_args.class_weights:
+        if task != "classification":
+            raise ValueError(f"--class_weights is for single-label classification, not {task!r}")
+        if training_args.label_smoothing_factor:
+            raise ValueError("--label_smoothing_factor cannot be combined with --class_weights")
+        indices = [encoder.encode(record) for record in splits.get("train") or []]
+        class_weights = parse_class_weights(ft_args.class_weights, indices, encoder.names)
+        logger.info("Class weights: %s", dict(zip(encoder.names, class_weights.tolist())))
+
+    trainer = SocialMAETrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=processor,
+        data_collator=SocialMAECollator(),
+        compute_metrics=MetricsComputer(task, encoder.names),
+        head_learning_rate=ft_args.head_learning_rate,
+        train_augmentation=augmentation,
+        class_weights=class_weights,
+    )
+
+    results = {}
+    if splits.missing_files:
+        results["missing_files_skipped"] = sum(splits.missing_files.values())
+
+    # Training (when already finished: nothing, but completing its final save if a kill cut that short)
+    if training_args.do_train and finished is not None:
+        trainer.state = TrainerState.load_from_json(finished.state_path)
+        if not finished.saved:
+            trainer.save_model()
+            trainer.save_state()
+    elif training_args.do_train:
+        checkpoint = training_args.resume_from_checkpoint or last_checkpoint
+        train_result = trainer.train(resume_from_checkpoint=checkpoint)
+        trainer.save_model()
+        metrics = dict(train_result.metrics)
+        metrics["train_samples"] = len(train_dataset)
+        metrics["train_skipped_clips"] = trainer.skipped_clips
+        trainer.log_metrics("train", metrics)
+        trainer.save_metrics("train", metrics)
+        trainer.save_state()
+        results.update(metrics)
+
+    # Evaluation
+    if training_args.do_eval:
+        before = trainer.skipped_clips
+        metrics = trainer.evaluate(eval_dataset)
+        metrics["eval_samples"] = len(eval_dataset)
+        metrics["eval_skipped_clips"] = trainer.skipped_clips - before
+        trainer.log_metrics("eval", metrics)
+        trainer.save_metrics("eval", metrics)
+        results.update(metrics)
+
+    # Prediction: test metrics, and predictions.csv
+    if training_args.do_predict:
+        before = trainer.skipped_clips
+        output = trainer.predict(predict_dataset, metric_key_prefix="test")
+        metrics = dict(output.metrics)
+        metrics["test_samples"] = len(predict_dataset)
+        metrics["test_skipped_clips"] = trainer.skipped_clips - before
+        trainer.log_metrics("test", metrics)
+        trainer.save_metrics("test", metrics)
+        results.update(metrics)
+        if trainer.is_world_process_zero():
+            path = os.path.join(training_args.output_dir, "predictions.csv")
+            write_predictions(path, predict_dataset.records, output.predictions, encoder)
+            logger.info("Wrote %s", path)
+
+    # Push to the Hub with a model card (a failure raises HubPushError, naming where the outputs are).
+    if training_args.push_to_hub:
+        trainer.push_to_hub(
+            finetuned_from=model_args.model_name_or_path,
+            tasks="video-classification" if task != "regression" else "other",
+            dataset=data_args.dataset_name,
+        )
+    trainer.end()  # ends trackers and the process group (a DDP worker aborts at exit otherwise)
+    return results
 
 
 if __name__ == "__main__":

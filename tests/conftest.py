@@ -1,6 +1,7 @@
 """Shared fixtures: the originals' reference outputs, tiny checkpoints converted through the CLI, and synthetic media
 written once per session, only when a test asks for it."""
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from safetensors.torch import load_file
 from social_mae_hf import SocialMAEConfig, synthetic
 from social_mae_hf.cli import main as cli_main
 
+ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = FIXTURES / "reference"
 
@@ -136,6 +138,20 @@ def speech_waveform() -> np.ndarray:
 
 
 # ---- training -------------------------------------------------------------------------------------------------
+
+_EXAMPLES = {}
+
+
+def load_example(name: str):
+    """`examples/{name}.py` as a module (loaded once), so that tests call its `main(argv)` and read its argument
+    dataclasses as a user's `python examples/{name}.py ...` would."""
+    if name not in _EXAMPLES:
+        spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _EXAMPLES[name] = module
+    return _EXAMPLES[name]
+
 
 # A small Social-MAE (4 frames in tubelets of 2, 32 px, 0.64 s of audio) for end-to-end training runs.
 TRAIN_OVERRIDES = (

@@ -98,8 +98,8 @@ def test_cav_mae_forward_feat_tokens(converted, reference, cav_pixels):
     with torch.no_grad():
         audio_tokens = model(input_values=audio).last_hidden_state
         video_tokens = model(pixel_values=video).last_hidden_state
-        audio_features = model.get_audio_features(audio)
-        video_features = model.get_video_features(video)
+        audio_features = model.get_audio_features(audio).pooler_output
+        video_features = model.get_video_features(video).pooler_output
     assert_close(audio_tokens, reference["cav_mae_pretrain.feat_audio_tokens"], "feat_audio_tokens")
     assert_close(video_tokens, reference["cav_mae_pretrain.feat_video_tokens"], "feat_video_tokens")
     assert_close(audio_features, reference["cav_mae_pretrain.feat_audio_tokens"].mean(1), "audio features")

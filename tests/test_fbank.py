@@ -135,7 +135,8 @@ def test_max_frames_crops_without_changing_values():
     full = kaldi_fbank(wave)
     cropped = kaldi_fbank(wave, max_frames=10)
     assert cropped.shape == (1, 10, 128)
-    torch.testing.assert_close(cropped, full[:, :10], atol=0, rtol=0)
+    # Different frame counts -> different matrix shapes -> not bit-identical on every CPU (AVX-512).
+    torch.testing.assert_close(cropped, full[:, :10], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore:At least one mel filter")

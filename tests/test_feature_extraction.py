@@ -80,8 +80,9 @@ def test_batch_of_files_bytes_and_path_agree(smae, media):
     out = smae(videos=[path, path.read_bytes(), media("one_second.webm")], return_tensors="np")
     assert isinstance(out["pixel_values"], np.ndarray)
     assert out["pixel_values"].shape == (3, 8, 3, 224, 224) and out["input_values"].shape == (3, 1024, 128)
-    np.testing.assert_array_equal(out["pixel_values"][0], out["pixel_values"][1])
-    np.testing.assert_array_equal(out["input_values"][0], out["input_values"][1])
+    np.testing.assert_array_equal(out["pixel_values"][0], out["pixel_values"][1])  # same decode, same transform
+    # Two rows of one batched fbank (its matrix products are not bit-identical per row on every CPU).
+    np.testing.assert_allclose(out["input_values"][0], out["input_values"][1], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -267,8 +268,9 @@ def test_bgr_is_a_channel_flip_of_rgb(media):
     rgb = SocialMAEVideoProcessor.social_mae(do_normalize=False, channel_order="rgb")
     a = bgr(media("c25.mp4"))["pixel_values"]
     b = rgb(media("c25.mp4"))["pixel_values"]
-    torch.testing.assert_close(a, b.flip(2), atol=0, rtol=0)
-    assert not torch.equal(a, b)
+    # Different inputs to the resize (the channel planes swapped): equal up to float32 rounding.
+    torch.testing.assert_close(a, b.flip(2), atol=1e-5, rtol=1e-5)
+    assert (a - b).abs().max() > 0.1
 
 
 @pytest.mark.parametrize("antialias", [False, True])

@@ -1,4 +1,5 @@
-"""Model behaviour beyond parity: attention backends, save/load, checkpointing, inputs, init, losses."""
+"""Model behaviour beyond parity: eager/sdpa agreement, Auto classes, inputs, init, losses (the common checks,
+save/load and gradient checkpointing among them, are in test_modeling_common.py)."""
 
 import math
 
@@ -63,42 +64,7 @@ def test_eager_and_sdpa_agree(model_class, tmp_path):
             torch.testing.assert_close(first_tensor(a), first_tensor(b), atol=1e-5, rtol=1e-5)
 
 
-def test_attentions_need_eager_and_have_the_right_shapes():
-    model = build(SocialMAEModel)
-    inputs = tiny_inputs(model.config)
-    with pytest.raises(ValueError, match="attn_implementation='eager'"):
-        model(**inputs, output_attentions=True)
-    model.set_attn_implementation("eager")
-    outputs = model(**inputs, output_attentions=True, output_hidden_states=True)
-    config = model.config
-    assert len(outputs.audio_attentions) == len(outputs.video_attentions) == config.num_modality_layers
-    assert len(outputs.attentions) == config.num_fusion_layers
-    tokens = config.num_audio_patches + config.num_video_patches
-    assert outputs.attentions[0].shape == (2, config.num_attention_heads, tokens, tokens)
-    torch.testing.assert_close(outputs.attentions[0].sum(-1), torch.ones(2, config.num_attention_heads, tokens))
-    assert len(outputs.audio_hidden_states) == config.num_modality_layers + 1
-    assert len(outputs.hidden_states) == config.num_fusion_layers + 1
-    assert outputs.hidden_states[0].shape == (2, tokens, config.hidden_size)
-
-
 # ---- save / load -------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("model_class", MODEL_CLASSES)
-def test_save_load_round_trip_is_bit_exact(model_class, tmp_path):
-    model = build(model_class, id2label={0: "calm", 1: "laugh", 2: "smile"})
-    model.save_pretrained(tmp_path)
-    assert (tmp_path / "model.safetensors").is_file()
-    reloaded = model_class.from_pretrained(tmp_path).eval()
-    original_state, reloaded_state = model.state_dict(), reloaded.state_dict()
-    assert original_state.keys() == reloaded_state.keys()
-    for name, tensor in original_state.items():
-        assert torch.equal(tensor, reloaded_state[name]), name
-    inputs = tiny_inputs(model.config)
-    extra = noise_for(model.config) if model_class is SocialMAEForPreTraining else {}
-    with torch.no_grad():
-        assert torch.equal(first_tensor(model(**inputs, **extra)), first_tensor(reloaded(**inputs, **extra)))
-    assert reloaded.config.id2label == {0: "calm", 1: "laugh", 2: "smile"}
 
 
 def test_auto_classes_resolve_every_head(tmp_path):
@@ -122,30 +88,6 @@ def test_classifier_from_a_pretraining_folder_keeps_the_encoder(tmp_path):
         assert torch.equal(tensor, classifier.social_mae.state_dict()[name]), name
     assert classifier.classifier.dense.weight.shape == (4, 32)
     assert torch.equal(classifier.classifier.dense.bias, torch.zeros(4))
-
-
-# ---- gradient checkpointing --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("model_class", [SocialMAEForPreTraining, SocialMAEForAudioVisualClassification])
-def test_gradient_checkpointing_gives_the_same_gradients(model_class):
-    def gradients(checkpointing: bool) -> dict[str, torch.Tensor]:
-        model = build(model_class).train()
-        if checkpointing:
-            model.activation_checkpointing_enable()
-            assert all(
-                layer.gradient_checkpointing for layer in model.modules() if hasattr(layer, "gradient_checkpointing")
-            )
-        inputs = tiny_inputs(model.config)
-        extra = noise_for(model.config) if model_class is SocialMAEForPreTraining else {"labels": torch.tensor([0, 2])}
-        model(**inputs, **extra).loss.backward()
-        return {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
-
-    plain, checkpointed = gradients(False), gradients(True)
-    assert plain.keys() == checkpointed.keys()
-    assert len(plain) > 50
-    for name in plain:
-        torch.testing.assert_close(checkpointed[name], plain[name], atol=1e-6, rtol=1e-5, msg=name)
 
 
 def test_pretraining_uses_every_parameter():
@@ -235,10 +177,8 @@ def test_single_modality_strategies_differ_and_average_is_the_mean_of_both_passe
         specific = model(input_values=audio).last_hidden_state
         model.config.single_modality_strategy = "average_fusion"
         averaged = model(input_values=audio).last_hidden_state
-        hidden = model.encoder.encode_modality(
-            model.embeddings.embed_audio(audio), "audio", model._recorder(False, False)
-        )
-        joint = model.encoder.layernorm(model.encoder.fusion_layers[0](hidden)[0])
+        hidden = model.encoder.encode_modality(model.embeddings(input_values=audio).audio, "audio")
+        joint = model.encoder.layernorm(model.encoder.fusion_layers[0](hidden))
     assert not torch.allclose(specific, averaged)
     torch.testing.assert_close(averaged, (joint + specific) / 2)
 

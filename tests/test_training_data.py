@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import TRAIN_OVERRIDES, load_example, tiny_config
 
 from social_mae_hf import SocialMAEProcessor
 from social_mae_hf.synthetic import CLASSIFICATION_LABELS, write_synthetic_dataset
@@ -14,12 +14,12 @@ from social_mae_hf.training import (
     ClipDataset,
     ClipDecodeError,
     ClipRecord,
-    DataArguments,
     DecodeFailure,
     ManifestColumns,
     ManifestError,
     SocialMAECollator,
     TargetEncoder,
+    choose_label_names,
     load_clip_splits,
     read_manifest,
     read_manifest_splits,
@@ -316,11 +316,110 @@ def test_missing_files_abort_or_are_skipped_and_counted(media, tmp_path):
         {"video": "gone.mp4", "label": "x"},
     ]
     path = write_csv(tmp_path / "train.csv", rows)
-    args = DataArguments(train_file=str(path))
+    files = {"train": str(path)}
     with pytest.raises(ManifestError, match=r"1 media file\(s\) of split 'train' do not exist: train\.csv row 2"):
-        load_clip_splits(args, "classification", {"train": True})
-    args = DataArguments(train_file=str(path), on_decode_error="skip")
-    splits = load_clip_splits(args, "classification", {"train": True})
+        load_clip_splits("classification", {"train": True}, ManifestColumns(), files=files)
+    splits = load_clip_splits("classification", {"train": True}, ManifestColumns(), files=files, on_decode_error="skip")
     assert len(splits.records["train"]) == 1 and splits.missing_files == {"train": 1}
     with pytest.raises(ValueError, match="--do_eval needs validation clips"):
-        load_clip_splits(args, "classification", {"train": True, "validation": True})
+        load_clip_splits(
+            "classification",
+            {"train": True, "validation": True},
+            ManifestColumns(),
+            files=files,
+            on_decode_error="skip",
+        )
+
+
+def test_clip_sources_exclude_each_other(tmp_path):
+    path = write_csv(tmp_path / "train.csv", [{"video": "a.mp4", "label": "x", "fold": "train"}])
+    wanted, columns = {"train": True}, ManifestColumns()
+    with pytest.raises(ValueError, match="give --dataset_name or manifest files, not both"):
+        load_clip_splits("classification", wanted, columns, files={"train": str(path)}, dataset_name=str(tmp_path))
+    with pytest.raises(ValueError, match=r"give --manifest \(with --split_column\) or per-split files, not both"):
+        load_clip_splits("classification", wanted, columns, files={"train": str(path)}, manifest=str(path))
+    with pytest.raises(ValueError, match="--manifest needs --split_column"):
+        load_clip_splits("classification", wanted, columns, manifest=str(path))
+    with pytest.raises(ValueError, match="no data: give --train_file"):
+        load_clip_splits("classification", wanted, columns, files={"validation": str(path)})
+
+
+# ---- which classes ---------------------------------------------------------------------------------------------
+
+
+def labelled(split: str, *labels) -> list[ClipRecord]:
+    return [ClipRecord("a.mp4", None, label, f"{split}.csv row {i + 1}") for i, label in enumerate(labels)]
+
+
+def test_classes_come_from_the_training_split_in_sorted_order():
+    records = {"train": labelled("train", "sad", "happy", "sad"), "validation": labelled("validation", "happy")}
+    assert choose_label_names("classification", records) == ["happy", "sad"]
+    assert choose_label_names("classification", records, class_names=[" sad", "happy ", ""]) == ["sad", "happy"]
+    # A fine-tuned checkpoint's classes keep their order when they cover the data.
+    assert choose_label_names("classification", records, checkpoint_names=["sad", "angry", "happy"]) == [
+        "sad",
+        "angry",
+        "happy",
+    ]
+    assert choose_label_names("regression", {"train": []}) is None
+
+
+def test_a_class_without_training_clips_is_an_error_unless_listed():
+    records = {
+        "train": labelled("train", "happy", "sad"),
+        "validation": labelled("validation", "happy", "surprise"),
+        "test": labelled("test", "fear", "surprise"),
+    }
+    with pytest.raises(ManifestError, match=r"no training clip: 'fear' \(test\), 'surprise' \(validation, test\)\."):
+        choose_label_names("classification", records)
+    multi = {"train": labelled("train", ("happy",), ("sad", "happy")), "validation": labelled("validation", ("calm",))}
+    with pytest.raises(ManifestError, match=r"no training clip: 'calm' \(validation\)"):
+        choose_label_names("multi_label_classification", multi)
+    # Listed explicitly, they are kept (the run warns that training never teaches them).
+    names = ["fear", "happy", "sad", "surprise"]
+    assert choose_label_names("classification", records, class_names=names) == names
+    # ... or covered by the checkpoint's classes, whose head already knows them.
+    assert choose_label_names("classification", records, checkpoint_names=names) == names
+
+
+def test_class_names_differing_only_by_case_are_an_error_unless_listed():
+    records = {"train": labelled("train", "Happy", "sad", "happy"), "validation": labelled("validation", "happy")}
+    with pytest.raises(
+        ManifestError, match=r"differ only by case: 'Happy' \(train\) vs 'happy' \(train, validation\)\. Spell each"
+    ):
+        choose_label_names("classification", records)
+    across = {"train": labelled("train", "happy", "sad"), "test": labelled("test", "Happy")}
+    with pytest.raises(ManifestError, match=r"'Happy' \(test\) vs 'happy' \(train\)"):
+        choose_label_names("classification", across)
+    # A checkpoint's "happy" is not silently replaced by a new head for "Happy".
+    with pytest.raises(ManifestError, match=r"'Happy' \(train\) vs 'happy' \(the checkpoint's labels\)"):
+        choose_label_names(
+            "classification", {"train": labelled("train", "Happy", "sad")}, checkpoint_names=["happy", "sad"]
+        )
+    assert choose_label_names("classification", records, class_names=["Happy", "happy", "sad"]) == [
+        "Happy",
+        "happy",
+        "sad",
+    ]
+    # With the classes given, a case-only mismatch is named when the clip is encoded.
+    encoder = TargetEncoder("classification", ("happy", "sad"))
+    with pytest.raises(
+        ManifestError,
+        match=r"test\.csv row 1: class\(es\) \['Happy'\] not among .* \(they differ only by case: 'Happy' vs 'happy'\)",
+    ):
+        encoder.check(across["test"])
+
+
+def test_the_finetuning_script_stops_on_an_untaught_class_before_building_a_model(media, tmp_path):
+    video = str(media("one_second.mp4"))
+    train = write_csv(tmp_path / "train.csv", [{"video": video, "label": "happy"}, {"video": video, "label": "sad"}])
+    validation = write_csv(tmp_path / "validation.csv", [{"video": video, "label": "Sad"}])
+    args = ["--config_name", "social-mae", "--config_overrides", TRAIN_OVERRIDES, "--max_steps", "1"]
+    args += ["--train_file", str(train), "--validation_file", str(validation), "--output_dir", str(tmp_path / "out")]
+    args += ["--do_train", "--do_eval", "--report_to", "none", "--use_cpu"]
+    with pytest.raises(ManifestError, match=r"'Sad' \(validation\) vs 'sad' \(train\)"):
+        load_example("run_finetune").main(args)
+    write_csv(validation, [{"video": video, "label": "angry"}])
+    with pytest.raises(ManifestError, match=r"no training clip: 'angry' \(validation\)"):
+        load_example("run_finetune").main(args)
+    assert not (tmp_path / "out" / "config.json").exists()

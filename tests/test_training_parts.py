@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import REFERENCE, TINY_HEADS, tiny_config, tiny_inputs
+from conftest import REFERENCE, TINY_HEADS, load_example, tiny_config, tiny_inputs
 from transformers import TrainingArguments
 from transformers.trainer_utils import EvalPrediction
 
@@ -20,7 +20,9 @@ from social_mae_hf import (
 )
 from social_mae_hf.cli import main as cli_main
 from social_mae_hf.training import (
+    FinishedRun,
     HubUnavailableError,
+    ManifestError,
     MetricsComputer,
     Mixup,
     SocialMAETrainer,
@@ -28,11 +30,14 @@ from social_mae_hf.training import (
     TrainAugmentation,
     balanced_class_weights,
     check_hub_available,
+    checkpoint_problems,
     classification_metrics,
+    finished_run,
     freeze_backbone,
     freeze_unused_parameters,
     inflate_state_dict,
     initialise_from_single_frame,
+    last_complete_checkpoint,
     load_model_and_processor,
     multi_label_metrics,
     parameter_groups,
@@ -257,6 +262,26 @@ def test_unused_parameters_match_a_real_backward_pass(modality, strategy):
     assert frozen == real and not any(p.requires_grad for n, p in model.named_parameters() if n in real)
 
 
+@pytest.mark.parametrize(
+    ("num_frames", "tubelet_size", "legacy"), [(1, 1, False), (4, 1, False), (4, 1, True), (4, 4, False)]
+)
+@pytest.mark.parametrize("model_class", [SocialMAEForAudioVisualClassification, SocialMAEForPreTraining])
+def test_unused_parameters_with_any_tubelet_size(model_class, num_frames, tubelet_size, legacy):
+    """`--config_overrides tubelet_size=1` on a multi-frame model: the probe stays a valid model and still exact."""
+    config = tiny_config(
+        num_frames=num_frames,
+        tubelet_size=tubelet_size,
+        legacy_video_target_order=legacy,
+        contrastive_loss_weight=0.0,
+    )
+    model = model_class(config)
+    extra = {"labels": torch.tensor([0, 1])} if model_class is SocialMAEForAudioVisualClassification else {}
+    model(**tiny_inputs(config), **extra).loss.backward()
+    real = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert unused_parameter_names(model) == real
+    assert "social_mae.encoder.audio_layernorm.weight" in real
+
+
 def test_pretraining_uses_everything_unless_a_loss_is_off():
     assert unused_parameter_names(SocialMAEForPreTraining(tiny_config())) == []
     no_contrast = unused_parameter_names(SocialMAEForPreTraining(tiny_config(contrastive_loss_weight=0.0)))
@@ -288,8 +313,8 @@ def test_a_static_clip_embeds_identically_after_inflation():
     frame = torch.randn(2, 1, 3, 32, 32)
     static = frame.expand(-1, 4, -1, -1, -1)
     with torch.no_grad():
-        single = source.social_mae.embeddings.embed_video(frame)  # (2, 4 positions, D)
-        inflated = target.social_mae.embeddings.embed_video(static)  # (2, 4 positions x 2 tubelets, D)
+        single = source.social_mae.embeddings(pixel_values=frame).video  # (2, 4 positions, D)
+        inflated = target.social_mae.embeddings(pixel_values=static).video  # (2, 4 positions x 2 tubelets, D)
     torch.testing.assert_close(inflated, single.repeat_interleave(2, dim=1), atol=1e-5, rtol=1e-5)
     # The decoder predicts a static tubelet as the single frame's patch, repeated per frame.
     hidden = torch.randn(3, target_config.decoder_hidden_size)
@@ -298,7 +323,7 @@ def test_a_static_clip_embeds_identically_after_inflation():
     )
     # A moving clip is no longer the single frame's embedding.
     with torch.no_grad():
-        moving = target.social_mae.embeddings.embed_video(torch.randn(2, 4, 3, 32, 32))
+        moving = target.social_mae.embeddings(pixel_values=torch.randn(2, 4, 3, 32, 32)).video
     assert not torch.allclose(moving, inflated)
 
 
@@ -403,3 +428,137 @@ def test_only_the_head_may_be_reinitialised_when_loading(tmp_path):
 def test_push_to_hub_fails_early_and_clearly_when_the_hub_is_unreachable():
     with pytest.raises(HubUnavailableError, match=r"cannot be reached .*Nothing was trained"):
         check_hub_available(timeout=5, endpoint="http://127.0.0.1:9")
+
+
+# ---- the example scripts ---------------------------------------------------------------------------------------
+
+
+def test_the_flags_both_example_scripts_have_mean_the_same():
+    """Each script declares its own arguments (as transformers' examples do); the flags they share must not drift."""
+    from dataclasses import fields
+
+    finetune, pretrain = load_example("run_finetune"), load_example("run_pretrain")
+
+    def flags(module, *classes):
+        return {f.name: (f.default, f.metadata) for name in classes for f in fields(getattr(module, name))}
+
+    model = flags(finetune, "ModelArguments")
+    assert model and model == flags(pretrain, "ModelArguments")
+    shared = flags(pretrain, "DataArguments", "PretrainArguments")
+    ours = flags(finetune, "DataArguments", "FinetuneArguments")
+    common = set(shared) & set(ours)
+    assert {"train_file", "video_column", "on_decode_error", "overwrite_output_dir"} <= common
+    assert {name: ours[name] for name in common} == {name: shared[name] for name in common}
+    # What pretraining has no use for is not offered there.
+    assert {"label_column", "target_columns", "test_file", "class_names"}.isdisjoint(shared)
+
+
+def test_example_script_reads_its_arguments_from_one_json_file(tmp_path, monkeypatch):
+    """`python examples/run_finetune.py args.json`: the file's values reach the run (here: a missing manifest)."""
+    import json
+
+    missing = tmp_path / "nowhere" / "train.csv"
+    args = {"config_name": "social-mae", "train_file": str(missing), "output_dir": str(tmp_path / "out")}
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({**args, "do_train": True, "report_to": "none", "use_cpu": True}))
+    monkeypatch.setattr("sys.argv", ["run_finetune.py", str(path)])
+    with pytest.raises(ManifestError, match=f"manifest {missing} does not exist"):
+        load_example("run_finetune").main()
+
+
+# ---- checkpoints: which one a rerun resumes from, and a run that already finished ------------------------------
+
+
+def write_checkpoint(folder, step: int, **state):
+    """The files `Trainer._save_checkpoint` writes, in its order (trainer_state.json last), with small contents."""
+    import json
+
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    save_file({"w": torch.arange(6.0).reshape(2, 3), "b": torch.ones(3)}, str(folder / "model.safetensors"))
+    torch.save({"state": {}, "param_groups": []}, folder / "optimizer.pt")
+    torch.save({"last_epoch": step}, folder / "scheduler.pt")
+    torch.save({"python": 1}, folder / "rng_state.pth")
+    (folder / "trainer_state.json").write_text(json.dumps({"global_step": step, "epoch": step / 4, **state}))
+    return folder
+
+
+def cut_short(path, keep: float = 0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def test_checkpoint_problems_name_what_a_kill_left_unwritten(tmp_path):
+    assert checkpoint_problems(write_checkpoint(tmp_path / "checkpoint-8", 8)) == []
+    cases = {
+        "model.safetensors is cut short": lambda f: cut_short(f / "model.safetensors", 0.9),
+        "optimizer.pt is cut short": lambda f: cut_short(f / "optimizer.pt"),
+        "no trainer_state.json": lambda f: (f / "trainer_state.json").unlink(),
+        "trainer_state.json does not read as JSON": lambda f: cut_short(f / "trainer_state.json"),
+        "trainer_state.json is at step 4, not 8": lambda f: (f / "trainer_state.json").write_text('{"global_step": 4}'),
+        "no model weights": lambda f: (f / "model.safetensors").unlink(),
+        "no scheduler state": lambda f: (f / "scheduler.pt").unlink(),
+    }
+    for i, (problem, damage) in enumerate(cases.items()):
+        folder = write_checkpoint(tmp_path / str(i) / "checkpoint-8", 8)
+        damage(folder)
+        assert any(problem in p for p in checkpoint_problems(folder)), (problem, checkpoint_problems(folder))
+    # Runs saving the model only have no optimizer state to miss.
+    folder = write_checkpoint(tmp_path / "model_only" / "checkpoint-8", 8)
+    (folder / "optimizer.pt").unlink()
+    (folder / "scheduler.pt").unlink()
+    assert checkpoint_problems(folder, optimizer_state=False) == []
+    assert "no optimizer state (optimizer.pt)" in checkpoint_problems(folder)
+
+
+def test_last_complete_checkpoint_passes_over_half_written_ones(tmp_path, caplog):
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out = tmp_path / "out"
+    for step in (2, 4, 6):
+        write_checkpoint(out / f"checkpoint-{step}", step)
+    assert last_complete_checkpoint(out) == str(out / "checkpoint-6")
+    (out / "checkpoint-6" / "trainer_state.json").unlink()
+    cut_short(out / "checkpoint-4" / "model.safetensors")
+    (out / "checkpoint-10").mkdir()  # killed right after creating the folder
+    (out / "notes").mkdir()
+    assert get_last_checkpoint(out) == str(out / "checkpoint-10")  # what the Trainer alone would resume from
+    with caplog.at_level("WARNING"):
+        assert last_complete_checkpoint(out) == str(out / "checkpoint-2")
+    assert "Skipping checkpoint" in caplog.text and "checkpoint-6: incomplete (no trainer_state.json" in caplog.text
+    assert "checkpoint-4: incomplete (model.safetensors is cut short)" in caplog.text
+    assert f"Resuming from {out / 'checkpoint-2'}, the newest complete checkpoint" in caplog.text
+    cut_short(out / "checkpoint-2" / "optimizer.pt")
+    assert last_complete_checkpoint(out) is None
+    assert last_complete_checkpoint(out, optimizer_state=False) is None  # cut short, not absent
+    (tmp_path / "fresh").mkdir()
+    assert last_complete_checkpoint(tmp_path / "fresh") is None
+
+
+def test_a_run_is_finished_when_its_saved_state_reached_this_runs_end(tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    out.mkdir()
+    assert finished_run(out, None, max_steps=8, num_train_epochs=3) is None
+    (out / "trainer_state.json").write_text(json.dumps({"global_step": 8, "epoch": 2.0}))
+    done = finished_run(out, None, max_steps=8, num_train_epochs=3)
+    assert done == FinishedRun(str(out / "trainer_state.json"), str(out), True, 8)
+    assert finished_run(out, None, max_steps=9, num_train_epochs=3) is None
+    assert finished_run(out, None, max_steps=-1, num_train_epochs=2) is not None
+    assert finished_run(out, None, max_steps=-1, num_train_epochs=2.5) is None
+    assert "Training already complete" in done.message(str(out)) and "--overwrite_output_dir" in done.message(str(out))
+    # Killed after its last checkpoint, before the final save: finished in the checkpoint, not saved yet.
+    (out / "trainer_state.json").write_text(json.dumps({"global_step": 4, "epoch": 1.0}))  # an earlier, shorter run
+    last = write_checkpoint(out / "checkpoint-8", 8, best_model_checkpoint="elsewhere/checkpoint-6")
+    done = finished_run(out, str(last), max_steps=8, num_train_epochs=3)
+    assert (done.saved, done.model_path, done.state_path) == (False, str(last), str(last / "trainer_state.json"))
+    assert "its final save, cut short, is completed from" in done.message(str(out))
+    # With load_best_model_at_end the model it ends with is the best checkpoint (looked up in this folder).
+    best = write_checkpoint(out / "checkpoint-6", 6)
+    assert finished_run(out, str(last), max_steps=8, num_train_epochs=3, load_best_model_at_end=True).model_path == str(
+        best
+    )
+    assert finished_run(out, str(last), max_steps=10, num_train_epochs=3) is None

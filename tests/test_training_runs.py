@@ -4,7 +4,6 @@ Every run uses real synthetic mp4 clips decoded on the fly and a small model (se
 """
 
 import csv
-import importlib.util
 import json
 import logging
 import os
@@ -14,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REFERENCE, TINY_HEADS, TRAIN_OVERRIDES, tiny_config, tiny_inputs
+from conftest import REFERENCE, ROOT, TINY_HEADS, TRAIN_OVERRIDES, load_example, tiny_config, tiny_inputs
+from safetensors.torch import load_file
 from transformers import TrainingArguments
 
 from social_mae_hf import SocialMAEForAudioVisualClassification
@@ -27,21 +27,13 @@ from social_mae_hf.training import (
     SocialMAETrainer,
     SpecAugment,
     TrainAugmentation,
+    checkpoint_problems,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-run_finetune = load_script("run_finetune").main
-run_pretrain = load_script("run_pretrain").main
+run_finetune = load_example("run_finetune").main
+run_pretrain = load_example("run_pretrain").main
 
 COMMON = ["--report_to", "none", "--use_cpu", "--disable_tqdm", "true", "--seed", "0"]
 
@@ -260,6 +252,108 @@ def test_resuming_continues_the_step_count(synthetic_set, tmp_path):
         logging.getLogger("transformers").removeHandler(handler)
 
 
+class Captured:
+    """Messages of the given loggers (transformers' does not propagate to the root logger, so caplog misses it)."""
+
+    def __init__(self, *names):
+        self.names, self.messages = names, []
+        self.handler = logging.Handler()
+        self.handler.emit = lambda record: self.messages.append(record.getMessage())
+
+    def __enter__(self):
+        for name in self.names:
+            logging.getLogger(name).addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc):
+        for name in self.names:
+            logging.getLogger(name).removeHandler(self.handler)
+
+    def __contains__(self, text):
+        return any(text in message for message in self.messages)
+
+
+def test_a_rerun_after_a_kill_mid_checkpoint_resumes_from_the_newest_complete_one(synthetic_set, tmp_path):
+    manifests = synthetic_set("classification")
+    out = tmp_path / "killed"
+    args = finetune_args(manifests, out, "--max_train_samples", "16", "--max_steps", "4")
+    args = [a for a in args if a != "--do_eval"]
+    args += ["--save_strategy", "steps", "--save_steps", "2", "--per_device_train_batch_size", "4"]
+    run_finetune(args)
+    # Copied out of the file's memory map before the file is cut short.
+    uninterrupted = {name: t.clone() for name, t in load_file(out / "checkpoint-4" / "model.safetensors").items()}
+    # As if killed while writing checkpoint-4 (its weights half written, nothing after them) and so before the
+    # final save.
+    for path in (out / "checkpoint-4").iterdir():
+        if path.name not in ("config.json", "model.safetensors"):
+            path.unlink()
+    data = (out / "checkpoint-4" / "model.safetensors").read_bytes()
+    (out / "checkpoint-4" / "model.safetensors").write_bytes(data[: len(data) // 2])
+    for name in ("model.safetensors", "trainer_state.json", "all_results.json"):
+        (out / name).unlink()
+    with Captured("transformers", "social_mae_hf") as log:
+        run_finetune(args)
+    assert "incomplete (no trainer_state.json (it is written last); model.safetensors is cut short" in log, log.messages
+    assert "Resuming training from checkpoint with epoch 0 and global step 2" in log, log.messages
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 4
+    assert checkpoint_problems(out / "checkpoint-4") == []
+    resumed = load_file(out / "model.safetensors")
+    # The same steps computed again from the restored state (weights, optimizer, RNG, data position).
+    assert all(torch.equal(resumed[name], uninterrupted[name]) for name in uninterrupted)
+
+
+def test_rerunning_a_finished_run_changes_nothing(synthetic_set, tmp_path):
+    manifests = synthetic_set("classification")
+    out = tmp_path / "finished"
+    # 3 steps of 4 per epoch at a constant learning rate: an extra step would change the weights.
+    args = finetune_args(manifests, out, "--max_train_samples", "16", "--max_eval_samples", "8", "--max_steps", "3")
+    args += ["--save_strategy", "steps", "--save_steps", "2", "--per_device_train_batch_size", "4"]
+    args += ["--lr_scheduler_type", "constant"]
+    first = run_finetune(args)
+    weights, state = (out / "model.safetensors").read_bytes(), (out / "trainer_state.json").read_text()
+    with Captured("transformers", "social_mae_hf", "example_run_finetune") as log:
+        second = run_finetune(args)
+    assert f"Training already complete: {out / 'trainer_state.json'} is at step 3, the end of this run" in log
+    assert "Not training again" in log and not any("Resuming training" in m for m in log.messages)
+    assert (out / "model.safetensors").read_bytes() == weights
+    assert (out / "trainer_state.json").read_text() == state
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
+    # --do_eval still runs, on the model the finished run ended with.
+    assert "train_loss" not in second and second["eval_accuracy"] == first["eval_accuracy"]
+    assert second["eval_loss"] == pytest.approx(first["eval_loss"], rel=1e-5)
+    assert results(out)["train_loss"] == first["train_loss"]  # the finished run's training metrics are kept
+    # Killed after its last checkpoint, before the final save: the rerun completes that save without training.
+    for name in ("model.safetensors", "trainer_state.json"):
+        (out / name).unlink()
+    with Captured("example_run_finetune") as log:
+        run_finetune(args)
+    assert "its final save, cut short, is completed from" in log, log.messages
+    assert (out / "model.safetensors").read_bytes() == (out / "checkpoint-3" / "model.safetensors").read_bytes()
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 3
+    assert not (out / "checkpoint-4").exists()
+
+
+def test_rerunning_a_finished_pretraining_changes_nothing(synthetic_set, tmp_path):
+    manifests = synthetic_set("pretraining")
+    out = tmp_path / "pretrained"
+    args = [
+        "--config_name",
+        "social-mae",
+        "--config_overrides",
+        TRAIN_OVERRIDES,
+        "--train_file",
+        str(manifests["train"]),
+    ]
+    args += ["--output_dir", str(out), "--do_train", "--max_steps", "2", "--per_device_train_batch_size", "4"]
+    args += ["--save_strategy", "steps", "--save_steps", "1", "--lr_scheduler_type", "constant", *COMMON]
+    run_pretrain(args)
+    weights = (out / "model.safetensors").read_bytes()
+    with Captured("example_run_pretrain") as log:
+        assert run_pretrain(args) == {}
+    assert "Training already complete" in log, log.messages
+    assert (out / "model.safetensors").read_bytes() == weights and not (out / "checkpoint-3").exists()
+
+
 def test_two_ddp_processes_train_save_and_reload(synthetic_set, tmp_path):
     """`accelerate launch --multi_gpu --num_processes 2` on CPU: two gloo processes, gradient checkpointing, frozen
     unused norms (no unused-parameter search), worker decoding; the checkpoint loads."""
@@ -439,11 +533,9 @@ class FakeHub:
 def test_push_to_hub_uploads_the_output_folder_with_a_model_card(synthetic_set, tmp_path, monkeypatch):
     import transformers.trainer
 
-    from social_mae_hf.training import run
-
     hub = FakeHub()
     monkeypatch.setattr(transformers.trainer, "hf_api", lambda: hub)
-    monkeypatch.setattr(run, "check_hub_available", lambda **kwargs: "https://huggingface.co")
+    monkeypatch.setattr(load_example("run_finetune"), "check_hub_available", lambda **kwargs: "https://huggingface.co")
     out = tmp_path / "pushed"
     args = ["--push_to_hub", "--hub_model_id", "someone/social-mae-test", "--max_steps", "1", "--max_eval_samples", "4"]
     run_finetune(finetune_args(synthetic_set("classification"), out, *args))

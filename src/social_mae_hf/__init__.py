@@ -15,7 +15,9 @@ Layout, in the order data flows (media file -> decoding -> features -> model -> 
   `hub` asks whether the Hub is usable, `retrieval` and `reconstruction` are small tools on model outputs.
 - Packages group the rest by job: `pipelines/` (the two transformers pipelines), `conversion/` (original
   checkpoints -> Hub folders), `cli/` (one module per `social-mae` command), `synthetic/` (generated media),
-  `training/` (Trainer parts; `training/data/` for manifests, datasets, decoding and batching).
+  `training/` (the parts `examples/run_finetune.py` and `examples/run_pretrain.py` assemble: `training/data/` for
+  manifests, datasets, decoding and batching; labels, model start, inflation, Trainer, metrics). The scripts hold
+  their arguments and the run, as transformers' examples do.
 """
 
 from .auto import AutoModelForAudioVisualClassification, register_auto_classes

@@ -111,6 +111,24 @@ class SocialMAEConfig(PreTrainedConfig):
         return cls(**{**defaults, **kwargs})
 
     @property
+    def num_hidden_layers(self) -> int:
+        """Encoder layers on one modality's path: `num_modality_layers + num_fusion_layers`.
+
+        The audio and the video stacks run side by side, so this is the depth a token goes through (and the number
+        of layers [`SocialMAEModel.get_audio_features`] reports states for), not the number of layer modules
+        (`2 * num_modality_layers + num_fusion_layers`). The pretraining decoder is not counted. Read-only: set
+        `num_modality_layers` and `num_fusion_layers`.
+        """
+        return self.num_modality_layers + self.num_fusion_layers
+
+    @num_hidden_layers.setter
+    def num_hidden_layers(self, value: int) -> None:
+        raise NotImplementedError(
+            f"`num_hidden_layers` ({value}) cannot be set on SocialMAEConfig: it is `num_modality_layers + "
+            "num_fusion_layers`; set those instead."
+        )
+
+    @property
     def num_audio_patches(self) -> int:
         return (self.num_mel_bins // self.audio_patch_size) * (self.audio_length // self.audio_patch_size)
 

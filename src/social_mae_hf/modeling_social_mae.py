@@ -15,6 +15,8 @@ positions line up one to one with their checkpoints.
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -22,9 +24,12 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_outputs import BaseModelOutputWithPooling
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-from transformers.utils import ModelOutput, logging
+from transformers.processing_utils import Unpack
+from transformers.utils import ModelOutput, TransformersKwargs, logging
 from transformers.utils.generic import can_return_tuple
+from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_social_mae import SocialMAEConfig
 
@@ -47,22 +52,52 @@ class SocialMAEModelOutput(ModelOutput):
         modality: its tokens after the shared layers, as `config.single_modality_strategy` says.
     pooler_output (`torch.FloatTensor` of shape `(batch_size, hidden_size)`):
         Mean of `last_hidden_state` over tokens (the originals have no CLS token).
-    hidden_states (`tuple(torch.FloatTensor)`, *optional*):
-        Shared stage: the input of the first fusion layer, then the output of each fusion layer.
-    audio_hidden_states / video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
-        Modality stage: the embeddings, then the output of each modality-specific layer.
-    attentions / audio_attentions / video_attentions (`tuple(torch.FloatTensor)`, *optional*):
-        Attention probabilities of the fusion / audio / video layers (eager attention only).
+    audio_last_hidden_state / video_last_hidden_state (`torch.FloatTensor` of shape `(batch_size, tokens,
+        hidden_size)`, *optional*): That modality's tokens after its own layers, the shared layers' input (the last
+        of `audio_hidden_states` / `video_hidden_states`); `None` for a modality not given.
+    audio_mask / video_mask (`torch.FloatTensor` of shape `(batch_size, num_patches)`, *optional*):
+        Only with a mask ratio: 1 where a token was removed, 0 where kept.
+    audio_ids_restore / video_ids_restore (`torch.LongTensor` of shape `(batch_size, num_patches)`, *optional*):
+        Only with a mask ratio: the indices that undo the masking shuffle.
+    hidden_states (`tuple(torch.FloatTensor)`, *optional*, with `output_hidden_states=True`):
+        Shared stage: the input of the first fusion layer, then the output of each fusion layer
+        (`num_fusion_layers + 1` states). With one modality and `"average_fusion"`, the shared layers run twice:
+        the joint pass's outputs come first, then the modality pass's.
+    audio_hidden_states / video_hidden_states (`tuple(torch.FloatTensor)`, *optional*, with `output_hidden_states`):
+        Modality stage: the embeddings (kept tokens only, when masking), then the output of each modality-specific
+        layer (`num_modality_layers + 1` states).
+    attentions / audio_attentions / video_attentions (`tuple(torch.FloatTensor)`, *optional*, with
+        `output_attentions=True`): Attention probabilities of the fusion / audio / video layers. Only eager attention
+        computes them: with another implementation, a call that asks for them runs eager attention (and warns once).
     """
 
     last_hidden_state: torch.FloatTensor | None = None
     pooler_output: torch.FloatTensor | None = None
+    audio_last_hidden_state: torch.FloatTensor | None = None
+    video_last_hidden_state: torch.FloatTensor | None = None
+    audio_mask: torch.FloatTensor | None = None
+    video_mask: torch.FloatTensor | None = None
+    audio_ids_restore: torch.LongTensor | None = None
+    video_ids_restore: torch.LongTensor | None = None
+    # Last, as `capture_outputs` adds them after the others: `to_tuple()` then follows this order.
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
     video_hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
     audio_attentions: tuple[torch.FloatTensor, ...] | None = None
     video_attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+# The per-layer outputs `capture_outputs` fills in (see `SocialMAEPreTrainedModel._can_record_outputs`), which the
+# pretraining and prediction outputs pass on from the encoder's.
+RECORDED_FIELDS = (
+    "hidden_states",
+    "audio_hidden_states",
+    "video_hidden_states",
+    "attentions",
+    "audio_attentions",
+    "video_attentions",
+)
 
 
 @dataclass
@@ -83,6 +118,8 @@ class SocialMAEForPreTrainingOutput(ModelOutput):
     last_hidden_state: the fused encoder output of the kept tokens (the decoder's input, before projection).
     audio_contrastive_tokens / video_contrastive_tokens: kept tokens of one modality after the shared layers
         with that modality's LayerNorms (mean-pooled for the contrastive loss).
+    hidden_states, attentions and their audio_ / video_ variants: the encoder's, as in [`SocialMAEModelOutput`] (the
+        contrastive passes through the shared layers are not recorded).
     """
 
     loss: torch.FloatTensor | None = None
@@ -190,7 +227,8 @@ class SocialMAEAudioPatchEmbeddings(nn.Module):
 
     def forward(self, input_values: torch.Tensor) -> torch.Tensor:
         # (B, T, F) -> (B, 1, F, T): mel on the height axis, as the originals feed their Conv2d.
-        spectrogram = input_values.unsqueeze(1).transpose(2, 3)
+        # Features come in float32 whatever the model's dtype (`from_pretrained(dtype=...)`): cast, as CLIP does.
+        spectrogram = input_values.to(self.projection.weight.dtype).unsqueeze(1).transpose(2, 3)
         return self.projection(spectrogram).flatten(2).transpose(1, 2)
 
 
@@ -213,12 +251,55 @@ class SocialMAEVideoPatchEmbeddings(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         # (B, T, C, H, W) -> (B, C, H, W, T)
-        video = pixel_values.permute(0, 2, 3, 4, 1)
+        video = pixel_values.to(self.projection.weight.dtype).permute(0, 2, 3, 4, 1)
         return self.projection(video).flatten(2).transpose(1, 2)
 
 
+def random_masking(
+    tokens: torch.Tensor, mask_ratio: float, noise: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Keep the `int(N * (1 - ratio))` tokens with the smallest noise, in ascending-noise order.
+
+    Returns the kept tokens, the mask (1 = removed, in token order) and the indices that undo the shuffle.
+    """
+    batch, length, width = tokens.shape
+    num_keep = int(length * (1 - mask_ratio))
+    if noise is None:
+        noise = torch.rand(batch, length, device=tokens.device)
+    ids_shuffle = torch.argsort(noise, dim=1)
+    ids_restore = torch.argsort(ids_shuffle, dim=1)
+    ids_keep = ids_shuffle[:, :num_keep]
+    kept = torch.gather(tokens, 1, ids_keep.unsqueeze(-1).expand(-1, -1, width))
+    mask = torch.ones(batch, length, device=tokens.device, dtype=tokens.dtype)
+    mask[:, :num_keep] = 0
+    mask = torch.gather(mask, 1, ids_restore)
+    return kept, mask, ids_restore
+
+
+def _check_noise(noise: torch.Tensor | None, tokens: torch.Tensor, name: str) -> None:
+    if noise is not None and tuple(noise.shape) != tuple(tokens.shape[:2]):
+        raise ValueError(
+            f"`{name}` must have shape (batch, tokens) = {tuple(tokens.shape[:2])}, got {tuple(noise.shape)}."
+        )
+
+
+class SocialMAEEmbeddingsOutput(NamedTuple):
+    """What [`SocialMAEEmbeddings`] returns: a tuple, so that output recorders pick each modality by index."""
+
+    audio: torch.Tensor | None
+    video: torch.Tensor | None
+    audio_mask: torch.Tensor | None
+    audio_ids_restore: torch.Tensor | None
+    video_mask: torch.Tensor | None
+    video_ids_restore: torch.Tensor | None
+
+
 class SocialMAEEmbeddings(nn.Module):
-    """Patch embeddings plus position and modality embeddings, one set per modality."""
+    """Patch embeddings plus position and modality embeddings, one set per modality, then masking when asked.
+
+    Every use of the position and modality parameters happens in `forward`: offloading hooks load a module's
+    weights around its `forward` only.
+    """
 
     def __init__(self, config: SocialMAEConfig):
         super().__init__()
@@ -236,13 +317,31 @@ class SocialMAEEmbeddings(nn.Module):
         self.audio_modality_embedding = nn.Parameter(torch.zeros(1, 1, hidden))
         self.video_modality_embedding = nn.Parameter(torch.zeros(1, 1, hidden))
 
-    def embed_audio(self, input_values: torch.Tensor) -> torch.Tensor:
-        embeddings = self.audio_patch_embeddings(input_values) + self.audio_position_embeddings
-        return embeddings + self.audio_modality_embedding
-
-    def embed_video(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        embeddings = self.video_patch_embeddings(pixel_values) + self.video_position_embeddings
-        return embeddings + self.video_modality_embedding
+    def forward(
+        self,
+        input_values: torch.Tensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        audio_noise: torch.Tensor | None = None,
+        video_noise: torch.Tensor | None = None,
+        audio_mask_ratio: float | None = None,
+        video_mask_ratio: float | None = None,
+    ) -> SocialMAEEmbeddingsOutput:
+        """Tokens of each modality given; with a mask ratio, only the kept ones (see [`random_masking`])."""
+        audio = audio_mask = audio_ids_restore = None
+        if input_values is not None:
+            audio = self.audio_patch_embeddings(input_values) + self.audio_position_embeddings
+            audio = audio + self.audio_modality_embedding
+            if audio_mask_ratio is not None:
+                _check_noise(audio_noise, audio, "audio_noise")
+                audio, audio_mask, audio_ids_restore = random_masking(audio, audio_mask_ratio, audio_noise)
+        video = video_mask = video_ids_restore = None
+        if pixel_values is not None:
+            video = self.video_patch_embeddings(pixel_values) + self.video_position_embeddings
+            video = video + self.video_modality_embedding
+            if video_mask_ratio is not None:
+                _check_noise(video_noise, video, "video_noise")
+                video, video_mask, video_ids_restore = random_masking(video, video_mask_ratio, video_noise)
+        return SocialMAEEmbeddingsOutput(audio, video, audio_mask, audio_ids_restore, video_mask, video_ids_restore)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -284,14 +383,13 @@ class SocialMAEAttention(nn.Module):
         self.qkv = nn.Linear(hidden_size, 3 * hidden_size, bias=config.qkv_bias)
         self.proj = nn.Linear(hidden_size, hidden_size)
 
-    def forward(self, hidden_states: torch.Tensor, **kwargs) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, hidden_states: torch.Tensor, **kwargs: Unpack[TransformersKwargs]
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         batch, length, width = hidden_states.shape
         qkv = self.qkv(hidden_states).reshape(batch, length, 3, self.num_heads, self.head_dim)
         query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
-            self.config._attn_implementation, eager_attention_forward
-        )
-        output, probs = attention_interface(
+        output, probs = self._attention_interface(kwargs.get("output_attentions"))(
             self,
             query,
             key,
@@ -302,6 +400,20 @@ class SocialMAEAttention(nn.Module):
             **kwargs,
         )
         return self.proj(output.reshape(batch, length, width)), probs
+
+    def _attention_interface(self, output_attentions: bool | None) -> Callable:
+        """The configured implementation; eager for a call that asks for attention probabilities, as only eager
+        computes them (sdpa, flex and flash return none)."""
+        implementation = self.config._attn_implementation
+        if implementation == "eager" or output_attentions:
+            if implementation != "eager":
+                logger.warning_once(
+                    f"`{implementation}` attention does not return attention probabilities: calls with "
+                    "`output_attentions=True` run eager attention. Load the model with `attn_implementation='eager'` "
+                    "to avoid the switch."
+                )
+            return eager_attention_forward
+        return ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager_attention_forward)
 
 
 class SocialMAEMLP(nn.Module):
@@ -356,52 +468,12 @@ class SocialMAELayer(GradientCheckpointingLayer):
         raise ValueError(f"modality must be None, 'audio' or 'video', got {modality!r}")
 
     def forward(
-        self, hidden_states: torch.Tensor, modality: str | None = None, **kwargs
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        self, hidden_states: torch.Tensor, modality: str | None = None, **kwargs: Unpack[TransformersKwargs]
+    ) -> torch.Tensor:
         norm_before, norm_after = self._norms(modality)
-        attended, probs = self.attention(norm_before(hidden_states), **kwargs)
+        attended, _ = self.attention(norm_before(hidden_states), **kwargs)
         hidden_states = hidden_states + self.dropout(attended)
-        hidden_states = hidden_states + self.dropout(self.mlp(norm_after(hidden_states)))
-        return hidden_states, probs
-
-
-class _Recorder:
-    """Collects per-layer hidden states / attention probabilities when the caller asks for them."""
-
-    def __init__(self, hidden_states: bool, attentions: bool):
-        self.want_hidden, self.want_attentions = hidden_states, attentions
-        self.hidden: dict[str, list[torch.Tensor]] = {}
-        self.attentions: dict[str, list[torch.Tensor]] = {}
-
-    def run(self, stage: str, layers: nn.ModuleList, hidden: torch.Tensor, modality: str | None = None) -> torch.Tensor:
-        if self.want_hidden:
-            self.hidden.setdefault(stage, []).append(hidden)
-        for layer in layers:
-            hidden, probs = layer(hidden, modality=modality)
-            if self.want_hidden:
-                self.hidden[stage].append(hidden)
-            if self.want_attentions:
-                self.attentions.setdefault(stage, []).append(probs)
-        return hidden
-
-    # output field -> (what, stage)
-    FIELDS = {
-        "hidden_states": ("hidden", "fusion"),
-        "audio_hidden_states": ("hidden", AUDIO),
-        "video_hidden_states": ("hidden", VIDEO),
-        "attentions": ("attentions", "fusion"),
-        "audio_attentions": ("attentions", AUDIO),
-        "video_attentions": ("attentions", VIDEO),
-    }
-
-    def fields(self) -> dict[str, tuple[torch.Tensor, ...] | None]:
-        """The output fields, None for what was not asked for (or not computed in this pass)."""
-        result = {}
-        for name, (what, stage) in self.FIELDS.items():
-            store = getattr(self, what)
-            wanted = self.want_hidden if what == "hidden" else self.want_attentions
-            result[name] = tuple(store[stage]) if wanted and stage in store else None
-        return result
+        return hidden_states + self.dropout(self.mlp(norm_after(hidden_states)))
 
 
 class SocialMAEEncoder(nn.Module):
@@ -420,30 +492,39 @@ class SocialMAEEncoder(nn.Module):
         self.audio_layernorm = nn.LayerNorm(config.hidden_size, eps=eps)
         self.video_layernorm = nn.LayerNorm(config.hidden_size, eps=eps)
 
-    def encode_modality(self, hidden: torch.Tensor, modality: str, recorder: _Recorder) -> torch.Tensor:
-        layers = self.audio_layers if modality == AUDIO else self.video_layers
-        return recorder.run(modality, layers, hidden)
+    def encode_modality(
+        self, hidden: torch.Tensor, modality: str, **kwargs: Unpack[TransformersKwargs]
+    ) -> torch.Tensor:
+        for layer in self.audio_layers if modality == AUDIO else self.video_layers:
+            hidden = layer(hidden, **kwargs)
+        return hidden
 
-    def fuse(self, audio: torch.Tensor, video: torch.Tensor, recorder: _Recorder) -> torch.Tensor:
+    def _shared(
+        self, hidden: torch.Tensor, modality: str | None = None, **kwargs: Unpack[TransformersKwargs]
+    ) -> torch.Tensor:
+        for layer in self.fusion_layers:
+            hidden = layer(hidden, modality=modality, **kwargs)
+        return hidden
+
+    def fuse(self, audio: torch.Tensor, video: torch.Tensor, **kwargs: Unpack[TransformersKwargs]) -> torch.Tensor:
         """Joint pass over the concatenated sequence with the joint LayerNorms."""
-        joint = recorder.run("fusion", self.fusion_layers, torch.cat((audio, video), dim=1))
-        return self.layernorm(joint)
+        return self.layernorm(self._shared(torch.cat((audio, video), dim=1), **kwargs))
 
-    def fuse_single(self, hidden: torch.Tensor, modality: str, recorder: _Recorder | None = None) -> torch.Tensor:
+    def fuse_single(self, hidden: torch.Tensor, modality: str, **kwargs: Unpack[TransformersKwargs]) -> torch.Tensor:
         """One modality through the shared layers with its own LayerNorms, then its final norm.
 
         The originals apply every fusion layer to the un-updated input here; with their single fusion layer
         that is the same as chaining, which is what we do for any depth.
         """
-        recorder = recorder or _Recorder(False, False)
-        hidden = recorder.run("fusion", self.fusion_layers, hidden, modality=modality)
         final_norm = self.audio_layernorm if modality == AUDIO else self.video_layernorm
-        return final_norm(hidden)
+        return final_norm(self._shared(hidden, modality, **kwargs))
 
-    def fuse_single_averaged(self, hidden: torch.Tensor, modality: str, recorder: _Recorder) -> torch.Tensor:
+    def fuse_single_averaged(
+        self, hidden: torch.Tensor, modality: str, **kwargs: Unpack[TransformersKwargs]
+    ) -> torch.Tensor:
         """CAV-MAE's missing-modality inference: mean of a joint-norm pass and a modality-norm pass."""
-        joint = self.layernorm(recorder.run("fusion", self.fusion_layers, hidden))
-        return (joint + self.fuse_single(hidden, modality)) / 2
+        joint = self.layernorm(self._shared(hidden, **kwargs))
+        return (joint + self.fuse_single(hidden, modality, **kwargs)) / 2
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -499,7 +580,7 @@ class SocialMAEDecoder(nn.Module):
         video = video + self.video_position_embeddings + self.video_modality_embedding
         hidden = torch.cat([audio, video], dim=1)
         for layer in self.layers:
-            hidden, _ = layer(hidden)
+            hidden = layer(hidden)
         hidden = self.layernorm(hidden)
         num_audio = audio.shape[1]
         return self.audio_pred(hidden[:, :num_audio]), self.video_pred(hidden[:, num_audio:])
@@ -549,7 +630,30 @@ class SocialMAEPreTrainedModel(PreTrainedModel):
     input_modalities = ("audio", "video")
     supports_gradient_checkpointing = True
     _no_split_modules = ["SocialMAEEmbeddings", "SocialMAELayer"]
+    # Declared where tests/test_modeling_common.py checks them on CPU. Flash attention is not declared: it needs a
+    # CUDA GPU, and nothing here has run it.
     _supports_sdpa = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+    _can_compile_fullgraph = True
+    # Per-layer outputs for `capture_outputs`: the fusion stage under the usual names, each modality stage under its
+    # own (its first state is the embeddings' output for that modality, picked by index from the tuple).
+    _can_record_outputs = {
+        "hidden_states": OutputRecorder(
+            SocialMAELayer, layer_name="fusion_layers", num_hidden_layers_key="num_fusion_layers"
+        ),
+        "attentions": OutputRecorder(SocialMAEAttention, index=1, layer_name="fusion_layers"),
+        "audio_hidden_states": [
+            OutputRecorder(SocialMAEEmbeddings, index=0),
+            OutputRecorder(SocialMAELayer, layer_name="audio_layers"),
+        ],
+        "video_hidden_states": [
+            OutputRecorder(SocialMAEEmbeddings, index=1),
+            OutputRecorder(SocialMAELayer, layer_name="video_layers"),
+        ],
+        "audio_attentions": OutputRecorder(SocialMAEAttention, index=1, layer_name="audio_layers"),
+        "video_attentions": OutputRecorder(SocialMAEAttention, index=1, layer_name="video_layers"),
+    }
     # The losses are per-batch means that ignore `num_items_in_batch`: the Trainer must scale them for gradient
     # accumulation itself and not multiply them by the number of processes (it would, seeing `**kwargs`).
     accepts_loss_kwargs = False
@@ -641,15 +745,43 @@ class SocialMAEPreTrainedModel(PreTrainedModel):
                 f"{pixel_values.shape[0]}."
             )
 
-    def _recorder(self, output_hidden_states: bool | None, output_attentions: bool | None) -> _Recorder:
-        hidden = output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
-        attentions = output_attentions if output_attentions is not None else self.config.output_attentions
-        if attentions and self.config._attn_implementation != "eager":
-            raise ValueError(
-                "`output_attentions=True` needs the eager attention (sdpa does not return probabilities); load "
-                "the model with `attn_implementation='eager'`."
-            )
-        return _Recorder(bool(hidden), bool(attentions))
+
+def _stage_output_flags(forward: Callable) -> Callable:
+    """Let `output_hidden_states` / `output_attentions` (argument or config) ask for the modality stages too.
+
+    `capture_outputs` records `audio_hidden_states` only for `output_audio_hidden_states=True`, a flag nobody passes.
+    Placed above it, this sets the modality-stage flags from the usual ones (an index selection of hidden states
+    applies to the fusion stage only) and passes `output_attentions` on to the attention layers, which need it to
+    pick an implementation that returns probabilities.
+    """
+
+    @wraps(forward)
+    def wrapper(self, *args, **kwargs):
+        for what in ("hidden_states", "attentions"):
+            wanted = kwargs.get(f"output_{what}")
+            if wanted is None:
+                wanted = getattr(self.config, f"output_{what}", False)
+            kwargs[f"output_{what}"] = wanted
+            for modality in (AUDIO, VIDEO):
+                kwargs.setdefault(f"output_{modality}_{what}", wanted if isinstance(wanted, bool) else False)
+        return forward(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _modality_path_output(outputs: SocialMAEModelOutput, modality: str) -> BaseModelOutputWithPooling:
+    """One modality's path as a plain stack: its layers then the shared ones (`config.num_hidden_layers` layers)."""
+
+    def chain(stage: tuple | None, shared: tuple | None, skip: int) -> tuple | None:
+        return None if stage is None or shared is None else stage + shared[skip:]
+
+    return BaseModelOutputWithPooling(
+        last_hidden_state=outputs.last_hidden_state,
+        pooler_output=outputs.pooler_output,
+        # the shared stage's first state, its input, is the modality stage's last
+        hidden_states=chain(getattr(outputs, f"{modality}_hidden_states"), outputs.hidden_states, 1),
+        attentions=chain(getattr(outputs, f"{modality}_attentions"), outputs.attentions, 0),
+    )
 
 
 def _check_finite(tensor: torch.Tensor, name: str) -> None:
@@ -681,88 +813,95 @@ class SocialMAEModel(SocialMAEPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         return self.embeddings.video_patch_embeddings
 
-    def encode(
-        self,
-        input_values: torch.Tensor | None,
-        pixel_values: torch.Tensor | None,
-        recorder: _Recorder,
-    ) -> torch.Tensor:
-        """Token-level encoder output for whichever modalities are given."""
-        self._check_inputs(input_values, pixel_values)
-        audio = video = None
-        if input_values is not None:
-            audio = self.encoder.encode_modality(self.embeddings.embed_audio(input_values), AUDIO, recorder)
-        if pixel_values is not None:
-            video = self.encoder.encode_modality(self.embeddings.embed_video(pixel_values), VIDEO, recorder)
-        if audio is not None and video is not None:
-            return self.encoder.fuse(audio, video, recorder)
-        hidden, modality = (audio, AUDIO) if audio is not None else (video, VIDEO)
-        if self.config.single_modality_strategy == "average_fusion":
-            return self.encoder.fuse_single_averaged(hidden, modality, recorder)
-        return self.encoder.fuse_single(hidden, modality, recorder)
-
-    @can_return_tuple
+    @_stage_output_flags
+    @capture_outputs(tie_last_hidden_states=False)
     def forward(
         self,
         input_values: torch.Tensor | None = None,
         pixel_values: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs,
+        audio_noise: torch.Tensor | None = None,
+        video_noise: torch.Tensor | None = None,
+        audio_mask_ratio: float | None = None,
+        video_mask_ratio: float | None = None,
+        single_modality_strategy: str | None = None,
+        **kwargs: Unpack[TransformersKwargs],
     ) -> SocialMAEModelOutput:
         r"""
         input_values (`torch.FloatTensor` of shape `(batch_size, audio_length, num_mel_bins)`, *optional*):
             Normalised Kaldi fbank, time first, from [`SocialMAEFeatureExtractor`].
         pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`, *optional*):
             Normalised frames, from [`SocialMAEFeatureExtractor`].
+        audio_mask_ratio / video_mask_ratio (`float`, *optional*):
+            Remove this share of the modality's tokens before its layers, as pretraining does; no masking by default.
+        audio_noise (`torch.FloatTensor` of shape `(batch_size, num_audio_patches)`, *optional*) / video_noise:
+            With a mask ratio, the per-token noise that decides masking (smallest kept); uniform noise otherwise.
+        single_modality_strategy (`str`, *optional*):
+            Overrides `config.single_modality_strategy` for this call.
         """
-        recorder = self._recorder(output_hidden_states, output_attentions)
-        last_hidden_state = self.encode(input_values, pixel_values, recorder)
+        self._check_inputs(input_values, pixel_values)
+        strategy = single_modality_strategy or self.config.single_modality_strategy
+        if strategy not in ("modality_specific", "average_fusion"):
+            raise ValueError(
+                f"`single_modality_strategy` must be 'modality_specific' or 'average_fusion', got {strategy!r}."
+            )
+        for modality, noise, ratio in ((AUDIO, audio_noise, audio_mask_ratio), (VIDEO, video_noise, video_mask_ratio)):
+            if noise is not None and ratio is None:
+                raise ValueError(
+                    f"`{modality}_noise` decides which tokens are masked: pass `{modality}_mask_ratio` too."
+                )
+        embedded = self.embeddings(
+            input_values, pixel_values, audio_noise, video_noise, audio_mask_ratio, video_mask_ratio
+        )
+        audio = video = None
+        if embedded.audio is not None:
+            audio = self.encoder.encode_modality(embedded.audio, AUDIO, **kwargs)
+        if embedded.video is not None:
+            video = self.encoder.encode_modality(embedded.video, VIDEO, **kwargs)
+        if audio is not None and video is not None:
+            last_hidden_state = self.encoder.fuse(audio, video, **kwargs)
+        else:
+            hidden, modality = (audio, AUDIO) if audio is not None else (video, VIDEO)
+            if strategy == "average_fusion":
+                last_hidden_state = self.encoder.fuse_single_averaged(hidden, modality, **kwargs)
+            else:
+                last_hidden_state = self.encoder.fuse_single(hidden, modality, **kwargs)
         return SocialMAEModelOutput(
             last_hidden_state=last_hidden_state,
             pooler_output=last_hidden_state.mean(dim=1),
-            **recorder.fields(),
+            audio_last_hidden_state=audio,
+            video_last_hidden_state=video,
+            audio_mask=embedded.audio_mask,
+            video_mask=embedded.video_mask,
+            audio_ids_restore=embedded.audio_ids_restore,
+            video_ids_restore=embedded.video_ids_restore,
         )
 
-    def get_audio_features(self, input_values: torch.Tensor) -> torch.Tensor:
-        """Pooled audio embedding of the modality-specific path (CAV-MAE's `forward_feat`), for retrieval."""
-        return self._modality_features(input_values, None, AUDIO)
+    @can_return_tuple
+    def get_audio_features(
+        self, input_values: torch.Tensor, **kwargs: Unpack[TransformersKwargs]
+    ) -> BaseModelOutputWithPooling:
+        r"""
+        The audio's modality-specific path (CAV-MAE's `forward_feat`), whatever `config.single_modality_strategy`.
 
-    def get_video_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """Pooled video embedding of the modality-specific path (CAV-MAE's `forward_feat`), for retrieval."""
-        return self._modality_features(None, pixel_values, VIDEO)
+        Returns a [`BaseModelOutputWithPooling`]: `last_hidden_state`, the tokens after the audio LayerNorm;
+        `pooler_output`, their mean (the retrieval embedding); with `output_hidden_states` / `output_attentions`,
+        the embeddings and every layer's output on the path (`config.num_hidden_layers + 1` states: audio layers,
+        then shared layers) and every layer's attention probabilities.
+        """
+        outputs = self(
+            input_values=input_values, single_modality_strategy="modality_specific", return_dict=True, **kwargs
+        )
+        return _modality_path_output(outputs, AUDIO)
 
-    def _modality_features(self, input_values, pixel_values, modality: str) -> torch.Tensor:
-        self._check_inputs(input_values, pixel_values)
-        recorder = _Recorder(False, False)
-        if modality == AUDIO:
-            hidden = self.embeddings.embed_audio(input_values)
-        else:
-            hidden = self.embeddings.embed_video(pixel_values)
-        hidden = self.encoder.encode_modality(hidden, modality, recorder)
-        return self.encoder.fuse_single(hidden, modality).mean(dim=1)
-
-
-def random_masking(
-    tokens: torch.Tensor, mask_ratio: float, noise: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Keep the `int(N * (1 - ratio))` tokens with the smallest noise, in ascending-noise order.
-
-    Returns the kept tokens, the mask (1 = removed, in token order) and the indices that undo the shuffle.
-    """
-    batch, length, width = tokens.shape
-    num_keep = int(length * (1 - mask_ratio))
-    if noise is None:
-        noise = torch.rand(batch, length, device=tokens.device)
-    ids_shuffle = torch.argsort(noise, dim=1)
-    ids_restore = torch.argsort(ids_shuffle, dim=1)
-    ids_keep = ids_shuffle[:, :num_keep]
-    kept = torch.gather(tokens, 1, ids_keep.unsqueeze(-1).expand(-1, -1, width))
-    mask = torch.ones(batch, length, device=tokens.device, dtype=tokens.dtype)
-    mask[:, :num_keep] = 0
-    mask = torch.gather(mask, 1, ids_restore)
-    return kept, mask, ids_restore
+    @can_return_tuple
+    def get_video_features(
+        self, pixel_values: torch.Tensor, **kwargs: Unpack[TransformersKwargs]
+    ) -> BaseModelOutputWithPooling:
+        r"""The video's modality-specific path, as [`~SocialMAEModel.get_audio_features`] for the audio."""
+        outputs = self(
+            pixel_values=pixel_values, single_modality_strategy="modality_specific", return_dict=True, **kwargs
+        )
+        return _modality_path_output(outputs, VIDEO)
 
 
 def patch_statistics(patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -863,10 +1002,7 @@ class SocialMAEForPreTraining(SocialMAEPreTrainedModel):
         video_noise: torch.Tensor | None = None,
         audio_mask_ratio: float | None = None,
         video_mask_ratio: float | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs,
+        **kwargs: Unpack[TransformersKwargs],
     ) -> SocialMAEForPreTrainingOutput:
         r"""
         audio_noise (`torch.FloatTensor` of shape `(batch_size, num_audio_patches)`, *optional*) / video_noise:
@@ -876,22 +1012,20 @@ class SocialMAEForPreTraining(SocialMAEPreTrainedModel):
         if input_values is None or pixel_values is None:
             raise ValueError("Pretraining needs both `input_values` (audio) and `pixel_values` (video).")
         config = self.config
-        recorder = self._recorder(output_hidden_states, output_attentions)
-        self._check_inputs(input_values, pixel_values)
-        embeddings, encoder = self.social_mae.embeddings, self.social_mae.encoder
-
-        audio = embeddings.embed_audio(input_values)
-        video = embeddings.embed_video(pixel_values)
-        _check_noise(audio_noise, audio, "audio_noise")
-        _check_noise(video_noise, video, "video_noise")
-        audio_ratio = config.audio_mask_ratio if audio_mask_ratio is None else audio_mask_ratio
-        video_ratio = config.video_mask_ratio if video_mask_ratio is None else video_mask_ratio
-        audio, audio_mask, audio_ids_restore = random_masking(audio, audio_ratio, audio_noise)
-        video, video_mask, video_ids_restore = random_masking(video, video_ratio, video_noise)
-
-        audio = encoder.encode_modality(audio, AUDIO, recorder)
-        video = encoder.encode_modality(video, VIDEO, recorder)
-        latent = encoder.fuse(audio, video, recorder)
+        encoded = self.social_mae(
+            input_values,
+            pixel_values,
+            audio_noise=audio_noise,
+            video_noise=video_noise,
+            audio_mask_ratio=config.audio_mask_ratio if audio_mask_ratio is None else audio_mask_ratio,
+            video_mask_ratio=config.video_mask_ratio if video_mask_ratio is None else video_mask_ratio,
+            return_dict=True,
+            **kwargs,
+        )
+        latent = encoded.last_hidden_state
+        audio, video = encoded.audio_last_hidden_state, encoded.video_last_hidden_state
+        audio_mask, video_mask = encoded.audio_mask, encoded.video_mask
+        audio_ids_restore, video_ids_restore = encoded.audio_ids_restore, encoded.video_ids_restore
 
         zero = latent.new_zeros(())
         audio_logits = video_logits = audio_loss = video_loss = None
@@ -905,6 +1039,8 @@ class SocialMAEForPreTraining(SocialMAEPreTrainedModel):
         audio_tokens = video_tokens = accuracy = None
         contrastive_loss = zero
         if config.contrastive_loss_weight != 0:
+            # after the encoder's call, so that these passes through the shared layers are not recorded
+            encoder = self.social_mae.encoder
             audio_tokens = encoder.fuse_single(audio, AUDIO)
             video_tokens = encoder.fuse_single(video, VIDEO)
             nce, accuracy = self._contrastive(audio_tokens.mean(dim=1), video_tokens.mean(dim=1))
@@ -926,14 +1062,7 @@ class SocialMAEForPreTraining(SocialMAEPreTrainedModel):
             last_hidden_state=latent,
             audio_contrastive_tokens=audio_tokens,
             video_contrastive_tokens=video_tokens,
-            **recorder.fields(),
-        )
-
-
-def _check_noise(noise: torch.Tensor | None, tokens: torch.Tensor, name: str) -> None:
-    if noise is not None and tuple(noise.shape) != tuple(tokens.shape[:2]):
-        raise ValueError(
-            f"`{name}` must have shape (batch, tokens) = {tuple(tokens.shape[:2])}, got {tuple(noise.shape)}."
+            **{name: getattr(encoded, name) for name in RECORDED_FIELDS},
         )
 
 
@@ -970,10 +1099,7 @@ class _SocialMAEWithHead(SocialMAEPreTrainedModel):
         input_values: torch.Tensor | None = None,
         pixel_values: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs,
+        **kwargs: Unpack[TransformersKwargs],
     ) -> SocialMAEPredictionOutput:
         r"""
         labels: class indices `(batch_size,)` or class probabilities `(batch_size, num_labels)` (soft targets, e.g.
@@ -981,20 +1107,14 @@ class _SocialMAEWithHead(SocialMAEPreTrainedModel):
             `problem_type="multi_label_classification"`, or float targets `(batch_size, num_labels)` for regression.
             With `problem_type` unset, float `(batch_size, num_labels)` labels are taken as multi-label.
         """
-        outputs = self.social_mae(
-            input_values=input_values,
-            pixel_values=pixel_values,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            return_dict=True,
-        )
+        outputs = self.social_mae(input_values=input_values, pixel_values=pixel_values, return_dict=True, **kwargs)
         logits = self.classifier(outputs.pooler_output)
         loss = self._loss(logits, labels) if labels is not None else None
         return SocialMAEPredictionOutput(
             loss=loss,
             logits=logits,
             pooler_output=outputs.pooler_output,
-            **{name: outputs[name] for name in _Recorder.FIELDS if name in outputs},
+            **{name: getattr(outputs, name) for name in RECORDED_FIELDS},
         )
 
 
@@ -1025,7 +1145,8 @@ class SocialMAEForAudioVisualClassification(_SocialMAEWithHead):
                 f"Single-label `labels` must be class indices of shape (batch,) or class probabilities of shape "
                 f"{tuple(logits.shape)}, got {tuple(labels.shape)} {labels.dtype}."
             )
-        if (labels < 0).any() or (labels >= config.num_labels).any():
+        out_of_range = not torch.compiler.is_compiling() and ((labels < 0) | (labels >= config.num_labels)).any()
+        if out_of_range:
             raise ValueError(f"`labels` must be in [0, {config.num_labels}), got values {labels.unique().tolist()}.")
         return nn.functional.cross_entropy(logits, labels)
 

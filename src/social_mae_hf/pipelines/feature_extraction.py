@@ -43,9 +43,9 @@ class AudioVisualFeatureExtractionPipeline(AudioVisualPipeline):
         audio, video = tensors.get("input_values"), tensors.get("pixel_values")
         out = {}
         if audio is not None:
-            out["audio_embedding"] = encoder.get_audio_features(audio)
+            out["audio_embedding"] = encoder.get_audio_features(audio).pooler_output
         if video is not None:
-            out["video_embedding"] = encoder.get_video_features(video)
+            out["video_embedding"] = encoder.get_video_features(video).pooler_output
         if audio is not None and video is not None:
             out["fused_embedding"] = encoder(input_values=audio, pixel_values=video).pooler_output
         return out

@@ -24,7 +24,8 @@ __all__ = ["freeze_unused_parameters", "unused_parameter_names"]
 
 
 def _miniature(config: SocialMAEConfig) -> SocialMAEConfig:
-    """Same structure (depths, flags, losses), smallest sizes: 2x2 patches per modality, 1 tubelet."""
+    """Same structure (depths, flags, losses), smallest sizes: 2x2 patches per modality and one tubelet, or two when
+    the model has several (so that flags that need several frames, like `legacy_video_target_order`, stay valid)."""
     values = config.to_dict()
     for key in ("model_type", "transformers_version", "architectures"):
         values.pop(key, None)
@@ -37,7 +38,7 @@ def _miniature(config: SocialMAEConfig) -> SocialMAEConfig:
         decoder_num_attention_heads=1,
         decoder_intermediate_size=8,
         image_size=2 * p,
-        num_frames=config.tubelet_size,
+        num_frames=config.tubelet_size * min(2, config.num_frames // config.tubelet_size),
         audio_length=2 * a,
         num_mel_bins=2 * a,
         hidden_dropout_prob=0.0,

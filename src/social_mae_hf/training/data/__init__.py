@@ -3,14 +3,22 @@ and batching them."""
 
 from .clip_dataset import DECODE_ERROR_POLICIES, MODALITY_CHOICES, ClipDataset, ClipDecodeError, DecodeFailure
 from .collator import SocialMAECollator
-from .manifest import ClipRecord, ManifestColumns, ManifestError, read_manifest, read_manifest_splits
+from .manifest import (
+    ClipRecord,
+    ManifestColumns,
+    ManifestError,
+    optional_column,
+    read_manifest,
+    read_manifest_splits,
+)
 from .records import DatasetMedia, load_dataset_splits, records_from_dataset
-from .splits import ClipSplits, load_clip_splits
+from .splits import SPLITS, ClipSplits, load_clip_splits
 from .targets import TargetEncoder, classes_of
 
 __all__ = [
     "DECODE_ERROR_POLICIES",
     "MODALITY_CHOICES",
+    "SPLITS",
     "ClipDataset",
     "ClipDecodeError",
     "ClipRecord",
@@ -24,6 +32,7 @@ __all__ = [
     "classes_of",
     "load_clip_splits",
     "load_dataset_splits",
+    "optional_column",
     "read_manifest",
     "read_manifest_splits",
     "records_from_dataset",

@@ -25,6 +25,7 @@ __all__ = [
     "ManifestColumns",
     "ManifestError",
     "check_media_exist",
+    "optional_column",
     "parse_target",
     "read_manifest",
     "read_manifest_splits",
@@ -37,6 +38,11 @@ MANIFEST_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
 
 class ManifestError(ValueError):
     """A manifest (or dataset) that cannot be used: the message names the file, the row and the column."""
+
+
+def optional_column(name: str | None) -> str | None:
+    """A column name given on the command line, where `"none"` (or nothing) means no such column."""
+    return None if name is None or name.strip().lower() in ("", "none") else name.strip()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The clips of each split, from manifests or a `datasets` dataset, as the data arguments say.
+"""The clips of each split: from one manifest per split, one manifest with a split column, or a `datasets` dataset.
 
 Missing media files are found here, before training: under `--on_decode_error abort` they stop the run
 (listed with their rows), under `skip` they are dropped and counted. Files that exist but do not decode are
@@ -11,18 +11,17 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .manifest import ClipRecord, ManifestError, check_media_exist, read_manifest_splits
+from .clip_dataset import DECODE_ERROR_POLICIES
+from .manifest import ClipRecord, ManifestColumns, ManifestError, check_media_exist, read_manifest_splits
 from .records import load_dataset_splits, records_from_dataset
 
-if TYPE_CHECKING:
-    from ..arguments import DataArguments
-
-__all__ = ["ClipSplits", "load_clip_splits"]
+__all__ = ["SPLITS", "ClipSplits", "load_clip_splits"]
 
 logger = logging.getLogger(__name__)
 _SHOWN = 10
+# Our split names, in the order a run uses them (--do_train, --do_eval, --do_predict).
+SPLITS = ("train", "validation", "test")
 
 
 @dataclass
@@ -39,39 +38,61 @@ def _require(records: Mapping[str, list], split: str, flag: str, hint: str) -> N
         raise ValueError(f"{flag} needs {hint}")
 
 
-def load_clip_splits(data_args: DataArguments, task: str, wanted: Mapping[str, bool]) -> ClipSplits:
-    """Records of the `wanted` splits (`{"train": do_train, "validation": do_eval, "test": do_predict}`)."""
-    columns = data_args.columns(task)
-    if data_args.dataset_name:
-        loaded = load_dataset_splits(data_args.dataset_name, data_args.dataset_config_name)
-        path = Path(data_args.dataset_name).expanduser()
+def load_clip_splits(
+    task: str,
+    wanted: Mapping[str, bool],
+    columns: ManifestColumns,
+    *,
+    files: Mapping[str, str | None] | None = None,
+    manifest: str | None = None,
+    dataset_name: str | None = None,
+    dataset_config_name: str | None = None,
+    split_names: Mapping[str, str] | None = None,
+    label_separator: str = ",",
+    max_samples: Mapping[str, int | None] | None = None,
+    on_decode_error: str = "abort",
+) -> ClipSplits:
+    """Records of the `wanted` splits (`{"train": do_train, "validation": do_eval, "test": do_predict}`).
+
+    Args:
+        columns: Which manifest / dataset columns hold the media and the targets.
+        files: One manifest per split (`{"train": path, ...}`; `None` entries are ignored).
+        manifest: Instead, one manifest holding every split, told apart by `columns.split`.
+        dataset_name: Instead, a `datasets` dataset (a `save_to_disk` folder, a data folder or a Hub name).
+        split_names: Our split -> its name in the dataset or the split column (default: the same names).
+        label_separator: Separator of class names in a multi-label cell.
+        max_samples: Our split -> keep only its first N clips (`None`: all).
+        on_decode_error: Missing media files `"abort"` the run (listed) or are dropped and counted (`"skip"`).
+    """
+    if on_decode_error not in DECODE_ERROR_POLICIES:
+        raise ValueError(f"on_decode_error must be one of {DECODE_ERROR_POLICIES}, got {on_decode_error!r}")
+    files = {split: path for split, path in (files or {}).items() if path}
+    split_names = {split: split for split in SPLITS} | dict(split_names or {})
+    if dataset_name and (files or manifest):
+        raise ValueError("give --dataset_name or manifest files, not both")
+    if manifest and files:
+        raise ValueError("give --manifest (with --split_column) or per-split files, not both")
+    if manifest and not columns.split:
+        raise ValueError("--manifest needs --split_column (the column naming each row's split)")
+    if dataset_name:
+        loaded = load_dataset_splits(dataset_name, dataset_config_name)
+        path = Path(dataset_name).expanduser()
         base_dir = path if path.is_dir() else None
         records = {}
-        for ours, theirs in data_args.split_names.items():
+        for ours, theirs in split_names.items():
             if wanted.get(ours) and theirs in loaded:
                 records[ours] = records_from_dataset(
-                    loaded[theirs],
-                    columns,
-                    task,
-                    split=theirs,
-                    base_dir=base_dir,
-                    label_separator=data_args.label_separator,
+                    loaded[theirs], columns, task, split=theirs, base_dir=base_dir, label_separator=label_separator
                 )
-        source = f"dataset {data_args.dataset_name!r} (splits {sorted(loaded)})"
+        source = f"dataset {dataset_name!r} (splits {sorted(loaded)})"
     else:
-        files = {"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file}
-        files = {split: path for split, path in files.items() if path and wanted.get(split)}
-        if not files and not data_args.manifest:
+        files = {split: path for split, path in files.items() if wanted.get(split)}
+        if not files and not manifest:
             raise ValueError(
                 "no data: give --train_file / --validation_file / --test_file, --manifest or --dataset_name"
             )
         all_records = read_manifest_splits(
-            files,
-            columns,
-            task,
-            manifest=data_args.manifest,
-            split_names=data_args.split_names,
-            label_separator=data_args.label_separator,
+            files, columns, task, manifest=manifest, split_names=split_names, label_separator=label_separator
         )
         records = {split: recs for split, recs in all_records.items() if wanted.get(split)}
         source = "the manifests"
@@ -83,12 +104,7 @@ def load_clip_splits(data_args: DataArguments, task: str, wanted: Mapping[str, b
     for split, (flag, hint) in hints.items():
         if wanted.get(split):
             _require(records, split, flag, f"{hint}; none found in {source}")
-    limits = {
-        "train": data_args.max_train_samples,
-        "validation": data_args.max_eval_samples,
-        "test": data_args.max_predict_samples,
-    }
-    for split, limit in limits.items():
+    for split, limit in (max_samples or {}).items():
         if limit is not None and split in records:
             records[split] = records[split][:limit]
     missing_counts = {}
@@ -98,7 +114,7 @@ def load_clip_splits(data_args: DataArguments, task: str, wanted: Mapping[str, b
             continue
         listed = "; ".join(f"{record.source}: {path}" for record, path in missing[:_SHOWN])
         more = f" (and {len(missing) - _SHOWN} more)" if len(missing) > _SHOWN else ""
-        if data_args.on_decode_error == "abort":
+        if on_decode_error == "abort":
             raise ManifestError(
                 f"{len(missing)} media file(s) of split {split!r} do not exist: {listed}{more}. Fix the paths, or "
                 "pass --on_decode_error skip to leave those clips out (they are counted)."

@@ -78,8 +78,12 @@ class TargetEncoder:
         classes = (record.target,) if self.task == "classification" else record.target
         unknown = [c for c in classes if c not in index]
         if unknown:
+            by_case = {name.casefold(): name for name in self.names}
+            hints = [f"{c!r} vs {by_case[c.casefold()]!r}" for c in unknown if c.casefold() in by_case]
+            hint = f" (they differ only by case: {', '.join(hints)})" if hints else ""
             raise ManifestError(
-                f"{record.source}: class(es) {unknown} not among the {self.num_labels} known classes {list(self.names)}"
+                f"{record.source}: class(es) {unknown} not among the {self.num_labels} known classes "
+                f"{list(self.names)}{hint}"
             )
         if self.task == "classification":
             return index[record.target]
