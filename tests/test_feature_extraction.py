@@ -730,3 +730,61 @@ def test_a_feature_extractor_file_alone_is_not_taken_for_video_settings(tmp_path
     SocialMAEFeatureExtractor.cav_mae().save_pretrained(tmp_path)
     with pytest.raises(ValueError, match=r"got the settings of a SocialMAEFeatureExtractor \(audio only\)"):
         SocialMAEProcessor.from_pretrained(tmp_path)
+
+
+def test_processor_reads_the_chosen_audio_track_and_warns_when_it_is_silent(tmp_path, caplog):
+    """A 5.1 voice in the centre channel is silence with the originals' first channel: the processor says so,
+    and `audio_stream` / `audio_channel_mix="downmix"` (MediaFile's options) reach it."""
+    from test_media import tone, write_audio_tracks
+
+    voice = make_waveform(1.0, kind="speech", seed=5)
+    centre = np.zeros((6, len(voice)), np.float32)
+    centre[2] = voice
+    path = str(
+        write_audio_tracks(
+            tmp_path / "tracks.mkv", [("flac", "mono", tone(300)[None], True), ("flac", "5.1", centre, False)]
+        )
+    )
+    first = SocialMAEProcessor.social_mae()
+    downmix = SocialMAEProcessor(
+        SocialMAEFeatureExtractor.social_mae(audio_channel_mix="downmix"), SocialMAEVideoProcessor.social_mae()
+    )
+    logger = "social_mae_hf.processing_social_mae"
+    with caplog.at_level("WARNING", logger=logger):
+        default_track = first(audio=path)["input_values"]
+        assert not caplog.records  # the default-flagged track: the tone
+        first(audio=path, audio_stream=1)
+    [record] = caplog.records
+    assert re.search(
+        r"tracks\.mkv\): its audio is silent .* audio track 1 of 2 \(5\.1\), audio_channel_mix='first'",
+        record.getMessage(),
+    )
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=logger):
+        mixed = downmix(audio=path, audio_stream=1)["input_values"]
+    assert not caplog.records
+    with MediaFile(path, audio_stream=1) as m:
+        samples = m.read_audio(16000, channel_mix="downmix")[0]
+    expected = downmix.feature_extractor(samples, sampling_rate=16000)["input_values"]
+    torch.testing.assert_close(mixed, expected, atol=0, rtol=0)  # the same samples, the same computation
+    assert not torch.equal(mixed, default_track)
+    # Raw multichannel arrays take the same mixes.
+    raw = downmix.feature_extractor(centre, sampling_rate=16000)["input_values"]
+    assert raw.shape == (1, 1024, 128) and raw.std() > 0.1
+    with pytest.raises(InvalidInputError, match=r"`audio_stream` has 1 values for a batch of 2"):
+        first(audio=[path, path], audio_stream=[1])
+
+
+def test_frames_are_resized_one_at_a_time(monkeypatch, smae, media):
+    """Memory: each frame goes to float32 and to its size alone (8 frames of 4K video are 800 MB as float32)."""
+    resized = []
+    interpolate = F.interpolate
+
+    def recording(x, **kwargs):
+        resized.append(tuple(x.shape))
+        return interpolate(x, **kwargs)
+
+    monkeypatch.setattr(F, "interpolate", recording)
+    out = smae(videos=media("odd.mp4"), modalities="video")["pixel_values"]
+    assert out.shape == (1, 8, 3, 224, 224)
+    assert resized == [(1, 3, 241, 321)] * 8

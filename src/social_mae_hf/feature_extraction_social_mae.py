@@ -24,6 +24,7 @@ from .batching import as_batch, is_array, item_position
 from .errors import InvalidInputError
 from .fbank import fbank_num_samples, log_mel_fbank
 from .legacy_settings import audio_settings, is_legacy
+from .media import CHANNEL_MIXES, mix_channels
 
 __all__ = ["MAX_SAMPLING_RATE", "SocialMAEFeatureExtractor", "is_waveform", "pick_device", "resample_waveform"]
 
@@ -63,7 +64,9 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
         do_normalize: Apply `(fbank - mean) / std`.
         mean, std: Dataset statistics of the log-mel values.
         audio_channel_mix: `"first"` keeps the first channel (what both originals did: torchaudio's
-            kaldi.fbank reads channel 0, CAV-MAE's extraction ran `sox remix 1`); `"mean"` averages them.
+            kaldi.fbank reads channel 0, CAV-MAE's extraction ran `sox remix 1`); `"mean"` averages them;
+            `"downmix"` is FFmpeg's mono downmix, which keeps a 5.1 track's centre channel (where films and
+            phones put the voice). See `media.mix_channels`.
     """
 
     model_input_names: ClassVar[list[str]] = ["input_values"]
@@ -115,7 +118,7 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
 
     def _validate_settings(self) -> None:
         checks = [
-            (self.audio_channel_mix in ("first", "mean"), "audio_channel_mix must be 'first' or 'mean'"),
+            (self.audio_channel_mix in CHANNEL_MIXES, f"audio_channel_mix must be one of {CHANNEL_MIXES}"),
             (
                 0 < self.sampling_rate <= MAX_SAMPLING_RATE and self.max_length > 0 and self.num_mel_bins > 0,
                 f"sampling_rate must be in (0, {MAX_SAMPLING_RATE}] Hz, max_length and num_mel_bins > 0",
@@ -232,9 +235,7 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
 
     def mix(self, channels: np.ndarray) -> np.ndarray:
         """`(channels, samples)` -> `(samples,)` as `audio_channel_mix` says."""
-        if channels.shape[0] == 1 or self.audio_channel_mix == "first":
-            return channels[0]
-        return channels.mean(axis=0, dtype=np.float64).astype(np.float32)
+        return channels[0] if channels.shape[0] == 1 else mix_channels(channels, self.audio_channel_mix)[0]
 
     def clip_waveform(self, wave: np.ndarray, name: str = "the input", described_range: str | None = None):
         """The mono waveform of a clip, minus its mean, cropped to the samples the fbank uses.
@@ -251,12 +252,14 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
                 f"{name}: audio too short: {wave.shape[0]} samples at {self.sampling_rate} Hz, "
                 f"need at least {window} (one 25 ms fbank frame)"
             )
-        if not np.all(np.isfinite(wave)):
-            raise InvalidInputError(f"{name}: audio contains NaN or infinite samples")
         # The originals: waveform - waveform.mean() over the whole clip, fbank, then crop the frames.
-        # Frames past max_length never matter, so crop the samples after the mean.
+        # Frames past max_length never matter: the mean is the whole clip's, the subtraction only the window's
+        # (the same values as subtracting it everywhere and cropping, without a copy of a long clip).
         full = torch.from_numpy(np.ascontiguousarray(wave))
-        return (full - full.mean()).numpy()[: self.max_audio_samples]
+        mean = full.mean()
+        if not torch.isfinite(mean):  # exactly when a sample is NaN or infinite (audio cannot overflow a sum)
+            raise InvalidInputError(f"{name}: audio contains NaN or infinite samples")
+        return (full[: self.max_audio_samples] - mean).numpy()
 
     def fbank_features(self, waveforms: list[np.ndarray], device: torch.device) -> torch.Tensor:
         """Clips from `clip_waveform` -> `(batch, max_length, num_mel_bins)` fbank, padded and normalised."""

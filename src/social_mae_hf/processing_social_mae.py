@@ -8,11 +8,11 @@ is cut here, for both modalities alike: the range is then the clip.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
 import torch
 from transformers.feature_extraction_utils import BatchFeature, FeatureExtractionMixin
 from transformers.processing_utils import ProcessorMixin
@@ -21,7 +21,7 @@ from transformers.video_processing_utils import VideoProcessorMixin
 from .batching import as_batch, is_array, item_name, item_position, per_item
 from .errors import InvalidInputError, MissingModalityError
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_waveform, pick_device
-from .media import MediaFile, is_media_source, parse_time_range
+from .media import SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, parse_time_range
 from .video_processing_social_mae import (
     SocialMAEVideoProcessor,
     check_video_fps,
@@ -30,6 +30,8 @@ from .video_processing_social_mae import (
 )
 
 __all__ = ["SocialMAEProcessor"]
+
+logger = logging.getLogger(__name__)
 
 _MODALITIES = ("audio", "video")
 # The classes transformers checks the parts against, by name in its top-level module, where the video processor
@@ -106,6 +108,7 @@ class SocialMAEProcessor(ProcessorMixin):
         device: str | torch.device | None = None,
         start_s: float | Sequence[float] | None = None,
         end_s: float | Sequence[float | None] | None = None,
+        audio_stream: int | Sequence[int | None] | None = None,
     ) -> BatchFeature:
         """Prepare one item or a batch (a list) for the model.
 
@@ -137,6 +140,10 @@ class SocialMAEProcessor(ProcessorMixin):
                 (frame `i` is shown at `i / fps`). Media files are decoded from a seek point near
                 `start_s`, so windows of a long file cost only the window. For windows over a long
                 recording, see the `audio-visual-classification` pipeline's `chunk_length_s`.
+            audio_stream: Which audio track of media files to read (0-based among their audio tracks; one
+                value, or one per item); default: the track flagged as default, else the first. A media
+                file's chosen audio that is silent is reported with a warning (the voice may be on another
+                track, or in a 5.1 centre channel: the feature extractor's `audio_channel_mix="downmix"`).
 
         Returns:
             `BatchFeature` with `input_values` `(batch, max_length, num_mel_bins)` float32 (time first)
@@ -158,6 +165,7 @@ class SocialMAEProcessor(ProcessorMixin):
             raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         fps_list = check_video_fps(video_fps, batch)
         ranges = _per_item_ranges(start_s, end_s, batch)
+        streams = per_item(audio_stream, batch, "audio_stream")
 
         # Open every media file once; both modalities come from that one opening.
         opened: dict[int, MediaFile] = {}
@@ -165,7 +173,7 @@ class SocialMAEProcessor(ProcessorMixin):
             audio_sources = (audio_items if audio_items is not None else video_items) if want_audio else []
             shared = video_items is not None and audio_items is None  # the audio source IS the video item
             clips = [
-                self._audio_clip(source, i, batch, sampling_rate, opened, shared, ranges[i])
+                self._audio_clip(source, i, batch, sampling_rate, opened, shared, ranges[i], streams[i])
                 for i, source in enumerate(audio_sources)
             ]
             missing = [i for i, clip in enumerate(clips) if clip is None]
@@ -181,7 +189,9 @@ class SocialMAEProcessor(ProcessorMixin):
                     )
                     raise MissingModalityError(f"no audio track in {names}{hint}")
             sampled = [
-                self._frames(item, i, batch, fps_list[i], opened, training, sample_indices_fn, generator, ranges[i])
+                self._frames(
+                    item, i, batch, fps_list[i], opened, training, sample_indices_fn, generator, ranges[i], streams[i]
+                )
                 for i, item in enumerate(video_items if want_video else [])
             ]
         finally:
@@ -202,12 +212,12 @@ class SocialMAEProcessor(ProcessorMixin):
         return BatchFeature(data=data)
 
     @staticmethod
-    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], key: int) -> MediaFile:
+    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], key: int, audio_stream) -> MediaFile:
         if key not in opened:
-            opened[key] = MediaFile(source, name=item_name(source, index, batch))
+            opened[key] = MediaFile(source, name=item_name(source, index, batch), audio_stream=audio_stream)
         return opened[key]
 
-    def _audio_clip(self, source, i, batch, sampling_rate, opened, shared, time_range) -> np.ndarray | None:
+    def _audio_clip(self, source, i, batch, sampling_rate, opened, shared, time_range, audio_stream):
         """The item's clip for the feature extractor (mono, mean subtracted, cropped); None: no audio track."""
         extractor = self.feature_extractor
         name = item_name(source, i, batch)
@@ -215,12 +225,27 @@ class SocialMAEProcessor(ProcessorMixin):
             return None  # decoded frames carry no audio track
         if is_media_source(source):
             # The same object as the video item -> share its opening.
-            media = self._open(source, i, batch, opened, key=i if shared else -1 - i)
+            media = self._open(source, i, batch, opened, key=i if shared else -1 - i, audio_stream=audio_stream)
             if not media.has_audio:
                 return None
-            # The whole track (or range): the originals subtract the mean of the whole waveform.
+            # The whole track (or range): the originals subtract the mean of the whole waveform. Channels are
+            # mixed while decoding, so a many-channel track is never held whole.
             start, end = time_range or (None, None)
-            wave = extractor.mix(media.read_audio(extractor.sampling_rate, start_s=start, end_s=end))
+            mix = extractor.audio_channel_mix
+            wave = media.read_audio(extractor.sampling_rate, start_s=start, end_s=end, channel_mix=mix)[0]
+            if wave.size and is_silent(wave[: extractor.max_audio_samples]):  # what the model hears
+                track = media.audio_track
+                logger.warning(
+                    "%s: its audio is silent (below %g dBFS): audio track %d of %d (%s), audio_channel_mix=%r. A "
+                    "voice on another track needs audio_stream=; one in a 5.1 centre channel, audio_channel_mix="
+                    "'downmix'",
+                    name,
+                    SILENCE_THRESHOLD_DBFS,
+                    track.index,
+                    len(media.audio_tracks()),
+                    track.layout,
+                    mix,
+                )
             if not shared:
                 media.close()
                 del opened[-1 - i]
@@ -234,12 +259,12 @@ class SocialMAEProcessor(ProcessorMixin):
             raise InvalidInputError(f"{name}: unsupported audio input of type {type(source).__name__}")
         return extractor.clip_waveform(wave, name, describe_range(time_range) if time_range is not None else None)
 
-    def _frames(self, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range):
+    def _frames(self, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range, audio_stream):
         """The item's chosen frames, uint8 RGB `(num_frames, H, W, 3)`, and their `VideoMetadata`."""
         name = item_name(item, i, batch)
         choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
         if is_media_source(item):
-            media = self._open(item, i, batch, opened, key=i)
+            media = self._open(item, i, batch, opened, key=i, audio_stream=audio_stream)
             return self.video_processor.read_media_frames(media, name, time_range=time_range, **choice)
         return self.video_processor.sample_decoded_frames(item, fps, name, time_range=time_range, **choice)
 

@@ -480,18 +480,10 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         """(T, H, W, 3) uint8 RGB -> (T, 3, H', W') float32, resized and normalised as the settings say."""
         if self.do_resize and self.size.shortest_edge is not None:
             frames = np.stack([self._pil_shorter_side(f) for f in frames])
+        # One frame at a time to float and to its size: 8 frames of 4K video are 800 MB as float32.
+        x = torch.cat([self._float_frame(frames[k : k + 1], device) for k in range(len(frames))])
         if self.do_center_crop:
-            frames = _center_crop(frames, self.crop_size.height, self.crop_size.width)
-        x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
-        x = x.permute(0, 3, 1, 2).to(torch.float32)
-        if self.do_rescale:
-            # Divided, as ToTensor does: x * (1 / 255) differs from x / 255 in the last bit for half the values.
-            x = x / (1 / self.rescale_factor)
-        if self.do_resize and self.size.height is not None:
-            size = (self.size.height, self.size.width)
-            if x.shape[-2:] != size:
-                mode = _INTERPOLATION[self.resample]
-                x = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=self.antialias)
+            x = _center_crop(x, self.crop_size.height, self.crop_size.width)
         if self.channel_order == "bgr":
             # Every step is per channel: flipping the (smaller) resized frames gives the same values.
             x = x.flip(-3)
@@ -499,6 +491,19 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             mean = torch.tensor(self.image_mean, dtype=torch.float32, device=device)[:, None, None]
             std = torch.tensor(self.image_std, dtype=torch.float32, device=device)[:, None, None]
             x = (x - mean) / std
+        return x
+
+    def _float_frame(self, frame: np.ndarray, device: torch.device) -> torch.Tensor:
+        """(1, H, W, 3) uint8 -> (1, 3, H', W') float32: rescaled, then stretched when `size` has a height."""
+        x = torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(0, 3, 1, 2).to(torch.float32)
+        if self.do_rescale:
+            # Divided, as ToTensor does: x * (1 / 255) differs from x / 255 in the last bit for half the values.
+            x.div_(1 / self.rescale_factor)
+        if self.do_resize and self.size.height is not None:
+            size = (self.size.height, self.size.width)
+            if x.shape[-2:] != size:
+                mode = _INTERPOLATION[self.resample]
+                x = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=self.antialias)
         return x
 
     def _pil_shorter_side(self, frame: np.ndarray) -> np.ndarray:
@@ -515,13 +520,13 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         return np.asarray(image)
 
 
-def _center_crop(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    """torchvision's CenterCrop offsets (rounded) on `(T, H, W, 3)` frames at least that large."""
-    h, w = frames.shape[1:3]
+def _center_crop(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """torchvision's CenterCrop offsets (rounded) on `(T, 3, H, W)` frames at least that large."""
+    h, w = frames.shape[-2:]
     if height > h or width > w:
         raise InvalidInputError(f"frames of {w}x{h} are smaller than the {width}x{height} centre crop")
     top, left = round((h - height) / 2.0), round((w - width) / 2.0)
-    return frames[:, top : top + height, left : left + width]
+    return frames[..., top : top + height, left : left + width]
 
 
 def check_frame_size(width: int, height: int, name: str) -> None:
