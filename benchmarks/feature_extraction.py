@@ -1,4 +1,4 @@
-"""Feature extraction speed: our extractor vs a baseline doing what the original loader does.
+"""Feature extraction speed: our processor vs a baseline doing what the original loader does.
 
 One process, baseline and ours timed alternately on the same files, ratios printed. Run:
 
@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from social_mae_hf.fbank import log_mel_fbank
-from social_mae_hf.feature_extraction_social_mae import SocialMAEFeatureExtractor
 from social_mae_hf.frame_sampling import social_mae_frame_indices, social_mae_window_start
 from social_mae_hf.media import MediaFile
+from social_mae_hf.processing_social_mae import SocialMAEProcessor
 from social_mae_hf.synthetic import make_waveform, write_clip
 
 MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
@@ -70,9 +70,9 @@ def timed(fn, repeats: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def bench_video(name: str, path: Path, extractor, repeats: int) -> None:
-    ours_video = lambda: extractor(videos=path, modalities="video")["pixel_values"][0]  # noqa: E731
-    ours_both = lambda: extractor(videos=path)  # noqa: E731
+def bench_video(name: str, path: Path, processor, repeats: int) -> None:
+    ours_video = lambda: processor(videos=path, modalities="video")["pixel_values"][0]  # noqa: E731
+    ours_both = lambda: processor(videos=path)  # noqa: E731
     base = lambda: baseline_video(path)  # noqa: E731
     ours_video(), base()  # warm up (imports, caches)
     t_base, ref = timed(base, repeats)
@@ -129,9 +129,9 @@ def main() -> None:
             write_clip(path, audio="speech", **spec)
             print(f"wrote {path.name} in {time.perf_counter() - t:.1f} s")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, PyAV {av.__version__}")
-    extractor = SocialMAEFeatureExtractor.social_mae()
+    processor = SocialMAEProcessor.social_mae()
     for name, (path, _) in clips.items():
-        bench_video(name, path, extractor, args.repeats)
+        bench_video(name, path, processor, args.repeats)
     bench_fbank(args.repeats)
 
 

@@ -3,7 +3,7 @@
 Memory must not grow with the file: the model uses 10.24 s of audio and 8 frames. Each case runs in a fresh
 Python process (so that one case's peak cannot hide another's) that reports its own peak resident set
 (`ru_maxrss`); the baseline is a process that only imports the package (torch, PyAV, transformers) and
-builds the extractor, so "over baseline" is what the case itself costs.
+builds the processor, so "over baseline" is what the case itself costs.
 
 The files are written once into `--workdir` and streamed to disk (never held in memory whole):
 
@@ -78,18 +78,18 @@ def write_4k_clip(path: Path) -> Path:
 
 
 def run_case(case: str, wav: Path, clip: Path) -> dict:
-    from social_mae_hf import SocialMAEFeatureExtractor
+    from social_mae_hf import SocialMAEProcessor
     from social_mae_hf.media import MediaFile
 
-    extractor = SocialMAEFeatureExtractor.social_mae()
-    window = extractor.max_audio_samples  # 163,840 samples: 1024 fbank frames
+    processor = SocialMAEProcessor.social_mae()
+    window = processor.feature_extractor.max_audio_samples  # 164,080 samples: 1024 fbank frames
     out = None
     if case == "baseline":
         pass
-    elif case == "extractor(audio=3 h wav)":
-        out = extractor(audio=str(wav))["input_values"]
-    elif case == "extractor(videos=4k clip)":
-        out = extractor(videos=str(clip))["pixel_values"]
+    elif case == "processor(audio=3 h wav)":
+        out = processor(audio=str(wav))["input_values"]
+    elif case == "processor(videos=4k clip)":
+        out = processor(videos=str(clip))["pixel_values"]
     elif case == "MediaFile(3 h wav).read_audio(max_samples=window)":
         with MediaFile(wav) as media:
             out = media.read_audio(16000, max_samples=window)
@@ -127,11 +127,11 @@ def run_case(case: str, wav: Path, clip: Path) -> dict:
 
 CASES = [
     "baseline",
-    "extractor(audio=3 h wav)",
+    "processor(audio=3 h wav)",
     "MediaFile(3 h wav).read_audio(max_samples=window)",
     "MediaFile(3 h wav).read_audio(start_s=5400, max_samples=window)",
     "MediaFile(3 h wav).read_audio() (whole track)",
-    "extractor(videos=4k clip)",
+    "processor(videos=4k clip)",
     "MediaFile(4k clip).video_info()",
     "MediaFile(4k clip).read_frames_at(8 times)",
     "MediaFile(4k clip).read_frames_at(8 times, transform=resize)",

@@ -1,7 +1,7 @@
 """Training throughput on this machine: is the data pipeline the bottleneck, and what do sdpa / torch.compile buy?
 
 1. Full-size fine-tuning step and pretraining step (batch 2, AdamW, forward + backward + update), fed by the
-   real data pipeline -- synthetic mp4 clips decoded by the feature extractor in 2 DataLoader workers
+   real data pipeline -- synthetic mp4 clips decoded by the processor in 2 DataLoader workers
    (`ClipDataset` + `SocialMAECollator`, what the Trainer uses) -- versus the same step on pre-made tensors
    (the baseline, same process). A ratio near 1 means the pipeline keeps up. The pipeline's own rate (workers
    only, no model) is printed too, as headroom.
@@ -22,9 +22,9 @@ import torch
 
 from social_mae_hf import (
     SocialMAEConfig,
-    SocialMAEFeatureExtractor,
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
+    SocialMAEProcessor,
 )
 from social_mae_hf.synthetic import write_clip
 from social_mae_hf.training import ClipDataset, ClipRecord, SocialMAECollator, TargetEncoder
@@ -120,7 +120,7 @@ def pipeline_section(args, paths) -> None:
         ("pretraining", SocialMAEForPreTraining, None),
     ):
         config = SocialMAEConfig.social_mae(num_labels=6, legacy_video_target_order=False)
-        extractor = SocialMAEFeatureExtractor.for_model_config(config)
+        extractor = SocialMAEProcessor.for_model_config(config)
         torch.manual_seed(0)
         model = model_class(config)
         total = args.warmup + args.steps
@@ -161,7 +161,7 @@ def small_model_section(args, workdir: Path) -> None:
     print("| --- | --- | --- | --- |")
     paths = write_clips(workdir / "small", 16, duration_s=1.0, fps=8, width=32, height=32, audio="tone")
     config = SocialMAEConfig.social_mae(**SMALL)
-    extractor = SocialMAEFeatureExtractor.for_model_config(config)
+    extractor = SocialMAEProcessor.for_model_config(config)
     threads = torch.get_num_threads()
     baseline = None
     for workers, main_threads in ((0, threads), (2, threads), (2, 1)):

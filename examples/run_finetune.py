@@ -47,7 +47,7 @@ from social_mae_hf.training import (
     freeze_unused_parameters,
     last_complete_checkpoint,
     load_clip_splits,
-    load_model_and_feature_extractor,
+    load_model_and_processor,
     optional_column,
     write_predictions,
 )
@@ -85,9 +85,12 @@ class ModelArguments:
             "'hidden_size=64,num_attention_heads=4' or 'num_frames=8,tubelet_size=2' (with --video_init)."
         },
     )
-    feature_extractor_name: str | None = field(
+    processor_name: str | None = field(
         default=None,
-        metadata={"help": "Feature extractor folder / Hub id (default: the checkpoint's, else the family preset)."},
+        metadata={
+            "help": "Processor folder / Hub id (default: the checkpoint's own, required then; with --config_name, the "
+            "family preset sized to the config)."
+        },
     )
     video_init: str | None = field(
         default=None,
@@ -313,19 +316,19 @@ def main(argv: list[str] | None = None) -> dict:
     for records in splits.records.values():
         encoder.check(records)
 
-    # The model and its feature extractor.
+    # The model and its processor.
     if finished is None:
         start = {
             "model_name_or_path": model_args.model_name_or_path,
             "config_name": model_args.config_name,
             "config_overrides": model_args.config_overrides,
-            "feature_extractor_name": model_args.feature_extractor_name,
+            "processor_name": model_args.processor_name,
             "video_init": model_args.video_init,
         }
     else:  # training already finished: evaluate / predict with the model it ended with
         start = {"model_name_or_path": finished.model_path}
     model_class = SocialMAEForRegression if task == "regression" else SocialMAEForAudioVisualClassification
-    loaded = load_model_and_feature_extractor(
+    loaded = load_model_and_processor(
         model_class,
         **start,
         config_updates={
@@ -339,7 +342,7 @@ def main(argv: list[str] | None = None) -> dict:
         revision=model_args.model_revision,
         token=model_args.token,
     )
-    model, feature_extractor = loaded.model, loaded.feature_extractor
+    model, processor = loaded.model, loaded.processor
     if ft_args.freeze_backbone:
         logger.info("Linear probe: froze %d backbone tensors", freeze_backbone(model))
     # What this modality leaves without gradient is frozen, so that DDP needs no unused-parameter search.
@@ -353,7 +356,7 @@ def main(argv: list[str] | None = None) -> dict:
     def clip_dataset(split: str, training: bool) -> ClipDataset:
         return ClipDataset(
             splits.get(split),
-            feature_extractor,
+            processor,
             encoder,
             modality=ft_args.modality,
             training=training,
@@ -372,7 +375,7 @@ def main(argv: list[str] | None = None) -> dict:
         if (ft_args.freqm or ft_args.timem) and ft_args.modality == "video":
             raise ValueError("--freqm/--timem mask the audio; modality 'video' has none")
         augmentation = TrainAugmentation(
-            spec_augment=SpecAugment.for_feature_extractor(feature_extractor, ft_args.freqm, ft_args.timem),
+            spec_augment=SpecAugment.for_feature_extractor(processor.feature_extractor, ft_args.freqm, ft_args.timem),
             mixup=Mixup(ft_args.mixup, ft_args.mixup_alpha, encoder.num_labels),
         )
     if ft_args.mixup and training_args.label_smoothing_factor:
@@ -392,7 +395,7 @@ def main(argv: list[str] | None = None) -> dict:
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
-        processing_class=feature_extractor,
+        processing_class=processor,
         data_collator=SocialMAECollator(),
         compute_metrics=MetricsComputer(task, encoder.names),
         head_learning_rate=ft_args.head_learning_rate,

@@ -40,7 +40,7 @@ from social_mae_hf.training import (
     freeze_unused_parameters,
     last_complete_checkpoint,
     load_clip_splits,
-    load_model_and_feature_extractor,
+    load_model_and_processor,
     optional_column,
 )
 from social_mae_hf.training.data import DECODE_ERROR_POLICIES
@@ -70,9 +70,12 @@ class ModelArguments:
             "'hidden_size=64,num_attention_heads=4' or 'num_frames=8,tubelet_size=2' (with --video_init)."
         },
     )
-    feature_extractor_name: str | None = field(
+    processor_name: str | None = field(
         default=None,
-        metadata={"help": "Feature extractor folder / Hub id (default: the checkpoint's, else the family preset)."},
+        metadata={
+            "help": "Processor folder / Hub id (default: the checkpoint's own, required then; with --config_name, the "
+            "family preset sized to the config)."
+        },
     )
     video_init: str | None = field(
         default=None,
@@ -231,19 +234,19 @@ def main(argv: list[str] | None = None) -> dict:
         on_decode_error=data_args.on_decode_error,
     )
 
-    # The model and its feature extractor; the pretraining losses as asked.
+    # The model and its processor; the pretraining losses as asked.
     if finished is None:
         start = {
             "model_name_or_path": model_args.model_name_or_path,
             "config_name": model_args.config_name,
             "config_overrides": model_args.config_overrides,
-            "feature_extractor_name": model_args.feature_extractor_name,
+            "processor_name": model_args.processor_name,
             "video_init": model_args.video_init,
         }
     else:  # training already finished: evaluate / predict with the model it ended with
         start = {"model_name_or_path": finished.model_path}
     losses = ("audio_mask_ratio", "video_mask_ratio", "reconstruction_loss_weight", "contrastive_loss_weight")
-    loaded = load_model_and_feature_extractor(
+    loaded = load_model_and_processor(
         SocialMAEForPreTraining,
         **start,
         config_updates={name: getattr(pt_args, name) for name in losses if getattr(pt_args, name) is not None},
@@ -252,7 +255,7 @@ def main(argv: list[str] | None = None) -> dict:
         revision=model_args.model_revision,
         token=model_args.token,
     )
-    model, feature_extractor = loaded.model, loaded.feature_extractor
+    model, processor = loaded.model, loaded.processor
     # What pretraining leaves without gradient is frozen, so that DDP needs no unused-parameter search.
     unused = freeze_unused_parameters(model, "audiovisual")
     if unused:
@@ -266,7 +269,7 @@ def main(argv: list[str] | None = None) -> dict:
     def clip_dataset(split: str, training: bool) -> ClipDataset:
         return ClipDataset(
             splits.get(split),
-            feature_extractor,
+            processor,
             no_targets,
             training=training,
             on_decode_error=data_args.on_decode_error,
@@ -280,7 +283,7 @@ def main(argv: list[str] | None = None) -> dict:
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
-        processing_class=feature_extractor,
+        processing_class=processor,
         data_collator=SocialMAECollator(),
         compute_metrics=MetricsComputer("pretraining"),
     )

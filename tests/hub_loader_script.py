@@ -23,7 +23,12 @@ from transformers import (  # noqa: E402
     AutoModel,
     AutoModelForPreTraining,
     AutoModelForVideoClassification,
+    AutoProcessor,
+    pipeline,
 )
+
+# `transformers.AutoVideoProcessor` is a placeholder where torchvision is not installed.
+from transformers.models.auto.video_processing_auto import AutoVideoProcessor  # noqa: E402
 
 job = json.loads(Path(sys.argv[2]).read_text())
 remote = {"trust_remote_code": True} if MODE == "blocked" else {}
@@ -57,11 +62,20 @@ with torch.no_grad():
             model = head_class.from_pretrained(repo, **remote).eval()
             outputs[f"{repo}/logits"] = model(**model_inputs).logits
         names.append(type(model))
-        extractor = AutoFeatureExtractor.from_pretrained(repo, **remote)
-        names.append(type(extractor))
-        features = extractor(videos=job["clip"])
-        for key, value in features.items():
+        processor = AutoProcessor.from_pretrained(repo, **remote)
+        for key, value in processor(videos=job["clip"]).items():
             outputs[f"{repo}/features/{key}"] = value
+        extractor = AutoFeatureExtractor.from_pretrained(repo, **remote)
+        audio = extractor(inputs["waveform"], sampling_rate=16000)["input_values"]
+        outputs[f"{repo}/feature_extractor/input_values"] = audio
+        video_processor = AutoVideoProcessor.from_pretrained(repo, **remote)
+        outputs[f"{repo}/video_processor/pixel_values"] = video_processor(job["clip"])["pixel_values"]
+        names += [type(processor), type(extractor), type(video_processor)]
+        if config.architectures[0] != "SocialMAEForPreTraining":
+            # transformers' own pipeline, video only: the head under AutoModelForVideoClassification.
+            classify = pipeline("video-classification", model=repo, **remote)
+            scores = classify(job["clip"], top_k=6)
+            outputs[f"{repo}/video_classification"] = torch.tensor([row["score"] for row in scores])
         classes[repo] = [f"{c.__module__}.{c.__name__}" for c in names]
 
 save_file({k: v.contiguous() for k, v in outputs.items()}, job["outputs"])

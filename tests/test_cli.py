@@ -88,10 +88,10 @@ def test_predict_errors(converted, media, tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"social-mae predict: error: {corrupt}: its model.safetensors is not a valid safetensors")
     assert "Traceback" not in error
-    (corrupt / "preprocessor_config.json").unlink()
+    (corrupt / "processor_config.json").unlink()
     shutil.copy(Path(model) / "model.safetensors", corrupt / "model.safetensors")
     assert cli_main(["embed", str(corrupt), str(media("c25.mp4")), "--output", str(tmp_path / "e.safetensors")]) == 2
-    assert f"{corrupt}: has no preprocessor_config.json" in capsys.readouterr().err
+    assert f"{corrupt}: has no processor_config.json" in capsys.readouterr().err
     assert cli_main(["predict", model, str(media("noaudio.mp4")), "--quiet"]) == 2
     error = capsys.readouterr().err
     assert "no audio track in the input" in error and "noaudio.mp4" in error and "missing_audio='drop'" in error

@@ -8,15 +8,15 @@ import pytest
 import torch
 from conftest import REFERENCE, TINY_HEADS
 from safetensors.torch import load_file
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForPreTraining
+from transformers import AutoConfig, AutoModel, AutoModelForPreTraining, AutoProcessor
 
 from social_mae_hf import (
     AutoModelForAudioVisualClassification,
-    SocialMAEFeatureExtractor,
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
     SocialMAEForRegression,
     SocialMAEModel,
+    SocialMAEProcessor,
 )
 from social_mae_hf.cli import main as cli_main
 from social_mae_hf.conversion.convert import CheckpointError, convert_checkpoint
@@ -175,13 +175,15 @@ def test_every_original_tensor_lands_in_the_model(converted):
 @pytest.mark.parametrize(
     ("name", "preset", "frames"), [("social_mae_pretrain", "social_mae", 8), ("cav_mae_finetune", "cav_mae", 1)]
 )
-def test_converted_folder_has_the_matching_feature_extractor(converted, name, preset, frames):
-    extractor = AutoFeatureExtractor.from_pretrained(converted[name])
-    assert type(extractor) is SocialMAEFeatureExtractor
-    expected = getattr(SocialMAEFeatureExtractor, preset)(image_size=32, max_length=64, num_frames=frames)
-    settings = extractor.to_dict()
-    assert "AutoFeatureExtractor" in settings.pop("auto_map")  # the remote-code entry of a Hub-ready folder
-    assert settings == expected.to_dict()
+def test_converted_folder_has_the_matching_processor(converted, name, preset, frames):
+    extractor = AutoProcessor.from_pretrained(converted[name])
+    assert type(extractor) is SocialMAEProcessor
+    expected = getattr(SocialMAEProcessor, preset)(image_size=32, max_length=64, num_frames=frames)
+    for part, auto_class in (("feature_extractor", "AutoFeatureExtractor"), ("video_processor", "AutoVideoProcessor")):
+        settings = getattr(extractor, part).to_dict()
+        auto_map = settings.pop("auto_map")  # the remote-code entries of a Hub-ready folder
+        assert auto_class in auto_map and "AutoProcessor" in auto_map
+        assert settings == getattr(expected, part).to_dict()
     model = AutoModel.from_pretrained(converted[name])
     batch = extractor(
         videos=np.zeros((30, 40, 48, 3), np.uint8),
@@ -200,7 +202,7 @@ def test_id2label_is_written_to_the_config(tmp_path):
     out = tmp_path / "crema"
     args = [str(REFERENCE / "social_mae_finetune_tiny.pth"), str(out), *TINY_HEADS, "--id2label", ",".join(names)]
     assert cli_main(["convert", *args, "--no-feature-extractor"]) == 0
-    assert not (out / "preprocessor_config.json").exists()
+    assert not (out / "processor_config.json").exists() and not (out / "preprocessor_config.json").exists()
     config = json.loads((out / "config.json").read_text())
     assert config["id2label"] == {str(i): name for i, name in enumerate(names)}
     assert config["label2id"]["sad"] == 2

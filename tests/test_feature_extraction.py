@@ -1,7 +1,9 @@
-"""SocialMAEFeatureExtractor: shapes, presets, the originals' frame choice and transforms, bad inputs."""
+"""SocialMAEProcessor and its parts (SocialMAEFeatureExtractor: audio, SocialMAEVideoProcessor: frames): shapes,
+presets, the originals' frame choice and transforms, saving and loading, bad inputs."""
 
 from __future__ import annotations
 
+import json
 import re
 from fractions import Fraction
 
@@ -16,7 +18,9 @@ from social_mae_hf.fbank import log_mel_fbank
 from social_mae_hf.feature_extraction_social_mae import SocialMAEFeatureExtractor, resample_waveform
 from social_mae_hf.frame_sampling import cav_mae_frame_index, social_mae_frame_indices
 from social_mae_hf.media import MediaFile
+from social_mae_hf.processing_social_mae import SocialMAEProcessor
 from social_mae_hf.synthetic import make_waveform
+from social_mae_hf.video_processing_social_mae import SocialMAEVideoProcessor
 
 MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
 STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
@@ -25,12 +29,12 @@ LOG_EPS = float(np.log(np.finfo(np.float32).eps))
 
 @pytest.fixture(scope="module")
 def smae():
-    return SocialMAEFeatureExtractor.social_mae()
+    return SocialMAEProcessor.social_mae()
 
 
 @pytest.fixture(scope="module")
 def cav():
-    return SocialMAEFeatureExtractor.cav_mae()
+    return SocialMAEProcessor.cav_mae()
 
 
 def original_social_mae_indices(length: int, fps: float, start: int) -> list[int]:
@@ -124,48 +128,52 @@ def test_batch_of_decoded_videos_and_raw_audio(smae):
 
 @pytest.mark.parametrize("preset", ["social_mae", "cav_mae"])
 def test_presets_round_trip(preset, tmp_path, media):
-    fe = getattr(SocialMAEFeatureExtractor, preset)(image_size=112)
+    fe = getattr(SocialMAEProcessor, preset)(image_size=112)
     fe.save_pretrained(tmp_path)
-    assert (tmp_path / "preprocessor_config.json").exists()
-    loaded = SocialMAEFeatureExtractor.from_pretrained(tmp_path)
-    assert loaded.to_dict() == fe.to_dict()
-    assert loaded.image_size == 112
+    assert (tmp_path / "processor_config.json").exists()
+    loaded = SocialMAEProcessor.from_pretrained(tmp_path)
+    for part in ("feature_extractor", "video_processor"):
+        assert getattr(loaded, part).to_dict() == getattr(fe, part).to_dict()
+    assert loaded.video_processor.output_size == (112, 112)
+    for key in ("mean", "std", "audio_channel_mix", "max_length"):
+        assert getattr(loaded.feature_extractor, key) == getattr(fe.feature_extractor, key)
     for key in (
-        "audio_mean",
-        "audio_std",
         "num_frames",
         "frame_sampling",
-        "resize_mode",
+        "size",
+        "crop_size",
         "resample",
         "antialias",
         "channel_order",
         "image_mean",
         "image_std",
-        "audio_channel_mix",
-        "max_length",
     ):
-        assert getattr(loaded, key) == getattr(fe, key)
+        assert getattr(loaded.video_processor, key) == getattr(fe.video_processor, key)
     a, b = fe(videos=media("one_second.mp4")), loaded(videos=media("one_second.mp4"))
     torch.testing.assert_close(a["pixel_values"], b["pixel_values"], atol=0, rtol=0)
 
 
 def test_preset_values():
-    s, c = SocialMAEFeatureExtractor.social_mae(), SocialMAEFeatureExtractor.cav_mae()
-    assert (s.audio_mean, s.audio_std, c.audio_mean, c.audio_std) == (-6.2943, 12.26344, -5.081, 4.4849)
-    assert (s.num_frames, s.channel_order, s.resample, s.antialias, s.resize_mode) == (
+    s, c = SocialMAEProcessor.social_mae(), SocialMAEProcessor.cav_mae()
+    sa, sv, ca, cv = s.feature_extractor, s.video_processor, c.feature_extractor, c.video_processor
+    assert (sa.mean, sa.std, ca.mean, ca.std) == (-6.2943, 12.26344, -5.081, 4.4849)
+    assert (sv.num_frames, sv.channel_order, sv.resample, sv.antialias, dict(sv.size), sv.do_center_crop) == (
         8,
         "bgr",
-        "bicubic",
+        PIL.Image.Resampling.BICUBIC,
         False,
-        "stretch",
+        {"height": 224, "width": 224},
+        False,
     )
-    assert (c.num_frames, c.channel_order, c.resample, c.resize_mode) == (
+    assert (cv.num_frames, cv.channel_order, cv.resample, dict(cv.size), dict(cv.crop_size)) == (
         1,
         "rgb",
-        "bilinear",
-        "shorter_side_center_crop",
+        PIL.Image.Resampling.BILINEAR,
+        {"shortest_edge": 224},
+        {"height": 224, "width": 224},
     )
-    assert SocialMAEFeatureExtractor().to_dict() == s.to_dict()
+    assert SocialMAEFeatureExtractor().to_dict() == sa.to_dict()
+    assert SocialMAEVideoProcessor().to_dict() == sv.to_dict()
 
 
 # -- Social-MAE frame choice ---------------------------------------------------------------------------
@@ -256,10 +264,10 @@ def test_decoded_frames_use_the_same_indices(smae):
 
 
 def test_bgr_is_a_channel_flip_of_rgb(media):
-    bgr = SocialMAEFeatureExtractor.social_mae(do_normalize_video=False)
-    rgb = SocialMAEFeatureExtractor.social_mae(do_normalize_video=False, channel_order="rgb")
-    a = bgr(videos=media("c25.mp4"), modalities="video")["pixel_values"]
-    b = rgb(videos=media("c25.mp4"), modalities="video")["pixel_values"]
+    bgr = SocialMAEVideoProcessor.social_mae(do_normalize=False)
+    rgb = SocialMAEVideoProcessor.social_mae(do_normalize=False, channel_order="rgb")
+    a = bgr(media("c25.mp4"))["pixel_values"]
+    b = rgb(media("c25.mp4"))["pixel_values"]
     # Different inputs to the resize (the channel planes swapped): equal up to float32 rounding.
     torch.testing.assert_close(a, b.flip(2), atol=1e-5, rtol=1e-5)
     assert (a - b).abs().max() > 0.1
@@ -269,8 +277,8 @@ def test_bgr_is_a_channel_flip_of_rgb(media):
 def test_stretch_resize_is_float_bicubic_interpolate(antialias):
     rng = np.random.default_rng(1)
     frame = rng.integers(0, 256, (97, 131, 3), dtype=np.uint8)  # odd sizes must work
-    fe = SocialMAEFeatureExtractor.social_mae(num_frames=1, antialias=antialias)
-    out = fe(videos=frame[None], video_fps=1)["pixel_values"][0, 0]
+    fe = SocialMAEVideoProcessor.social_mae(num_frames=1, antialias=antialias)
+    out = fe(frame[None], video_fps=1)["pixel_values"][0, 0]
     x = torch.from_numpy(frame[..., ::-1].copy()).permute(2, 0, 1).float() / 255
     x = F.interpolate(x[None], size=(224, 224), mode="bicubic", align_corners=False, antialias=antialias)[0]
     torch.testing.assert_close(out, (x - MEAN) / STD, atol=1e-6, rtol=0)
@@ -321,16 +329,16 @@ def test_odd_sized_video_file_works(smae, media):
 @pytest.mark.parametrize("preset,mean,std", [("social_mae", -6.2943, 12.26344), ("cav_mae", -5.081, 4.4849)])
 def test_audio_normalisation_is_minus_mean_over_std(preset, mean, std):
     fe = getattr(SocialMAEFeatureExtractor, preset)()
-    out = fe(audio=np.zeros(16000, np.float32), sampling_rate=16000)["input_values"][0]
+    out = fe(np.zeros(16000, np.float32), sampling_rate=16000)["input_values"][0]
     n = 98  # frames of 1 s
     # Silence sits at the log(eps) floor; padding frames are zeros normalised too (not 2 * std).
     torch.testing.assert_close(out[:n], torch.full((n, 128), (LOG_EPS - mean) / std), atol=1e-5, rtol=0)
     torch.testing.assert_close(out[n:], torch.full((1024 - n, 128), (0 - mean) / std), atol=1e-6, rtol=0)
 
 
-def test_audio_equals_fbank_then_normalise(smae):
+def test_audio_equals_fbank_then_normalise():
     wave = make_waveform(12.0, kind="speech", seed=4)  # longer than 1024 frames: cropped
-    out = smae(audio=wave, sampling_rate=16000)["input_values"][0]
+    out = SocialMAEFeatureExtractor.social_mae()(wave, sampling_rate=16000)["input_values"][0]
     feats, _ = log_mel_fbank(torch.from_numpy(wave)[None])
     torch.testing.assert_close(out, (feats[0, :1024] - -6.2943) / 12.26344, atol=1e-6, rtol=0)
 
@@ -346,11 +354,12 @@ def test_resampling_keeps_the_frequency(rate):
     assert abs(peak_hz - 1000) <= 2
 
 
-def test_resampled_input_matches_native_16k(smae):
+def test_resampled_input_matches_native_16k():
+    extractor = SocialMAEFeatureExtractor.social_mae()
     native = make_waveform(2.0, kind="tone", tone_hz=700.0, sample_rate=16000)
     at_44k = make_waveform(2.0, kind="tone", tone_hz=700.0, sample_rate=44100)
-    a = smae(audio=native, sampling_rate=16000)["input_values"][0, :190]
-    b = smae(audio=at_44k, sampling_rate=44100)["input_values"][0, :190]
+    a = extractor(native, sampling_rate=16000)["input_values"][0, :190]
+    b = extractor(at_44k, sampling_rate=44100)["input_values"][0, :190]
     loud = a > a.max() - 1.0  # the tone's bins
     assert torch.equal(a.argmax(dim=1), b.argmax(dim=1))
     torch.testing.assert_close(a[loud], b[loud], atol=0.02, rtol=0)
@@ -363,23 +372,24 @@ def test_stereo_downmix_first_or_mean():
     first = SocialMAEFeatureExtractor.social_mae()
     mean = SocialMAEFeatureExtractor.social_mae(audio_channel_mix="mean")
     torch.testing.assert_close(
-        first(audio=stereo, sampling_rate=16000)["input_values"],
-        first(audio=left, sampling_rate=16000)["input_values"],
+        first(stereo, sampling_rate=16000)["input_values"],
+        first(left, sampling_rate=16000)["input_values"],
         atol=0,
         rtol=0,
     )
     torch.testing.assert_close(
-        mean(audio=stereo, sampling_rate=16000)["input_values"],
-        mean(audio=(left + right) / 2, sampling_rate=16000)["input_values"],
+        mean(stereo, sampling_rate=16000)["input_values"],
+        mean((left + right) / 2, sampling_rate=16000)["input_values"],
         atol=1e-4,
         rtol=0,
     )
 
 
-def test_int16_is_scaled_like_torchaudio(smae):
+def test_int16_is_scaled_like_torchaudio():
+    extractor = SocialMAEFeatureExtractor.social_mae()
     ints = (np.random.default_rng(3).standard_normal(16000) * 3000).astype(np.int16)
-    a = smae(audio=ints, sampling_rate=16000)["input_values"]
-    b = smae(audio=ints.astype(np.float32) / 32768, sampling_rate=16000)["input_values"]
+    a = extractor(ints, sampling_rate=16000)["input_values"]
+    b = extractor(ints.astype(np.float32) / 32768, sampling_rate=16000)["input_values"]
     torch.testing.assert_close(a, b, atol=0, rtol=0)
 
 
@@ -552,3 +562,229 @@ def test_auto_feature_extractor_registration(tmp_path):
         "AutoFeatureExtractor": "feature_extraction_social_mae.SocialMAEFeatureExtractor"
     }
     assert settings == SocialMAEFeatureExtractor.cav_mae().to_dict()
+
+
+def test_bad_input_checks_of_issue_8(smae):
+    """Absurd values get one-line errors naming the input, not tracebacks from deeper down."""
+    frames = np.zeros((10, 32, 32, 3), np.uint8)
+    with pytest.raises(InvalidInputError, match=r"`video_fps` must be a finite number .* got inf"):
+        smae(videos=frames, video_fps=float("inf"))
+    with pytest.raises(InvalidInputError, match=r"^the input: an empty list of frames"):
+        smae(videos=[[]], video_fps=10)
+    with pytest.raises(InvalidInputError, match=r"^item 1 of the batch: an empty list of frames"):
+        smae(videos=[frames, []], video_fps=10)
+    with pytest.raises(InvalidInputError, match=r"`sampling_rate` 1000000000 Hz is above 768000 Hz"):
+        smae(audio=np.zeros(16000, np.float32), sampling_rate=10**9)
+    assert smae(audio=np.zeros(76_800, np.float32), sampling_rate=768_000)["input_values"].shape == (1, 1024, 128)
+
+
+# -- the parts on their own --------------------------------------------------------------------------------
+
+
+def test_feature_extractor_alone_equals_the_processor_on_raw_audio(smae):
+    wave = make_waveform(3.0, kind="speech", seed=2)
+    extractor = SocialMAEFeatureExtractor.social_mae()
+    alone = extractor([wave, wave[:20000]], sampling_rate=16000)
+    torch.testing.assert_close(
+        alone["input_values"],
+        smae(audio=[wave, wave[:20000]], sampling_rate=16000)["input_values"],
+        atol=0,
+        rtol=0,
+    )
+    assert set(alone) == {"input_values"} and extractor.model_input_names == ["input_values"]
+    with pytest.raises(InvalidInputError, match="unsupported audio input of type str"):
+        extractor(["clip.wav"], sampling_rate=16000)  # media files are the processor's job
+
+
+def test_video_processor_alone_follows_transformers_conventions(smae, media):
+    """Decoded frames with `video_metadata` (or `video_fps`), `sample_frames` as `sample_indices_fn`, media paths,
+    `return_metadata` with the chosen `frames_indices`, and per-call settings."""
+    from transformers.video_utils import VideoMetadata
+
+    processor = SocialMAEVideoProcessor.social_mae()
+    frames = np.random.default_rng(0).integers(0, 256, (150, 36, 52, 3), dtype=np.uint8)
+    by_fps = processor(frames, video_fps=25)
+    by_metadata = processor(frames, video_metadata={"fps": 25, "total_num_frames": 150}, return_metadata=True)
+    torch.testing.assert_close(by_fps["pixel_values"], by_metadata["pixel_values"], atol=0, rtol=0)
+    torch.testing.assert_close(
+        by_fps["pixel_values"], smae(videos=frames, video_fps=25)["pixel_values"], atol=0, rtol=0
+    )
+    assert by_metadata["video_metadata"][0].frames_indices == original_social_mae_indices(150, 25, 25)
+    indices = processor.sample_frames(VideoMetadata(total_num_frames=150, fps=25.0))
+    assert indices.tolist() == original_social_mae_indices(150, 25, 25)
+    # Already chosen frames go through as they are.
+    chosen = processor(frames[indices], do_sample_frames=False)["pixel_values"]
+    torch.testing.assert_close(chosen, by_fps["pixel_values"], atol=0, rtol=0)
+    # A media path is decoded and sampled as the processor does it; settings can change per call.
+    from_path = processor(str(media("c25.mp4")), num_frames=4)["pixel_values"]
+    assert from_path.shape == (1, 4, 3, 224, 224)
+    full = smae(videos=media("c25.mp4"), modalities="video")["pixel_values"]
+    torch.testing.assert_close(from_path[0], full[0, :4], atol=0, rtol=0)
+    with pytest.raises(InvalidInputError, match="need `video_fps`"):
+        processor(frames)
+    with pytest.raises(TypeError, match=r"unexpected argument\(s\) \['colour'\]"):
+        processor(frames, video_fps=25, colour="red")
+
+
+def test_processor_settings_go_to_their_part():
+    processor = SocialMAEProcessor.cav_mae(image_size=64, max_length=128, num_frames=2, std=3.0)
+    assert processor.video_processor.output_size == (64, 64) and processor.video_processor.num_frames == 2
+    assert (processor.feature_extractor.max_length, processor.feature_extractor.std) == (128, 3.0)
+    with pytest.raises(ValueError, match=r"\['do_normalize'\] is a setting of both"):
+        SocialMAEProcessor.social_mae(do_normalize=False)
+    with pytest.raises(TypeError, match=r"unknown setting\(s\) \['colour'\]"):
+        SocialMAEProcessor.social_mae(colour="red")
+    with pytest.raises(TypeError, match="video_processor must be a VideoProcessorMixin"):
+        SocialMAEProcessor(SocialMAEFeatureExtractor(), SocialMAEFeatureExtractor())
+
+
+# -- saving and loading -------------------------------------------------------------------------------------
+
+
+def test_processor_saves_both_parts_and_auto_classes_load_them(tmp_path, media):
+    from transformers import AutoConfig, AutoFeatureExtractor, AutoProcessor
+    from transformers.models.auto.video_processing_auto import AutoVideoProcessor
+
+    from social_mae_hf.configuration_social_mae import SocialMAEConfig
+
+    SocialMAEConfig.cav_mae().save_pretrained(tmp_path)
+    saved = SocialMAEProcessor.cav_mae(image_size=96, max_length=256)
+    saved.save_pretrained(tmp_path)
+    settings = json.loads((tmp_path / "processor_config.json").read_text())
+    assert settings["processor_class"] == "SocialMAEProcessor"
+    assert settings["feature_extractor"]["max_length"] == 256
+    assert settings["video_processor"]["crop_size"] == {"height": 96, "width": 96}
+    assert AutoConfig.from_pretrained(tmp_path).model_type == "social-mae"
+    processor = AutoProcessor.from_pretrained(tmp_path)
+    assert type(processor) is SocialMAEProcessor
+    assert type(AutoFeatureExtractor.from_pretrained(tmp_path)) is SocialMAEFeatureExtractor
+    video = AutoVideoProcessor.from_pretrained(tmp_path)
+    assert type(video) is SocialMAEVideoProcessor and video.output_size == (96, 96)
+    a, b = saved(videos=media("c25.mp4")), processor(videos=media("c25.mp4"))
+    for key in ("input_values", "pixel_values"):
+        torch.testing.assert_close(a[key], b[key], atol=0, rtol=0)
+
+
+# What `SocialMAEFeatureExtractor.cav_mae(image_size=112, max_length=256).save_pretrained(folder)` wrote before
+# the processor split: one file with every setting, in the former names.
+LEGACY_PREPROCESSOR_CONFIG = {
+    "antialias": True,
+    "audio_channel_mix": "first",
+    "audio_mean": -5.081,
+    "audio_std": 4.4849,
+    "auto_map": {"AutoFeatureExtractor": "feature_extraction_social_mae.SocialMAEFeatureExtractor"},
+    "channel_order": "rgb",
+    "do_normalize_audio": True,
+    "do_normalize_video": True,
+    "feature_extractor_type": "SocialMAEFeatureExtractor",
+    "frame_sampling": "spread",
+    "image_mean": [0.485, 0.456, 0.406],
+    "image_size": 112,
+    "image_std": [0.229, 0.224, 0.225],
+    "max_length": 256,
+    "num_frames": 1,
+    "num_mel_bins": 128,
+    "resample": "bilinear",
+    "resize_mode": "shorter_side_center_crop",
+    "sample_fps": 2.0,
+    "sampling_rate": 16000,
+    "spread_seconds": 10.0,
+    "spread_slots": 10,
+    "window_seconds": 4.0,
+}
+
+
+def test_folders_saved_before_the_split_keep_loading(tmp_path, media):
+    from transformers import AutoFeatureExtractor, AutoProcessor
+    from transformers.models.auto.video_processing_auto import AutoVideoProcessor
+
+    from social_mae_hf.configuration_social_mae import SocialMAEConfig
+
+    SocialMAEConfig.cav_mae(image_size=112, audio_length=256).save_pretrained(tmp_path)
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps(LEGACY_PREPROCESSOR_CONFIG))
+    expected = SocialMAEProcessor.cav_mae(image_size=112, max_length=256)
+
+    extractor = AutoFeatureExtractor.from_pretrained(tmp_path)
+    assert type(extractor) is SocialMAEFeatureExtractor
+    settings = extractor.to_dict()
+    assert settings.pop("auto_map") == LEGACY_PREPROCESSOR_CONFIG["auto_map"]
+    assert settings == expected.feature_extractor.to_dict()  # audio settings only, in their new names
+    video = AutoVideoProcessor.from_pretrained(tmp_path)
+    assert type(video) is SocialMAEVideoProcessor and video.to_dict() == expected.video_processor.to_dict()
+    processor = AutoProcessor.from_pretrained(tmp_path)
+    assert type(processor) is SocialMAEProcessor
+    assert processor.video_processor.to_dict() == expected.video_processor.to_dict()
+    a, b = expected(videos=media("c25.mp4")), processor(videos=media("c25.mp4"))
+    for key in ("input_values", "pixel_values"):
+        torch.testing.assert_close(a[key], b[key], atol=0, rtol=0)
+    # Saving it again writes the new layout, which loads the same.
+    processor.save_pretrained(tmp_path / "again")
+    again = SocialMAEProcessor.from_pretrained(tmp_path / "again")
+    assert again.video_processor.to_dict() == processor.video_processor.to_dict()
+
+
+def test_a_feature_extractor_file_alone_is_not_taken_for_video_settings(tmp_path):
+    from social_mae_hf.configuration_social_mae import SocialMAEConfig
+
+    SocialMAEConfig.cav_mae().save_pretrained(tmp_path)
+    SocialMAEFeatureExtractor.cav_mae().save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=r"got the settings of a SocialMAEFeatureExtractor \(audio only\)"):
+        SocialMAEProcessor.from_pretrained(tmp_path)
+
+
+def test_processor_reads_the_chosen_audio_track_and_warns_when_it_is_silent(tmp_path, caplog):
+    """A 5.1 voice in the centre channel is silence with the originals' first channel: the processor says so,
+    and `audio_stream` / `audio_channel_mix="downmix"` (MediaFile's options) reach it."""
+    from test_media import tone, write_audio_tracks
+
+    voice = make_waveform(1.0, kind="speech", seed=5)
+    centre = np.zeros((6, len(voice)), np.float32)
+    centre[2] = voice
+    path = str(
+        write_audio_tracks(
+            tmp_path / "tracks.mkv", [("flac", "mono", tone(300)[None], True), ("flac", "5.1", centre, False)]
+        )
+    )
+    first = SocialMAEProcessor.social_mae()
+    downmix = SocialMAEProcessor(
+        SocialMAEFeatureExtractor.social_mae(audio_channel_mix="downmix"), SocialMAEVideoProcessor.social_mae()
+    )
+    logger = "social_mae_hf.processing_social_mae"
+    with caplog.at_level("WARNING", logger=logger):
+        default_track = first(audio=path)["input_values"]
+        assert not caplog.records  # the default-flagged track: the tone
+        first(audio=path, audio_stream=1)
+    [record] = caplog.records
+    assert re.search(
+        r"tracks\.mkv\): its audio is silent .* audio track 1 of 2 \(5\.1\), audio_channel_mix='first'",
+        record.getMessage(),
+    )
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=logger):
+        mixed = downmix(audio=path, audio_stream=1)["input_values"]
+    assert not caplog.records
+    with MediaFile(path, audio_stream=1) as m:
+        samples = m.read_audio(16000, channel_mix="downmix")[0]
+    expected = downmix.feature_extractor(samples, sampling_rate=16000)["input_values"]
+    torch.testing.assert_close(mixed, expected, atol=0, rtol=0)  # the same samples, the same computation
+    assert not torch.equal(mixed, default_track)
+    # Raw multichannel arrays take the same mixes.
+    raw = downmix.feature_extractor(centre, sampling_rate=16000)["input_values"]
+    assert raw.shape == (1, 1024, 128) and raw.std() > 0.1
+    with pytest.raises(InvalidInputError, match=r"`audio_stream` has 1 values for a batch of 2"):
+        first(audio=[path, path], audio_stream=[1])
+
+
+def test_frames_are_resized_one_at_a_time(monkeypatch, smae, media):
+    """Memory: each frame goes to float32 and to its size alone (8 frames of 4K video are 800 MB as float32)."""
+    resized = []
+    interpolate = F.interpolate
+
+    def recording(x, **kwargs):
+        resized.append(tuple(x.shape))
+        return interpolate(x, **kwargs)
+
+    monkeypatch.setattr(F, "interpolate", recording)
+    out = smae(videos=media("odd.mp4"), modalities="video")["pixel_values"]
+    assert out.shape == (1, 8, 3, 224, 224)
+    assert resized == [(1, 3, 241, 321)] * 8

@@ -1,6 +1,7 @@
 """Hub-ready folders: `push_to_hub` uploads code files and a complete `auto_map`; the pushed repos load by id from an
 offline Hub cache with the package installed and, in an interpreter where it cannot be imported, with
-`trust_remote_code=True`, giving the same numbers as the converted folders."""
+`trust_remote_code=True`, giving the same numbers as the converted folders: the models, the processor and its two
+parts through their Auto classes, and transformers' own video-classification pipeline."""
 
 import hashlib
 import json
@@ -16,13 +17,14 @@ import transformers.utils.hub as transformers_hub
 from conftest import tiny_inputs
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file, save_file
+from transformers import pipeline
 
 from social_mae_hf import (
-    SocialMAEFeatureExtractor,
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
     SocialMAEForRegression,
     SocialMAEModel,
+    SocialMAEProcessor,
 )
 from social_mae_hf.modeling_social_mae import hub_auto_map
 
@@ -35,8 +37,11 @@ REPOS = {
     "social-mae-hf/tiny-first-impressions": ("social_mae_regression", SocialMAEForRegression),
     "social-mae-hf/tiny-cav-mae": ("cav_mae_finetune", SocialMAEForAudioVisualClassification),
 }
-CODE_FILES = {"configuration_social_mae.py", "modeling_social_mae.py", "feature_extraction_social_mae.py"}
-CODE_FILES |= {"errors.py", "fbank.py", "frame_sampling.py", "media.py"}
+CODE_FILES = {"configuration_social_mae.py", "modeling_social_mae.py", "processing_social_mae.py"}
+CODE_FILES |= {"feature_extraction_social_mae.py", "video_processing_social_mae.py"}
+CODE_FILES |= {"batching.py", "errors.py", "fbank.py", "frame_sampling.py", "legacy_settings.py", "media.py"}
+# What the loader script feeds the feature extractor alone.
+WAVEFORM = torch.sin(torch.arange(24000) * 0.05)
 
 
 class FakeHub:
@@ -72,14 +77,14 @@ def write_hub_cache(cache: Path, repo_id: str, files: dict[str, bytes]) -> str:
 
 @pytest.fixture(scope="module")
 def pushed(converted):
-    """Every converted folder loaded and pushed (model and feature extractor) to a fake Hub."""
+    """Every converted folder loaded and pushed (model and processor) to a fake Hub."""
     hub = FakeHub()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(transformers_hub, "hf_api", lambda: hub)
         patch.setattr(transformers_hub, "create_and_tag_model_card", lambda *a, **k: ModelCard("---\n---\n"))
         for repo_id, (name, model_class) in REPOS.items():
             model_class.from_pretrained(converted[name]).push_to_hub(repo_id)
-            SocialMAEFeatureExtractor.from_pretrained(converted[name]).push_to_hub(repo_id)
+            SocialMAEProcessor.from_pretrained(converted[name]).push_to_hub(repo_id)
     return hub.repos
 
 
@@ -87,14 +92,19 @@ def test_pushed_repos_carry_code_and_a_complete_auto_map(pushed):
     for repo_id, (_, model_class) in REPOS.items():
         files = pushed[repo_id]
         assert set(files) >= CODE_FILES, f"{repo_id}: missing {CODE_FILES - set(files)}"
-        assert {"config.json", "model.safetensors", "preprocessor_config.json", "README.md"} <= set(files)
+        assert {"config.json", "model.safetensors", "processor_config.json", "README.md"} <= set(files)
         config = json.loads(files["config.json"])
         assert config["auto_map"] == hub_auto_map(model_class.__name__)
         assert config["architectures"] == [model_class.__name__]
-        extractor = json.loads(files["preprocessor_config.json"])
-        assert extractor["auto_map"] == {
-            "AutoFeatureExtractor": "feature_extraction_social_mae.SocialMAEFeatureExtractor"
+        processor = json.loads(files["processor_config.json"])
+        assert processor["processor_class"] == "SocialMAEProcessor"
+        assert processor["auto_map"] == {"AutoProcessor": "processing_social_mae.SocialMAEProcessor"}
+        parts = {
+            "feature_extractor": ("AutoFeatureExtractor", "feature_extraction_social_mae.SocialMAEFeatureExtractor"),
+            "video_processor": ("AutoVideoProcessor", "video_processing_social_mae.SocialMAEVideoProcessor"),
         }
+        for part, (auto_class, reference) in parts.items():
+            assert processor[part]["auto_map"][auto_class] == reference
         # The copied code is the package's own.
         assert files["modeling_social_mae.py"] == (SRC / "social_mae_hf" / "modeling_social_mae.py").read_bytes()
     pretrain_map = hub_auto_map("SocialMAEForPreTraining")
@@ -121,8 +131,15 @@ def _expected(converted, inputs: dict, clip: str) -> dict:
                 expected[f"{repo_id}/loss"] = out.loss
             else:
                 expected[f"{repo_id}/logits"] = model(**model_inputs).logits
-            for key, value in SocialMAEFeatureExtractor.from_pretrained(converted[name])(videos=clip).items():
+            processor = SocialMAEProcessor.from_pretrained(converted[name])
+            for key, value in processor(videos=clip).items():
                 expected[f"{repo_id}/features/{key}"] = value
+            expected[f"{repo_id}/video_processor/pixel_values"] = processor.video_processor(clip)["pixel_values"]
+            audio = processor.feature_extractor(WAVEFORM, sampling_rate=16000)["input_values"]
+            expected[f"{repo_id}/feature_extractor/input_values"] = audio
+            if model_class is not SocialMAEForPreTraining:
+                scores = pipeline("video-classification", model=str(converted[name]))(clip, top_k=6)
+                expected[f"{repo_id}/video_classification"] = torch.tensor([row["score"] for row in scores])
     return expected
 
 
@@ -139,7 +156,7 @@ def test_pushed_repos_load_offline_with_and_without_the_package(pushed, converte
         x["audio_noise"] = torch.rand(2, config.num_audio_patches, generator=generator)
         x["video_noise"] = torch.rand(2, config.num_video_patches, generator=generator)
         inputs.update({f"{repo_id}/{k}": v for k, v in x.items()})
-    save_file(inputs, tmp_path / "inputs.safetensors")
+    save_file({**inputs, "waveform": WAVEFORM}, tmp_path / "inputs.safetensors")
     clip = str(media("c25.mp4"))
     expected = _expected(converted, inputs, clip)
 
@@ -175,8 +192,10 @@ def test_pushed_repos_load_offline_with_and_without_the_package(pushed, converte
             torch.testing.assert_close(got[key], value, rtol=0, atol=1e-6, msg=f"{mode}: {key}")
         classes = json.loads(Path(job["classes"]).read_text())
         for repo_id, (_, model_class) in REPOS.items():
-            config_class, encoder_class, head_class, extractor_class = classes[repo_id]
+            config_class, encoder_class, head_class, processor_class, extractor_class, video_class = classes[repo_id]
             assert all(c.startswith(module) for c in classes[repo_id]), classes[repo_id]
             assert config_class.endswith(".SocialMAEConfig") and encoder_class.endswith(".SocialMAEModel")
             assert head_class.endswith("." + model_class.__name__)
+            assert processor_class.endswith(".SocialMAEProcessor")
             assert extractor_class.endswith(".SocialMAEFeatureExtractor")
+            assert video_class.endswith(".SocialMAEVideoProcessor")

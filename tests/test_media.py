@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import CLIPS, speech_waveform
 
-from social_mae_hf import SocialMAEFeatureExtractor, synthetic
+from social_mae_hf import SocialMAEFeatureExtractor, SocialMAEProcessor, SocialMAEVideoProcessor, synthetic
 from social_mae_hf import media as media_module
 from social_mae_hf.errors import InvalidInputError, MediaDecodeError, MissingModalityError
 from social_mae_hf.media import (
@@ -125,8 +125,9 @@ def test_variable_frame_rate_windows_up_to_the_end(tmp_path):
     assert duration > written[-1]
     windows = [(float(s), float(s) + 0.5) for s in np.arange(0, duration - 0.5, 0.5)] + [(duration - 0.5, duration)]
     # 64 x 64 frames at image_size 64, RGB, unnormalised: pixel_values are the frames / 255, counters readable.
-    extractor = SocialMAEFeatureExtractor.social_mae(
-        image_size=64, num_frames=2, channel_order="rgb", do_normalize_video=False
+    extractor = SocialMAEProcessor(
+        SocialMAEFeatureExtractor.social_mae(),
+        SocialMAEVideoProcessor.social_mae(image_size=64, num_frames=2, channel_order="rgb", do_normalize=False),
     )
     gap = np.diff(written).max()
     for start, end in windows:
@@ -336,7 +337,7 @@ def test_extractor_gets_upright_frames(tmp_path):
         seen["size"] = (metadata.width, metadata.height)
         return np.arange(num_frames)
 
-    extractor = SocialMAEFeatureExtractor.social_mae(image_size=32, num_frames=2)
+    extractor = SocialMAEProcessor.social_mae(image_size=32, num_frames=2)
     from_file = extractor(videos=str(path), modalities="video", sample_indices_fn=record)["pixel_values"]
     assert seen["size"] == (240, 320)
     with MediaFile(path) as m:

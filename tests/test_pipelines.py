@@ -1,5 +1,6 @@
 """`pipeline("audio-visual-classification")` / `pipeline("audio-visual-feature-extraction")`: the same numbers as the
-feature extractor and model called by hand, for every input kind, windows, batching; and clear errors."""
+processor and model called by hand, for every input kind, windows, batching; and clear errors. transformers' own
+`pipeline("video-classification")` on a classification folder, video only."""
 
 import shutil
 
@@ -13,10 +14,10 @@ from social_mae_hf import (
     MediaDecodeError,
     MediaFile,
     ModelFilesError,
-    SocialMAEFeatureExtractor,
     SocialMAEForAudioVisualClassification,
     SocialMAEForRegression,
     SocialMAEModel,
+    SocialMAEProcessor,
     recall_at_k,
     similarity_matrix,
 )
@@ -34,14 +35,14 @@ def classifier(converted):
 
 @pytest.fixture(scope="module")
 def reference(converted):
-    """logits(**extractor kwargs) computed by hand with the converted classification folder."""
+    """logits(**processor kwargs) computed by hand with the converted classification folder."""
     folder = converted["social_mae_finetune"]
     model = SocialMAEForAudioVisualClassification.from_pretrained(folder).eval()
-    extractor = SocialMAEFeatureExtractor.from_pretrained(folder)
+    processor = SocialMAEProcessor.from_pretrained(folder)
 
     def logits(**kwargs):
         with torch.no_grad():
-            return model(**extractor(**kwargs)).logits[0]
+            return model(**processor(**kwargs)).logits[0]
 
     return logits
 
@@ -144,7 +145,7 @@ def test_regression_returns_every_target(converted, media):
     result = regressor(clip)
     model = SocialMAEForRegression.from_pretrained(folder).eval()
     with torch.no_grad():
-        values = model(**SocialMAEFeatureExtractor.from_pretrained(folder)(videos=clip)).logits[0]
+        values = model(**SocialMAEProcessor.from_pretrained(folder)(videos=clip)).logits[0]
     assert [row["label"] for row in result] == [model.config.id2label[i] for i in range(6)]
     np.testing.assert_allclose([row["score"] for row in result], values, rtol=1e-6)
     with pytest.raises(ValueError, match="`top_k` does not apply to a regression model"):
@@ -159,7 +160,7 @@ def test_feature_extraction_pipeline(converted, media):
     assert type(embed.model) is SocialMAEModel
     clip = str(media("c25.mp4"))
     out = embed(clip, return_tensors=True)
-    features = SocialMAEFeatureExtractor.from_pretrained(folder)(videos=clip)
+    features = SocialMAEProcessor.from_pretrained(folder)(videos=clip)
     with torch.no_grad():
         torch.testing.assert_close(
             out["audio_embedding"], embed.model.get_audio_features(features["input_values"]).pooler_output[0]
@@ -221,12 +222,14 @@ def test_errors(converted, media, tmp_path, classifier):
 
     missing = tmp_path / "no_preprocessor"
     shutil.copytree(converted["social_mae_finetune"], missing)
-    (missing / "preprocessor_config.json").unlink()
-    with pytest.raises(ModelFilesError, match=r"no_preprocessor: has no preprocessor_config\.json"):
+    (missing / "processor_config.json").unlink()
+    with pytest.raises(ModelFilesError, match=r"no_preprocessor: has no processor_config\.json"):
         pipeline(CLASSIFY, model=str(missing))
-    # ... and with the extractor passed in, it works.
-    extractor = SocialMAEFeatureExtractor.from_pretrained(converted["social_mae_finetune"])
-    assert len(pipeline(CLASSIFY, model=str(missing), feature_extractor=extractor)(str(media("c25.mp4")))) == 5
+    # ... and with the processor passed in, it works.
+    processor = SocialMAEProcessor.from_pretrained(converted["social_mae_finetune"])
+    assert len(pipeline(CLASSIFY, model=str(missing), processor=processor)(str(media("c25.mp4")))) == 5
+    with pytest.raises(ValueError, match=r"takes a SocialMAEProcessor .* as `processor=`, not `feature_extractor=`"):
+        pipeline(CLASSIFY, model=str(missing), feature_extractor=processor.feature_extractor)
 
     corrupt = tmp_path / "corrupt"
     shutil.copytree(converted["social_mae_finetune"], corrupt)
@@ -234,11 +237,11 @@ def test_errors(converted, media, tmp_path, classifier):
     with pytest.raises(ValueError, match=r"corrupt: its model\.safetensors is not a valid safetensors file"):
         pipeline(CLASSIFY, model=str(corrupt))
 
-    with pytest.raises(ModelFilesError, match="the feature extractor does not fit the model: num_frames=1"):
+    with pytest.raises(ModelFilesError, match="the processor does not fit the model: num_frames=1"):
         pipeline(
             CLASSIFY,
             model=str(converted["social_mae_finetune"]),
-            feature_extractor=SocialMAEFeatureExtractor.from_pretrained(converted["cav_mae_finetune"]),
+            processor=SocialMAEProcessor.from_pretrained(converted["cav_mae_finetune"]),
         )
 
     text = tmp_path / "notes.txt"
@@ -247,6 +250,8 @@ def test_errors(converted, media, tmp_path, classifier):
         classifier(str(text))
     with pytest.raises(MediaDecodeError, match=r"missing\.mp4: no such file"):
         classifier(str(tmp_path / "missing.mp4"))
+    with pytest.raises(InvalidInputError, match=r"the inputs are an empty list"):
+        classifier([])
     with pytest.raises(InvalidInputError, match=r'pass raw audio as \{"audio": waveform'):
         classifier(np.zeros(16000, np.float32))
     with pytest.raises(InvalidInputError, match=r"unknown key\(s\) \['fps'\]"):
@@ -262,3 +267,15 @@ def test_errors(converted, media, tmp_path, classifier):
     with pytest.raises(InvalidInputError, match=r"no audio track in the input \(.*noaudio\.mp4\)"):
         classifier(str(media("noaudio.mp4")))
     assert len(classifier(str(media("noaudio.mp4")), missing_audio="drop")) == 5
+
+
+def test_transformers_video_classification_pipeline_runs_on_video_alone(converted, classifier, media):
+    """The stock `pipeline("video-classification")` finds the folder's video processor and runs the head on the
+    frames alone: the same scores as our pipeline with `modalities="video"`."""
+    clip = str(media("c25.mp4"))
+    video_classifier = pipeline("video-classification", model=str(converted["social_mae_finetune"]))
+    assert type(video_classifier.model) is SocialMAEForAudioVisualClassification
+    got = _scores(video_classifier(clip, top_k=6))
+    assert got == pytest.approx(_scores(classifier(clip, top_k=6, modalities="video")), abs=1e-6)
+    regressor = pipeline("video-classification", model=str(converted["social_mae_regression"]))
+    assert type(regressor.model) is SocialMAEForRegression  # the saved architecture, not the first head

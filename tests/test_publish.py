@@ -36,7 +36,7 @@ def test_dry_run_builds_a_verified_folder(tmp_path, capsys, monkeypatch):
     assert "verified: SocialMAEForAudioVisualClassification reloads with identical logits" in printed
     assert f"not uploading (--dry-run); would upload {folder} to https://huggingface.co/me/my-cremad" in printed
     names = {p.name for p in folder.iterdir()}
-    assert {"README.md", "config.json", "model.safetensors", "preprocessor_config.json"} <= names
+    assert {"README.md", "config.json", "model.safetensors", "processor_config.json"} <= names
     assert {"modeling_social_mae.py", "configuration_social_mae.py", "feature_extraction_social_mae.py"} <= names
     for name in names:
         assert f"  {name} " in printed  # every file is listed

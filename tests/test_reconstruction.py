@@ -4,17 +4,18 @@ import numpy as np
 import pytest
 import torch
 
-from social_mae_hf import SocialMAEFeatureExtractor, SocialMAEForAudioVisualClassification, SocialMAEForPreTraining
+from social_mae_hf import SocialMAEForAudioVisualClassification, SocialMAEForPreTraining, SocialMAEProcessor
 from social_mae_hf.cli import main as cli_main
 from social_mae_hf.reconstruction import LABEL_WIDTH, MASKED_GREY, _denormalize_patches, reconstruct, render
+from social_mae_hf.video_processing_social_mae import SocialMAEVideoProcessor
 
 
 @pytest.fixture(scope="module")
 def social(converted, media):
     folder = converted["social_mae_pretrain"]
     model = SocialMAEForPreTraining.from_pretrained(folder).eval()
-    extractor = SocialMAEFeatureExtractor.from_pretrained(folder)
-    return model, extractor, extractor(videos=str(media("c25.mp4")))
+    processor = SocialMAEProcessor.from_pretrained(folder)
+    return model, processor, processor(videos=str(media("c25.mp4")))
 
 
 def _panels_by_hand(model, inputs, seed, legacy):
@@ -34,10 +35,10 @@ def _panels_by_hand(model, inputs, seed, legacy):
     return out, hidden.numpy(), trained.numpy(), predicted
 
 
-def _display(pixel_values, extractor):
+def _display(pixel_values, processor):
     """Normalised BGR (T, C, H, W) -> RGB (T, H, W, 3) in [0, 1], written out independently of the module."""
-    mean = np.array(extractor.image_mean)[None, :, None, None]
-    std = np.array(extractor.image_std)[None, :, None, None]
+    mean = np.array(processor.video_processor.image_mean)[None, :, None, None]
+    std = np.array(processor.video_processor.image_std)[None, :, None, None]
     x = pixel_values.numpy() * std + mean
     return np.clip(x[:, ::-1].transpose(0, 2, 3, 1), 0, 1)
 
@@ -48,10 +49,10 @@ def test_panels_of_a_social_mae_reconstruction(social, media):
     result = reconstruct(model, inputs, extractor, seed=3)
     out, hidden, trained, predicted = _panels_by_hand(model, inputs, seed=3, legacy=True)
 
-    # Original: the clip's frames, RGB, as an extractor without normalisation and in RGB gives them.
-    rgb = SocialMAEFeatureExtractor.social_mae(
-        image_size=32, max_length=64, channel_order="rgb", do_normalize_video=False
-    )(videos=str(media("c25.mp4")), modalities="video")["pixel_values"][0]
+    # Original: the clip's frames, RGB, as a video processor without normalisation and in RGB gives them.
+    rgb = SocialMAEVideoProcessor.social_mae(image_size=32, channel_order="rgb", do_normalize=False)(
+        str(media("c25.mp4"))
+    )["pixel_values"][0]
     np.testing.assert_allclose(result.frames, rgb.permute(0, 2, 3, 1).clamp(0, 1).numpy(), atol=1e-5)
 
     # Masked input: grey exactly where the encoder's tokens were removed (token order), the frames elsewhere.
@@ -105,7 +106,7 @@ def test_cav_mae_reconstruction_and_errors(converted, media, tmp_path):
     assert cli_main(["reconstruct", str(folder), str(media("c25.mp4")), "--output", str(png), "--seed", "2"]) == 0
     assert png.stat().st_size > 1000
     classifier = SocialMAEForAudioVisualClassification.from_pretrained(converted["cav_mae_finetune"])
-    extractor = SocialMAEFeatureExtractor.from_pretrained(folder)
+    processor = SocialMAEProcessor.from_pretrained(folder)
     with pytest.raises(ValueError, match="reconstruction needs a pretraining model"):
-        reconstruct(classifier, extractor(videos=str(media("c25.mp4"))), extractor)
+        reconstruct(classifier, processor(videos=str(media("c25.mp4"))), processor)
     assert cli_main(["reconstruct", str(converted["cav_mae_finetune"]), str(media("c25.mp4"))]) == 2

@@ -5,7 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from social_mae_hf import InvalidInputError, MediaFile, SocialMAEFeatureExtractor, synthetic
+from social_mae_hf import InvalidInputError, MediaFile, SocialMAEProcessor, synthetic
 
 
 @pytest.mark.parametrize("name", ["c25.mp4", "speech.wav"])
@@ -40,7 +40,7 @@ def test_audio_range_errors_name_the_input(media):
 def test_extractor_range_of_a_file_equals_the_cut_frames_and_waveform(media):
     """A window of a media file is prepared exactly as the window's frames and samples given raw."""
     path = media("c25.mp4")  # 6 s at 25 fps, speech track
-    extractor = SocialMAEFeatureExtractor.social_mae(image_size=32, max_length=256)
+    extractor = SocialMAEProcessor.social_mae(image_size=32, max_length=256)
     with MediaFile(path) as m:
         frames = m.read_frames_at([Fraction(i, 25) for i in range(150)])  # every frame, RGB
         waveform = m.read_audio(16000)[0]
@@ -69,13 +69,13 @@ def test_extractor_range_chooses_frames_inside_the_window(media):
         seen["count"] = metadata.total_num_frames
         return np.arange(num_frames)
 
-    extractor = SocialMAEFeatureExtractor.social_mae(image_size=32, max_length=64)
+    extractor = SocialMAEProcessor.social_mae(image_size=32, max_length=64)
     extractor(videos=str(media("c25.mp4")), start_s=1.0, end_s=2.5, sample_indices_fn=record, modalities="video")
     assert seen["count"] == 38  # frames 25..62 are shown in [1 s, 2.5 s)
 
 
 def test_extractor_range_errors(media):
-    extractor = SocialMAEFeatureExtractor.social_mae(image_size=32, max_length=64)
+    extractor = SocialMAEProcessor.social_mae(image_size=32, max_length=64)
     path = str(media("c25.mp4"))
     with pytest.raises(InvalidInputError, match=r"c25\.mp4\): no video frame from 7 s to 9 s \(the video has 150"):
         extractor(videos=path, start_s=7, end_s=9, modalities="video")

@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import TRAIN_OVERRIDES, load_example, tiny_config
 
-from social_mae_hf import SocialMAEFeatureExtractor
+from social_mae_hf import SocialMAEProcessor
 from social_mae_hf.synthetic import CLASSIFICATION_LABELS, write_synthetic_dataset
 from social_mae_hf.training import (
     ClipDataset,
@@ -51,7 +51,7 @@ def test_synthetic_classes_need_both_modalities(synthetic_set):
     labels = [row["label"] for row in rows]
     assert sorted(set(labels)) == sorted(CLASSIFICATION_LABELS)
     assert all(labels.count(name) == len(rows) // 4 for name in CLASSIFICATION_LABELS)
-    extractor = SocialMAEFeatureExtractor.for_model_config(tiny_config(num_frames=4))
+    extractor = SocialMAEProcessor.for_model_config(tiny_config(num_frames=4))
     first = {}
     for row in rows[:4]:
         first[row["label"]] = extractor(videos=str(manifest.parent / row["video"]))
@@ -238,7 +238,7 @@ def test_a_video_folder_dataset_is_decoded_lazily(media, tmp_path):
     assert isinstance(record.video, DatasetMedia) and record.video.load().endswith("a.mp4")
     config = tiny_config(num_frames=4)
     item = ClipDataset(
-        [record], SocialMAEFeatureExtractor.for_model_config(config), TargetEncoder("classification", ("happy",))
+        [record], SocialMAEProcessor.for_model_config(config), TargetEncoder("classification", ("happy",))
     )[0]
     assert item["pixel_values"].shape == (4, 3, 32, 32) and item["labels"] == 0
 
@@ -258,7 +258,7 @@ def clips(media, tmp_path):
 
 
 def dataset(items, **kwargs):
-    extractor = SocialMAEFeatureExtractor.for_model_config(tiny_config(num_frames=4))
+    extractor = SocialMAEProcessor.for_model_config(tiny_config(num_frames=4))
     return ClipDataset(items, extractor, TargetEncoder("classification", ("x",)), **kwargs)
 
 

@@ -10,11 +10,13 @@ from transformers import TrainingArguments
 from transformers.trainer_utils import EvalPrediction
 
 from social_mae_hf import (
+    ModelFilesError,
     SocialMAEConfig,
     SocialMAEFeatureExtractor,
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
     SocialMAEModel,
+    SocialMAEProcessor,
 )
 from social_mae_hf.cli import main as cli_main
 from social_mae_hf.training import (
@@ -36,7 +38,7 @@ from social_mae_hf.training import (
     inflate_state_dict,
     initialise_from_single_frame,
     last_complete_checkpoint,
-    load_model_and_feature_extractor,
+    load_model_and_processor,
     multi_label_metrics,
     parameter_groups,
     pretraining_metrics,
@@ -350,31 +352,31 @@ def test_positions_are_tiled_over_time_and_everything_else_copied():
 
 
 def test_loading_a_cav_mae_checkpoint_into_eight_frames(tmp_path):
-    """The converted original CAV-MAE fixture into an 8-frame model: inflation is required, and the extractor keeps
+    """The converted original CAV-MAE fixture into an 8-frame model: inflation is required, and the processor keeps
     the checkpoint's colour order and audio statistics while sampling a temporal window."""
     folder = tmp_path / "cav"
     assert cli_main(["convert", str(REFERENCE / "cav_mae_pretrain_tiny.pth"), str(folder), *TINY_HEADS]) == 0
     with pytest.raises(ValueError, match="pass --video_init inflate"):
-        load_model_and_feature_extractor(
+        load_model_and_processor(
             SocialMAEForPreTraining, model_name_or_path=str(folder), config_overrides="num_frames=8,tubelet_size=2"
         )
-    loaded = load_model_and_feature_extractor(
+    loaded = load_model_and_processor(
         SocialMAEForPreTraining,
         model_name_or_path=str(folder),
         config_overrides="num_frames=8,tubelet_size=2",
         video_init="inflate",
     )
-    config, extractor = loaded.model.config, loaded.feature_extractor
+    config, video = loaded.model.config, loaded.processor.video_processor
     assert (config.num_frames, config.tubelet_size, config.legacy_video_target_order) == (8, 2, False)
-    assert extractor.num_frames == 8 and extractor.frame_sampling == "window"
-    assert extractor.channel_order == "rgb" and extractor.audio_mean == pytest.approx(-5.081)
+    assert video.num_frames == 8 and video.frame_sampling == "window"
+    assert video.channel_order == "rgb" and loaded.processor.feature_extractor.mean == pytest.approx(-5.081)
     source = SocialMAEForPreTraining.from_pretrained(folder)
     torch.testing.assert_close(
         loaded.model.social_mae.encoder.audio_layers[0].mlp.fc1.weight,
         source.social_mae.encoder.audio_layers[0].mlp.fc1.weight,
     )
     with pytest.raises(ValueError, match="--video_init applies only"):
-        load_model_and_feature_extractor(SocialMAEForPreTraining, model_name_or_path=str(folder), video_init="inflate")
+        load_model_and_processor(SocialMAEForPreTraining, model_name_or_path=str(folder), video_init="inflate")
 
 
 # ---- model loading ---------------------------------------------------------------------------------------------
@@ -397,20 +399,27 @@ def test_config_overrides_are_typed_and_checked():
 
 def test_only_the_head_may_be_reinitialised_when_loading(tmp_path):
     SocialMAEForAudioVisualClassification(tiny_config(num_labels=3)).save_pretrained(tmp_path / "m")
-    loaded = load_model_and_feature_extractor(
-        SocialMAEForAudioVisualClassification, model_name_or_path=str(tmp_path / "m"), config_updates={"num_labels": 5}
+    # A checkpoint without a processor is refused, as everywhere (nothing is guessed); one can be given.
+    with pytest.raises(ModelFilesError, match=r"m: has no processor_config\.json"):
+        load_model_and_processor(SocialMAEForAudioVisualClassification, model_name_or_path=str(tmp_path / "m"))
+    SocialMAEProcessor.for_model_config(tiny_config()).save_pretrained(tmp_path / "p")
+    loaded = load_model_and_processor(
+        SocialMAEForAudioVisualClassification,
+        model_name_or_path=str(tmp_path / "m"),
+        processor_name=str(tmp_path / "p"),
+        config_updates={"num_labels": 5},
     )
     assert loaded.model.classifier.dense.out_features == 5
     assert loaded.report["mismatched"] == ["classifier.dense.bias", "classifier.dense.weight"]
-    assert loaded.feature_extractor.num_frames == 4  # no preprocessor_config.json: the preset sized to the model
+    assert loaded.processor.video_processor.num_frames == 4
     with pytest.raises(ValueError, match="only the task head may be re-initialised"):
-        load_model_and_feature_extractor(
+        load_model_and_processor(
             SocialMAEForAudioVisualClassification,
             model_name_or_path=str(tmp_path / "m"),
             config_overrides="image_size=48",
         )
     with pytest.raises(ValueError, match=r"--model_name_or_path .* or --config_name"):
-        load_model_and_feature_extractor(SocialMAEForAudioVisualClassification)
+        load_model_and_processor(SocialMAEForAudioVisualClassification)
 
 
 # ---- Hub -------------------------------------------------------------------------------------------------------

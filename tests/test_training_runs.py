@@ -584,5 +584,5 @@ def test_pretraining_an_eight_frame_model_from_the_cav_mae_checkpoint(synthetic_
     assert metrics["eval_video_reconstruction_loss"] > 0
     saved = json.loads((out / "config.json").read_text())
     assert (saved["num_frames"], saved["tubelet_size"]) == (8, 2)
-    extractor = json.loads((out / "preprocessor_config.json").read_text())
-    assert extractor["num_frames"] == 8 and extractor["channel_order"] == "rgb"
+    video = json.loads((out / "processor_config.json").read_text())["video_processor"]
+    assert video["num_frames"] == 8 and video["channel_order"] == "rgb"

@@ -6,11 +6,13 @@ Importing the package registers the config and models with the transformers Auto
 Layout, in the order data flows (media file -> decoding -> features -> model -> head -> task output):
 
 - Flat modules are the ones a Hub folder carries as remote code: `save_pretrained` copies each registered class's
-  module and what it imports (relative imports must stay flat for that): `configuration_social_mae`,
-  `modeling_social_mae`, `feature_extraction_social_mae` and what they import (`media` decodes with PyAV, `fbank`
-  is the Kaldi log-mel, `frame_sampling` the originals' frame choice, `errors`). Next to them, `auto` registers
-  the Auto classes, `loading` loads a saved model for a job, `hub` asks whether the Hub is usable, `retrieval`
-  and `reconstruction` are small tools on model outputs.
+  module and what it imports (relative imports must stay flat for that, and be written `from .module import`):
+  `configuration_social_mae`, `modeling_social_mae`, `processing_social_mae` (the processor: opens media files,
+  hands audio to `feature_extraction_social_mae` and frames to `video_processing_social_mae`) and what they import
+  (`media` decodes with PyAV, `fbank` is the Kaldi log-mel, `frame_sampling` the originals' frame choice,
+  `batching` names batch items, `legacy_settings` reads folders saved before the processor split, `errors`).
+  Next to them, `auto` registers the Auto classes, `loading` loads a saved model and its processor for a job,
+  `hub` asks whether the Hub is usable, `retrieval` and `reconstruction` are small tools on model outputs.
 - Packages group the rest by job: `pipelines/` (the two transformers pipelines), `conversion/` (original
   checkpoints -> Hub folders), `cli/` (one module per `social-mae` command), `synthetic/` (generated media),
   `training/` (the parts `examples/run_finetune.py` and `examples/run_pretrain.py` assemble: `training/data/` for
@@ -35,7 +37,9 @@ from .pipelines import (
     AudioVisualFeatureExtractionPipeline,
     register_pipelines,
 )
+from .processing_social_mae import SocialMAEProcessor
 from .retrieval import recall_at_k, similarity_matrix
+from .video_processing_social_mae import SocialMAEVideoProcessor
 
 register_auto_classes()
 register_pipelines()
@@ -56,6 +60,8 @@ __all__ = [
     "SocialMAEForRegression",
     "SocialMAEModel",
     "SocialMAEPreTrainedModel",
+    "SocialMAEProcessor",
+    "SocialMAEVideoProcessor",
     "recall_at_k",
     "similarity_matrix",
 ]

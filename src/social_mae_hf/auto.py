@@ -3,25 +3,36 @@
 transformers has no audio-visual classification Auto class, so we add `AutoModelForAudioVisualClassification`
 built on transformers' own auto-class machinery; everything else uses the stock Auto classes.
 
-Heads: classification and regression share the config class, and an Auto mapping holds one class per config
-class, so `AutoModelForAudioVisualClassification.from_pretrained` reads the saved architecture and loads a
-regression folder as `SocialMAEForRegression` (new models from `from_config` get the classification head).
+Heads: classification and regression share the config class, so both are registered as one tuple, which
+transformers resolves by the saved architecture: a regression folder loads as `SocialMAEForRegression` (new models
+from `from_config` get the classification head). They are registered under `AutoModelForVideoClassification` too,
+so that transformers' own `pipeline("video-classification", model=folder)` runs them on video alone.
 
 Without this package, a folder saved with it loads with `trust_remote_code=True` through its `auto_map` (see
 `modeling_social_mae.hub_auto_map`): the heads under the stock `AutoModelForVideoClassification` (regression
-counting as classification, as `problem_type="regression"` does in transformers). That key is not registered
-locally, so with the package installed and `trust_remote_code=True` it runs the folder's copy of the code.
+counting as classification, as `problem_type="regression"` does in transformers), the processor and its two parts
+under `AutoProcessor`, `AutoFeatureExtractor` and `AutoVideoProcessor` (the `auto_map` of `processor_config.json`).
 """
 
+import copy
 from collections import OrderedDict
 
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForPreTraining, PreTrainedConfig
+from transformers import (
+    AutoConfig,
+    AutoFeatureExtractor,
+    AutoModel,
+    AutoModelForPreTraining,
+    AutoModelForVideoClassification,
+    AutoProcessor,
+)
 from transformers.models.auto.auto_factory import _BaseAutoModelClass, _LazyAutoMapping
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
+# `transformers.AutoVideoProcessor` is a placeholder when torchvision is not installed; the class itself is not.
+from transformers.models.auto.video_processing_auto import AutoVideoProcessor
+
 from .configuration_social_mae import SocialMAEConfig
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor
-from .loading import hub_kwargs, saved_architecture
 from .modeling_social_mae import (
     HUB_HEAD_AUTO_CLASS,
     SocialMAEForAudioVisualClassification,
@@ -29,7 +40,10 @@ from .modeling_social_mae import (
     SocialMAEForRegression,
     SocialMAEModel,
 )
+from .processing_social_mae import SocialMAEProcessor
+from .video_processing_social_mae import SocialMAEVideoProcessor
 
+# The first is what `from_config` builds; `from_pretrained` picks the saved architecture.
 HEADS = (SocialMAEForAudioVisualClassification, SocialMAEForRegression)
 
 
@@ -39,18 +53,14 @@ class AutoModelForAudioVisualClassification(_BaseAutoModelClass):
     _model_mapping = _LazyAutoMapping(CONFIG_MAPPING_NAMES, OrderedDict())
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
-        """As any Auto class; a folder saved as `SocialMAEForRegression` loads as one."""
-        config = kwargs.get("config")
-        if not isinstance(config, PreTrainedConfig):
-            config = AutoConfig.from_pretrained(
-                pretrained_model_name_or_path, trust_remote_code=kwargs.get("trust_remote_code"), **hub_kwargs(kwargs)
-            )
-        if isinstance(config, SocialMAEConfig) and saved_architecture(config) == SocialMAEForRegression.__name__:
-            for auto_only in ("trust_remote_code", "code_revision"):  # Auto-class arguments a model class refuses
-                kwargs.pop(auto_only, None)
-            return SocialMAEForRegression.from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
-        return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+    def from_config(cls, config, **kwargs):
+        """As any Auto class; a new model gets the classification head."""
+        if isinstance(config, SocialMAEConfig) and not config.architectures:
+            # transformers (5.24) picks among a tuple of classes by `config.architectures` and fails when it is
+            # None, as in every fresh config (its own tuples too, e.g. `AutoModel.from_config(FunnelConfig())`).
+            config = copy.deepcopy(config)
+            config.architectures = [HEADS[0].__name__]
+        return super().from_config(config, **kwargs)
 
 
 def register_auto_classes() -> None:
@@ -63,10 +73,11 @@ def register_auto_classes() -> None:
     AutoConfig.register(SocialMAEConfig.model_type, SocialMAEConfig, exist_ok=True)
     AutoModel.register(SocialMAEConfig, SocialMAEModel, exist_ok=True)
     AutoModelForPreTraining.register(SocialMAEConfig, SocialMAEForPreTraining, exist_ok=True)
-    AutoModelForAudioVisualClassification.register(
-        SocialMAEConfig, SocialMAEForAudioVisualClassification, exist_ok=True
-    )
+    AutoModelForAudioVisualClassification.register(SocialMAEConfig, HEADS, exist_ok=True)
+    AutoModelForVideoClassification.register(SocialMAEConfig, HEADS, exist_ok=True)
     AutoFeatureExtractor.register(SocialMAEConfig, SocialMAEFeatureExtractor, exist_ok=True)
+    AutoVideoProcessor.register(SocialMAEConfig, SocialMAEVideoProcessor, exist_ok=True)
+    AutoProcessor.register(SocialMAEConfig, SocialMAEProcessor, exist_ok=True)
 
     SocialMAEConfig.register_for_auto_class("AutoConfig")
     SocialMAEModel.register_for_auto_class("AutoModel")
@@ -74,3 +85,5 @@ def register_auto_classes() -> None:
     for head in HEADS:
         head.register_for_auto_class(HUB_HEAD_AUTO_CLASS)
     SocialMAEFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
+    SocialMAEVideoProcessor.register_for_auto_class("AutoVideoProcessor")
+    SocialMAEProcessor.register_for_auto_class("AutoProcessor")

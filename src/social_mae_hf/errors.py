@@ -1,4 +1,4 @@
-"""Errors raised for inputs the feature extractor cannot use.
+"""Errors raised for inputs the processor (and its feature extractor and video processor) cannot use.
 
 All are `ValueError`s so that callers catching the usual transformers input errors keep working; the
 message always names the input (its path, or "item 3 of the batch") and says what is wrong.

@@ -1,28 +1,28 @@
-"""Loading a model and its feature extractor for a job (pipelines, command line), with errors that name the model
+"""Loading a model and its processor for a job (pipelines, command line, training), with errors that name the model
 and say what to do.
 
 The checks here are the ones transformers cannot make: whether a saved model has the head a job needs (a
 pretraining checkpoint loaded for classification would get a random head, with only a warning), whether the
-folder has the preprocessor config that fixes the model's inputs, and which file is corrupt.
+folder has the processor config that fixes the model's inputs, and which file is corrupt.
 """
 
 from __future__ import annotations
 
 from safetensors import SafetensorError
-from transformers import AutoConfig, AutoFeatureExtractor
-from transformers.utils import cached_file
+from transformers import AutoConfig
+from transformers.utils import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, cached_file
 
 from .errors import ModelFilesError
-from .feature_extraction_social_mae import SocialMAEFeatureExtractor
+from .processing_social_mae import SocialMAEProcessor
 
 __all__ = [
     "HEAD_ARCHITECTURES",
-    "check_extractor_matches",
-    "extractor_mismatches",
+    "check_processor_matches",
     "hub_kwargs",
     "load_config",
-    "load_feature_extractor",
+    "load_processor",
     "load_weights",
+    "processor_mismatches",
     "require_head",
     "saved_architecture",
 ]
@@ -74,40 +74,40 @@ def load_weights(load, name, *args, **kwargs):
         ) from err
 
 
-def load_feature_extractor(name, **kwargs) -> SocialMAEFeatureExtractor:
-    """The folder's own feature extractor; a folder without one is an error (nothing is guessed)."""
+def load_processor(name, **kwargs) -> SocialMAEProcessor:
+    """The folder's own processor (its `processor_config.json`, or the `preprocessor_config.json` of folders saved
+    before the processor split). A folder without one is an error, everywhere in this package: the settings that
+    turn media into this model's inputs are never guessed."""
     location = hub_kwargs(kwargs)
-    found = cached_file(name, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False, **location)
-    if found is None:
-        raise ModelFilesError(
-            f"{name}: has no preprocessor_config.json, which fixes how media are turned into this model's inputs. "
-            "Save one next to the weights (`SocialMAEFeatureExtractor.for_model_config(config).save_pretrained(...)` "
-            "gives the family's preset sized to the model; `social-mae convert` writes it), or pass "
-            "`feature_extractor=` to the pipeline."
-        )
-    return AutoFeatureExtractor.from_pretrained(name, **location)
-
-
-# Feature extractor setting -> the model config setting its outputs must match.
-_EXTRACTOR_SIZES = {
-    "num_frames": "num_frames",
-    "image_size": "image_size",
-    "max_length": "audio_length",
-    "num_mel_bins": "num_mel_bins",
-}
-
-
-def extractor_mismatches(extractor, config) -> list[str]:
-    """Each size where the extractor's outputs do not fit the model, both values named; empty when they fit."""
-    return [
-        f"{ours}={getattr(extractor, ours, None)} but the model's {theirs}={getattr(config, theirs)}"
-        for ours, theirs in _EXTRACTOR_SIZES.items()
-        if getattr(extractor, ours, None) != getattr(config, theirs)
+    found = [
+        cached_file(name, filename, _raise_exceptions_for_missing_entries=False, **location)
+        for filename in (PROCESSOR_NAME, FEATURE_EXTRACTOR_NAME)
     ]
+    if not any(found):
+        raise ModelFilesError(
+            f"{name}: has no {PROCESSOR_NAME} (nor a {FEATURE_EXTRACTOR_NAME}), which fixes how media are turned into "
+            "this model's inputs. Save one next to the weights (`SocialMAEProcessor.for_model_config(config)"
+            ".save_pretrained(...)` gives the family's preset sized to the model; `social-mae convert` writes it), or "
+            "pass the processor in (`processor=` to the pipelines)."
+        )
+    return SocialMAEProcessor.from_pretrained(name, **location)
 
 
-def check_extractor_matches(extractor, config, name) -> None:
-    """Refuse a feature extractor whose outputs the model cannot take, naming both sizes."""
-    wrong = extractor_mismatches(extractor, config)
+def processor_mismatches(processor, config) -> list[str]:
+    """Each size where the processor's outputs do not fit the model, both values named; empty when they fit."""
+    audio, video = processor.feature_extractor, processor.video_processor
+    image = (config.image_size, config.image_size)
+    pairs = [
+        ("max_length", audio.max_length, "audio_length", config.audio_length),
+        ("num_mel_bins", audio.num_mel_bins, "num_mel_bins", config.num_mel_bins),
+        ("num_frames", video.num_frames, "num_frames", config.num_frames),
+        ("frame size", video.output_size, "image_size", image),
+    ]
+    return [f"{ours}={value} but the model's {theirs}={want}" for ours, value, theirs, want in pairs if value != want]
+
+
+def check_processor_matches(processor, config, name) -> None:
+    """Refuse a processor whose outputs the model cannot take, naming both sizes."""
+    wrong = processor_mismatches(processor, config)
     if wrong:
-        raise ModelFilesError(f"{name}: the feature extractor does not fit the model: " + "; ".join(wrong))
+        raise ModelFilesError(f"{name}: the processor does not fit the model: " + "; ".join(wrong))

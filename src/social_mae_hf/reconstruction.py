@@ -19,8 +19,8 @@ import PIL.ImageDraw
 import PIL.ImageFont
 import torch
 
-from .feature_extraction_social_mae import SocialMAEFeatureExtractor
 from .modeling_social_mae import patch_statistics
+from .processing_social_mae import SocialMAEProcessor
 
 __all__ = ["Reconstruction", "reconstruct", "render"]
 
@@ -45,14 +45,15 @@ class Reconstruction:
     audio_loss: float
 
 
-def _to_display(pixel_values: torch.Tensor, extractor: SocialMAEFeatureExtractor) -> torch.Tensor:
-    """(T, C, H, W) normalised, in the extractor's channel order -> (T, H, W, 3) RGB in [0, 1]."""
+def _to_display(pixel_values: torch.Tensor, processor: SocialMAEProcessor) -> torch.Tensor:
+    """(T, C, H, W) normalised, in the video processor's channel order -> (T, H, W, 3) RGB in [0, 1]."""
+    video = processor.video_processor
     x = pixel_values
-    if extractor.do_normalize_video:
-        mean = torch.tensor(extractor.image_mean)[:, None, None]
-        std = torch.tensor(extractor.image_std)[:, None, None]
+    if video.do_normalize:
+        mean = torch.tensor(video.image_mean)[:, None, None]
+        std = torch.tensor(video.image_std)[:, None, None]
         x = x * std + mean
-    if extractor.channel_order == "bgr":
+    if video.channel_order == "bgr":
         x = x.flip(1)  # Social-MAE saw OpenCV's BGR frames; show them as RGB
     return x.permute(0, 2, 3, 1).clamp(0, 1)
 
@@ -67,12 +68,12 @@ def _denormalize_patches(predictions: torch.Tensor, targets: torch.Tensor) -> to
 def reconstruct(
     model,
     inputs: dict,
-    extractor: SocialMAEFeatureExtractor,
+    processor: SocialMAEProcessor,
     *,
     mask_ratio: float | None = None,
     seed: int = 0,
 ) -> Reconstruction:
-    """Mask one clip (`inputs`: the extractor's output, batch of 1) with seeded noise and reconstruct it.
+    """Mask one clip (`inputs`: the processor's output, batch of 1) with seeded noise and reconstruct it.
 
     `model` is a `SocialMAEForPreTraining` (the decoder is needed); `mask_ratio` overrides the config's ratios for
     both modalities.
@@ -110,9 +111,9 @@ def reconstruct(
     hidden = model.unpatchify_video(spread(out.video_mask, config.video_patch_dim), legacy_order=False)[0]
     trained = model.unpatchify_video(spread(out.video_mask, config.video_patch_dim))[0]
     predicted = model.unpatchify_video(video_pred)[0]
-    frames = _to_display(video[0], extractor)
+    frames = _to_display(video[0], processor)
     masked = torch.where(hidden.permute(0, 2, 3, 1) > 0, torch.tensor(MASKED_GREY), frames)
-    recon = torch.where(trained.permute(0, 2, 3, 1) > 0, _to_display(predicted, extractor), frames)
+    recon = torch.where(trained.permute(0, 2, 3, 1) > 0, _to_display(predicted, processor), frames)
 
     # Audio: (time, mel) -> (mel, time); token and target orders are the same.
     audio_mask = model.unpatchify_audio(spread(out.audio_mask, config.audio_patch_dim))[0]
@@ -180,7 +181,7 @@ def render(result: Reconstruction, title: str = "") -> PIL.Image.Image:
     return canvas
 
 
-def reconstruct_file(model, extractor: SocialMAEFeatureExtractor, media, **kwargs) -> Reconstruction:
-    """`reconstruct` on a media file (or the extractor's other inputs), with the extractor's evaluation choices."""
+def reconstruct_file(model, processor: SocialMAEProcessor, media, **kwargs) -> Reconstruction:
+    """`reconstruct` on a media file (or the processor's other inputs), with the processor's evaluation choices."""
     extract = {k: kwargs.pop(k) for k in ("start_s", "end_s") if k in kwargs}
-    return reconstruct(model, extractor(videos=media, **extract), extractor, **kwargs)
+    return reconstruct(model, processor(videos=media, **extract), processor, **kwargs)

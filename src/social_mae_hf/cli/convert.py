@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-feature-extractor",
         action="store_true",
-        help="Do not write the matching preprocessor_config.json next to the weights.",
+        help="Do not write the matching processor (processor_config.json: how media become inputs) next to the weights.",
     )
 
 

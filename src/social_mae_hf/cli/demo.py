@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import AutoConfig
 
 from .. import synthetic
 from ..configuration_social_mae import SocialMAEConfig
-from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
+from ..loading import load_config, load_processor, load_weights, saved_architecture
 from ..modeling_social_mae import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
@@ -23,6 +22,7 @@ from ..modeling_social_mae import (
     SocialMAEModel,
     SocialMAEPreTrainedModel,
 )
+from ..processing_social_mae import SocialMAEProcessor
 
 HELP = "Generate a talking-face clip and run feature extraction and a model on it (offline, CPU)."
 
@@ -41,14 +41,13 @@ def demo_config(seed_labels: tuple[str, ...] = CREMA_D_EMOTIONS) -> SocialMAECon
     )
 
 
-def load_model(model: str | None, seed: int) -> tuple[SocialMAEPreTrainedModel, SocialMAEFeatureExtractor, str]:
-    """The user's converted folder / Hub id with its own extractor, or the embedded random default."""
+def load_model(model: str | None, seed: int) -> tuple[SocialMAEPreTrainedModel, SocialMAEProcessor, str]:
+    """The user's converted folder / Hub id with its own processor, or the embedded random default."""
     if model is None:
         torch.manual_seed(seed)
         network = SocialMAEForAudioVisualClassification(demo_config())
-        return network.eval(), SocialMAEFeatureExtractor.for_model_config(network.config), "embedded default"
-    config = AutoConfig.from_pretrained(model)
-    architecture = (config.architectures or ["SocialMAEModel"])[0]
+        return network.eval(), SocialMAEProcessor.for_model_config(network.config), "embedded default"
+    architecture = saved_architecture(load_config(model)) or SocialMAEModel.__name__
     classes = {
         cls.__name__: cls
         for cls in (
@@ -60,13 +59,8 @@ def load_model(model: str | None, seed: int) -> tuple[SocialMAEPreTrainedModel, 
     }
     if architecture not in classes:
         raise ValueError(f"{model}: architecture {architecture!r} is not a Social-MAE model.")
-    network = classes[architecture].from_pretrained(model).eval()
-    try:
-        extractor = SocialMAEFeatureExtractor.from_pretrained(model)
-    except OSError:
-        extractor = SocialMAEFeatureExtractor.for_model_config(network.config)
-        print(f"  ({model} has no preprocessor_config.json; using the {architecture} family's preset)")
-    return network, extractor, str(model)
+    network = load_weights(classes[architecture].from_pretrained, model).eval()
+    return network, load_processor(model), str(model)
 
 
 def _timed(fn):
@@ -98,14 +92,14 @@ def run_demo(
     else:
         print(f"1. using {video}")
 
-    network, extractor, source = load_model(model, seed)
+    network, processor, source = load_model(model, seed)
     config = network.config
     print(
         f"2. model: {type(network).__name__} ({source}), {sum(p.numel() for p in network.parameters()) / 1e6:.1f}M "
         f"parameters, {config.num_modality_layers}+{config.num_fusion_layers} layers x {config.hidden_size} wide"
     )
 
-    features, seconds = _timed(lambda: extractor(videos=str(video)))
+    features, seconds = _timed(lambda: processor(videos=str(video)))
     print(f"3. features in {seconds:.2f} s (PyAV decoding, Kaldi fbank, frame sampling and resize):")
     for name, tensor in features.items():
         print(f"   {name:13s} {tuple(tensor.shape)}  mean {tensor.mean():+.3f}  std {tensor.std():.3f}")

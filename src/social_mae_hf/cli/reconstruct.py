@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from transformers import AutoModelForPreTraining
 
-    from ..loading import load_config, load_feature_extractor, load_weights, saved_architecture
+    from ..loading import load_config, load_processor, load_weights, saved_architecture
     from ..reconstruction import reconstruct_file, render
 
     architecture = saved_architecture(load_config(args.model))
@@ -33,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
             "model (SocialMAEForPreTraining, with its decoder)"
         )
     model = load_weights(AutoModelForPreTraining.from_pretrained, args.model)
-    extractor = load_feature_extractor(args.model)
+    processor = load_processor(args.model)
     result = reconstruct_file(
-        model, extractor, args.input, mask_ratio=args.mask_ratio, seed=args.seed, start_s=args.start_s, end_s=args.end_s
+        model, processor, args.input, mask_ratio=args.mask_ratio, seed=args.seed, start_s=args.start_s, end_s=args.end_s
     )
     title = f"{args.model} on {args.input}: reconstruction loss video {result.video_loss:.4f}, audio {result.audio_loss:.4f}"
     render(result, title).save(args.output)

@@ -23,13 +23,13 @@ import torch
 from huggingface_hub.errors import StrictDataclassError
 
 from ..configuration_social_mae import SocialMAEConfig
-from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
 from ..modeling_social_mae import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
     SocialMAEForRegression,
     SocialMAEPreTrainedModel,
 )
+from ..processing_social_mae import SocialMAEProcessor
 
 Task = Literal["classification", "regression"]
 
@@ -324,8 +324,9 @@ def convert_checkpoint(
 ) -> SocialMAEPreTrainedModel:
     """Convert an original checkpoint; save it with `save_pretrained` when `output_dir` is given.
 
-    The folder also gets the matching `preprocessor_config.json` (the family's preset, sized to the model),
-    so that `AutoFeatureExtractor.from_pretrained(output_dir)` prepares inputs the model accepts.
+    The folder also gets the matching processor (`processor_config.json`: the family's preset, sized to the
+    model), so that `AutoProcessor.from_pretrained(output_dir)` prepares inputs the model accepts.
+    `write_feature_extractor=False` leaves it out.
 
     Pretraining checkpoints become [`SocialMAEForPreTraining`]; fine-tuned ones
     [`SocialMAEForAudioVisualClassification`], or [`SocialMAEForRegression`] with `task="regression"`.
@@ -365,5 +366,5 @@ def convert_checkpoint(
     if output_dir is not None:
         model.save_pretrained(output_dir)
         if write_feature_extractor:
-            SocialMAEFeatureExtractor.for_model_config(config).save_pretrained(output_dir)
+            SocialMAEProcessor.for_model_config(config).save_pretrained(output_dir)
     return model

@@ -1,6 +1,6 @@
 """`social-mae publish`: an original checkpoint -> a verified, Hub-ready folder with its model card -> the Hub.
 
-Steps: convert (weights, config with the complete `auto_map`, code files, preprocessor config), write the card
+Steps: convert (weights, config with the complete `auto_map`, code files, processor config), write the card
 (`model_cards/<card>.md`, its repo id replaced by the target's), reload the folder the way users will and check
 the outputs are identical, then upload the folder. Nothing waits on the network: with `--dry-run`, with
 `HF_HUB_OFFLINE` set, or when the Hub does not answer within a few seconds, it says what it would upload and
@@ -20,10 +20,10 @@ import torch
 from huggingface_hub import HfApi, ModelCard
 
 from ..configuration_social_mae import SocialMAEConfig
-from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
 from ..hub import hub_offline, hub_reachable
-from ..loading import check_extractor_matches
+from ..loading import check_processor_matches
 from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
+from ..processing_social_mae import SocialMAEProcessor
 from .convert import convert_checkpoint
 
 __all__ = [
@@ -133,9 +133,9 @@ def _outputs(model, probe: dict) -> dict[str, torch.Tensor]:
 
 
 def verify_folder(model, folder: Path) -> list[str]:
-    """Reload `folder` with the Auto classes, as users will, and require identical outputs, a fitting feature
-    extractor, the code files and the complete `auto_map`. Returns what was checked."""
-    from transformers import AutoFeatureExtractor, AutoModelForPreTraining
+    """Reload `folder` with the Auto classes, as users will, and require identical outputs, a fitting processor,
+    the code files and the complete `auto_map`. Returns what was checked."""
+    from transformers import AutoModelForPreTraining, AutoProcessor
 
     from ..auto import AutoModelForAudioVisualClassification
 
@@ -151,12 +151,13 @@ def verify_folder(model, folder: Path) -> list[str]:
         if not torch.equal(value, got[name]):
             difference = (value - got[name]).abs().max().item()
             raise ValueError(f"{folder}: after reloading, `{name}` differs by up to {difference:.3g}")
-    extractor = AutoFeatureExtractor.from_pretrained(folder)
-    check_extractor_matches(extractor, reloaded.config, str(folder))
+    processor = AutoProcessor.from_pretrained(folder)
+    check_processor_matches(processor, reloaded.config, str(folder))
     config = json.loads((folder / "config.json").read_text())
     if config.get("auto_map") != hub_auto_map(type(model).__name__):
         raise ValueError(f"{folder}: config.json's auto_map is {config.get('auto_map')}, not the complete one")
-    missing = [f for f in ("modeling_social_mae.py", "feature_extraction_social_mae.py") if not (folder / f).is_file()]
+    code = ("modeling_social_mae.py", "processing_social_mae.py", "feature_extraction_social_mae.py")
+    missing = [f for f in (*code, "video_processing_social_mae.py") if not (folder / f).is_file()]
     if missing:
         raise ValueError(f"{folder}: missing code files {missing} (needed for trust_remote_code)")
     card = ModelCard((folder / "README.md").read_text(encoding="utf-8"))
@@ -164,7 +165,7 @@ def verify_folder(model, folder: Path) -> list[str]:
         raise ValueError(f"{folder}: README.md metadata lacks library_name: transformers / license: bsd-2-clause")
     return [
         f"{type(reloaded).__name__} reloads with identical {', '.join(expected)}",
-        f"{type(extractor).__name__} fits the model",
+        f"{type(processor).__name__} fits the model",
         "auto_map and code files for trust_remote_code",
         "model card metadata",
     ]
@@ -215,7 +216,7 @@ def publish(
     )
     _check_spec(model, spec, checkpoint)
     model.save_pretrained(folder)
-    SocialMAEFeatureExtractor.for_model_config(model.config).save_pretrained(folder)
+    SocialMAEProcessor.for_model_config(model.config).save_pretrained(folder)
     (folder / "README.md").write_text(card_text(spec, repo_id, base_model), encoding="utf-8")
     for line in verify_folder(model, folder):
         log(f"verified: {line}")

@@ -1,4 +1,5 @@
-"""What both audio-visual pipelines share: parse an input, cut it into windows, extract features, batch windows.
+"""What both audio-visual pipelines share: parse an input, cut it into windows, prepare them (the model's processor),
+batch windows.
 
 Both are `ChunkPipeline`s: one input becomes one window, or, with `chunk_length_s`, a window every
 `stride_length_s` over the whole recording (decoded from seek points, so a long file costs what its windows cost);
@@ -13,7 +14,7 @@ from transformers.pipelines.base import ChunkPipeline, no_collate_fn
 from transformers.pipelines.pt_utils import PipelineChunkIterator, PipelineIterator, PipelinePackIterator
 
 from ..errors import InvalidInputError
-from ..loading import check_extractor_matches, load_feature_extractor
+from ..loading import check_processor_matches, load_processor
 from .inputs import parse_input, plan_windows
 
 __all__ = ["CLASSIFICATION_TASK", "FEATURE_EXTRACTION_TASK", "AudioVisualPipeline"]
@@ -24,27 +25,40 @@ _WINDOW_KEYS = ("is_last", "start", "end")
 
 
 class AudioVisualPipeline(ChunkPipeline):
-    """Shared input handling: parse, cut into windows, extract features, batch windows; subclasses run the model."""
+    """Shared input handling: parse, cut into windows, prepare, batch windows; subclasses run the model."""
 
-    _load_processor = False
     _load_image_processor = False
     _load_video_processor = False
+    _load_feature_extractor = False
     _load_tokenizer = False
-    # Loaded when the model folder has one; a missing one is reported in __init__, with the fix.
-    _load_feature_extractor = None
+    # Loaded in __init__ (from the model's folder unless passed as `processor=`), so that a folder without one
+    # gets our error, with the fix.
+    _load_processor = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._check_model()
         name = self.model.name_or_path or type(self.model).__name__
-        if self.feature_extractor is None:
+        if self.processor is None:
+            if self.feature_extractor is not None:
+                raise ValueError(
+                    f"{type(self).__name__} takes a SocialMAEProcessor (audio and video together) as `processor=`, "
+                    "not `feature_extractor=`"
+                )
             if not self.model.name_or_path:
                 raise ValueError(
-                    f"{name} was not loaded from a folder or the Hub, so its feature extractor cannot be found: pass "
-                    "`feature_extractor=` (e.g. `SocialMAEFeatureExtractor.for_model_config(model.config)`)"
+                    f"{name} was not loaded from a folder or the Hub, so its processor cannot be found: pass "
+                    "`processor=` (e.g. `SocialMAEProcessor.for_model_config(model.config)`)"
                 )
-            self.feature_extractor = load_feature_extractor(self.model.name_or_path)
-        check_extractor_matches(self.feature_extractor, self.model.config, name)
+            self.processor = load_processor(self.model.name_or_path)
+        check_processor_matches(self.processor, self.model.config, name)
+
+    def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
+            raise InvalidInputError(
+                f"{type(self).__name__}: the inputs are an empty list; give a file or a list of files"
+            )
+        return super().__call__(inputs, *args, **kwargs)
 
     def _check_model(self) -> None:
         raise NotImplementedError
@@ -75,8 +89,8 @@ class AudioVisualPipeline(ChunkPipeline):
         else:
             windows = plan_windows(item.duration, chunk_length_s, stride_length_s, item.name)
         for k, (start, end) in enumerate(windows):
-            features = self.feature_extractor(
-                **item.extractor_kwargs(),
+            features = self.processor(
+                **item.processor_kwargs(),
                 start_s=start,
                 end_s=end,
                 modalities=modalities,

@@ -25,7 +25,7 @@ class AudioVisualClassificationPipeline(AudioVisualPipeline):
             `[{"start", "end", "scores": [...]}]`; the last window ends at the end of the recording.
         stride_length_s: Seconds between window starts (default `chunk_length_s`: back to back; smaller
             values overlap). Unlike the speech-recognition pipeline's, it is the hop, not an overlap.
-        modalities: `"audio"`, `"video"` or both (default: whatever the input has; see the feature extractor).
+        modalities: `"audio"`, `"video"` or both (default: whatever the input has; see the processor).
         missing_audio: `"error"` (default) or `"drop"` for videos without an audio track.
 
     Returns `[{"label", "score"}]` per input; a regression model gives every target, in the model's order,

@@ -1,4 +1,4 @@
-"""What the audio-visual pipelines accept, turned into feature-extractor arguments, and how a long recording is
+"""What the audio-visual pipelines accept, turned into processor arguments, and how a long recording is
 cut into windows.
 
 One pipeline input is a media file (path or bytes: a video, whose audio track is used too, or an audio file),
@@ -25,7 +25,7 @@ DICT_KEYS = ("video", "video_fps", "audio", "sampling_rate")
 
 @dataclass
 class AudioVisualInput:
-    """One input, ready for the feature extractor (`extractor_kwargs`); `duration` in seconds, None if unknown."""
+    """One input, ready for the processor (`processor_kwargs`); `duration` in seconds, None if unknown."""
 
     name: str
     videos: Any = None
@@ -34,7 +34,7 @@ class AudioVisualInput:
     video_fps: float | None = None
     duration: float | None = None
 
-    def extractor_kwargs(self) -> dict:
+    def processor_kwargs(self) -> dict:
         kwargs = {"videos": self.videos, "audio": self.audio}
         if self.sampling_rate is not None:
             kwargs["sampling_rate"] = self.sampling_rate

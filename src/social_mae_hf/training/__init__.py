@@ -7,7 +7,7 @@ own and taking plain values:
 - `data/`: which clips (manifests or `datasets` datasets, per split), their targets, decoding in DataLoader
   workers, batching;
 - `labels`: which classes a fine-tuning run predicts; `predictions`: `predictions.csv`;
-- `model_init`: the model and feature extractor a run starts from (`inflation` for a single-frame checkpoint
+- `model_init`: the model and processor a run starts from (`inflation` for a single-frame checkpoint
   into a multi-frame model); `unused_parameters`, `optimization`: what is frozen, the optimizer groups;
 - `checkpoints`: the newest complete checkpoint to resume from, a run that already finished;
 - `trainer`: the `Trainer` subclasses (augmentation, class weights, losses), `augmentation`, `losses`, `metrics`.
@@ -41,7 +41,7 @@ from .metrics import (
     pretraining_metrics,
     regression_metrics,
 )
-from .model_init import load_model_and_feature_extractor
+from .model_init import load_model_and_processor
 from .optimization import freeze_backbone, parameter_groups
 from .predictions import write_predictions
 from .trainer import SocialMAEPreTrainingTrainer, SocialMAETrainer
@@ -80,7 +80,7 @@ __all__ = [
     "last_complete_checkpoint",
     "load_clip_splits",
     "load_dataset_splits",
-    "load_model_and_feature_extractor",
+    "load_model_and_processor",
     "multi_label_metrics",
     "optional_column",
     "parameter_groups",

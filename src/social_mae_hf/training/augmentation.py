@@ -44,7 +44,7 @@ class SpecAugment:
         freqm: Largest frequency band (mel bins); 0 disables it. CAV-MAE used 48 on AudioSet/VGGSound.
         timem: Largest time band (fbank frames); 0 disables it. CAV-MAE used 192 for 1024 frames.
         mask_value: What a masked cell becomes. CAV-MAE masks the raw log-mel with 0 before normalising, so on
-            our normalised fbank the faithful value is `(0 - audio_mean) / audio_std`
+            our normalised fbank the faithful value is `(0 - mean) / std`
             ([`SpecAugment.for_feature_extractor`]).
     """
 
@@ -60,8 +60,8 @@ class SpecAugment:
     def for_feature_extractor(cls, feature_extractor, freqm: int = 0, timem: int = 0) -> SpecAugment:
         """Masks that hold the normalised value of a zero log-mel, as CAV-MAE's masking before normalisation."""
         value = 0.0
-        if feature_extractor.do_normalize_audio:
-            value = (0.0 - feature_extractor.audio_mean) / feature_extractor.audio_std
+        if feature_extractor.do_normalize:
+            value = (0.0 - feature_extractor.mean) / feature_extractor.std
         return cls(freqm=freqm, timem=timem, mask_value=value)
 
     @property

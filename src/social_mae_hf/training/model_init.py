@@ -1,25 +1,27 @@
-"""The model and feature extractor a training run starts from.
+"""The model and processor a training run starts from.
 
 From a converted checkpoint folder or Hub id (`model_name_or_path`), a fresh model of a preset or config
 (`config_name`), or a single-frame CAV-MAE checkpoint inflated into a multi-frame model. Every weight that is
 not loaded is reported, and a shape mismatch outside the task head is an error rather than a silent re-init.
+The processor is the checkpoint's own (a checkpoint without one is an error, as everywhere: `loading.load_processor`),
+or, for a fresh model, the family preset sized to its config.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..configuration_social_mae import SocialMAEConfig
-from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
-from ..loading import extractor_mismatches
+from ..loading import check_processor_matches, load_processor
+from ..processing_social_mae import SocialMAEProcessor
+from ..video_processing_social_mae import SocialMAEVideoProcessor
 from .inflation import VIDEO_INIT_CHOICES, initialise_from_single_frame
 from .optimization import is_head_parameter
 
-__all__ = ["CONFIG_PRESETS", "LoadedModel", "load_model_and_feature_extractor", "parse_config_overrides"]
+__all__ = ["CONFIG_PRESETS", "LoadedModel", "load_model_and_processor", "parse_config_overrides"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ _GEOMETRY = ("num_frames", "tubelet_size")
 @dataclass
 class LoadedModel:
     model: Any
-    feature_extractor: SocialMAEFeatureExtractor
+    processor: SocialMAEProcessor
     # What happened to the weights: "inflated" / "reinitialised" / "kept_initialisation" / "mismatched" names.
     report: dict[str, list[str]] = field(default_factory=dict)
 
@@ -74,42 +76,21 @@ def _updated(config: SocialMAEConfig, values: Mapping[str, Any]) -> SocialMAECon
     return new
 
 
-def _extractor_from_settings(base: SocialMAEFeatureExtractor, **overrides) -> SocialMAEFeatureExtractor:
-    names = [p for p in inspect.signature(SocialMAEFeatureExtractor.__init__).parameters if p not in ("self", "kwargs")]
-    settings = {name: getattr(base, name) for name in names}
-    return SocialMAEFeatureExtractor(**{**settings, **overrides})
+def _load_processor(config: SocialMAEConfig, processor_name: str | None, model_name_or_path: str | None, hub_kwargs):
+    """`processor_name`'s processor, else the checkpoint's own, else (a fresh model) the preset sized to `config`."""
+    name = processor_name or model_name_or_path
+    if name is None:
+        return SocialMAEProcessor.for_model_config(config)
+    return load_processor(name, **hub_kwargs)
 
 
-def _check_extractor(extractor: SocialMAEFeatureExtractor, config: SocialMAEConfig) -> None:
-    wrong = extractor_mismatches(extractor, config)
-    if wrong:
-        raise ValueError(f"the feature extractor does not fit the model ({'; '.join(wrong)})")
-
-
-def _load_extractor(
-    config: SocialMAEConfig, feature_extractor_name: str | None, model_name_or_path: str | None, hub_kwargs: dict
-) -> SocialMAEFeatureExtractor:
-    if feature_extractor_name:
-        return SocialMAEFeatureExtractor.from_pretrained(feature_extractor_name, **hub_kwargs)
-    if model_name_or_path:
-        try:
-            return SocialMAEFeatureExtractor.from_pretrained(model_name_or_path, **hub_kwargs)
-        except OSError:
-            logger.warning(
-                "%s has no preprocessor_config.json; using the %s preset sized to the model",
-                model_name_or_path,
-                "CAV-MAE" if config.num_frames == 1 else "Social-MAE",
-            )
-    return SocialMAEFeatureExtractor.for_model_config(config)
-
-
-def load_model_and_feature_extractor(
+def load_model_and_processor(
     model_class,
     *,
     model_name_or_path: str | None = None,
     config_name: str | None = None,
     config_overrides: str | None = None,
-    feature_extractor_name: str | None = None,
+    processor_name: str | None = None,
     video_init: str | None = None,
     config_updates: Mapping[str, Any] | None = None,
     attn_implementation: str | None = None,
@@ -117,13 +98,14 @@ def load_model_and_feature_extractor(
     revision: str = "main",
     token: str | None = None,
 ) -> LoadedModel:
-    """Build `model_class` (a Social-MAE model class) and its feature extractor.
+    """Build `model_class` (a Social-MAE model class) and its processor.
 
     Args:
         model_name_or_path: Converted checkpoint folder or Hub id to start from.
         config_name: Without weights: a preset (`"social-mae"`, `"cav-mae"`) or a config folder / Hub id.
         config_overrides: `"key=value,..."` applied to the config (e.g. a smaller model, other frames).
-        feature_extractor_name: Extractor folder / Hub id; default: the checkpoint's, else the family preset.
+        processor_name: Processor folder / Hub id; default: the checkpoint's own (required then), or for a fresh
+            model the family preset sized to its config.
         video_init: Required when the checkpoint has one frame and the config asks for more: `"inflate"` or
             `"reinit"` (see `inflation.py`).
         config_updates: Task settings (num_labels, id2label, label2id, problem_type, loss weights...).
@@ -143,9 +125,9 @@ def load_model_and_feature_extractor(
             base = SocialMAEConfig.from_pretrained(config_name, **hub_kwargs)
         config = _updated(base, {**parse_config_overrides(base, config_overrides), **updates})
         model = model_class._from_config(config, **model_kwargs)
-        extractor = _load_extractor(config, feature_extractor_name, None, hub_kwargs)
-        _check_extractor(extractor, config)
-        return LoadedModel(model, extractor, {"kept_initialisation": [n for n, _ in model.named_parameters()]})
+        processor = _load_processor(config, processor_name, None, hub_kwargs)
+        check_processor_matches(processor, config, processor_name or config_name)
+        return LoadedModel(model, processor, {"kept_initialisation": [n for n, _ in model.named_parameters()]})
 
     if config_name is not None:
         raise ValueError("give either --model_name_or_path or --config_name, not both (use --config_overrides)")
@@ -177,9 +159,9 @@ def load_model_and_feature_extractor(
         missing = sorted(info["missing_keys"])
         if missing:
             logger.warning("Initialised %d tensors absent from %s: %s", len(missing), model_name_or_path, missing)
-        extractor = _load_extractor(config, feature_extractor_name, model_name_or_path, hub_kwargs)
-        _check_extractor(extractor, config)
-        return LoadedModel(model, extractor, {"mismatched": mismatched, "kept_initialisation": missing})
+        processor = _load_processor(config, processor_name, model_name_or_path, hub_kwargs)
+        check_processor_matches(processor, config, processor_name or model_name_or_path)
+        return LoadedModel(model, processor, {"mismatched": mismatched, "kept_initialisation": missing})
 
     # A single-frame checkpoint into a multi-frame model.
     if video_init not in VIDEO_INIT_CHOICES:
@@ -202,11 +184,14 @@ def load_model_and_feature_extractor(
     model = model_class._from_config(config, **model_kwargs)
     report = initialise_from_single_frame(model, source.state_dict(), source.config, video_init)
     del source
-    base_extractor = _load_extractor(source_config, feature_extractor_name, model_name_or_path, hub_kwargs)
+    base = _load_processor(source_config, processor_name, model_name_or_path, hub_kwargs)
     # Keep the checkpoint's colour order, resize and audio statistics (what its weights expect); take
     # Social-MAE's temporal window for the frames.
-    extractor = _extractor_from_settings(base_extractor, num_frames=config.num_frames, frame_sampling="window")
-    _check_extractor(extractor, config)
+    video = SocialMAEVideoProcessor.from_dict(
+        base.video_processor.to_dict(), num_frames=config.num_frames, frame_sampling="window"
+    )
+    processor = SocialMAEProcessor(base.feature_extractor, video)
+    check_processor_matches(processor, config, processor_name or model_name_or_path)
     logger.info(
         "Started %d-frame model from single-frame %s (%s): %d tensors inflated, %d re-initialised",
         config.num_frames,
@@ -215,4 +200,4 @@ def load_model_and_feature_extractor(
         len(report["inflated"]),
         len(report["reinitialised"]),
     )
-    return LoadedModel(model, extractor, report)
+    return LoadedModel(model, processor, report)

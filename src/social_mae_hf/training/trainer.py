@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import fields
 
 import torch
-from transformers import Trainer
+import transformers.trainer
+from transformers import ProcessorMixin, Trainer
 
 from ..hub import HubPushError
 from ..modeling_social_mae import SocialMAEPredictionOutput
@@ -52,6 +54,10 @@ class SocialMAETrainer(Trainer):
         self.train_augmentation = train_augmentation
         self.class_weights = class_weights
         self.skipped_clips = 0
+
+    def train(self, *args, **kwargs):
+        with _without_token_alignment(self.processing_class):
+            return super().train(*args, **kwargs)
 
     # ---- optimizer ------------------------------------------------------------------------------------------
 
@@ -185,3 +191,19 @@ class SocialMAEPreTrainingTrainer(SocialMAETrainer):
         # placeholder labels make the Trainer call compute_metrics.
         stats = torch.tensor(parts, device=device).expand(batch, -1).contiguous()
         return loss, stats, torch.zeros(batch, device=device)
+
+
+@contextmanager
+def _without_token_alignment(processing_class):
+    """`Trainer.train` aligns the model's special tokens with `processing_class.tokenizer` for any `ProcessorMixin`
+    (transformers 5.24 `align_special_tokens`), which fails for a processor without a tokenizer such as
+    `SocialMAEProcessor` (audio and video; the model has no text tokens to align): skip that step for those."""
+    if not isinstance(processing_class, ProcessorMixin) or hasattr(processing_class, "tokenizer"):
+        yield
+        return
+    align = transformers.trainer.align_special_tokens
+    transformers.trainer.align_special_tokens = lambda model, processing_class: None
+    try:
+        yield
+    finally:
+        transformers.trainer.align_special_tokens = align

@@ -1,4 +1,4 @@
-"""A torch `Dataset` that decodes each clip on the fly with the feature extractor (in DataLoader workers).
+"""A torch `Dataset` that decodes each clip on the fly with the model's processor (in DataLoader workers).
 
 No tensors are precomputed: each `__getitem__` opens the clip's media, picks frames (randomly when
 training, as the originals do) and computes the fbank. A clip that cannot be decoded either aborts the run
@@ -26,7 +26,7 @@ __all__ = ["DECODE_ERROR_POLICIES", "MODALITY_CHOICES", "ClipDataset", "ClipDeco
 logger = logging.getLogger(__name__)
 
 DECODE_ERROR_POLICIES = ("abort", "skip")
-# --modality value -> feature extractor modalities.
+# --modality value -> processor modalities.
 MODALITY_CHOICES = {"audiovisual": ("audio", "video"), "audio": ("audio",), "video": ("video",)}
 # What a broken file can raise while being decoded (PyAV's errors are not all OSErrors).
 _DECODE_ERRORS = (InvalidInputError, OSError, av.error.FFmpegError, EOFError)
@@ -53,7 +53,7 @@ class ClipDataset(torch.utils.data.Dataset):
 
     Args:
         records: The split's [`ClipRecord`]s.
-        feature_extractor: A [`SocialMAEFeatureExtractor`] sized to the model.
+        processor: A [`SocialMAEProcessor`] sized to the model.
         targets: Encodes each record's target; `task="pretraining"` gives items without `labels`.
         modality: `"audiovisual"`, `"audio"` or `"video"`: which inputs each item has.
         training: Random frame choice (window start / slot) instead of the deterministic evaluation choice.
@@ -63,7 +63,7 @@ class ClipDataset(torch.utils.data.Dataset):
     def __init__(
         self,
         records: Sequence[ClipRecord],
-        feature_extractor,
+        processor,
         targets: TargetEncoder,
         *,
         modality: str = "audiovisual",
@@ -75,7 +75,7 @@ class ClipDataset(torch.utils.data.Dataset):
         if on_decode_error not in DECODE_ERROR_POLICIES:
             raise ValueError(f"on_decode_error must be one of {DECODE_ERROR_POLICIES}, got {on_decode_error!r}")
         self.records = list(records)
-        self.feature_extractor = feature_extractor
+        self.processor = processor
         self.targets = targets
         self.modality = modality
         self.modalities = MODALITY_CHOICES[modality]
@@ -97,7 +97,7 @@ class ClipDataset(torch.utils.data.Dataset):
         audio = record.audio.load() if isinstance(record.audio, DatasetMedia) else record.audio
         wants_video = "video" in self.modalities
         try:
-            features = self.feature_extractor(
+            features = self.processor(
                 videos=video if (wants_video or audio is None) else None,
                 audio=audio,
                 training=self.training,

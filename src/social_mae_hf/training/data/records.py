@@ -1,8 +1,8 @@
 """Clips from a `datasets` dataset: a saved folder, a local data folder, or a Hub dataset when online.
 
 Path columns (strings) become absolute paths like a manifest's; `Video` / `Audio` feature columns are read
-lazily per clip, undecoded (`decode=False`: their path or bytes), so that decoding stays with the feature
-extractor in the DataLoader workers and no media is loaded into memory up front.
+lazily per clip, undecoded (`decode=False`: their path or bytes), so that decoding stays with the processor in
+the DataLoader workers and no media is loaded into memory up front.
 """
 
 from __future__ import annotations

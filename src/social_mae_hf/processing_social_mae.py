@@ -1,0 +1,312 @@
+"""Processor for Social-MAE and CAV-MAE: media files (or raw arrays) -> `input_values` and `pixel_values`.
+
+Opens every media file once (PyAV, `media.py`) and hands its audio to [`SocialMAEFeatureExtractor`] and its
+frames, with transformers' `VideoMetadata`, to [`SocialMAEVideoProcessor`]. A time range (`start_s` / `end_s`)
+is cut here, for both modalities alike: the range is then the clip.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from typing import Any
+
+import torch
+from transformers.feature_extraction_utils import BatchFeature, FeatureExtractionMixin
+from transformers.processing_utils import ProcessorMixin
+from transformers.video_processing_utils import VideoProcessorMixin
+
+from .batching import as_batch, is_array, item_name, item_position, per_item
+from .errors import InvalidInputError, MissingModalityError
+from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_waveform, pick_device
+from .media import SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, parse_time_range
+from .video_processing_social_mae import (
+    SocialMAEVideoProcessor,
+    check_video_fps,
+    describe_range,
+    is_single_video,
+)
+
+__all__ = ["SocialMAEProcessor"]
+
+logger = logging.getLogger(__name__)
+
+_MODALITIES = ("audio", "video")
+# The classes transformers checks the parts against, by name in its top-level module, where the video processor
+# base exists only when torchvision is installed: checked here against the classes themselves.
+_PART_BASES = {"feature_extractor": FeatureExtractionMixin, "video_processor": VideoProcessorMixin}
+
+
+def _is_single_audio(x) -> bool:
+    return is_media_source(x) or is_waveform(x)
+
+
+class SocialMAEProcessor(ProcessorMixin):
+    r"""Audio and video of media files (or raw waveforms / decoded frames) prepared for Social-MAE / CAV-MAE.
+
+    `SocialMAEProcessor.social_mae()`, `.cav_mae()` and `.for_model_config(config)` give the originals' settings;
+    `AutoProcessor.from_pretrained(folder)` the ones saved with a model.
+
+    Args:
+        feature_extractor: [`SocialMAEFeatureExtractor`], the audio part (`input_values`).
+        video_processor: [`SocialMAEVideoProcessor`], the video part (`pixel_values`).
+    """
+
+    def __init__(self, feature_extractor, video_processor):
+        super().__init__(feature_extractor, video_processor)
+
+    def check_argument_for_proper_class(self, argument_name, argument):
+        base = _PART_BASES[argument_name]
+        if not isinstance(argument, base):
+            raise TypeError(f"{argument_name} must be a {base.__name__}, got {type(argument).__name__}")
+        return base
+
+    # -- presets -----------------------------------------------------------------------------------
+
+    @classmethod
+    def social_mae(cls, **overrides) -> SocialMAEProcessor:
+        """Social-MAE (Bohy et al., FG 2024). `overrides`: settings of either part (e.g. `image_size`,
+        `max_length`), by name."""
+        audio, video = _split_settings(overrides)
+        return cls(SocialMAEFeatureExtractor.social_mae(**audio), SocialMAEVideoProcessor.social_mae(**video))
+
+    @classmethod
+    def cav_mae(cls, **overrides) -> SocialMAEProcessor:
+        """CAV-MAE (Gong et al., ICLR 2023); `overrides` as in `social_mae`."""
+        audio, video = _split_settings(overrides)
+        return cls(SocialMAEFeatureExtractor.cav_mae(**audio), SocialMAEVideoProcessor.cav_mae(**video))
+
+    @classmethod
+    def for_model_config(cls, config, **overrides) -> SocialMAEProcessor:
+        """The preset of the model's family (one frame: CAV-MAE, else Social-MAE), sized to that model."""
+        audio, video = _split_settings(overrides)
+        return cls(
+            SocialMAEFeatureExtractor.for_model_config(config, **audio),
+            SocialMAEVideoProcessor.for_model_config(config, **video),
+        )
+
+    @property
+    def model_input_names(self) -> list[str]:
+        return ["input_values", "pixel_values"]
+
+    # -- call ----------------------------------------------------------------------------------------
+
+    def __call__(
+        self,
+        videos=None,
+        audio=None,
+        sampling_rate: int | None = None,
+        return_tensors: str | None = "pt",
+        training: bool = False,
+        sample_indices_fn: Callable | None = None,
+        generator: torch.Generator | None = None,
+        modalities: str | Sequence[str] | None = None,
+        missing_audio: str = "error",
+        video_fps: float | Sequence[float] | None = None,
+        device: str | torch.device | None = None,
+        start_s: float | Sequence[float] | None = None,
+        end_s: float | Sequence[float | None] | None = None,
+        audio_stream: int | Sequence[int | None] | None = None,
+    ) -> BatchFeature:
+        """Prepare one item or a batch (a list) for the model.
+
+        Args:
+            videos: A media file (path or `bytes`; its own audio track is used too), decoded frames
+                `(frames, height, width, 3)` uint8 RGB (numpy or torch), or a list of RGB PIL images /
+                `(height, width, 3)` arrays; or a list of such videos (a batch).
+            audio: A media file (an audio file, or a video file whose audio track is used), or a raw
+                waveform `(samples,)` / `(channels, samples)` (float in [-1, 1], or int16); or a list
+                (a batch). When given with `videos`, it replaces the videos' own audio tracks.
+            sampling_rate: Rate of raw waveforms (required for them; ignored for files).
+            return_tensors: `"pt"` (default) or `"np"`.
+            training: Random frame choice (Social-MAE window start, CAV-MAE slot) instead of the
+                deterministic evaluation choice (centred window, middle slot).
+            sample_indices_fn: transformers' convention, `fn(metadata=VideoMetadata, num_frames=...)`
+                -> `num_frames` frame indices; overrides the preset's frame choice.
+            generator: `torch.Generator` for the random choices when `training`.
+            modalities: `"audio"`, `"video"` or both; default: video when `videos` is given, audio when
+                `audio` is given or `videos` are media files (whose audio tracks are then required).
+            missing_audio: `"error"` (default): a media file without an audio track when audio is
+                wanted raises `MissingModalityError`. `"drop"`: when NO item of the batch has audio,
+                return video only; a batch where only some items lack audio still raises (naming them),
+                since a batched tensor cannot have holes and nothing is zero-filled.
+            video_fps: Frame rate of decoded-frame videos (one value, or one per item); required for them.
+            device: Where the fbank and the resize run (default: CPU, or the device of torch waveforms).
+            start_s, end_s: Use only this time range of every input (one value, or one per item; seconds
+                from the start; `end_s=None`: to the end). The range is then the clip: its audio alone is
+                mean-subtracted and padded/cropped, and frames are sampled among the frames shown in it
+                (frame `i` is shown at `i / fps`). Media files are decoded from a seek point near
+                `start_s`, so windows of a long file cost only the window. For windows over a long
+                recording, see the `audio-visual-classification` pipeline's `chunk_length_s`.
+            audio_stream: Which audio track of media files to read (0-based among their audio tracks; one
+                value, or one per item); default: the track flagged as default, else the first. A media
+                file's chosen audio that is silent is reported with a warning (the voice may be on another
+                track, or in a 5.1 centre channel: the feature extractor's `audio_channel_mix="downmix"`).
+
+        Returns:
+            `BatchFeature` with `input_values` `(batch, max_length, num_mel_bins)` float32 (time first)
+            and/or `pixel_values` `(batch, num_frames, 3, height, width)` float32.
+        """
+        video_items = as_batch(videos, is_single_video, "videos")
+        audio_items = as_batch(audio, _is_single_audio, "audio")
+        if video_items is None and audio_items is None:
+            raise InvalidInputError("give `videos`, `audio` or both")
+        if video_items is not None and audio_items is not None and len(video_items) != len(audio_items):
+            raise InvalidInputError(f"`videos` has {len(video_items)} items but `audio` has {len(audio_items)}")
+        batch = len(video_items if video_items is not None else audio_items)
+        want_video, want_audio = _resolve_modalities(modalities, video_items, audio_items)
+        if missing_audio not in ("error", "drop"):
+            raise ValueError(f"missing_audio must be 'error' or 'drop', got {missing_audio!r}")
+        if return_tensors not in ("pt", "np", None):
+            raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
+        if training and generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        fps_list = check_video_fps(video_fps, batch)
+        ranges = _per_item_ranges(start_s, end_s, batch)
+        streams = per_item(audio_stream, batch, "audio_stream")
+
+        # Open every media file once; both modalities come from that one opening.
+        opened: dict[int, MediaFile] = {}
+        try:
+            audio_sources = (audio_items if audio_items is not None else video_items) if want_audio else []
+            shared = video_items is not None and audio_items is None  # the audio source IS the video item
+            clips = [
+                self._audio_clip(source, i, batch, sampling_rate, opened, shared, ranges[i], streams[i])
+                for i, source in enumerate(audio_sources)
+            ]
+            missing = [i for i, clip in enumerate(clips) if clip is None]
+            if missing:
+                if missing_audio == "drop" and len(missing) == batch:
+                    want_audio = False
+                else:
+                    names = ", ".join(item_name(audio_sources[i], i, batch) for i in missing)
+                    hint = (
+                        " (with missing_audio='drop' either every item or none may lack audio)"
+                        if missing_audio == "drop"
+                        else "; pass modalities='video' or missing_audio='drop' for video only"
+                    )
+                    raise MissingModalityError(f"no audio track in {names}{hint}")
+            sampled = [
+                self._frames(
+                    item, i, batch, fps_list[i], opened, training, sample_indices_fn, generator, ranges[i], streams[i]
+                )
+                for i, item in enumerate(video_items if want_video else [])
+            ]
+        finally:
+            for media in opened.values():
+                media.close()
+
+        device = pick_device(device, audio_items)
+        data: dict[str, Any] = {}
+        if want_audio:
+            data["input_values"] = self.feature_extractor.fbank_features(clips, device)
+        if want_video:
+            frames, metadata = zip(*sampled)
+            data["pixel_values"] = self.video_processor(
+                list(frames), video_metadata=list(metadata), do_sample_frames=False, device=device
+            )["pixel_values"]
+        if return_tensors == "np":
+            data = {k: v.detach().cpu().numpy() for k, v in data.items()}
+        return BatchFeature(data=data)
+
+    @staticmethod
+    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], key: int, audio_stream) -> MediaFile:
+        if key not in opened:
+            opened[key] = MediaFile(source, name=item_name(source, index, batch), audio_stream=audio_stream)
+        return opened[key]
+
+    def _audio_clip(self, source, i, batch, sampling_rate, opened, shared, time_range, audio_stream):
+        """The item's clip for the feature extractor (mono, mean subtracted, cropped); None: no audio track."""
+        extractor = self.feature_extractor
+        name = item_name(source, i, batch)
+        if shared and not is_media_source(source):
+            return None  # decoded frames carry no audio track
+        if is_media_source(source):
+            # The same object as the video item -> share its opening.
+            media = self._open(source, i, batch, opened, key=i if shared else -1 - i, audio_stream=audio_stream)
+            if not media.has_audio:
+                return None
+            # The whole track (or range): the originals subtract the mean of the whole waveform. Channels are
+            # mixed while decoding, so a many-channel track is never held whole.
+            start, end = time_range or (None, None)
+            mix = extractor.audio_channel_mix
+            wave = media.read_audio(extractor.sampling_rate, start_s=start, end_s=end, channel_mix=mix)[0]
+            if wave.size and is_silent(wave[: extractor.max_audio_samples]):  # what the model hears
+                track = media.audio_track
+                logger.warning(
+                    "%s: its audio is silent (below %g dBFS): audio track %d of %d (%s), audio_channel_mix=%r. A "
+                    "voice on another track needs audio_stream=; one in a 5.1 centre channel, audio_channel_mix="
+                    "'downmix'",
+                    name,
+                    SILENCE_THRESHOLD_DBFS,
+                    track.index,
+                    len(media.audio_tracks()),
+                    track.layout,
+                    mix,
+                )
+            if not shared:
+                media.close()
+                del opened[-1 - i]
+        elif is_array(source):
+            wave = extractor.to_mono(source, sampling_rate, name)
+            if time_range is not None:
+                start, end = time_range
+                rate = extractor.sampling_rate
+                wave = wave[round(start * rate) : None if end is None else round(end * rate)]
+        else:
+            raise InvalidInputError(f"{name}: unsupported audio input of type {type(source).__name__}")
+        return extractor.clip_waveform(wave, name, describe_range(time_range) if time_range is not None else None)
+
+    def _frames(self, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range, audio_stream):
+        """The item's chosen frames, uint8 RGB `(num_frames, H, W, 3)`, and their `VideoMetadata`."""
+        name = item_name(item, i, batch)
+        choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
+        if is_media_source(item):
+            media = self._open(item, i, batch, opened, key=i, audio_stream=audio_stream)
+            return self.video_processor.read_media_frames(media, name, time_range=time_range, **choice)
+        return self.video_processor.sample_decoded_frames(item, fps, name, time_range=time_range, **choice)
+
+
+def _split_settings(overrides: dict) -> tuple[dict, dict]:
+    """Preset overrides -> (feature extractor settings, video processor settings), by name."""
+    audio_names = set(inspect.signature(SocialMAEFeatureExtractor.__init__).parameters) - {"self", "kwargs"}
+    video_names = set(SocialMAEVideoProcessor.valid_kwargs.__annotations__) | {"image_size"}
+    both = sorted(set(overrides) & audio_names & video_names)
+    if both:
+        raise ValueError(
+            f"{both} is a setting of both the feature extractor and the video processor; build them apart: "
+            "SocialMAEProcessor(SocialMAEFeatureExtractor.social_mae(...), SocialMAEVideoProcessor.social_mae(...))"
+        )
+    unknown = sorted(set(overrides) - audio_names - video_names)
+    if unknown:
+        raise TypeError(f"unknown setting(s) {unknown} for SocialMAEFeatureExtractor / SocialMAEVideoProcessor")
+    audio = {k: v for k, v in overrides.items() if k in audio_names}
+    return audio, {k: v for k, v in overrides.items() if k not in audio_names}
+
+
+def _resolve_modalities(modalities, video_items, audio_items) -> tuple[bool, bool]:
+    if modalities is None:
+        want_video = video_items is not None
+        want_audio = audio_items is not None or any(is_media_source(v) for v in video_items)
+        return want_video, want_audio
+    chosen = (modalities,) if isinstance(modalities, str) else tuple(modalities)
+    if not chosen or any(m not in _MODALITIES for m in chosen):
+        raise ValueError(f"modalities must be a non-empty subset of {_MODALITIES}, got {modalities!r}")
+    want_video, want_audio = "video" in chosen, "audio" in chosen
+    if want_video and video_items is None:
+        raise InvalidInputError("modalities include 'video' but no `videos` were given")
+    if want_audio and audio_items is None and not all(is_media_source(v) for v in video_items):
+        raise InvalidInputError(
+            "modalities include 'audio' but `audio` is not given and not every video is a media file"
+        )
+    return want_video, want_audio
+
+
+def _per_item_ranges(start_s, end_s, batch: int) -> list[tuple[Fraction, Fraction | None] | None]:
+    """One (start, end) per item, validated; None for items used whole."""
+    if start_s is None and end_s is None:
+        return [None] * batch
+    starts, ends = per_item(start_s, batch, "start_s"), per_item(end_s, batch, "end_s")
+    return [parse_time_range(start, end, item_position(i, batch)) for i, (start, end) in enumerate(zip(starts, ends))]

@@ -1,0 +1,583 @@
+"""Video processor for Social-MAE and CAV-MAE: frames -> `pixel_values`, with the originals' frame choice.
+
+Reproduces the originals' video preprocessing (read from their data loaders and extraction scripts):
+
+Social-MAE: frames decoded by OpenCV, so BGR; 8 frames, window of 4 s at 2 fps (see `frame_sampling.py`); each
+frame ToTensor (uint8 -> float / 255) THEN resized to 224 x 224 ignoring the aspect ratio with
+`T.Resize((224, 224), interpolation=BICUBIC, antialias=None)` on the tensor, which in torchvision means bicubic
+WITHOUT antialiasing (None -> False for tensors), and no clamping (values may leave [0, 1]); then ImageNet
+mean/std applied to the B, G, R channels as they are.
+
+CAV-MAE: one RGB frame. Its extraction script resized the shorter side to 224 with `T.Resize(224)` -- PIL,
+BILINEAR (the default), antialiased -- centre-cropped 224, and saved a JPEG; the loader's own
+`T.Resize(224, BICUBIC)` then leaves the 224 x 224 image untouched. So the effective resize is PIL bilinear. We
+do not reproduce the JPEG round trip (quality 75 artefacts).
+
+transformers' `BaseVideoProcessor` resizes with torchvision, which this package does not need: sampling,
+decoding (PyAV, see `media.py`) and the transforms (torch `F.interpolate`, PIL) are this class's own; what it
+takes from the base class is loading, saving, the Auto-class registration and the settings' names.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from fractions import Fraction
+from typing import ClassVar
+
+import numpy as np
+import PIL.Image
+import torch
+import torch.nn.functional as F
+from transformers.image_processing_utils import BatchFeature
+from transformers.image_utils import PILImageResampling
+from transformers.processing_utils import VideosKwargs
+from transformers.video_processing_utils import BaseVideoProcessor
+from transformers.video_utils import VideoMetadata
+
+from .batching import as_batch, is_array, item_name, per_item
+from .errors import InvalidInputError, MediaDecodeError
+from .frame_sampling import cav_mae_frame_index, cav_mae_slot, social_mae_frame_indices, social_mae_window_start
+from .legacy_settings import is_legacy, video_settings
+from .media import MediaFile, is_media_source
+
+__all__ = [
+    "SocialMAEVideoProcessor",
+    "check_video_fps",
+    "describe_range",
+    "frames_in_range",
+    "is_single_video",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+MIN_FRAME_SIDE = 16  # a frame smaller than one 16 x 16 model patch is a mistake, not a video
+
+_FRAME_SAMPLINGS = ("window", "spread")
+_INTERPOLATION = {PILImageResampling.BICUBIC: "bicubic", PILImageResampling.BILINEAR: "bilinear"}
+
+# Every setting, spelled out, so that a preset does not move when a class default does.
+_SOCIAL_MAE_PRESET = dict(
+    do_sample_frames=True,
+    num_frames=8,
+    frame_sampling="window",
+    fps=2.0,
+    window_seconds=4.0,
+    spread_slots=10,
+    spread_seconds=10.0,
+    do_resize=True,
+    size={"height": 224, "width": 224},
+    resample=PILImageResampling.BICUBIC,
+    antialias=False,
+    do_center_crop=False,
+    do_rescale=True,
+    rescale_factor=1 / 255,
+    do_normalize=True,
+    image_mean=IMAGENET_MEAN,
+    image_std=IMAGENET_STD,
+    channel_order="bgr",
+)
+# CAV-MAE differs in everything about the frames but their normalisation.
+_CAV_MAE_PRESET = {
+    **_SOCIAL_MAE_PRESET,
+    "num_frames": 1,
+    "frame_sampling": "spread",
+    "size": {"shortest_edge": 224},
+    "do_center_crop": True,
+    "crop_size": {"height": 224, "width": 224},
+    "resample": PILImageResampling.BILINEAR,
+    "antialias": True,
+    "channel_order": "rgb",
+}
+
+
+class SocialMAEVideoProcessorKwargs(VideosKwargs, total=False):
+    """transformers' video settings plus the originals' frame choice and colour order.
+
+    frame_sampling (`str`): `"window"` (Social-MAE: frames at `fps` in a `window_seconds` window) or `"spread"`
+        (CAV-MAE: `spread_slots` frames spread over the first `spread_seconds`, one used per output frame).
+    window_seconds (`float`): Length of the Social-MAE window.
+    spread_slots (`int`), spread_seconds (`float`): The CAV-MAE spread.
+    antialias (`bool`): Antialiasing of the `F.interpolate` resize (`size` with height and width).
+    channel_order (`str`): `"bgr"` (Social-MAE's OpenCV frames) or `"rgb"`; inputs are always RGB.
+    """
+
+    frame_sampling: str
+    window_seconds: float
+    spread_slots: int
+    spread_seconds: float
+    antialias: bool
+    channel_order: str
+
+
+def _is_frame(x) -> bool:
+    return isinstance(x, PIL.Image.Image) or (is_array(x) and x.ndim == 3)
+
+
+def is_single_video(x) -> bool:
+    """One video: a media file, decoded frames `(frames, H, W, 3)`, or a list of frames (PIL / `(H, W, 3)`)."""
+    if is_media_source(x) or (is_array(x) and x.ndim == 4):
+        return True
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(_is_frame(f) for f in x)
+
+
+class SocialMAEVideoProcessor(BaseVideoProcessor):
+    r"""Samples frames as the originals did and turns them into `pixel_values` for Social-MAE / CAV-MAE.
+
+    Use `SocialMAEVideoProcessor.social_mae()` or `.cav_mae()` for the originals' settings (the plain constructor
+    gives Social-MAE's); for audio and video of the same files use [`SocialMAEProcessor`].
+
+    Args:
+        do_sample_frames: Choose `num_frames` frames as `frame_sampling` says (else the frames given are used).
+        num_frames: Frames per clip in `pixel_values`.
+        frame_sampling: `"window"` (Social-MAE: frames at `fps` in a `window_seconds` window) or `"spread"`
+            (CAV-MAE: `spread_slots` frames spread over the first `spread_seconds`, one used).
+        fps, window_seconds: The window sampling's rate and length.
+        spread_slots, spread_seconds: The spread sampling's slot count and span.
+        size: `{"height", "width"}`: stretch to that size with torch `F.interpolate` (aspect ignored);
+            `{"shortest_edge"}`: PIL resize of the shorter side (then `do_center_crop` to `crop_size`).
+        resample: `PILImageResampling.BICUBIC` or `.BILINEAR`.
+        antialias: Antialiasing of the `F.interpolate` resize (PIL always antialiases).
+        do_center_crop, crop_size: Centre crop after the resize (torchvision's rounding).
+        do_rescale, rescale_factor: uint8 -> float: divided by `1 / rescale_factor` (255), as `ToTensor` does.
+        do_normalize, image_mean, image_std: `(x - mean) / std` per channel, applied in `channel_order`.
+        channel_order: `"bgr"` (Social-MAE's OpenCV frames) or `"rgb"`.
+    """
+
+    model_input_names: ClassVar[list[str]] = ["pixel_values"]
+    valid_kwargs = SocialMAEVideoProcessorKwargs
+
+    do_sample_frames = True
+    num_frames = 8
+    frame_sampling = "window"
+    fps = 2.0
+    window_seconds = 4.0
+    spread_slots = 10
+    spread_seconds = 10.0
+    do_resize = True
+    size = {"height": 224, "width": 224}
+    resample = PILImageResampling.BICUBIC
+    antialias = False
+    do_center_crop = False
+    crop_size = None
+    do_rescale = True
+    rescale_factor = 1 / 255
+    do_normalize = True
+    image_mean = IMAGENET_MEAN
+    image_std = IMAGENET_STD
+    channel_order = "bgr"
+
+    def __init__(self, **kwargs):
+        if is_legacy(kwargs):
+            # A folder saved before the processor split: its one file also holds the audio settings.
+            kwargs = video_settings(kwargs)
+        elif "feature_extractor_type" in kwargs:
+            # transformers falls back to preprocessor_config.json, which is then a feature extractor's file alone.
+            raise ValueError(
+                f"{type(self).__name__}: got the settings of a {kwargs['feature_extractor_type']} (audio only); this "
+                "folder has no video processor settings: save the whole SocialMAEProcessor"
+            )
+        super().__init__(**kwargs)
+        self._validate_settings()
+
+    def _validate_settings(self) -> None:
+        self.resample = PILImageResampling(self.resample)
+        size, crop = self.size, self.crop_size
+        checks = [
+            (self.frame_sampling in _FRAME_SAMPLINGS, f"frame_sampling must be one of {_FRAME_SAMPLINGS}"),
+            (self.resample in _INTERPOLATION, "resample must be PILImageResampling.BICUBIC or .BILINEAR"),
+            (self.channel_order in ("rgb", "bgr"), "channel_order must be 'rgb' or 'bgr'"),
+            (self.num_frames > 0, "num_frames must be > 0"),
+            (self.fps > 0 and self.window_seconds > 0, "fps and window_seconds must be > 0"),
+            (self.spread_slots > 0 and self.spread_seconds > 0, "spread_slots and spread_seconds must be > 0"),
+            (
+                (size.height is not None and size.width is not None) or size.shortest_edge is not None,
+                "size must be {'height', 'width'} (stretch) or {'shortest_edge'} (shorter side, PIL)",
+            ),
+            (
+                size.shortest_edge is None or (self.do_center_crop and crop is not None),
+                "size={'shortest_edge'} needs do_center_crop with crop_size, so that every frame has one size",
+            ),
+            (len(self.image_mean) == 3 and len(self.image_std) == 3, "image_mean/image_std need 3 values"),
+            (all(s > 0 for s in self.image_std), "image_std must be > 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"{type(self).__name__}: {message}")
+
+    # -- presets -----------------------------------------------------------------------------------
+
+    @classmethod
+    def social_mae(cls, image_size: int | None = None, **overrides) -> SocialMAEVideoProcessor:
+        """Social-MAE (Bohy et al., FG 2024): 8 BGR frames at 2 fps, stretched bicubic (no antialias).
+        `image_size`: the output side, instead of 224."""
+        preset = dict(_SOCIAL_MAE_PRESET)
+        if image_size is not None:
+            preset["size"] = {"height": image_size, "width": image_size}
+        return cls(**{**preset, **overrides})
+
+    @classmethod
+    def cav_mae(cls, image_size: int | None = None, **overrides) -> SocialMAEVideoProcessor:
+        """CAV-MAE (Gong et al., ICLR 2023): one RGB frame, shorter side 224 (PIL bilinear), centre crop.
+        `image_size`: the output side, instead of 224."""
+        preset = dict(_CAV_MAE_PRESET)
+        if image_size is not None:
+            preset.update(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size})
+        return cls(**{**preset, **overrides})
+
+    @classmethod
+    def for_model_config(cls, config, **overrides) -> SocialMAEVideoProcessor:
+        """The preset of the model's family (one frame: CAV-MAE, else Social-MAE), sized to that model."""
+        preset = cls.cav_mae if config.num_frames == 1 else cls.social_mae
+        return preset(**{"num_frames": config.num_frames, "image_size": config.image_size, **overrides})
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(height, width) of the frames in `pixel_values`."""
+        if self.do_center_crop:
+            return self.crop_size.height, self.crop_size.width
+        return self.size.height, self.size.width
+
+    # -- call ----------------------------------------------------------------------------------------
+
+    def preprocess(
+        self,
+        videos,
+        video_metadata=None,
+        video_fps=None,
+        do_sample_frames: bool | None = None,
+        sample_indices_fn=None,
+        training: bool = False,
+        generator: torch.Generator | None = None,
+        return_tensors: str | None = "pt",
+        device: str | torch.device | None = None,
+        return_metadata: bool = False,
+        **settings,
+    ) -> BatchFeature:
+        """Prepare one video or a batch (a list) for the model.
+
+        Args:
+            videos: A media file (path or `bytes`), decoded frames `(frames, height, width, 3)` uint8 RGB (numpy
+                or torch), or a list of RGB PIL images / `(height, width, 3)` arrays; or a list of such videos.
+            video_metadata: transformers' `VideoMetadata` (or dict) of decoded frames, one or one per video; its
+                `fps` is what sampling needs.
+            video_fps: Or just the frame rate of decoded frames (one value, or one per video).
+            do_sample_frames: Override `self.do_sample_frames`; without sampling every frame given is used.
+            sample_indices_fn: transformers' convention, `fn(metadata=VideoMetadata, num_frames=...)` ->
+                `num_frames` frame indices; overrides `frame_sampling`.
+            training: Random frame choice (Social-MAE window start, CAV-MAE slot) instead of the deterministic
+                evaluation choice (centred window, middle slot).
+            generator: `torch.Generator` for the random choices when `training`.
+            return_tensors: `"pt"` (default) or `"np"`.
+            device: Where the resize runs (default: CPU).
+            return_metadata: Also return `video_metadata` (with the chosen `frames_indices`).
+            settings: Any setting of this processor, for this call only (e.g. `num_frames`).
+
+        Returns:
+            `BatchFeature` with `pixel_values` `(batch, num_frames, 3, height, width)` float32.
+        """
+        processor = self._with_settings(settings) if settings else self
+        items = as_batch(videos, is_single_video, "videos")
+        batch = len(items)
+        sample = processor.do_sample_frames if do_sample_frames is None else do_sample_frames
+        metadata = _per_item_metadata(video_metadata, video_fps, batch)
+        frames, chosen = [], []
+        for i, item in enumerate(items):
+            name = item_name(item, i, batch)
+            if is_media_source(item):
+                if not sample:
+                    raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
+                with MediaFile(item, name=name) as media:
+                    video, meta = processor.read_media_frames(
+                        media, name, training=training, generator=generator, sample_indices_fn=sample_indices_fn
+                    )
+            elif sample:
+                fps = metadata[i].get("fps") if metadata[i] is not None else None
+                video, meta = processor.sample_decoded_frames(
+                    item, fps, name, training=training, generator=generator, sample_indices_fn=sample_indices_fn
+                )
+            else:
+                video = processor.validate_frames(item, name)
+                video = video if isinstance(video, np.ndarray) else np.stack([np.asarray(f) for f in video])
+                meta = metadata[i]
+            frames.append(video)
+            chosen.append(meta)
+        data = {"pixel_values": processor.transform(frames, device)}
+        if return_tensors == "np":
+            data["pixel_values"] = data["pixel_values"].detach().cpu().numpy()
+        elif return_tensors not in ("pt", None):
+            raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
+        if return_metadata:
+            data["video_metadata"] = chosen
+        return BatchFeature(data=data, skip_tensor_conversion=["video_metadata"])
+
+    def _with_settings(self, settings: dict) -> SocialMAEVideoProcessor:
+        unknown = sorted(set(settings) - set(self.valid_kwargs.__annotations__))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {unknown}")
+        copied = copy.copy(self)
+        for key, value in copied._standardize_kwargs(**settings).items():
+            if key in settings or value is not None:
+                setattr(copied, key, value)
+        copied._validate_settings()
+        return copied
+
+    # -- frame choice --------------------------------------------------------------------------------
+
+    def sample_frames(
+        self,
+        metadata: VideoMetadata,
+        num_frames: int | None = None,
+        fps: float | None = None,
+        training: bool = False,
+        generator: torch.Generator | None = None,
+        **kwargs,
+    ) -> np.ndarray:
+        """The originals' frame indices (`frame_sampling`) for a video of `metadata.total_num_frames` frames at
+        `metadata.fps`: Social-MAE's window (centred, or random when `training`) or CAV-MAE's spread slots
+        (middle slot, or random ones when `training`). `num_frames` / `fps` default to this processor's."""
+        num_frames = self.num_frames if num_frames is None else num_frames
+        fps = self.fps if fps is None else fps
+        count, video_fps = metadata.total_num_frames, metadata.fps
+        if video_fps is None:
+            raise InvalidInputError("sampling frames needs the video's frame rate (`VideoMetadata.fps`)")
+        if self.frame_sampling == "window":
+            start = social_mae_window_start(
+                count, video_fps, window_seconds=self.window_seconds, training=training, generator=generator
+            )
+            indices = social_mae_frame_indices(
+                count, video_fps, start, num_frames=num_frames, sample_fps=fps, window_seconds=self.window_seconds
+            )
+        else:
+            # num_frames slots (CAV-MAE uses one), each chosen like the original's single one.
+            indices = [
+                cav_mae_frame_index(
+                    count,
+                    video_fps,
+                    cav_mae_slot(self.spread_slots, training=training, generator=generator),
+                    num_slots=self.spread_slots,
+                    max_seconds=self.spread_seconds,
+                )
+                for _ in range(num_frames)
+            ]
+        return np.asarray(indices, dtype=np.int64)
+
+    def choose_frame_indices(
+        self, metadata: VideoMetadata, name: str, *, training=False, generator=None, sample_indices_fn=None
+    ) -> list[int]:
+        """`sample_indices_fn(metadata=, num_frames=)` when given (its answer checked), else `sample_frames`."""
+        if sample_indices_fn is None:
+            return [int(k) for k in self.sample_frames(metadata, training=training, generator=generator)]
+        count = metadata.total_num_frames
+        raw = np.asarray(sample_indices_fn(metadata=metadata, num_frames=self.num_frames))
+        if raw.ndim != 1 or len(raw) != self.num_frames or not np.issubdtype(raw.dtype, np.integer):
+            raise InvalidInputError(
+                f"{name}: sample_indices_fn must return {self.num_frames} integer indices, got {raw!r}"
+            )
+        if raw.min() < 0 or raw.max() >= count:
+            raise InvalidInputError(f"{name}: sample_indices_fn returned indices outside [0, {count})")
+        return [int(k) for k in raw]
+
+    def read_media_frames(
+        self, media: MediaFile, name: str, *, time_range=None, training=False, generator=None, sample_indices_fn=None
+    ) -> tuple[np.ndarray, VideoMetadata]:
+        """The chosen frames of an opened media file, uint8 RGB `(num_frames, H, W, 3)`, and their metadata.
+
+        Only those frames are decoded. `time_range` (start, end or None) in seconds: frames are chosen among
+        those shown in it (frame `i` is shown at `i / fps`)."""
+        info = media.video_info()
+        check_frame_size(info.width, info.height, name)
+        if info.num_frames <= 0:
+            raise MediaDecodeError(f"{name}: the video stream has no frames")
+        first, count = frames_in_range(info.num_frames, info.fps, time_range, name)
+        metadata = VideoMetadata(
+            total_num_frames=count,
+            fps=float(info.fps),
+            width=info.width,
+            height=info.height,
+            duration=count / float(info.fps),
+            video_backend="pyav",
+        )
+        indices = self.choose_frame_indices(
+            metadata, name, training=training, generator=generator, sample_indices_fn=sample_indices_fn
+        )
+        metadata.frames_indices = indices
+        return media.read_frames_at([Fraction(first + k) / info.fps for k in indices], channel_order="rgb"), metadata
+
+    def sample_decoded_frames(
+        self, video, fps, name: str, *, time_range=None, training=False, generator=None, sample_indices_fn=None
+    ) -> tuple[np.ndarray, VideoMetadata]:
+        """The chosen frames of decoded frames at `fps`, uint8 RGB `(num_frames, H, W, 3)`, and their metadata;
+        `time_range` as in `read_media_frames`."""
+        frames = self.validate_frames(video, name)
+        if fps is None:
+            raise InvalidInputError(f"{name}: decoded frames need `video_fps` (their frame rate)")
+        first, count = frames_in_range(len(frames), Fraction(fps), time_range, name)
+        frames = frames[first : first + count]
+        metadata = VideoMetadata(
+            total_num_frames=len(frames),
+            fps=fps,
+            width=frames[0].shape[1],
+            height=frames[0].shape[0],
+            duration=len(frames) / fps,
+            video_backend="array",
+        )
+        indices = self.choose_frame_indices(
+            metadata, name, training=training, generator=generator, sample_indices_fn=sample_indices_fn
+        )
+        metadata.frames_indices = indices
+        return np.stack([np.asarray(frames[k]) for k in indices]), metadata
+
+    @staticmethod
+    def validate_frames(video, name: str):
+        """Decoded RGB frames checked; returns an indexable sequence of `(H, W, 3)` uint8 arrays."""
+        if is_array(video):
+            arr = video.detach().cpu().numpy() if isinstance(video, torch.Tensor) else video
+            if arr.ndim != 4 or arr.shape[-1] != 3:
+                raise InvalidInputError(f"{name}: frames must be (frames, height, width, 3), got {arr.shape}")
+            if arr.dtype != np.uint8:
+                raise InvalidInputError(f"{name}: frames must be uint8 RGB, got dtype {arr.dtype}")
+            if arr.shape[0] == 0:
+                raise InvalidInputError(f"{name}: the video has 0 frames")
+            check_frame_size(arr.shape[2], arr.shape[1], name)
+            return arr
+        if not isinstance(video, (list, tuple)):
+            raise InvalidInputError(f"{name}: unsupported video input of type {type(video).__name__}")
+        if len(video) == 0:
+            raise InvalidInputError(f"{name}: an empty list of frames; a video needs at least one frame")
+        frames = []
+        for k, frame in enumerate(video):
+            if isinstance(frame, PIL.Image.Image):
+                if frame.mode != "RGB":
+                    raise InvalidInputError(f"{name}: frame {k} is a PIL image in mode {frame.mode}, need RGB")
+                frame = np.asarray(frame)
+            elif is_array(frame):
+                frame = frame.detach().cpu().numpy() if isinstance(frame, torch.Tensor) else frame
+                if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
+                    raise InvalidInputError(
+                        f"{name}: frame {k} must be (height, width, 3) uint8, got {frame.shape} {frame.dtype}"
+                    )
+            else:
+                raise InvalidInputError(f"{name}: frame {k} is a {type(frame).__name__}, not an image or an array")
+            if frames and frame.shape != frames[0].shape:
+                raise InvalidInputError(f"{name}: frame {k} is {frame.shape}, frame 0 is {frames[0].shape}")
+            frames.append(frame)
+        check_frame_size(frames[0].shape[1], frames[0].shape[0], name)
+        return frames
+
+    # -- transforms ----------------------------------------------------------------------------------
+
+    def transform(self, videos: list[np.ndarray], device=None) -> torch.Tensor:
+        """uint8 RGB videos `(T, H, W, 3)` -> `(batch, T, 3, height, width)` float32, as the settings say."""
+        device = torch.device(device) if device is not None else torch.device("cpu")
+        out = [self._transform_frames(v, device) for v in videos]
+        lengths = sorted({len(v) for v in out})
+        if len(lengths) > 1:
+            raise InvalidInputError(f"the videos have different numbers of frames ({lengths}); they cannot be batched")
+        return torch.stack(out)
+
+    def _transform_frames(self, frames: np.ndarray, device: torch.device) -> torch.Tensor:
+        """(T, H, W, 3) uint8 RGB -> (T, 3, H', W') float32, resized and normalised as the settings say."""
+        if self.do_resize and self.size.shortest_edge is not None:
+            frames = np.stack([self._pil_shorter_side(f) for f in frames])
+        # One frame at a time to float and to its size: 8 frames of 4K video are 800 MB as float32.
+        x = torch.cat([self._float_frame(frames[k : k + 1], device) for k in range(len(frames))])
+        if self.do_center_crop:
+            x = _center_crop(x, self.crop_size.height, self.crop_size.width)
+        if self.channel_order == "bgr":
+            # Every step is per channel: flipping the (smaller) resized frames gives the same values.
+            x = x.flip(-3)
+        if self.do_normalize:
+            mean = torch.tensor(self.image_mean, dtype=torch.float32, device=device)[:, None, None]
+            std = torch.tensor(self.image_std, dtype=torch.float32, device=device)[:, None, None]
+            x = (x - mean) / std
+        return x
+
+    def _float_frame(self, frame: np.ndarray, device: torch.device) -> torch.Tensor:
+        """(1, H, W, 3) uint8 -> (1, 3, H', W') float32: rescaled, then stretched when `size` has a height."""
+        x = torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(0, 3, 1, 2).to(torch.float32)
+        if self.do_rescale:
+            # Divided, as ToTensor does: x * (1 / 255) differs from x / 255 in the last bit for half the values.
+            x.div_(1 / self.rescale_factor)
+        if self.do_resize and self.size.height is not None:
+            size = (self.size.height, self.size.width)
+            if x.shape[-2:] != size:
+                mode = _INTERPOLATION[self.resample]
+                x = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=self.antialias)
+        return x
+
+    def _pil_shorter_side(self, frame: np.ndarray) -> np.ndarray:
+        """torchvision's Resize(shortest_edge) on a PIL image: the shorter side to `shortest_edge`, the longer one
+        scaled and truncated."""
+        target = self.size.shortest_edge
+        image = PIL.Image.fromarray(np.ascontiguousarray(frame))
+        w, h = image.size
+        short, long = (w, h) if w <= h else (h, w)
+        new_short, new_long = target, int(target * long / short)  # torchvision truncates the long side
+        new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
+        if (new_w, new_h) != (w, h):
+            image = image.resize((new_w, new_h), self.resample)
+        return np.asarray(image)
+
+
+def _center_crop(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """torchvision's CenterCrop offsets (rounded) on `(T, 3, H, W)` frames at least that large."""
+    h, w = frames.shape[-2:]
+    if height > h or width > w:
+        raise InvalidInputError(f"frames of {w}x{h} are smaller than the {width}x{height} centre crop")
+    top, left = round((h - height) / 2.0), round((w - width) / 2.0)
+    return frames[..., top : top + height, left : left + width]
+
+
+def check_frame_size(width: int, height: int, name: str) -> None:
+    if width < MIN_FRAME_SIDE or height < MIN_FRAME_SIDE:
+        raise InvalidInputError(f"{name}: frames are {width}x{height}; need at least {MIN_FRAME_SIDE}x{MIN_FRAME_SIDE}")
+
+
+def describe_range(time_range) -> str:
+    start, end = time_range
+    return f"{float(start):g} s to " + ("the end" if end is None else f"{float(end):g} s")
+
+
+def frames_in_range(num_frames: int, fps: Fraction, time_range, name: str) -> tuple[int, int]:
+    """First index and count of the frames shown in [start, end): frame i is shown at i / fps."""
+    if time_range is None:
+        return 0, num_frames
+    start, end = time_range
+    first = math.ceil(start * fps)
+    stop = num_frames if end is None else min(num_frames, math.ceil(end * fps))
+    if stop <= first:
+        raise InvalidInputError(
+            f"{name}: no video frame from {describe_range(time_range)} (the video has {num_frames} frames at "
+            f"{float(fps):g} fps, {num_frames / float(fps):.2f} s)"
+        )
+    return first, stop - first
+
+
+def check_video_fps(video_fps, batch: int) -> list[float | None]:
+    """One validated frame rate per item (None where not given)."""
+    if video_fps is None:
+        return [None] * batch
+    values = per_item(video_fps, batch, "video_fps")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0:
+            raise InvalidInputError(f"`video_fps` must be a positive number, got {v!r}")
+        if not math.isfinite(v):
+            raise InvalidInputError(f"`video_fps` must be a finite number of frames per second, got {v!r}")
+    return [float(v) for v in values]
+
+
+def _per_item_metadata(video_metadata, video_fps, batch: int) -> list[dict | None]:
+    """One metadata mapping (with at least `fps`) or None per item, from `video_metadata` or `video_fps`."""
+    if video_metadata is not None and video_fps is not None:
+        raise InvalidInputError("give `video_metadata` or `video_fps`, not both")
+    if video_metadata is None:
+        return [None if fps is None else {"fps": fps} for fps in check_video_fps(video_fps, batch)]
+    entries = per_item(video_metadata, batch, "video_metadata")
+    out = []
+    for entry in entries:
+        meta = dict(entry) if entry is not None else None
+        if meta is not None and meta.get("fps") is not None:
+            meta["fps"] = check_video_fps(meta["fps"], 1)[0]
+        out.append(meta)
+    return out
