@@ -788,3 +788,39 @@ def test_frames_are_resized_one_at_a_time(monkeypatch, smae, media):
     out = smae(videos=media("odd.mp4"), modalities="video")["pixel_values"]
     assert out.shape == (1, 8, 3, 224, 224)
     assert resized == [(1, 3, 241, 321)] * 8
+
+
+def test_long_audio_is_decoded_only_as_far_as_the_fbank_reads(monkeypatch, smae, tmp_path):
+    """Memory: a long file costs its first 10.25 s; the features equal the originals' whole-waveform path up to
+    float rounding (the window's mean is subtracted instead of the whole track's; each frame loses its own
+    mean anyway)."""
+    rate = 16000
+    rng = np.random.default_rng(0)
+    seconds = 40
+    wave = 0.3 * np.sin(2 * np.pi * 220 * np.arange(seconds * rate) / rate) + 0.05 * rng.standard_normal(seconds * rate)
+    wave = (wave + np.linspace(0.2, -0.2, wave.size)).astype(np.float32)  # a drifting DC offset: means differ
+    path = tmp_path / "long.wav"
+    from social_mae_hf.synthetic import write_audio
+
+    write_audio(path, wave, rate)
+    decoded_sizes = []
+    read_audio = MediaFile.read_audio
+
+    def recording(self, *args, **kwargs):
+        out = read_audio(self, *args, **kwargs)
+        decoded_sizes.append(out.shape[1])
+        return out
+
+    monkeypatch.setattr(MediaFile, "read_audio", recording)
+    ours = smae(audio=str(path))["input_values"]
+    extractor = smae.feature_extractor
+    assert decoded_sizes == [extractor.max_audio_samples]
+
+    # The originals: the whole track minus its mean, Kaldi fbank, crop, normalise.
+    with MediaFile(path) as media_file:
+        whole = torch.from_numpy(read_audio(media_file, rate)[0])
+    assert whole.shape[0] == seconds * rate
+    assert abs(float(whole.mean()) - float(whole[: extractor.max_audio_samples].mean())) > 0.1
+    feats, _ = log_mel_fbank((whole - whole.mean())[None], max_frames=extractor.max_length, subtract_mean=False)
+    original = (feats - extractor.mean) / extractor.std
+    torch.testing.assert_close(ours, original, atol=1e-4, rtol=1e-5)

@@ -252,14 +252,18 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
                 f"{name}: audio too short: {wave.shape[0]} samples at {self.sampling_rate} Hz, "
                 f"need at least {window} (one 25 ms fbank frame)"
             )
-        # The originals: waveform - waveform.mean() over the whole clip, fbank, then crop the frames.
-        # Frames past max_length never matter: the mean is the whole clip's, the subtraction only the window's
-        # (the same values as subtracting it everywhere and cropping, without a copy of a long clip).
-        full = torch.from_numpy(np.ascontiguousarray(wave))
-        mean = full.mean()
-        if not torch.isfinite(mean):  # exactly when a sample is NaN or infinite (audio cannot overflow a sum)
+        # The originals: waveform - waveform.mean() over the whole clip, fbank, then crop the frames. Frames past
+        # max_length never matter, so the clip is cropped first and the mean is that of the samples used: for
+        # clips up to max_length (10.25 s) the same computation; for longer ones the same fbank up to float
+        # rounding, because Kaldi's framing removes each frame's own mean (DC offset) anyway. Media files are
+        # decoded only that far, and a raw waveform gives the features its file would.
+        used = torch.from_numpy(np.ascontiguousarray(wave[: self.max_audio_samples]))
+        mean = used.mean()
+        # NaN or infinite exactly when a sample is (audio cannot overflow a sum); the unused rest of a raw waveform
+        # is checked too: a NaN anywhere is a broken input.
+        if not torch.isfinite(mean) or (wave.shape[0] > used.shape[0] and not np.isfinite(wave[used.shape[0] :].sum())):
             raise InvalidInputError(f"{name}: audio contains NaN or infinite samples")
-        return (full[: self.max_audio_samples] - mean).numpy()
+        return (used - mean).numpy()
 
     def fbank_features(self, waveforms: list[np.ndarray], device: torch.device) -> torch.Tensor:
         """Clips from `clip_waveform` -> `(batch, max_length, num_mel_bins)` fbank, padded and normalised."""

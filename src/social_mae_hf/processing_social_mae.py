@@ -228,12 +228,16 @@ class SocialMAEProcessor(ProcessorMixin):
             media = self._open(source, i, batch, opened, key=i if shared else -1 - i, audio_stream=audio_stream)
             if not media.has_audio:
                 return None
-            # The whole track (or range): the originals subtract the mean of the whole waveform. Channels are
-            # mixed while decoding, so a many-channel track is never held whole.
+            # Only the samples the fbank uses are decoded (a 3-hour file costs its first 10.25 s), and channels
+            # are mixed while decoding. The originals subtract the mean of the whole waveform; the mean of the
+            # window is subtracted here, which changes nothing but float rounding, since the fbank removes each
+            # frame's own mean anyway (see `clip_waveform`).
             start, end = time_range or (None, None)
             mix = extractor.audio_channel_mix
-            wave = media.read_audio(extractor.sampling_rate, start_s=start, end_s=end, channel_mix=mix)[0]
-            if wave.size and is_silent(wave[: extractor.max_audio_samples]):  # what the model hears
+            wave = media.read_audio(
+                extractor.sampling_rate, extractor.max_audio_samples, start_s=start, end_s=end, channel_mix=mix
+            )[0]
+            if wave.size and is_silent(wave):  # what the model hears
                 track = media.audio_track
                 logger.warning(
                     "%s: its audio is silent (below %g dBFS): audio track %d of %d (%s), audio_channel_mix=%r. A "
