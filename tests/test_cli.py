@@ -92,10 +92,66 @@ def test_predict_errors(converted, media, tmp_path, capsys):
     shutil.copy(Path(model) / "model.safetensors", corrupt / "model.safetensors")
     assert cli_main(["embed", str(corrupt), str(media("c25.mp4")), "--output", str(tmp_path / "e.safetensors")]) == 2
     assert f"{corrupt}: has no preprocessor_config.json" in capsys.readouterr().err
-    assert cli_main(["predict", model, str(media("noaudio.mp4")), "--quiet"]) == 2
+    assert cli_main(["predict", model, str(media("noaudio.mp4")), "--quiet"]) == 1  # the file was skipped
     error = capsys.readouterr().err
+    assert "1 of 1 file(s) failed" in error
     assert "no audio track in the input" in error and "noaudio.mp4" in error and "missing_audio='drop'" in error
     assert cli_main(["predict", model, str(media("noaudio.mp4")), "--missing-audio", "drop", "--quiet"]) == 0
+
+
+@pytest.fixture()
+def folder_with_a_bad_file(media, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(media("c25.mp4"), folder / "a.mp4")
+    (folder / "b.mp4").write_bytes(b"\0not a video" * 100)
+    shutil.copy(media("c30.mp4"), folder / "c.mp4")
+    shutil.copy(media("noaudio.mp4"), folder / "d.mp4")
+    return folder
+
+
+@pytest.mark.parametrize("batch_size", ["1", "3"])
+def test_predict_skips_bad_files_and_lists_them_at_the_end(converted, folder_with_a_bad_file, capsys, batch_size):
+    model = str(converted["social_mae_finetune"])
+    args = ["predict", model, str(folder_with_a_bad_file), "--format", "jsonl", "--quiet", "--batch-size", batch_size]
+    assert cli_main(args) == 1
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    assert [Path(r["file"]).name for r in records] == ["a.mp4", "c.mp4"]
+    expected = pipeline("audio-visual-classification", model=model)(str(folder_with_a_bad_file / "c.mp4"))
+    assert [r["score"] for r in records[1]["predictions"]] == pytest.approx([r["score"] for r in expected])
+    report = captured.err.splitlines()
+    start = report.index("social-mae predict: 2 of 4 file(s) failed and were skipped:")
+    assert report[start + 1].startswith(f"  {folder_with_a_bad_file / 'b.mp4'}: cannot be opened")
+    assert "d.mp4" in report[start + 2] and "no audio track" in report[start + 2]
+
+
+def test_predict_on_error_abort_stops_at_the_first_bad_file(converted, folder_with_a_bad_file, capsys):
+    model = str(converted["social_mae_finetune"])
+    args = ["predict", model, str(folder_with_a_bad_file), "--format", "jsonl", "--quiet", "--on-error", "abort"]
+    assert cli_main(args) == 2
+    captured = capsys.readouterr()
+    assert [Path(json.loads(line)["file"]).name for line in captured.out.splitlines()] == ["a.mp4"]
+    assert captured.err.startswith(f"social-mae predict: error: {folder_with_a_bad_file / 'b.mp4'}: cannot be opened")
+
+
+def test_embed_leaves_out_bad_files(converted, folder_with_a_bad_file, tmp_path, capsys):
+    output = tmp_path / "e.safetensors"
+    model = str(converted["cav_mae_pretrain"])
+    args = ["embed", model, str(folder_with_a_bad_file), "--output", str(output), "--quiet", "--batch-size", "2"]
+    assert cli_main(args) == 1
+    captured = capsys.readouterr()
+    assert "2 file(s) ->" in captured.out and "2 of 4 file(s) failed" in captured.err
+    good = [str(folder_with_a_bad_file / name) for name in ("a.mp4", "c.mp4")]
+    with safe_open(str(output), "pt") as f:
+        assert json.loads(f.metadata()["files"]) == good
+        video = f.get_tensor("video_embedding")
+    expected = pipeline("audio-visual-feature-extraction", model=model)(good[1], return_tensors=True)
+    torch.testing.assert_close(video[1], expected["video_embedding"])
+    bad_only = ["embed", model, str(folder_with_a_bad_file / "b.mp4"), "--output", str(tmp_path / "x.safetensors")]
+    assert cli_main(bad_only) == 2
+    assert "no file could be embedded" in capsys.readouterr().err
+    assert not (tmp_path / "x.safetensors").exists()
 
 
 def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):

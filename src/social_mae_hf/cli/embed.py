@@ -15,6 +15,7 @@ from transformers import pipeline
 from ..pipelines import EMBEDDING_KEYS, FEATURE_EXTRACTION_TASK, load_pipeline_model
 from ..retrieval import recall_at_k
 from .inputs import add_model_and_inputs, collect_media, parse_modalities
+from .per_file import report_failures, run_per_file
 
 __all__ = ["run_embed"]
 
@@ -33,11 +34,13 @@ def run_embed(
     missing_audio: str | None = None,
     recall_ks: list[int] | None = None,
     progress: bool = True,
+    on_error: str = "skip",
 ) -> dict:
     """Embed every input file; writes `{audio,video,fused}_embedding` `(files, dim)` tensors to `output`
-    (safetensors, with the file list and model in its metadata). With `recall_ks`, also audio->video and
-    video->audio recall@k over the files (they must have both modalities). Returns the tensors, file names
-    and recall."""
+    (safetensors, with the embedded files and the model in its metadata). With `recall_ks`, also audio->video and
+    video->audio recall@k over the files (they must have both modalities). Files that cannot be used are left out
+    and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). Returns the tensors, the
+    embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
     files, skipped = collect_media(inputs, recursive)
@@ -48,9 +51,21 @@ def run_embed(
     )
     params = {"modalities": modalities, "missing_audio": missing_audio}
     params = {k: v for k, v in params.items() if v is not None}
-    names = [str(f) for f in files]
-    results = embedder((n for n in names), batch_size=batch_size, return_tensors=True, **params)
-    rows = list(tqdm(results, total=len(names), unit="file", disable=not progress, file=sys.stderr))
+    failures = []
+    embedded = run_per_file(
+        lambda group: embedder(group, batch_size=batch_size, return_tensors=True, **params),
+        [str(f) for f in files],
+        batch_size,
+        on_error,
+        failures,
+    )
+    bar = tqdm(embedded, total=len(files), unit="file", disable=not progress, file=sys.stderr)
+    names, rows = [], []
+    for name, row in bar:
+        names.append(name)
+        rows.append(row)
+    if not rows:
+        raise ValueError("no file could be embedded:\n  " + "\n  ".join(failure.message for failure in failures))
     keys = [k for k in EMBEDDING_KEYS if k in rows[0]]
     for name, row in zip(names, rows):
         if [k for k in EMBEDDING_KEYS if k in row] != keys:
@@ -66,7 +81,7 @@ def run_embed(
         if "audio_embedding" not in tensors or "video_embedding" not in tensors:
             raise ValueError("retrieval needs audio and video embeddings of every file")
         recall = recall_at_k(tensors["audio_embedding"], tensors["video_embedding"], ks=recall_ks)
-    return {"tensors": tensors, "files": names, "recall": recall}
+    return {"tensors": tensors, "files": names, "failures": failures, "recall": recall}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,10 +117,11 @@ def run(args: argparse.Namespace) -> int:
         missing_audio=args.missing_audio,
         recall_ks=ks,
         progress=not args.quiet,
+        on_error=args.on_error,
     )
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in result["tensors"].items())
     print(f"{len(result['files'])} file(s) -> {args.output}: {shapes}")
     if result["recall"] is not None:
         for direction, values in result["recall"].items():
             print(f"{direction:<15}" + "  ".join(f"R@{k} {v:.3f}" for k, v in values.items()))
-    return 0
+    return report_failures("embed", result["failures"], len(result["files"]) + len(result["failures"]))

@@ -7,6 +7,8 @@ import argparse
 import os
 from pathlib import Path
 
+from .per_file import add_on_error
+
 __all__ = ["MEDIA_SUFFIXES", "add_model_and_inputs", "collect_media", "parse_modalities"]
 
 # Containers PyAV reads that hold video or audio; other files in a folder are left out (and counted).
@@ -60,6 +62,7 @@ def add_model_and_inputs(parser: argparse.ArgumentParser, task: str) -> None:
         default=None,
         help="A video without a sound track: stop with an error (default) or use its frames alone.",
     )
+    add_on_error(parser)
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
 
 

@@ -13,6 +13,7 @@ from transformers import pipeline
 
 from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
 from .inputs import add_model_and_inputs, collect_media, parse_modalities
+from .per_file import FileFailure, report_failures, run_per_file
 
 __all__ = ["format_row", "run_predict"]
 
@@ -41,9 +42,11 @@ def run_predict(
     batch_size: int = 1,
     device: str | None = None,
     progress: bool = True,
+    on_error: str = "skip",
     **call_params,
-) -> list[dict]:
-    """Classify every input file (folders: their media files); returns `[{"file", "predictions" | "timeline"}]`.
+) -> tuple[list[dict], list[FileFailure]]:
+    """Classify every input file (folders: their media files); returns `[{"file", "predictions" | "timeline"}]`
+    and the files that could not be used (`on_error="skip"`; with `"abort"` the first one raises).
 
     `call_params` are the pipeline's (`top_k`, `function_to_apply`, `chunk_length_s`, `stride_length_s`,
     `modalities`, `missing_audio`); None values are left out.
@@ -64,15 +67,20 @@ def run_predict(
             f"{'file':<{width}}  {'window (s)':<17}  predictions" if timeline else f"{'file':<{width}}  predictions",
             file=out,
         )
-    results = classifier((n for n in names), batch_size=batch_size, **params)
-    records = []
-    bar = tqdm(zip(names, results), total=len(names), unit="file", disable=not progress, file=sys.stderr)
-    for name, result in bar:
+    records: list[dict] = []
+    failures: list[FileFailure] = []
+    bar = tqdm(total=len(names), unit="file", disable=not progress, file=sys.stderr)
+    for name, result in run_per_file(
+        lambda group: classifier(group, batch_size=batch_size, **params), names, batch_size, on_error, failures
+    ):
         record = {"file": name, "timeline" if timeline else "predictions": result}
         records.append(record)
         text = json.dumps(record) if output_format == "jsonl" else "\n".join(format_row(name, result, width))
         bar.write(text, file=out)  # above the progress bar, not through it
-    return records
+        bar.update(len(records) + len(failures) - bar.n)
+    bar.update(len(records) + len(failures) - bar.n)
+    bar.close()
+    return records, failures
 
 
 def open_output(path: str | None):
@@ -115,7 +123,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     output = open_output(args.output)
     try:
-        run_predict(
+        records, failures = run_predict(
             args.model,
             args.inputs,
             recursive=args.recursive,
@@ -130,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
             stride_length_s=args.stride_length_s,
             modalities=parse_modalities(args.modalities),
             missing_audio=args.missing_audio,
+            on_error=args.on_error,
         )
     finally:
         if output is not None:
             output.close()
-    return 0
+    return report_failures("predict", failures, len(records) + len(failures))
