@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -154,6 +155,37 @@ def test_embed_leaves_out_bad_files(converted, folder_with_a_bad_file, tmp_path,
     assert not (tmp_path / "x.safetensors").exists()
 
 
+def test_outputs_are_replaced_only_at_the_end(converted, folder_with_a_bad_file, media, tmp_path, capsys):
+    """A failed run (a typo in the model, nothing usable) leaves an earlier result as it was, and no temporary file."""
+    results = tmp_path / "results"
+    results.mkdir()
+    old = {"p.jsonl": b"earlier predictions\n", "e.safetensors": b"earlier embeddings", "r.png": b"earlier picture"}
+    for name, content in old.items():
+        (results / name).write_bytes(content)
+    (results / "p.jsonl").chmod(0o640)
+    clip = str(media("c25.mp4"))
+    typo = str(tmp_path / "no-such-model")
+    bad = str(folder_with_a_bad_file / "b.mp4")
+    for command in (
+        ["predict", typo, clip, "--output", str(results / "p.jsonl")],
+        ["predict", str(converted["social_mae_finetune"]), bad, "--output", str(results / "p.jsonl")],
+        ["embed", typo, clip, "--output", str(results / "e.safetensors")],
+        ["reconstruct", typo, clip, "--output", str(results / "r.png")],
+        ["reconstruct", str(converted["social_mae_finetune"]), clip, "--output", str(results / "r.png")],
+    ):
+        assert cli_main([*command, "--quiet"] if command[0] != "reconstruct" else command) != 0, command
+        assert {p.name: p.read_bytes() for p in results.iterdir()} == old, command
+    capsys.readouterr()
+
+    model = str(converted["social_mae_finetune"])
+    assert cli_main(["predict", model, clip, "--format", "jsonl", "--output", str(results / "p.jsonl"), "--quiet"]) == 0
+    assert json.loads((results / "p.jsonl").read_text())["file"] == clip
+    assert (results / "p.jsonl").stat().st_mode & 0o777 == 0o640  # an existing file keeps its permissions
+    assert sorted(p.name for p in results.iterdir()) == sorted(old)
+    assert cli_main(["reconstruct", model, clip, "--output", str(results / "r.jpg")]) == 2
+    assert "give a .png file name" in capsys.readouterr().err
+
+
 def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):
     clips = [str(media(name)) for name in ("c25.mp4", "c30.mp4", "stereo.mp4")]
     output = tmp_path / "emb" / "embeddings.safetensors"
@@ -162,6 +194,9 @@ def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):
     assert cli_main(args) == 0
     printed = capsys.readouterr().out
     assert "3 file(s)" in printed and "R@3 1.000" in printed
+    umask = os.umask(0)
+    os.umask(umask)
+    assert output.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() makes files, not safetensors' 0600
     with safe_open(str(output), "pt") as f:
         assert json.loads(f.metadata()["files"]) == clips
         assert set(f.keys()) == {"audio_embedding", "video_embedding", "fused_embedding"}

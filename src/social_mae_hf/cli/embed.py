@@ -12,6 +12,7 @@ from safetensors.torch import save_file
 from tqdm.auto import tqdm
 from transformers import pipeline
 
+from ..files import ReplacedAtEnd
 from ..pipelines import EMBEDDING_KEYS, FEATURE_EXTRACTION_TASK, load_pipeline_model
 from ..retrieval import recall_at_k
 from .inputs import add_model_and_inputs, collect_media, parse_modalities
@@ -43,27 +44,38 @@ def run_embed(
     embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
-    files, skipped = collect_media(inputs, recursive)
-    if skipped:
-        print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
-    embedder = pipeline(
-        FEATURE_EXTRACTION_TASK, model=load_pipeline_model(FEATURE_EXTRACTION_TASK, model), device=device
-    )
-    params = {"modalities": modalities, "missing_audio": missing_audio}
-    params = {k: v for k, v in params.items() if v is not None}
-    failures = []
-    embedded = run_per_file(
-        lambda group: embedder(group, batch_size=batch_size, return_tensors=True, **params),
-        [str(f) for f in files],
-        batch_size,
-        on_error,
-        failures,
-    )
-    bar = tqdm(embedded, total=len(files), unit="file", disable=not progress, file=sys.stderr)
-    names, rows = [], []
-    for name, row in bar:
-        names.append(name)
-        rows.append(row)
+    with ReplacedAtEnd(output) as pending:  # a folder that cannot be written is reported before any work
+        files, skipped = collect_media(inputs, recursive)
+        if skipped:
+            print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
+        embedder = pipeline(
+            FEATURE_EXTRACTION_TASK, model=load_pipeline_model(FEATURE_EXTRACTION_TASK, model), device=device
+        )
+        params = {k: v for k, v in {"modalities": modalities, "missing_audio": missing_audio}.items() if v is not None}
+        failures = []
+        embedded = run_per_file(
+            lambda group: embedder(group, batch_size=batch_size, return_tensors=True, **params),
+            [str(f) for f in files],
+            batch_size,
+            on_error,
+            failures,
+        )
+        names, rows = [], []
+        for name, row in tqdm(embedded, total=len(files), unit="file", disable=not progress, file=sys.stderr):
+            names.append(name)
+            rows.append(row)
+        tensors = _stack(names, rows, failures)
+        save_file(tensors, pending.path, metadata={"files": json.dumps(names), "model": str(model)})
+    recall = None
+    if recall_ks:
+        if "audio_embedding" not in tensors or "video_embedding" not in tensors:
+            raise ValueError("retrieval needs audio and video embeddings of every file")
+        recall = recall_at_k(tensors["audio_embedding"], tensors["video_embedding"], ks=recall_ks)
+    return {"tensors": tensors, "files": names, "failures": failures, "recall": recall}
+
+
+def _stack(names: list[str], rows: list[dict], failures) -> dict[str, torch.Tensor]:
+    """`(files, dim)` tensors of the rows, which must hold the same embeddings."""
     if not rows:
         raise ValueError("no file could be embedded:\n  " + "\n  ".join(failure.message for failure in failures))
     keys = [k for k in EMBEDDING_KEYS if k in rows[0]]
@@ -73,15 +85,7 @@ def run_embed(
                 f"{name}: has embeddings {sorted(row)} but {names[0]} has {keys}; embed files with the same "
                 "modalities together (see --modalities)"
             )
-    tensors = {k: torch.stack([row[k] for row in rows]).contiguous() for k in keys}
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, output, metadata={"files": json.dumps(names), "model": str(model)})
-    recall = None
-    if recall_ks:
-        if "audio_embedding" not in tensors or "video_embedding" not in tensors:
-            raise ValueError("retrieval needs audio and video embeddings of every file")
-        recall = recall_at_k(tensors["audio_embedding"], tensors["video_embedding"], ks=recall_ks)
-    return {"tensors": tensors, "files": names, "failures": failures, "recall": recall}
+    return {k: torch.stack([row[k] for row in rows]).contiguous() for k in keys}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,7 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output",
         required=True,
         help="A .safetensors file for the audio_embedding, video_embedding and fused_embedding tensors "
-        "(files x dim, in input order; the file list is in its metadata).",
+        "(files x dim, in input order; the list of embedded files is in its metadata). It is replaced only when "
+        "the run ends with embeddings.",
     )
     parser.add_argument(
         "--recall-at",

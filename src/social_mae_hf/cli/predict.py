@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from tqdm.auto import tqdm
 from transformers import pipeline
 
+from ..files import ReplacedAtEnd
 from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
 from .inputs import add_model_and_inputs, collect_media, parse_modalities
 from .per_file import FileFailure, report_failures, run_per_file
@@ -83,14 +83,6 @@ def run_predict(
     return records, failures
 
 
-def open_output(path: str | None):
-    """The file to write to (created with its folder), or None for stdout."""
-    if path is None:
-        return None
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "w", encoding="utf-8")
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_and_inputs(parser, "a classification or regression model")
     parser.add_argument(
@@ -117,13 +109,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=["table", "jsonl"], default="table", help="A table (default) or one JSON object per file."
     )
-    parser.add_argument("--output", default=None, help="Write the results to this file instead of standard output.")
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="Write the results to this file instead of standard output; it is replaced only when the run ends "
+        "with results (an earlier file stays as it was otherwise).",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    output = open_output(args.output)
-    try:
-        records, failures = run_predict(
+    def predict(output: TextIO | None) -> tuple[list[dict], list[FileFailure]]:
+        return run_predict(
             args.model,
             args.inputs,
             recursive=args.recursive,
@@ -140,7 +136,12 @@ def run(args: argparse.Namespace) -> int:
             missing_audio=args.missing_audio,
             on_error=args.on_error,
         )
-    finally:
-        if output is not None:
-            output.close()
+
+    if args.output is None:
+        records, failures = predict(None)
+    else:
+        with ReplacedAtEnd(args.output) as output, open(output.path, "w", encoding="utf-8") as handle:
+            records, failures = predict(handle)
+            if not records:
+                output.discard()  # keep an earlier result rather than replace it with nothing
     return report_failures("predict", failures, len(records) + len(failures))
