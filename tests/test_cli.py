@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 from transformers import pipeline
 
 from social_mae_hf.cli import COMMANDS, build_parser
@@ -59,6 +60,29 @@ def test_predict_jsonl_matches_the_pipeline(converted, folder_of_clips, capsys):
     assert [r["file"].rsplit("/", 1)[1] for r in records] == ["a.mp4", "b.mp4", "c.mp4"]
     assert [(w["start"], w["end"]) for w in records[1]["timeline"]] == [(0, 3), (3, 6)]
     assert len(records[2]["timeline"]) == 1  # c.mp4 is 1 s long
+
+
+def test_predict_never_writes_nan_as_json(converted, media, tmp_path, capsys):
+    broken = tmp_path / "nan-model"
+    shutil.copytree(converted["social_mae_finetune"], broken)
+    weights = load_file(broken / "model.safetensors")
+    weights["classifier.dense.bias"][2] = float("nan")
+    save_file(weights, broken / "model.safetensors")
+    clip = str(media("c25.mp4"))
+    assert cli_main(["predict", str(broken), clip, "--format", "jsonl", "--function-to-apply", "none", "--quiet"]) == 0
+    captured = capsys.readouterr()
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    record = json.loads(captured.out, parse_constant=refuse)
+    scores = {row["label"]: row["score"] for row in record["predictions"]}
+    assert scores["LABEL_2"] is None and all(isinstance(v, float) for k, v in scores.items() if k != "LABEL_2")
+    assert f"warning: {clip}: the model gave NaN or infinite scores (shown as null)" in captured.err
+    args = ["predict", str(broken), clip, "--format", "jsonl", "--chunk-length-s", "3", "--quiet"]
+    assert cli_main(args) == 0
+    record = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert all(row["score"] is None for window in record["timeline"] for row in window["scores"])  # softmax of NaN
 
 
 def test_predict_table(converted, media, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import TextIO
 
@@ -15,7 +16,7 @@ from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
 from .inputs import add_model_and_inputs, collect_media, parse_modalities
 from .per_file import FileFailure, report_failures, run_per_file
 
-__all__ = ["format_row", "run_predict"]
+__all__ = ["format_row", "run_predict", "without_nan"]
 
 HELP = "Classify media files and folders (labels, regression targets, or a timeline of windows)."
 
@@ -30,6 +31,19 @@ def format_row(name: str, result: list, width: int) -> list[str]:
         windows = [(f"{w['start']:.2f}-{w['end']:.2f}", w["scores"]) for w in result]
         return [f"{name:<{width}}  {window:<17}  {_pairs(scores)}" for window, scores in windows]
     return [f"{name:<{width}}  {_pairs(result)}"]
+
+
+def without_nan(value):
+    """`value` with every NaN / infinite float replaced by None (JSON has neither), and whether there were any."""
+    if isinstance(value, float):
+        return (value, False) if math.isfinite(value) else (None, True)
+    if isinstance(value, dict):
+        pairs = {key: without_nan(item) for key, item in value.items()}
+        return {key: item for key, (item, _) in pairs.items()}, any(found for _, found in pairs.values())
+    if isinstance(value, list):
+        items = [without_nan(item) for item in value]
+        return [item for item, _ in items], any(found for _, found in items)
+    return value, False
 
 
 def run_predict(
@@ -75,7 +89,14 @@ def run_predict(
     ):
         record = {"file": name, "timeline" if timeline else "predictions": result}
         records.append(record)
-        text = json.dumps(record) if output_format == "jsonl" else "\n".join(format_row(name, result, width))
+        json_record, not_finite = without_nan(record)
+        if not_finite:
+            shown = "null" if output_format == "jsonl" else "nan"
+            bar.write(f"warning: {name}: the model gave NaN or infinite scores (shown as {shown})", file=sys.stderr)
+        if output_format == "jsonl":
+            text = json.dumps(json_record, allow_nan=False)  # JSON has no NaN
+        else:
+            text = "\n".join(format_row(name, result, width))
         bar.write(text, file=out)  # above the progress bar, not through it
         bar.update(len(records) + len(failures) - bar.n)
     bar.update(len(records) + len(failures) - bar.n)
