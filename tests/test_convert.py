@@ -206,6 +206,40 @@ def test_id2label_is_written_to_the_config(tmp_path):
     assert config["label2id"]["sad"] == 2
 
 
+def test_converting_onto_a_folder_needs_overwrite_and_keeps_its_label_names(tmp_path, capsys):
+    finetuned = str(REFERENCE / "social_mae_finetune_tiny.pth")
+    out = tmp_path / "crema"
+    names = ["neutral", "happy", "sad", "angry", "fear", "disgust"]
+    assert cli_main(["convert", finetuned, str(out), *TINY_HEADS, "--id2label", ",".join(names)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+
+    assert cli_main(["convert", finetuned, str(out), *TINY_HEADS]) == 2
+    assert f"{out}: is not empty; pass --overwrite" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
+
+    def labels():
+        return list(json.loads((out / "config.json").read_text())["id2label"].values())
+
+    assert cli_main(["convert", finetuned, str(out), *TINY_HEADS, "--overwrite"]) == 0
+    assert "kept the label names" in capsys.readouterr().out
+    assert labels() == names
+    assert cli_main(["convert", finetuned, str(out), *TINY_HEADS, "--overwrite", "--id2label", "a,b,c,d,e,f"]) == 0
+    assert labels() == list("abcdef")
+    cav = str(REFERENCE / "cav_mae_finetune_tiny.pth")  # a 5-output head: 6 names cannot be kept
+    assert cli_main(["convert", cav, str(out), "--num-attention-heads", "4", "--overwrite"]) == 0
+    assert "not keeping the 6 label names" in capsys.readouterr().out
+    assert labels() == [f"LABEL_{i}" for i in range(5)]
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert cli_main(["convert", finetuned, str(other), *TINY_HEADS]) == 2
+    assert cli_main(["convert", finetuned, str(other / "notes.txt"), *TINY_HEADS]) == 2
+    assert "notes.txt: is a file" in capsys.readouterr().err
+    assert cli_main(["convert", finetuned, str(tmp_path / "empty"), *TINY_HEADS]) == 0  # a new folder is fine
+
+
 def test_checkpoint_without_module_prefix_converts_identically(tmp_path, converted):
     state = torch.load(REFERENCE / "cav_mae_finetune_tiny.pth", weights_only=True)
     path = tmp_path / "plain.pth"

@@ -15,6 +15,7 @@ import os
 import pickle
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -310,6 +311,30 @@ def parse_id2label(value: str | dict | list | None) -> dict[int, str] | None:
     raise ValueError(f"--id2label: expected names or a mapping, got {parsed!r}.")
 
 
+def earlier_label_names(folder: str | os.PathLike) -> dict[int, str] | None:
+    """The label names in `folder`'s config.json (an earlier conversion), unless absent or transformers' defaults."""
+    try:
+        labels = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8")).get("id2label")
+        labels = {int(index): str(name) for index, name in labels.items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    if not labels or all(name == f"LABEL_{index}" for index, name in labels.items()):
+        return None
+    return labels
+
+
+def check_output_folder(folder: str | os.PathLike, overwrite: bool) -> None:
+    """Refuse to write into a non-empty folder unless `overwrite` (`--overwrite`)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"{folder}: is a file, not a folder to convert into")
+    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        raise FileExistsError(
+            f"{folder}: is not empty; pass --overwrite to replace the model in it (its label names are kept "
+            "unless --id2label gives new ones), or choose a new folder"
+        )
+
+
 def convert_checkpoint(
     checkpoint_path: str | os.PathLike,
     output_dir: str | os.PathLike | None = None,
@@ -320,6 +345,8 @@ def convert_checkpoint(
     task: Task | None = None,
     id2label: str | dict | list | None = None,
     write_feature_extractor: bool = True,
+    overwrite: bool = False,
+    log: Callable[[str], None] = lambda message: None,
     **config_overrides,
 ) -> SocialMAEPreTrainedModel:
     """Convert an original checkpoint; save it with `save_pretrained` when `output_dir` is given.
@@ -329,8 +356,15 @@ def convert_checkpoint(
 
     Pretraining checkpoints become [`SocialMAEForPreTraining`]; fine-tuned ones
     [`SocialMAEForAudioVisualClassification`], or [`SocialMAEForRegression`] with `task="regression"`.
+
+    A non-empty `output_dir` is refused unless `overwrite`; then the label names of the model it held are kept
+    when no `id2label` is given and the new head has as many outputs.
     """
     source = str(checkpoint_path)
+    earlier_labels = None
+    if output_dir is not None:
+        check_output_folder(output_dir, overwrite)
+        earlier_labels = earlier_label_names(output_dir)
     checkpoint = identify(load_original_state_dict(checkpoint_path), source)
     labels = parse_id2label(id2label)
     if checkpoint.stage == "pretraining" and (task is not None or labels is not None):
@@ -342,6 +376,15 @@ def convert_checkpoint(
         decoder_num_attention_heads=decoder_num_attention_heads,
         **config_overrides,
     )
+    if labels is None and earlier_labels is not None and checkpoint.stage == "finetuning":
+        if set(earlier_labels) == set(range(config.num_labels)):
+            labels = earlier_labels
+            log(f"kept the label names of the model that was in {output_dir}: {', '.join(labels.values())}")
+        else:
+            log(
+                f"not keeping the {len(earlier_labels)} label names of the model that was in {output_dir}: this "
+                f"head has {config.num_labels} outputs"
+            )
     if labels is not None:
         if len(labels) != config.num_labels or set(labels) != set(range(config.num_labels)):
             raise CheckpointError(
