@@ -10,9 +10,9 @@ def add_conversion_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--num-frames",
         type=int,
-        default=8,
-        help="Frames per clip the Social-MAE checkpoint was trained with (shapes cannot tell; default 8). "
-        "Ignored for CAV-MAE (one frame).",
+        default=None,
+        help="Frames per clip the Social-MAE checkpoint was trained with (default 8, as released): the tensors fix "
+        "frames x image size, not each. Not for CAV-MAE (one frame).",
     )
     parser.add_argument(
         "--num-attention-heads", type=int, default=12, help="Encoder attention heads (default 12, as released)."

@@ -177,7 +177,7 @@ def publish(
     repo_id: str | None = None,
     output_dir: str | os.PathLike | None = None,
     id2label=None,
-    num_frames: int = 8,
+    num_frames: int | None = None,
     num_attention_heads: int = 12,
     decoder_num_attention_heads: int = 16,
     base_model: str = BASE_MODEL,
@@ -211,6 +211,7 @@ def publish(
         decoder_num_attention_heads=decoder_num_attention_heads,
         task=spec.task,
         id2label=id2label,
+        log=log,
         **spec.config_overrides,
     )
     _check_spec(model, spec, checkpoint)
