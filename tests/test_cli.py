@@ -241,6 +241,60 @@ def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):
     assert "--recall-at must be comma-separated integers" in capsys.readouterr().err
 
 
+def test_model_location_mistakes_are_named_without_asking_the_hub(converted, media, tmp_path, monkeypatch, capsys):
+    import huggingface_hub
+
+    def no_hub(*args, **kwargs):
+        raise AssertionError("the Hub must not be asked")
+
+    monkeypatch.setattr(huggingface_hub.file_download, "get_hf_file_metadata", no_hub)
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(converted["social_mae_finetune"], tmp_path / "social-mae-cremad")
+    (tmp_path / "models").mkdir()
+    clip = str(media("c25.mp4"))
+
+    def error_of(*args) -> str:
+        assert cli_main(list(args)) == 2, args
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        return err.strip()
+
+    assert error_of("predict", "./social-mae-cremd", clip) == (
+        "social-mae predict: error: no model folder ./social-mae-cremd; did you mean social-mae-cremad?"
+    )
+    assert error_of("predict", "social-mae-cremd", clip).endswith(
+        "no model folder social-mae-cremd; did you mean social-mae-cremad?"
+    )
+    assert error_of("embed", "models/cremad", clip, "--output", "e.safetensors").endswith(
+        "no model folder models/cremad"
+    )
+    assert error_of("reconstruct", "/nowhere/model", clip).endswith("no model folder /nowhere/model")
+    assert error_of("predict", "~/no-such-model-folder", clip).endswith("no model folder ~/no-such-model-folder")
+
+    pth = tmp_path / "cremad.pth"
+    pth.write_bytes(b"weights")
+    assert "convert it first with `social-mae convert`" in error_of("predict", str(tmp_path), clip)
+    message = error_of("embed", str(pth), clip, "--output", "e.safetensors")
+    assert f"{pth}: is a checkpoint file, not a model folder" in message and "social-mae convert" in message
+    weights = "social-mae-cremad/model.safetensors"
+    assert error_of("predict", weights, clip).endswith(
+        f"{weights}: is the weights file; give its folder, social-mae-cremad"
+    )
+
+    assert error_of("predict", clip, "social-mae-cremad") == (
+        f"social-mae predict: error: {clip}: is a media file, but the model comes first (social-mae predict MODEL "
+        "INPUTS...); social-mae-cremad looks like the model"
+    )
+    assert error_of("reconstruct", clip, "org/model").endswith(
+        "(social-mae reconstruct MODEL INPUT); org/model looks like the model"
+    )
+    model = "social-mae-cremad"
+    assert error_of("predict", model, model).endswith(
+        "social-mae-cremad: is a model folder, not media; the model is the first argument only"
+    )
+    assert cli_main(["predict", model, clip, "--quiet"]) == 0  # the real folder, for contrast
+
+
 def test_synthetic_data_writes_loadable_manifests(tmp_path, capsys):
     out = tmp_path / "toy"
     assert cli_main(["synthetic-data", str(out), "--num-clips", "train=8,test=4", "--format", "jsonl"]) == 0

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import AutoConfig
 
 from .. import synthetic
 from ..configuration_social_mae import SocialMAEConfig
 from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
+from ..loading import load_config
 from ..modeling_social_mae import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
@@ -47,7 +47,7 @@ def load_model(model: str | None, seed: int) -> tuple[SocialMAEPreTrainedModel, 
         torch.manual_seed(seed)
         network = SocialMAEForAudioVisualClassification(demo_config())
         return network.eval(), SocialMAEFeatureExtractor.for_model_config(network.config), "embedded default"
-    config = AutoConfig.from_pretrained(model)
+    config = load_config(model)
     architecture = (config.architectures or ["SocialMAEModel"])[0]
     classes = {
         cls.__name__: cls

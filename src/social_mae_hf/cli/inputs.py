@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .per_file import add_on_error
 
-__all__ = ["MEDIA_SUFFIXES", "add_model_and_inputs", "collect_media", "parse_modalities"]
+__all__ = ["MEDIA_SUFFIXES", "add_model_and_inputs", "check_model_first", "collect_media", "parse_modalities"]
 
 # Containers PyAV reads that hold video or audio; other files in a folder are left out (and counted).
 MEDIA_SUFFIXES = frozenset(
@@ -18,11 +18,23 @@ MEDIA_SUFFIXES = frozenset(
 )
 
 
+def check_model_first(command: str, model: str, inputs: list[str]) -> None:
+    """Say so when the arguments look swapped: a media file where the model goes."""
+    if Path(model).suffix.lower() not in MEDIA_SUFFIXES:
+        return
+    model_like = [i for i in inputs if Path(i, "config.json").is_file() or not Path(i).exists()]
+    hint = f"; {model_like[0]} looks like the model" if model_like else ""
+    usage = f"social-mae {command} MODEL {'INPUT' if command == 'reconstruct' else 'INPUTS...'}"
+    raise ValueError(f"{model}: is a media file, but the model comes first ({usage}){hint}")
+
+
 def collect_media(paths: list[str | os.PathLike], recursive: bool = False) -> tuple[list[Path], list[Path]]:
     """(files to run on, files skipped): files are taken as given (a non-media file then fails, naming itself);
     folders contribute their media files by suffix, sorted, subfolders too with `recursive`."""
     files, skipped = [], []
     for path in map(Path, paths):
+        if path.is_dir() and (path / "config.json").is_file():
+            raise ValueError(f"{path}: is a model folder, not media; the model is the first argument only")
         if path.is_dir():
             found = sorted(p for p in (path.rglob("*") if recursive else path.iterdir()) if p.is_file())
             for p in found:

@@ -13,7 +13,7 @@ from transformers import pipeline
 
 from ..files import ReplacedAtEnd
 from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
-from .inputs import add_model_and_inputs, collect_media, parse_modalities
+from .inputs import add_model_and_inputs, check_model_first, collect_media, parse_modalities
 from .per_file import FileFailure, report_failures, run_per_file
 
 __all__ = ["format_row", "run_predict", "without_nan"]
@@ -68,6 +68,7 @@ def run_predict(
     if output_format not in ("table", "jsonl"):
         raise ValueError(f"output format must be 'table' or 'jsonl', got {output_format!r}")
     out = output or sys.stdout
+    check_model_first("predict", model, inputs)
     files, skipped = collect_media(inputs, recursive)
     if skipped:
         print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
