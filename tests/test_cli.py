@@ -295,6 +295,68 @@ def test_model_location_mistakes_are_named_without_asking_the_hub(converted, med
     assert cli_main(["predict", model, clip, "--quiet"]) == 0  # the real folder, for contrast
 
 
+def one_line_error(capsys, *args, status=2) -> str:
+    assert cli_main(list(args)) == status, args
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err.strip()
+
+
+def test_bad_settings_get_one_line_errors(converted, media, tmp_path, monkeypatch, capsys):
+    model, clip = str(converted["social_mae_finetune"]), str(media("c25.mp4"))
+    broken = tmp_path / "broken"
+    shutil.copytree(model, broken)
+    config = json.loads((broken / "config.json").read_text())
+    (broken / "config.json").write_text(json.dumps({**config, "hidden_size": "32"}))
+    assert one_line_error(capsys, "predict", str(broken), clip) == (
+        f"social-mae predict: error: {broken / 'config.json'}: Field 'hidden_size' expected int, got str "
+        "(value: '32'); fix the file, or save or convert the model again"
+    )
+    (broken / "config.json").write_text(json.dumps({**config, "num_attention_heads": 5}))
+    assert "must be divisible by `num_attention_heads` (5)" in one_line_error(
+        capsys, "embed", str(broken), clip, "--output", "e.safetensors"
+    )
+
+    assert one_line_error(capsys, "predict", model, clip, "--device", "banana").endswith(
+        "--device banana: not a device; use cpu, cuda, cuda:1, mps, ..."
+    )
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without a GPU
+    assert "--device cuda: no cuda device is available here" in one_line_error(
+        capsys, "embed", model, clip, "--device", "cuda", "--output", "e.safetensors"
+    )
+    with pytest.raises(SystemExit) as exit_info:  # argparse's usage error
+        cli_main(["predict", model, clip, "--batch-size", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --batch-size: expected a whole number >= 1, got '0'" in capsys.readouterr().err
+
+    for ratio in ("1", "-0.1", "nan"):
+        assert one_line_error(capsys, "reconstruct", model, clip, "--mask-ratio", ratio).endswith(
+            f"mask_ratio={float(ratio)}: must be at least 0 and below 1 (the share of patches removed)"
+        )
+    assert one_line_error(capsys, "synthetic-data", str(tmp_path / "s"), "--duration-s", "-1").endswith(
+        "duration_s=-1.0: must be at least one frame long (0.125 s at 8 fps)"
+    )
+    assert one_line_error(capsys, "synthetic-data", str(tmp_path / "s"), "--size", "4").endswith(
+        "size=4: frames must be at least 16 px square (one 16-px patch of the models)"
+    )
+    assert "clip count must be a whole number" in one_line_error(
+        capsys, "synthetic-data", str(tmp_path / "s"), "--num-clips", "train=-1"
+    )
+    assert not (tmp_path / "s").exists()
+
+
+def test_unwritable_output_folder_is_reported_before_the_model_loads(media, tmp_path, monkeypatch, capsys):
+    import tempfile
+
+    def refuse(*args, dir=None, **kwargs):
+        raise PermissionError(13, "Permission denied", str(dir))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # a read-only folder (root ignores chmod)
+    output = tmp_path / "read-only" / "e.safetensors"
+    error = one_line_error(capsys, "embed", str(tmp_path / "no-model"), str(media("c25.mp4")), "--output", str(output))
+    assert error == f"social-mae embed: error: {output}: cannot write into {output.parent} (Permission denied)"
+
+
 def test_synthetic_data_writes_loadable_manifests(tmp_path, capsys):
     out = tmp_path / "toy"
     assert cli_main(["synthetic-data", str(out), "--num-clips", "train=8,test=4", "--format", "jsonl"]) == 0

@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError
 from transformers import AutoConfig, AutoFeatureExtractor
 from transformers.utils import cached_file
@@ -98,7 +99,15 @@ def check_model_location(name, subfolder: str | None = None) -> None:
 def load_config(name, **kwargs):
     """The model's config; refuses a config of another model type, naming it."""
     check_model_location(name, kwargs.get("subfolder"))
-    config = AutoConfig.from_pretrained(name, **hub_kwargs(kwargs))
+    try:
+        config = AutoConfig.from_pretrained(name, **hub_kwargs(kwargs))
+    except StrictDataclassError as error:  # a wrong type or value in config.json
+        where = (
+            Path(name, kwargs.get("subfolder") or "", "config.json") if Path(name).is_dir() else f"{name} config.json"
+        )
+        lines = str(error).splitlines()  # "Validation error for field 'x':", "    TypeError: Field 'x' expected ..."
+        problem = " ".join(re.sub(r"^\w+Error: ", "", line.strip()) for line in lines[1:] or lines)
+        raise ModelFilesError(f"{where}: {problem}; fix the file, or save or convert the model again") from error
     if getattr(config, "model_type", None) != MODEL_TYPE:
         raise ModelFilesError(
             f"{name}: is a {getattr(config, 'model_type', '?')!r} model, not a Social-MAE / CAV-MAE ({MODEL_TYPE!r})"

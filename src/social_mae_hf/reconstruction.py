@@ -22,7 +22,7 @@ import torch
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor
 from .modeling_social_mae import patch_statistics
 
-__all__ = ["Reconstruction", "reconstruct", "render"]
+__all__ = ["Reconstruction", "check_mask_ratio", "reconstruct", "render"]
 
 MASKED_GREY = 0.5  # removed video patches, in display [0, 1] RGB
 # A perceptually ordered dark-blue -> teal -> yellow ramp for spectrograms (anchors of our own choosing).
@@ -63,6 +63,12 @@ def _denormalize_patches(predictions: torch.Tensor, targets: torch.Tensor) -> to
     return predictions * std + mean
 
 
+def check_mask_ratio(mask_ratio: float | None) -> None:
+    """A share of patches to remove: at least 0 and below 1 (removing every patch leaves the encoder nothing)."""
+    if mask_ratio is not None and not (isinstance(mask_ratio, (int, float)) and 0 <= mask_ratio < 1):
+        raise ValueError(f"mask_ratio={mask_ratio}: must be at least 0 and below 1 (the share of patches removed)")
+
+
 @torch.no_grad()
 def reconstruct(
     model,
@@ -82,6 +88,7 @@ def reconstruct(
             f"reconstruction needs a pretraining model (with its decoder), got {type(model).__name__}; "
             "fine-tuned checkpoints have no decoder"
         )
+    check_mask_ratio(mask_ratio)
     config = model.config
     if config.reconstruction_loss_weight == 0:
         raise ValueError("this model's config has reconstruction_loss_weight=0: it does not run its decoder")

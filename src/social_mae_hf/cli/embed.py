@@ -15,7 +15,7 @@ from transformers import pipeline
 from ..files import ReplacedAtEnd
 from ..pipelines import EMBEDDING_KEYS, FEATURE_EXTRACTION_TASK, load_pipeline_model
 from ..retrieval import recall_at_k
-from .inputs import add_model_and_inputs, check_model_first, collect_media, parse_modalities
+from .inputs import add_model_and_inputs, check_device, check_model_first, collect_media, parse_modalities
 from .per_file import report_failures, run_per_file
 
 __all__ = ["run_embed"]
@@ -45,6 +45,7 @@ def run_embed(
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
     check_model_first("embed", model, inputs)
+    check_device(device)
     with ReplacedAtEnd(output) as pending:  # a folder that cannot be written is reported before any work
         files, skipped = collect_media(inputs, recursive)
         if skipped:

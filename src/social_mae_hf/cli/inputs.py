@@ -9,13 +9,54 @@ from pathlib import Path
 
 from .per_file import add_on_error
 
-__all__ = ["MEDIA_SUFFIXES", "add_model_and_inputs", "check_model_first", "collect_media", "parse_modalities"]
+__all__ = [
+    "MEDIA_SUFFIXES",
+    "add_model_and_inputs",
+    "check_device",
+    "check_model_first",
+    "collect_media",
+    "parse_modalities",
+    "positive_int",
+]
 
 # Containers PyAV reads that hold video or audio; other files in a folder are left out (and counted).
 MEDIA_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp"}
     | {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".wma"}
 )
+
+
+def positive_int(text: str) -> int:
+    """argparse type of counts: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def check_device(device: str | None) -> None:
+    """Refuse a device torch does not know, or one this machine does not have, before the model loads."""
+    if device is None:
+        return
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        raise ValueError(f"--device {device}: not a device; use cpu, cuda, cuda:1, mps, ...") from None
+    backend = {"cuda": torch.cuda, "mps": getattr(torch.backends, "mps", None)}.get(kind, getattr(torch, kind, None))
+    available = getattr(backend, "is_available", None)
+    if kind != "cpu" and (available is None or not available()):
+        build = f"torch {torch.__version__}" + (
+            " (built without CUDA)" if kind == "cuda" and not torch.version.cuda else ""
+        )
+        raise ValueError(f"--device {device}: no {kind} device is available here ({build}); use --device cpu")
+    index = torch.device(device).index
+    if kind == "cuda" and index is not None and index >= torch.cuda.device_count():
+        raise ValueError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
 
 
 def check_model_first(command: str, model: str, inputs: list[str]) -> None:
@@ -59,7 +100,9 @@ def add_model_and_inputs(parser: argparse.ArgumentParser, task: str) -> None:
         "files, by suffix, in name order.",
     )
     parser.add_argument("--recursive", action="store_true", help="Also take media files from subfolders.")
-    parser.add_argument("--batch-size", type=int, default=1, help="Clips (or windows) per forward pass (default 1).")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=1, help="Clips (or windows) per forward pass (default 1)."
+    )
     parser.add_argument("--device", default=None, help="Where the model runs: cpu, cuda, cuda:1, mps (default: cpu).")
     parser.add_argument(
         "--modalities",

@@ -13,7 +13,7 @@ from transformers import pipeline
 
 from ..files import ReplacedAtEnd
 from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
-from .inputs import add_model_and_inputs, check_model_first, collect_media, parse_modalities
+from .inputs import add_model_and_inputs, check_device, check_model_first, collect_media, parse_modalities, positive_int
 from .per_file import FileFailure, report_failures, run_per_file
 
 __all__ = ["format_row", "run_predict", "without_nan"]
@@ -69,6 +69,7 @@ def run_predict(
         raise ValueError(f"output format must be 'table' or 'jsonl', got {output_format!r}")
     out = output or sys.stdout
     check_model_first("predict", model, inputs)
+    check_device(device)
     files, skipped = collect_media(inputs, recursive)
     if skipped:
         print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
@@ -108,7 +109,7 @@ def run_predict(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_and_inputs(parser, "a classification or regression model")
     parser.add_argument(
-        "--top-k", type=int, default=None, help="Labels per clip, best first (default 5). Not for regression."
+        "--top-k", type=positive_int, default=None, help="Labels per clip, best first (default 5). Not for regression."
     )
     parser.add_argument(
         "--function-to-apply",

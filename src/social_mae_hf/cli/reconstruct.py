@@ -23,9 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..files import ReplacedAtEnd
+    from ..reconstruction import check_mask_ratio
     from .inputs import check_model_first
 
     check_model_first("reconstruct", args.model, [args.input])
+    check_mask_ratio(args.mask_ratio)
     if Path(args.output).suffix.lower() != ".png":
         raise ValueError(f"--output {args.output}: the picture is written as PNG; give a .png file name")
     with ReplacedAtEnd(args.output) as output:  # a folder that cannot be written is reported before any work
