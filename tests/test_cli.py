@@ -14,6 +14,7 @@ from transformers import pipeline
 
 from social_mae_hf.cli import COMMANDS, build_parser
 from social_mae_hf.cli import main as cli_main
+from social_mae_hf.cli.messages import keyword_flags, with_flags
 
 
 def test_every_option_of_every_command_is_documented(capsys):
@@ -120,7 +121,8 @@ def test_predict_errors(converted, media, tmp_path, capsys):
     assert cli_main(["predict", model, str(media("noaudio.mp4")), "--quiet"]) == 1  # the file was skipped
     error = capsys.readouterr().err
     assert "1 of 1 file(s) failed" in error
-    assert "no audio track in the input" in error and "noaudio.mp4" in error and "missing_audio='drop'" in error
+    assert "no audio track in the input" in error and "noaudio.mp4" in error
+    assert "pass --modalities video or --missing-audio drop" in error  # the command's flags, not Python keywords
     assert cli_main(["predict", model, str(media("noaudio.mp4")), "--missing-audio", "drop", "--quiet"]) == 0
 
 
@@ -331,13 +333,13 @@ def test_bad_settings_get_one_line_errors(converted, media, tmp_path, monkeypatc
 
     for ratio in ("1", "-0.1", "nan"):
         assert one_line_error(capsys, "reconstruct", model, clip, "--mask-ratio", ratio).endswith(
-            f"mask_ratio={float(ratio)}: must be at least 0 and below 1 (the share of patches removed)"
+            f"--mask-ratio {float(ratio)}: must be at least 0 and below 1 (the share of patches removed)"
         )
     assert one_line_error(capsys, "synthetic-data", str(tmp_path / "s"), "--duration-s", "-1").endswith(
-        "duration_s=-1.0: must be at least one frame long (0.125 s at 8 fps)"
+        "--duration-s -1.0: must be at least one frame long (0.125 s at 8 fps)"
     )
     assert one_line_error(capsys, "synthetic-data", str(tmp_path / "s"), "--size", "4").endswith(
-        "size=4: frames must be at least 16 px square (one 16-px patch of the models)"
+        "--size 4: frames must be at least 16 px square (one 16-px patch of the models)"
     )
     assert "clip count must be a whole number" in one_line_error(
         capsys, "synthetic-data", str(tmp_path / "s"), "--num-clips", "train=-1"
@@ -355,6 +357,33 @@ def test_unwritable_output_folder_is_reported_before_the_model_loads(media, tmp_
     output = tmp_path / "read-only" / "e.safetensors"
     error = one_line_error(capsys, "embed", str(tmp_path / "no-model"), str(media("c25.mp4")), "--output", str(output))
     assert error == f"social-mae embed: error: {output}: cannot write into {output.parent} (Permission denied)"
+
+
+def test_library_hints_are_given_as_the_commands_flags(converted, media, capsys):
+    model, clip = str(converted["social_mae_finetune"]), str(media("c25.mp4"))
+    assert one_line_error(capsys, "predict", model, clip, "--stride-length-s", "2", "--quiet").endswith(
+        "--stride-length-s needs --chunk-length-s (the window length)"
+    )
+    regression = str(converted["social_mae_regression"])
+    assert one_line_error(capsys, "predict", regression, clip, "--function-to-apply", "softmax", "--quiet").endswith(
+        "a regression model's outputs are values, not logits: use --function-to-apply none"
+    )
+
+
+def test_keyword_hints_become_flags():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model")
+    parser.add_argument("--missing-audio", choices=["error", "drop"])
+    parser.add_argument("--top-k", type=int)
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--format", default="csv")
+    flags = keyword_flags(parser, {"manifest_format": "--format"})
+    assert with_flags("x.mp4: pass missing_audio='drop', or quiet=True; `top_k` must be >= 1", flags) == (
+        "x.mp4: pass --missing-audio drop, or --quiet; --top-k must be >= 1"
+    )
+    assert with_flags('top_k=3. manifest_format="jsonl" (model=a, device=cuda:1)', flags) == (
+        "--top-k 3. --format jsonl (model=a, device=cuda:1)"  # only the parser's options; values keep their colons
+    )
 
 
 def test_synthetic_data_writes_loadable_manifests(tmp_path, capsys):

@@ -5,7 +5,10 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# Subcommand name -> module of this package with HELP, add_arguments(parser) and run(args) -> exit status.
+from .messages import keyword_flags, with_flags
+
+# Subcommand name -> module of this package with HELP, add_arguments(parser) and run(args) -> exit status, and
+# optionally KEYWORD_FLAGS: library keywords whose option has another name (keyword -> flag), for error messages.
 COMMANDS = {
     "demo": "demo",
     "predict": "predict",
@@ -26,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"{__name__}.{module_name}")
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+        sub.set_defaults(run=module.run, flags=keyword_flags(sub, getattr(module, "KEYWORD_FLAGS", None)))
     return parser
 
 
@@ -40,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except (ValueError, OSError) as error:
-        print(f"social-mae {args.command}: error: {error}", file=sys.stderr)
+        print(f"social-mae {args.command}: error: {with_flags(str(error), args.flags)}", file=sys.stderr)
         return 2
     finally:
         if quiet:

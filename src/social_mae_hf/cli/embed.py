@@ -131,4 +131,4 @@ def run(args: argparse.Namespace) -> int:
     if result["recall"] is not None:
         for direction, values in result["recall"].items():
             print(f"{direction:<15}" + "  ".join(f"R@{k} {v:.3f}" for k, v in values.items()))
-    return report_failures("embed", result["failures"], len(result["files"]) + len(result["failures"]))
+    return report_failures(args, result["failures"], len(result["files"]) + len(result["failures"]))

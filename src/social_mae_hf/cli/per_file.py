@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..errors import InvalidInputError
+from .messages import with_flags
 
 __all__ = ["ON_ERROR_CHOICES", "FileFailure", "add_on_error", "report_failures", "run_per_file"]
 
@@ -79,11 +80,12 @@ def run_per_file(
             yield name, result
 
 
-def report_failures(command: str, failures: list[FileFailure], total: int) -> int:
-    """Print the files that failed to standard error; the exit status: 0 when none did, 1 otherwise."""
+def report_failures(args: argparse.Namespace, failures: list[FileFailure], total: int) -> int:
+    """Print the files that failed to standard error, hints in the command's flags; the exit status: 0 when none
+    did, 1 otherwise."""
     if not failures:
         return 0
-    print(f"social-mae {command}: {len(failures)} of {total} file(s) failed and were skipped:", file=sys.stderr)
+    print(f"social-mae {args.command}: {len(failures)} of {total} file(s) failed and were skipped:", file=sys.stderr)
     for failure in failures:
-        print(f"  {failure.message}", file=sys.stderr)
+        print(f"  {with_flags(failure.message, args.flags)}", file=sys.stderr)
     return 1

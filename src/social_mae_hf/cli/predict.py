@@ -167,4 +167,4 @@ def run(args: argparse.Namespace) -> int:
             records, failures = predict(handle)
             if not records:
                 output.discard()  # keep an earlier result rather than replace it with nothing
-    return report_failures("predict", failures, len(records) + len(failures))
+    return report_failures(args, failures, len(records) + len(failures))

@@ -2,6 +2,7 @@
 
 import argparse
 
+KEYWORD_FLAGS = {"manifest_format": "--format"}
 HELP = "Write a learnable synthetic audiovisual dataset (mp4 clips with sound + manifests) for trying the scripts."
 
 
