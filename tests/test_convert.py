@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 
 import numpy as np
 import pytest
@@ -238,6 +239,21 @@ def test_converting_onto_a_folder_needs_overwrite_and_keeps_its_label_names(tmp_
     assert cli_main(["convert", finetuned, str(other / "notes.txt"), *TINY_HEADS]) == 2
     assert "notes.txt: is a file" in capsys.readouterr().err
     assert cli_main(["convert", finetuned, str(tmp_path / "empty"), *TINY_HEADS]) == 0  # a new folder is fine
+
+
+@pytest.fixture()
+def umask_027():
+    old = os.umask(0o027)
+    yield 0o640
+    os.umask(old)
+
+
+def test_converted_files_are_readable_as_the_umask_allows(tmp_path, umask_027):
+    out = tmp_path / "out"
+    assert cli_main(["convert", str(REFERENCE / "cav_mae_finetune_tiny.pth"), str(out), *TINY_HEADS]) == 0
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
+    assert modes["model.safetensors"] == modes["config.json"] == umask_027  # not safetensors' 0600
+    assert set(modes.values()) == {umask_027}
 
 
 def test_checkpoint_without_module_prefix_converts_identically(tmp_path, converted):

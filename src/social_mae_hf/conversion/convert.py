@@ -25,6 +25,7 @@ from huggingface_hub.errors import StrictDataclassError
 
 from ..configuration_social_mae import SocialMAEConfig
 from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
+from ..files import open_permissions
 from ..modeling_social_mae import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
@@ -487,6 +488,7 @@ def convert_checkpoint(
     model.eval()
     if output_dir is not None:
         model.save_pretrained(output_dir)
+        open_permissions(*Path(output_dir).glob("*.safetensors"))  # safetensors writes 0600; config.json is 0666-umask
         if write_feature_extractor:
             SocialMAEFeatureExtractor.for_model_config(config).save_pretrained(output_dir)
     return model

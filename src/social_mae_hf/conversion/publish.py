@@ -21,6 +21,7 @@ from huggingface_hub import HfApi, ModelCard
 
 from ..configuration_social_mae import SocialMAEConfig
 from ..feature_extraction_social_mae import SocialMAEFeatureExtractor
+from ..files import open_permissions
 from ..hub import hub_offline, hub_reachable
 from ..loading import check_extractor_matches
 from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
@@ -216,6 +217,7 @@ def publish(
     )
     _check_spec(model, spec, checkpoint)
     model.save_pretrained(folder)
+    open_permissions(*folder.glob("*.safetensors"))  # safetensors writes 0600: others could not read the upload
     SocialMAEFeatureExtractor.for_model_config(model.config).save_pretrained(folder)
     (folder / "README.md").write_text(card_text(spec, repo_id, base_model), encoding="utf-8")
     for line in verify_folder(model, folder):
