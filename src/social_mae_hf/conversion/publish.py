@@ -25,6 +25,7 @@ from ..files import open_permissions
 from ..hub import hub_offline, hub_reachable
 from ..loading import check_extractor_matches
 from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
+from ..pipeline_social_mae import hub_custom_pipelines
 from .convert import convert_checkpoint
 
 __all__ = [
@@ -157,7 +158,10 @@ def verify_folder(model, folder: Path) -> list[str]:
     config = json.loads((folder / "config.json").read_text())
     if config.get("auto_map") != hub_auto_map(type(model).__name__):
         raise ValueError(f"{folder}: config.json's auto_map is {config.get('auto_map')}, not the complete one")
-    missing = [f for f in ("modeling_social_mae.py", "feature_extraction_social_mae.py") if not (folder / f).is_file()]
+    if config.get("custom_pipelines") != hub_custom_pipelines():
+        raise ValueError(f"{folder}: config.json's custom_pipelines is {config.get('custom_pipelines')}, not ours")
+    code = ("modeling_social_mae.py", "feature_extraction_social_mae.py", "pipeline_social_mae.py")
+    missing = [f for f in code if not (folder / f).is_file()]
     if missing:
         raise ValueError(f"{folder}: missing code files {missing} (needed for trust_remote_code)")
     card = ModelCard((folder / "README.md").read_text(encoding="utf-8"))
@@ -166,7 +170,7 @@ def verify_folder(model, folder: Path) -> list[str]:
     return [
         f"{type(reloaded).__name__} reloads with identical {', '.join(expected)}",
         f"{type(extractor).__name__} fits the model",
-        "auto_map and code files for trust_remote_code",
+        "auto_map, custom_pipelines and code files for trust_remote_code",
         "model card metadata",
     ]
 
