@@ -1,9 +1,14 @@
-"""`social-mae` command line: one subcommand per job, each a thin wrapper over the package."""
+"""`social-mae` command line: one subcommand per job, each a thin wrapper over the package.
+
+Building the parser imports no torch or transformers (each command imports what it runs on inside `run`), so that
+`--help` and `--version` answer at once.
+"""
 
 import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 from .messages import keyword_flags, with_flags
 
@@ -24,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="social-mae", description="Social-MAE / CAV-MAE audiovisual models for Hugging Face transformers."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('social-mae-hf')}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(f"{__name__}.{module_name}")

@@ -6,17 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-import torch
-from safetensors.torch import save_file
-from tqdm.auto import tqdm
-from transformers import pipeline
+from typing import TYPE_CHECKING
 
 from ..files import ReplacedAtEnd
-from ..pipelines import EMBEDDING_KEYS, FEATURE_EXTRACTION_TASK, load_pipeline_model
-from ..retrieval import recall_at_k
 from .inputs import add_model_and_inputs, check_device, check_model_first, collect_media, parse_modalities
 from .per_file import report_failures, run_per_file
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["run_embed"]
 
@@ -44,6 +41,13 @@ def run_embed(
     embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
+    from safetensors.torch import save_file
+    from tqdm.auto import tqdm
+    from transformers import pipeline
+
+    from ..pipelines import FEATURE_EXTRACTION_TASK, load_pipeline_model
+    from ..retrieval import recall_at_k
+
     check_model_first("embed", model, inputs)
     check_device(device)
     with ReplacedAtEnd(output) as pending:  # a folder that cannot be written is reported before any work
@@ -78,6 +82,10 @@ def run_embed(
 
 def _stack(names: list[str], rows: list[dict], failures) -> dict[str, torch.Tensor]:
     """`(files, dim)` tensors of the rows, which must hold the same embeddings."""
+    import torch
+
+    from ..pipelines import EMBEDDING_KEYS
+
     if not rows:
         raise ValueError("no file could be embedded:\n  " + "\n  ".join(failure.message for failure in failures))
     keys = [k for k in EMBEDDING_KEYS if k in rows[0]]

@@ -8,11 +8,7 @@ import math
 import sys
 from typing import TextIO
 
-from tqdm.auto import tqdm
-from transformers import pipeline
-
 from ..files import ReplacedAtEnd
-from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
 from .inputs import add_model_and_inputs, check_device, check_model_first, collect_media, parse_modalities, positive_int
 from .per_file import FileFailure, report_failures, run_per_file
 
@@ -67,6 +63,11 @@ def run_predict(
     """
     if output_format not in ("table", "jsonl"):
         raise ValueError(f"output format must be 'table' or 'jsonl', got {output_format!r}")
+    from tqdm.auto import tqdm
+    from transformers import pipeline
+
+    from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
+
     out = output or sys.stdout
     check_model_first("predict", model, inputs)
     check_device(device)

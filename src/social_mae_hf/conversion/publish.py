@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,6 +26,7 @@ from ..hub import hub_offline, hub_reachable
 from ..loading import check_extractor_matches
 from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
 from ..pipeline_social_mae import hub_custom_pipelines
+from .cards import BASE_MODEL, CARDS, CardSpec
 from .convert import convert_checkpoint
 
 __all__ = [
@@ -40,44 +41,6 @@ __all__ = [
 
 # The cards live in the source checkout (`model_cards/` next to `src/`); publishing is a maintainer's job.
 MODEL_CARDS = Path(__file__).resolve().parents[3] / "model_cards"
-
-
-@dataclass(frozen=True)
-class CardSpec:
-    """A model card and the checkpoint it describes; `repo_id` is the default target, used in the card's code."""
-
-    name: str
-    repo_id: str
-    family: str  # "social-mae" (8 frames) or "cav-mae" (1 frame)
-    stage: str  # "pretraining" or "finetuned"
-    task: str | None = None  # the converter's task for fine-tuned checkpoints
-    config_overrides: dict = field(default_factory=dict)  # settings shapes cannot tell (see the card)
-
-
-CARDS = {
-    spec.name: spec
-    for spec in (
-        CardSpec("social-mae", "social-mae-hf/social-mae", "social-mae", "pretraining"),
-        CardSpec("social-mae-cremad", "social-mae-hf/social-mae-cremad", "social-mae", "finetuned", "classification"),
-        CardSpec(
-            "social-mae-first-impressions",
-            "social-mae-hf/social-mae-first-impressions",
-            "social-mae",
-            "finetuned",
-            "regression",
-        ),
-        CardSpec("social-mae-ndc-me", "social-mae-hf/social-mae-ndc-me", "social-mae", "finetuned", "classification"),
-        # The CAV-MAE README: Scale++ trained with norm_pix_loss=True and tr_pos=False.
-        CardSpec(
-            "cav-mae",
-            "social-mae-hf/cav-mae",
-            "cav-mae",
-            "pretraining",
-            config_overrides={"norm_pix_loss": True, "trainable_position_embeddings": False},
-        ),
-    )
-}
-BASE_MODEL = CARDS["social-mae"].repo_id
 
 
 def replace_repo_id(text: str, old: str, new: str) -> str:
