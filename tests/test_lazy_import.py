@@ -1,6 +1,7 @@
 """`import social_mae_hf` and `social-mae --help` import no torch or transformers, yet transformers knows the package's
 classes and pipelines as soon as it is used, whatever the import order. Each case runs in a fresh interpreter."""
 
+import json
 import os
 import subprocess
 import sys
@@ -58,6 +59,18 @@ def test_version_and_help_answer(capsys):
         cli_main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"social-mae {version('social-mae-hf')}"
+
+
+def test_a_feature_extractor_saved_alone_carries_its_code(tmp_path):
+    """Importing one of the package's classes registers it, without transformers' Auto classes being used."""
+    run = run_python(
+        f"from social_mae_hf import SocialMAEFeatureExtractor\n"
+        f"SocialMAEFeatureExtractor.social_mae().save_pretrained({str(tmp_path)!r})"
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    saved = json.loads((tmp_path / "preprocessor_config.json").read_text())
+    assert saved["auto_map"] == {"AutoFeatureExtractor": "feature_extraction_social_mae.SocialMAEFeatureExtractor"}
+    assert (tmp_path / "feature_extraction_social_mae.py").is_file()
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -4,9 +4,10 @@
 Auto classes, `save_pretrained`'s remote-code files, `pipeline()`). Registering needs torch and transformers'
 Auto modules, about 4 s, which importing the package alone (and `social-mae --help`) should not pay. So:
 
-- what transformers has already imported is registered at once: the Auto classes when `transformers.models.auto`
-  is imported, the pipelines when `transformers.pipelines` is;
-- the rest is registered right after transformers imports it: until everything is registered, a finder on
+- a part is due once transformers has imported its registry (the Auto classes: `transformers.models.auto`; the
+  pipelines: `transformers.pipelines`) or one of our classes that it registers is imported (so that a feature
+  extractor or config saved alone is marked for its Auto class and carries its code);
+- what is due when the package is imported is registered at once; until everything is registered, a finder on
   `sys.meta_path` watches imports of `transformers` and `social_mae_hf` modules and, at the end of the outermost
   one (when no module that registering imports is half-initialised), registers what has become due. Then the
   finder removes itself.
@@ -26,9 +27,17 @@ __all__ = ["register", "register_when_transformers_is_used"]
 logger = logging.getLogger(__name__)
 
 _WATCHED = frozenset({"transformers", "social_mae_hf"})
-# What transformers must have imported for each part to be registered, and the part.
-_AUTO_CLASSES = "transformers.models.auto"
-_PIPELINES = "transformers.pipelines"
+_AUTO_CLASSES, _PIPELINES = "Auto classes", "pipelines"
+# Part -> modules whose import makes it due: transformers' registry, or our classes that the part registers.
+_TRIGGERS = {
+    _AUTO_CLASSES: (
+        "transformers.models.auto",
+        "social_mae_hf.configuration_social_mae",
+        "social_mae_hf.feature_extraction_social_mae",
+        "social_mae_hf.modeling_social_mae",
+    ),
+    _PIPELINES: ("transformers.pipelines",),
+}
 
 
 class _State:
@@ -61,13 +70,13 @@ def register() -> None:
 
 
 def _register_due() -> None:
-    """Register the parts whose transformers module is imported; a half-imported dependency defers to next time."""
+    """Register the parts that are due; a half-imported dependency defers to next time."""
     if _State.busy:
         return
     _State.busy = True
     try:
         for part, register_part in _PARTS.items():
-            if part not in _State.registered and part in sys.modules:
+            if part not in _State.registered and any(module in sys.modules for module in _TRIGGERS[part]):
                 register_part()
                 _State.registered.add(part)
     except (ImportError, AttributeError) as error:  # a module of the chain is still being imported elsewhere
