@@ -2,16 +2,19 @@
 
 import argparse
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 from transformers import pipeline
 
 from social_mae_hf.cli import COMMANDS, build_parser
 from social_mae_hf.cli import main as cli_main
+from social_mae_hf.cli.messages import keyword_flags, with_flags
 
 
 def test_every_option_of_every_command_is_documented(capsys):
@@ -60,6 +63,29 @@ def test_predict_jsonl_matches_the_pipeline(converted, folder_of_clips, capsys):
     assert len(records[2]["timeline"]) == 1  # c.mp4 is 1 s long
 
 
+def test_predict_never_writes_nan_as_json(converted, media, tmp_path, capsys):
+    broken = tmp_path / "nan-model"
+    shutil.copytree(converted["social_mae_finetune"], broken)
+    weights = load_file(broken / "model.safetensors")
+    weights["classifier.dense.bias"][2] = float("nan")
+    save_file(weights, broken / "model.safetensors")
+    clip = str(media("c25.mp4"))
+    assert cli_main(["predict", str(broken), clip, "--format", "jsonl", "--function-to-apply", "none", "--quiet"]) == 0
+    captured = capsys.readouterr()
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    record = json.loads(captured.out, parse_constant=refuse)
+    scores = {row["label"]: row["score"] for row in record["predictions"]}
+    assert scores["LABEL_2"] is None and all(isinstance(v, float) for k, v in scores.items() if k != "LABEL_2")
+    assert f"warning: {clip}: the model gave NaN or infinite scores (shown as null)" in captured.err
+    args = ["predict", str(broken), clip, "--format", "jsonl", "--chunk-length-s", "3", "--quiet"]
+    assert cli_main(args) == 0
+    record = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert all(row["score"] is None for window in record["timeline"] for row in window["scores"])  # softmax of NaN
+
+
 def test_predict_table(converted, media, capsys):
     clip = str(media("c25.mp4"))
     assert cli_main(["predict", str(converted["social_mae_regression"]), clip, "--quiet"]) == 0
@@ -92,10 +118,98 @@ def test_predict_errors(converted, media, tmp_path, capsys):
     shutil.copy(Path(model) / "model.safetensors", corrupt / "model.safetensors")
     assert cli_main(["embed", str(corrupt), str(media("c25.mp4")), "--output", str(tmp_path / "e.safetensors")]) == 2
     assert f"{corrupt}: has no processor_config.json" in capsys.readouterr().err
-    assert cli_main(["predict", model, str(media("noaudio.mp4")), "--quiet"]) == 2
+    assert cli_main(["predict", model, str(media("noaudio.mp4")), "--quiet"]) == 1  # the file was skipped
     error = capsys.readouterr().err
-    assert "no audio track in the input" in error and "noaudio.mp4" in error and "missing_audio='drop'" in error
+    assert "1 of 1 file(s) failed" in error
+    assert "no audio track in the input" in error and "noaudio.mp4" in error
+    assert "pass --modalities video or --missing-audio drop" in error  # the command's flags, not Python keywords
     assert cli_main(["predict", model, str(media("noaudio.mp4")), "--missing-audio", "drop", "--quiet"]) == 0
+
+
+@pytest.fixture()
+def folder_with_a_bad_file(media, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(media("c25.mp4"), folder / "a.mp4")
+    (folder / "b.mp4").write_bytes(b"\0not a video" * 100)
+    shutil.copy(media("c30.mp4"), folder / "c.mp4")
+    shutil.copy(media("noaudio.mp4"), folder / "d.mp4")
+    return folder
+
+
+@pytest.mark.parametrize("batch_size", ["1", "3"])
+def test_predict_skips_bad_files_and_lists_them_at_the_end(converted, folder_with_a_bad_file, capsys, batch_size):
+    model = str(converted["social_mae_finetune"])
+    args = ["predict", model, str(folder_with_a_bad_file), "--format", "jsonl", "--quiet", "--batch-size", batch_size]
+    assert cli_main(args) == 1
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    assert [Path(r["file"]).name for r in records] == ["a.mp4", "c.mp4"]
+    expected = pipeline("audio-visual-classification", model=model)(str(folder_with_a_bad_file / "c.mp4"))
+    assert [r["score"] for r in records[1]["predictions"]] == pytest.approx([r["score"] for r in expected])
+    report = captured.err.splitlines()
+    start = report.index("social-mae predict: 2 of 4 file(s) failed and were skipped:")
+    assert report[start + 1].startswith(f"  {folder_with_a_bad_file / 'b.mp4'}: cannot be opened")
+    assert "d.mp4" in report[start + 2] and "no audio track" in report[start + 2]
+
+
+def test_predict_on_error_abort_stops_at_the_first_bad_file(converted, folder_with_a_bad_file, capsys):
+    model = str(converted["social_mae_finetune"])
+    args = ["predict", model, str(folder_with_a_bad_file), "--format", "jsonl", "--quiet", "--on-error", "abort"]
+    assert cli_main(args) == 2
+    captured = capsys.readouterr()
+    assert [Path(json.loads(line)["file"]).name for line in captured.out.splitlines()] == ["a.mp4"]
+    assert captured.err.startswith(f"social-mae predict: error: {folder_with_a_bad_file / 'b.mp4'}: cannot be opened")
+
+
+def test_embed_leaves_out_bad_files(converted, folder_with_a_bad_file, tmp_path, capsys):
+    output = tmp_path / "e.safetensors"
+    model = str(converted["cav_mae_pretrain"])
+    args = ["embed", model, str(folder_with_a_bad_file), "--output", str(output), "--quiet", "--batch-size", "2"]
+    assert cli_main(args) == 1
+    captured = capsys.readouterr()
+    assert "2 file(s) ->" in captured.out and "2 of 4 file(s) failed" in captured.err
+    good = [str(folder_with_a_bad_file / name) for name in ("a.mp4", "c.mp4")]
+    with safe_open(str(output), "pt") as f:
+        assert json.loads(f.metadata()["files"]) == good
+        video = f.get_tensor("video_embedding")
+    expected = pipeline("audio-visual-feature-extraction", model=model)(good[1], return_tensors=True)
+    torch.testing.assert_close(video[1], expected["video_embedding"])
+    bad_only = ["embed", model, str(folder_with_a_bad_file / "b.mp4"), "--output", str(tmp_path / "x.safetensors")]
+    assert cli_main(bad_only) == 2
+    assert "no file could be embedded" in capsys.readouterr().err
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_outputs_are_replaced_only_at_the_end(converted, folder_with_a_bad_file, media, tmp_path, capsys):
+    """A failed run (a typo in the model, nothing usable) leaves an earlier result as it was, and no temporary file."""
+    results = tmp_path / "results"
+    results.mkdir()
+    old = {"p.jsonl": b"earlier predictions\n", "e.safetensors": b"earlier embeddings", "r.png": b"earlier picture"}
+    for name, content in old.items():
+        (results / name).write_bytes(content)
+    (results / "p.jsonl").chmod(0o640)
+    clip = str(media("c25.mp4"))
+    typo = str(tmp_path / "no-such-model")
+    bad = str(folder_with_a_bad_file / "b.mp4")
+    for command in (
+        ["predict", typo, clip, "--output", str(results / "p.jsonl")],
+        ["predict", str(converted["social_mae_finetune"]), bad, "--output", str(results / "p.jsonl")],
+        ["embed", typo, clip, "--output", str(results / "e.safetensors")],
+        ["reconstruct", typo, clip, "--output", str(results / "r.png")],
+        ["reconstruct", str(converted["social_mae_finetune"]), clip, "--output", str(results / "r.png")],
+    ):
+        assert cli_main([*command, "--quiet"] if command[0] != "reconstruct" else command) != 0, command
+        assert {p.name: p.read_bytes() for p in results.iterdir()} == old, command
+    capsys.readouterr()
+
+    model = str(converted["social_mae_finetune"])
+    assert cli_main(["predict", model, clip, "--format", "jsonl", "--output", str(results / "p.jsonl"), "--quiet"]) == 0
+    assert json.loads((results / "p.jsonl").read_text())["file"] == clip
+    assert (results / "p.jsonl").stat().st_mode & 0o777 == 0o640  # an existing file keeps its permissions
+    assert sorted(p.name for p in results.iterdir()) == sorted(old)
+    assert cli_main(["reconstruct", model, clip, "--output", str(results / "r.jpg")]) == 2
+    assert "give a .png file name" in capsys.readouterr().err
 
 
 def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):
@@ -106,6 +220,9 @@ def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):
     assert cli_main(args) == 0
     printed = capsys.readouterr().out
     assert "3 file(s)" in printed and "R@3 1.000" in printed
+    umask = os.umask(0)
+    os.umask(umask)
+    assert output.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() makes files, not safetensors' 0600
     with safe_open(str(output), "pt") as f:
         assert json.loads(f.metadata()["files"]) == clips
         assert set(f.keys()) == {"audio_embedding", "video_embedding", "fused_embedding"}
@@ -124,6 +241,149 @@ def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):
         assert set(f.keys()) == {"video_embedding"}
     assert cli_main([*video_only, "--recall-at", "x"]) == 2
     assert "--recall-at must be comma-separated integers" in capsys.readouterr().err
+
+
+def test_model_location_mistakes_are_named_without_asking_the_hub(converted, media, tmp_path, monkeypatch, capsys):
+    import huggingface_hub
+
+    def no_hub(*args, **kwargs):
+        raise AssertionError("the Hub must not be asked")
+
+    monkeypatch.setattr(huggingface_hub.file_download, "get_hf_file_metadata", no_hub)
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(converted["social_mae_finetune"], tmp_path / "social-mae-cremad")
+    (tmp_path / "models").mkdir()
+    clip = str(media("c25.mp4"))
+
+    def error_of(*args) -> str:
+        assert cli_main(list(args)) == 2, args
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        return err.strip()
+
+    assert error_of("predict", "./social-mae-cremd", clip) == (
+        "social-mae predict: error: no model folder ./social-mae-cremd; did you mean social-mae-cremad?"
+    )
+    assert error_of("predict", "social-mae-cremd", clip).endswith(
+        "no model folder social-mae-cremd; did you mean social-mae-cremad?"
+    )
+    assert error_of("embed", "models/cremad", clip, "--output", "e.safetensors").endswith(
+        "no model folder models/cremad"
+    )
+    assert error_of("reconstruct", "/nowhere/model", clip).endswith("no model folder /nowhere/model")
+    assert error_of("predict", "~/no-such-model-folder", clip).endswith("no model folder ~/no-such-model-folder")
+
+    pth = tmp_path / "cremad.pth"
+    pth.write_bytes(b"weights")
+    assert "convert it first with `social-mae convert`" in error_of("predict", str(tmp_path), clip)
+    message = error_of("embed", str(pth), clip, "--output", "e.safetensors")
+    assert f"{pth}: is a checkpoint file, not a model folder" in message and "social-mae convert" in message
+    weights = "social-mae-cremad/model.safetensors"
+    assert error_of("predict", weights, clip).endswith(
+        f"{weights}: is the weights file; give its folder, social-mae-cremad"
+    )
+
+    assert error_of("predict", clip, "social-mae-cremad") == (
+        f"social-mae predict: error: {clip}: is a media file, but the model comes first (social-mae predict MODEL "
+        "INPUTS...); social-mae-cremad looks like the model"
+    )
+    assert error_of("reconstruct", clip, "org/model").endswith(
+        "(social-mae reconstruct MODEL INPUT); org/model looks like the model"
+    )
+    model = "social-mae-cremad"
+    assert error_of("predict", model, model).endswith(
+        "social-mae-cremad: is a model folder, not media; the model is the first argument only"
+    )
+    assert cli_main(["predict", model, clip, "--quiet"]) == 0  # the real folder, for contrast
+
+
+def one_line_error(capsys, *args, status=2) -> str:
+    assert cli_main(list(args)) == status, args
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err.strip()
+
+
+def test_bad_settings_get_one_line_errors(converted, media, tmp_path, monkeypatch, capsys):
+    model, clip = str(converted["social_mae_finetune"]), str(media("c25.mp4"))
+    broken = tmp_path / "broken"
+    shutil.copytree(model, broken)
+    config = json.loads((broken / "config.json").read_text())
+    (broken / "config.json").write_text(json.dumps({**config, "hidden_size": "32"}))
+    assert one_line_error(capsys, "predict", str(broken), clip) == (
+        f"social-mae predict: error: {broken / 'config.json'}: Field 'hidden_size' expected int, got str "
+        "(value: '32'); fix the file, or save or convert the model again"
+    )
+    (broken / "config.json").write_text(json.dumps({**config, "num_attention_heads": 5}))
+    assert "must be divisible by `num_attention_heads` (5)" in one_line_error(
+        capsys, "embed", str(broken), clip, "--output", "e.safetensors"
+    )
+
+    assert one_line_error(capsys, "predict", model, clip, "--device", "banana").endswith(
+        "--device banana: not a device; use cpu, cuda, cuda:1, mps, ..."
+    )
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without a GPU
+    assert "--device cuda: no cuda device is available here" in one_line_error(
+        capsys, "embed", model, clip, "--device", "cuda", "--output", "e.safetensors"
+    )
+    with pytest.raises(SystemExit) as exit_info:  # argparse's usage error
+        cli_main(["predict", model, clip, "--batch-size", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --batch-size: expected a whole number >= 1, got '0'" in capsys.readouterr().err
+
+    for ratio in ("1", "-0.1", "nan"):
+        assert one_line_error(capsys, "reconstruct", model, clip, "--mask-ratio", ratio).endswith(
+            f"--mask-ratio {float(ratio)}: must be at least 0 and below 1 (the share of patches removed)"
+        )
+    assert one_line_error(capsys, "synthetic-data", str(tmp_path / "s"), "--duration-s", "-1").endswith(
+        "--duration-s -1.0: must be at least one frame long (0.125 s at 8 fps)"
+    )
+    assert one_line_error(capsys, "synthetic-data", str(tmp_path / "s"), "--size", "4").endswith(
+        "--size 4: frames must be at least 16 px square (one 16-px patch of the models)"
+    )
+    assert "clip count must be a whole number" in one_line_error(
+        capsys, "synthetic-data", str(tmp_path / "s"), "--num-clips", "train=-1"
+    )
+    assert not (tmp_path / "s").exists()
+
+
+def test_unwritable_output_folder_is_reported_before_the_model_loads(media, tmp_path, monkeypatch, capsys):
+    import tempfile
+
+    def refuse(*args, dir=None, **kwargs):
+        raise PermissionError(13, "Permission denied", str(dir))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # a read-only folder (root ignores chmod)
+    output = tmp_path / "read-only" / "e.safetensors"
+    error = one_line_error(capsys, "embed", str(tmp_path / "no-model"), str(media("c25.mp4")), "--output", str(output))
+    assert error == f"social-mae embed: error: {output}: cannot write into {output.parent} (Permission denied)"
+
+
+def test_library_hints_are_given_as_the_commands_flags(converted, media, capsys):
+    model, clip = str(converted["social_mae_finetune"]), str(media("c25.mp4"))
+    assert one_line_error(capsys, "predict", model, clip, "--stride-length-s", "2", "--quiet").endswith(
+        "--stride-length-s needs --chunk-length-s (the window length)"
+    )
+    regression = str(converted["social_mae_regression"])
+    assert one_line_error(capsys, "predict", regression, clip, "--function-to-apply", "softmax", "--quiet").endswith(
+        "a regression model's outputs are values, not logits: use --function-to-apply none"
+    )
+
+
+def test_keyword_hints_become_flags():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model")
+    parser.add_argument("--missing-audio", choices=["error", "drop"])
+    parser.add_argument("--top-k", type=int)
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--format", default="csv")
+    flags = keyword_flags(parser, {"manifest_format": "--format"})
+    assert with_flags("x.mp4: pass missing_audio='drop', or quiet=True; `top_k` must be >= 1", flags) == (
+        "x.mp4: pass --missing-audio drop, or --quiet; --top-k must be >= 1"
+    )
+    assert with_flags('top_k=3. manifest_format="jsonl" (model=a, device=cuda:1)', flags) == (
+        "--top-k 3. --format jsonl (model=a, device=cuda:1)"  # only the parser's options; values keep their colons
+    )
 
 
 def test_synthetic_data_writes_loadable_manifests(tmp_path, capsys):

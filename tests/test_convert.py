@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 
 import numpy as np
 import pytest
@@ -208,6 +209,55 @@ def test_id2label_is_written_to_the_config(tmp_path):
     assert config["label2id"]["sad"] == 2
 
 
+def test_converting_onto_a_folder_needs_overwrite_and_keeps_its_label_names(tmp_path, capsys):
+    finetuned = str(REFERENCE / "social_mae_finetune_tiny.pth")
+    out = tmp_path / "crema"
+    names = ["neutral", "happy", "sad", "angry", "fear", "disgust"]
+    assert cli_main(["convert", finetuned, str(out), *TINY_HEADS, "--id2label", ",".join(names)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+
+    assert cli_main(["convert", finetuned, str(out), *TINY_HEADS]) == 2
+    assert f"{out}: is not empty; pass --overwrite" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
+
+    def labels():
+        return list(json.loads((out / "config.json").read_text())["id2label"].values())
+
+    assert cli_main(["convert", finetuned, str(out), *TINY_HEADS, "--overwrite"]) == 0
+    assert "kept the label names" in capsys.readouterr().out
+    assert labels() == names
+    assert cli_main(["convert", finetuned, str(out), *TINY_HEADS, "--overwrite", "--id2label", "a,b,c,d,e,f"]) == 0
+    assert labels() == list("abcdef")
+    cav = str(REFERENCE / "cav_mae_finetune_tiny.pth")  # a 5-output head: 6 names cannot be kept
+    assert cli_main(["convert", cav, str(out), "--num-attention-heads", "4", "--overwrite"]) == 0
+    assert "not keeping the 6 label names" in capsys.readouterr().out
+    assert labels() == [f"LABEL_{i}" for i in range(5)]
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert cli_main(["convert", finetuned, str(other), *TINY_HEADS]) == 2
+    assert cli_main(["convert", finetuned, str(other / "notes.txt"), *TINY_HEADS]) == 2
+    assert "notes.txt: is a file" in capsys.readouterr().err
+    assert cli_main(["convert", finetuned, str(tmp_path / "empty"), *TINY_HEADS]) == 0  # a new folder is fine
+
+
+@pytest.fixture()
+def umask_027():
+    old = os.umask(0o027)
+    yield 0o640
+    os.umask(old)
+
+
+def test_converted_files_are_readable_as_the_umask_allows(tmp_path, umask_027):
+    out = tmp_path / "out"
+    assert cli_main(["convert", str(REFERENCE / "cav_mae_finetune_tiny.pth"), str(out), *TINY_HEADS]) == 0
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
+    assert modes["model.safetensors"] == modes["config.json"] == umask_027  # not safetensors' 0600
+    assert set(modes.values()) == {umask_027}
+
+
 def test_checkpoint_without_module_prefix_converts_identically(tmp_path, converted):
     state = torch.load(REFERENCE / "cav_mae_finetune_tiny.pth", weights_only=True)
     path = tmp_path / "plain.pth"
@@ -299,8 +349,71 @@ def test_label_count_mismatch_is_refused():
 
 
 def test_heads_that_do_not_divide_the_width_are_refused():
-    with pytest.raises(CheckpointError, match=r"hidden_size` \(32\) must be divisible by `num_attention_heads` \(12\)"):
+    with pytest.raises(
+        CheckpointError, match=r"--num-attention-heads 12: must divide the width 32 .*\[1, 2, 4, 8, 16, 32\]"
+    ):
         convert_checkpoint(REFERENCE / "social_mae_finetune_tiny.pth")
+    with pytest.raises(CheckpointError, match=r"--num-attention-heads 0: must divide the width 32"):
+        convert_checkpoint(REFERENCE / "social_mae_finetune_tiny.pth", num_attention_heads=0)
+    with pytest.raises(CheckpointError, match=r"--decoder-num-attention-heads 3: must divide the width 16 "):
+        convert_checkpoint(
+            REFERENCE / "social_mae_pretrain_tiny.pth", num_attention_heads=4, decoder_num_attention_heads=3
+        )
+
+
+@pytest.mark.parametrize(
+    ("frames", "message"),
+    [
+        (
+            32,
+            r"--num-frames 32 would make frames of 16 px, a single patch each .* fit 2 frames of 64 px, 8 frames of 32 px\.",
+        ),
+        (0, r"--num-frames 0: must be a positive multiple of the tubelet size 2"),
+        (-2, r"--num-frames -2: must be a positive multiple"),
+        (3, r"--num-frames 3: must be a positive multiple of the tubelet size 2"),
+    ],
+)
+def test_frame_counts_that_contradict_the_shapes_are_refused(frames, message):
+    with pytest.raises(CheckpointError, match=message):
+        convert_checkpoint(REFERENCE / "social_mae_pretrain_tiny.pth", num_frames=frames, num_attention_heads=4)
+
+
+def test_frame_count_that_the_shapes_cannot_tell_is_said():
+    notes = []
+    model = convert_checkpoint(
+        REFERENCE / "social_mae_finetune_tiny.pth", num_frames=2, num_attention_heads=4, log=notes.append
+    )
+    assert (model.config.num_frames, model.config.image_size) == (2, 64)
+    assert notes == [
+        "video: 2 frames of 64 px (--num-frames); pos_embed_v's 16 tokens would also fit 8 frames of 32 px: shapes "
+        "cannot tell, check --num-frames if the model took another"
+    ]
+    with pytest.raises(CheckpointError, match="a CAV-MAE checkpoint takes one frame"):
+        convert_checkpoint(REFERENCE / "cav_mae_finetune_tiny.pth", num_frames=8, num_attention_heads=4)
+
+
+def test_repeated_label_names_are_refused(tmp_path, capsys):
+    with pytest.raises(ValueError, match=r"repeated: 'sad' \(outputs \[2, 5\]\)"):
+        convert_checkpoint(
+            REFERENCE / "social_mae_finetune_tiny.pth", num_attention_heads=4, id2label="a,b,sad,c,d,sad"
+        )
+    args = ["convert", str(REFERENCE / "social_mae_finetune_tiny.pth"), str(tmp_path / "x"), *TINY_HEADS]
+    assert cli_main([*args, "--id2label", '{"0": "a", "1": "a", "2": "b", "3": "c", "4": "d", "5": "e"}']) == 2
+    assert "--id2label: each output needs its own name; repeated: 'a' (outputs [0, 1])" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_nan_and_infinite_weights_are_refused(tmp_path):
+    def damage(sd):
+        sd["module.blocks_v.1.mlp.fc2.bias"][3] = float("nan")
+        sd["module.pos_embed_a"][0, 0, :2] = float("inf")
+
+    with pytest.raises(CheckpointError) as error:
+        convert_checkpoint(_edited_checkpoint(tmp_path, damage), num_attention_heads=4)
+    assert "tensors with NaN or infinite values: ['module.blocks_v.1.mlp.fc2.bias (1 of 32 values)', " in str(
+        error.value
+    )
+    assert "'module.pos_embed_a (2 of 1024 values)'" in str(error.value)
 
 
 def test_cli_reports_errors_on_stderr(tmp_path, capsys):

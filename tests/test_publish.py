@@ -2,6 +2,7 @@
 
 import http.server
 import json
+import os
 import socket
 import threading
 import time
@@ -45,6 +46,9 @@ def test_dry_run_builds_a_verified_folder(tmp_path, capsys, monkeypatch):
     assert "base_model: social-mae-hf/social-mae\n" in readme  # the pretrained model keeps its id
     config = json.loads((folder / "config.json").read_text())
     assert list(config["id2label"].values()) == EMOTIONS.split(",")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o666 & ~umask}  # model.safetensors too
 
 
 def test_offline_and_unreachable_hub_do_not_upload(tmp_path, monkeypatch):

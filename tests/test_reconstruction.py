@@ -6,7 +6,15 @@ import torch
 
 from social_mae_hf import SocialMAEForAudioVisualClassification, SocialMAEForPreTraining, SocialMAEProcessor
 from social_mae_hf.cli import main as cli_main
-from social_mae_hf.reconstruction import LABEL_WIDTH, MASKED_GREY, _denormalize_patches, reconstruct, render
+from social_mae_hf.reconstruction import (
+    FADE,
+    LABEL_WIDTH,
+    MASKED_GREY,
+    _denormalize_patches,
+    caption,
+    reconstruct,
+    render,
+)
 from social_mae_hf.video_processing_social_mae import SocialMAEVideoProcessor
 
 
@@ -82,6 +90,36 @@ def test_panels_of_a_social_mae_reconstruction(social, media):
     assert image.size[0] == LABEL_WIDTH + frames * width
     first_row = np.asarray(image)[24 : 24 + height, LABEL_WIDTH:]
     np.testing.assert_array_equal(first_row, (np.concatenate(list(result.frames), axis=1) * 255).round())
+
+
+def test_legacy_order_figure_shows_what_was_predicted_where(social):
+    """Converted Social-MAE: the predicted patches are not the hidden ones; the figure fades what was not predicted
+    and its caption says why."""
+    model, extractor, inputs = social
+    result = reconstruct(model, inputs, extractor, seed=3)
+    _, hidden, trained, _ = _panels_by_hand(model, inputs, seed=3, legacy=True)
+    np.testing.assert_array_equal(result.predicted_frames, trained[..., 0])
+    assert (result.predicted_frames != hidden[..., 0]).mean() > 0.1  # the legacy order moves predictions
+    assert result.legacy_video_target_order
+
+    image = np.asarray(render(result, "title")).astype(int)
+    frames, height, width, _ = result.frames.shape
+    top = 24 + 2 * (height + 4)  # the reconstruction row
+    row = image[top : top + height, LABEL_WIDTH : LABEL_WIDTH + frames * width].reshape(height, frames, width, 3)
+    row = row.transpose(1, 0, 2, 3)
+    shown = (result.reconstructed_frames * 255).round()
+    predicted = result.predicted_frames
+    np.testing.assert_array_equal(row[predicted], shown[predicted])  # predictions at full strength
+    np.testing.assert_array_equal(row[~predicted], (shown[~predicted] * (1 - FADE) + 255 * FADE).round())  # faded
+
+    lines = caption(result)
+    assert lines[0].startswith("Reconstruction rows: predicted patches at full strength; faded parts are the input")
+    assert "Legacy video target order" in lines[1] and "the predicted patches are not the hidden ones" in lines[1]
+    strips_end = top + height + 4 + 3 * (max(64, result.spectrogram.shape[0]) + 4)
+    assert (image[strips_end:, :, :] < 100).any()  # the caption is drawn under the strips
+    cav_like = reconstruct(model, inputs, extractor, seed=3)
+    cav_like.legacy_video_target_order = False
+    assert len(caption(cav_like)) == 1
 
 
 def test_mask_ratio_and_seed(social):

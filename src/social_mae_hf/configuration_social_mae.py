@@ -5,6 +5,8 @@ from typing import Literal
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
+from .pipeline_social_mae import hub_custom_pipelines
+
 
 @strict
 class SocialMAEConfig(PreTrainedConfig):
@@ -97,6 +99,21 @@ class SocialMAEConfig(PreTrainedConfig):
 
     single_modality_strategy: Literal["modality_specific", "average_fusion"] = "modality_specific"
     regression_loss: Literal["l1", "mse"] = "l1"
+
+    def __post_init__(self, **kwargs):
+        # A saved folder's `custom_pipelines` (see `pipeline_social_mae`) serve transformers without this package.
+        # The package registers its pipelines with transformers, which would prefer a loaded config's entry and ask
+        # for trust_remote_code; so the package's config drops it and a folder's copy of this file keeps it.
+        if __package__ == "social_mae_hf":
+            kwargs.pop("custom_pipelines", None)
+        super().__post_init__(**kwargs)
+
+    def to_dict(self) -> dict:
+        """As transformers', plus the folder's `custom_pipelines` when saved with its code (for the Hub)."""
+        output = super().to_dict()
+        if self._auto_class is not None:
+            output["custom_pipelines"] = hub_custom_pipelines()
+        return output
 
     @classmethod
     def social_mae(cls, **kwargs) -> "SocialMAEConfig":

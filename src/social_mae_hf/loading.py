@@ -8,6 +8,12 @@ folder has the processor config that fixes the model's inputs, and which file is
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
+from pathlib import Path
+
+from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError
 from transformers import AutoConfig
 from transformers.utils import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, cached_file
@@ -17,6 +23,7 @@ from .processing_social_mae import SocialMAEProcessor
 
 __all__ = [
     "HEAD_ARCHITECTURES",
+    "check_model_location",
     "check_processor_matches",
     "hub_kwargs",
     "load_config",
@@ -37,9 +44,70 @@ def hub_kwargs(kwargs: dict) -> dict:
     return {k: kwargs[k] for k in _HUB_KWARGS if k in kwargs}
 
 
+# A Hub repository id: `name` or `namespace/name` (huggingface_hub's rule, without its length limit).
+_REPO_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
+_CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".tar")
+
+
+def _is_model_folder(path: Path) -> bool:
+    return (path / "config.json").is_file()
+
+
+def check_model_location(name, subfolder: str | None = None) -> None:
+    """Refuse, without asking the Hub, a model name that is a local path but not a saved model folder.
+
+    A name is local when it exists, starts with `./`, `../`, `/` or `~`, or is not a valid Hub id; a valid
+    `namespace/name` whose `namespace` is a local folder, or a plain name close to a model folder here, is a typo
+    of a local path too. Otherwise it is a Hub id, left to transformers.
+    """
+    text = os.fspath(name)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if _is_model_folder(path / (subfolder or "")):
+            return
+        checkpoints = sorted(p.name for p in path.iterdir() if p.suffix in _CHECKPOINT_SUFFIXES)
+        hint = f"; it holds {checkpoints[0]}: convert it first with `social-mae convert`" if checkpoints else ""
+        raise ModelFilesError(f"{text}: is a folder without config.json, not a saved model{hint}")
+    if path.is_file():
+        if path.suffix in _CHECKPOINT_SUFFIXES:
+            raise ModelFilesError(
+                f"{text}: is a checkpoint file, not a model folder. An original Social-MAE / CAV-MAE checkpoint is "
+                f"converted once with `social-mae convert {text} FOLDER`; then give FOLDER."
+            )
+        if path.suffix == ".safetensors" and _is_model_folder(path.parent):
+            raise ModelFilesError(f"{text}: is the weights file; give its folder, {path.parent}")
+        raise ModelFilesError(f"{text}: is a file, not a saved model folder or a Hub id")
+    local = (
+        text.startswith(("./", "../", "/", "~", ".\\", "..\\"))
+        or (os.sep != "/" and os.sep in text)
+        or not _REPO_ID.fullmatch(text)
+        or "--" in text
+        or ".." in text
+    )
+    if not local and "/" in text and Path(text.split("/")[0]).expanduser().is_dir():
+        local = True  # `models/cremad` with a local `models/` folder
+    parent = path.parent
+    siblings = [p.name for p in parent.iterdir() if p.is_dir() and _is_model_folder(p)] if parent.is_dir() else []
+    close = difflib.get_close_matches(path.name, siblings, n=1, cutoff=0.8)
+    if not local and "/" not in text and close:
+        local = True  # `social-mae-cremd` next to the model folder `social-mae-cremad`
+    if local:
+        hint = f"; did you mean {parent / close[0]}?" if close else ""
+        raise ModelFilesError(f"no model folder {text}{hint}")
+
+
 def load_config(name, **kwargs):
     """The model's config; refuses a config of another model type, naming it."""
-    config = AutoConfig.from_pretrained(name, **hub_kwargs(kwargs))
+    check_model_location(name, kwargs.get("subfolder"))
+    try:
+        config = AutoConfig.from_pretrained(name, **hub_kwargs(kwargs))
+    except StrictDataclassError as error:  # a wrong type or value in config.json
+        where = (
+            Path(name, kwargs.get("subfolder") or "", "config.json") if Path(name).is_dir() else f"{name} config.json"
+        )
+        lines = str(error).splitlines()  # "Validation error for field 'x':", "    TypeError: Field 'x' expected ..."
+        problem = " ".join(re.sub(r"^\w+Error: ", "", line.strip()) for line in lines[1:] or lines)
+        raise ModelFilesError(f"{where}: {problem}; fix the file, or save or convert the model again") from error
     if getattr(config, "model_type", None) != MODEL_TYPE:
         raise ModelFilesError(
             f"{name}: is a {getattr(config, 'model_type', '?')!r} model, not a Social-MAE / CAV-MAE ({MODEL_TYPE!r})"

@@ -4,9 +4,13 @@ and the spectrogram (original / masked / reconstructed), one PNG, drawn with PIL
 Where the predictions go: the decoder's prediction i is scored against target patch i, and targets are patchified
 in the model's target order (`config.legacy_video_target_order`; the released Social-MAE learned targets in
 (time, height, width) order while its tokens are in (height, width, time) order). So predictions are put back
-with `unpatchify_video` in that order, and so is the mask that says which predictions were trained: the
-reconstruction shows the predicted patches there and the input's patches elsewhere, as MAE figures do. The
-masked input shows what the encoder did not see: the mask in token order.
+with `unpatchify_video` in that order, and so is the mask that says which predictions were trained. The masked
+input shows what the encoder did not see: the mask in token order.
+
+In the legacy order the two differ: the prediction made at a hidden token's place stands for another patch, so
+the predicted patches are not the hidden ones (some hidden patches get no prediction, some visible ones get one).
+The figure therefore draws the reconstruction rows with the predicted parts at full strength and the rest, copied
+from the input, faded, and says why in a caption under the rows.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import torch
 from .modeling_social_mae import patch_statistics
 from .processing_social_mae import SocialMAEProcessor
 
-__all__ = ["Reconstruction", "reconstruct", "render"]
+__all__ = ["Reconstruction", "check_mask_ratio", "reconstruct", "render"]
 
 MASKED_GREY = 0.5  # removed video patches, in display [0, 1] RGB
+FADE = 0.6  # share of white mixed into the parts of a reconstruction row that are the input, not a prediction
 # A perceptually ordered dark-blue -> teal -> yellow ramp for spectrograms (anchors of our own choosing).
 _RAMP = np.array([[20, 12, 60], [40, 80, 140], [30, 150, 140], [120, 200, 90], [250, 230, 60]], np.float32) / 255
 LABEL_WIDTH = 150
@@ -33,16 +38,20 @@ LABEL_WIDTH = 150
 @dataclass
 class Reconstruction:
     """Display arrays: frames `(T, H, W, 3)` RGB in [0, 1]; spectrograms `(mel bins, time)` in fbank units, low
-    frequencies first; masks 1 where removed. `video_loss` / `audio_loss` are the model's reconstruction losses."""
+    frequencies first; masks 1 where removed. `predicted_frames` `(T, H, W)` is 1 where `reconstructed_frames` shows
+    a prediction (the input elsewhere); for the spectrogram that is `spectrogram_mask`. `video_loss` / `audio_loss`
+    are the model's reconstruction losses; `legacy_video_target_order` the model's target order."""
 
     frames: np.ndarray
     masked_frames: np.ndarray
     reconstructed_frames: np.ndarray
+    predicted_frames: np.ndarray
     spectrogram: np.ndarray
     spectrogram_mask: np.ndarray
     reconstructed_spectrogram: np.ndarray
     video_loss: float
     audio_loss: float
+    legacy_video_target_order: bool = False
 
 
 def _to_display(pixel_values: torch.Tensor, processor: SocialMAEProcessor) -> torch.Tensor:
@@ -64,6 +73,12 @@ def _denormalize_patches(predictions: torch.Tensor, targets: torch.Tensor) -> to
     return predictions * std + mean
 
 
+def check_mask_ratio(mask_ratio: float | None) -> None:
+    """A share of patches to remove: at least 0 and below 1 (removing every patch leaves the encoder nothing)."""
+    if mask_ratio is not None and not (isinstance(mask_ratio, (int, float)) and 0 <= mask_ratio < 1):
+        raise ValueError(f"mask_ratio={mask_ratio}: must be at least 0 and below 1 (the share of patches removed)")
+
+
 @torch.no_grad()
 def reconstruct(
     model,
@@ -83,6 +98,7 @@ def reconstruct(
             f"reconstruction needs a pretraining model (with its decoder), got {type(model).__name__}; "
             "fine-tuned checkpoints have no decoder"
         )
+    check_mask_ratio(mask_ratio)
     config = model.config
     if config.reconstruction_loss_weight == 0:
         raise ValueError("this model's config has reconstruction_loss_weight=0: it does not run its decoder")
@@ -123,11 +139,13 @@ def reconstruct(
         frames=frames.numpy(),
         masked_frames=masked.numpy(),
         reconstructed_frames=recon.numpy(),
+        predicted_frames=(trained[:, 0] > 0).numpy(),
         spectrogram=spectrogram.T.numpy(),
         spectrogram_mask=audio_mask.T.numpy(),
         reconstructed_spectrogram=recon_spectrogram.T.numpy(),
         video_loss=float(out.video_reconstruction_loss),
         audio_loss=float(out.audio_reconstruction_loss),
+        legacy_video_target_order=bool(config.legacy_video_target_order),
     )
 
 
@@ -140,24 +158,62 @@ def _colorize(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return (rgb[::-1] * 255).round().astype(np.uint8)
 
 
+def _as_uint8(values: np.ndarray) -> np.ndarray:
+    return (values * 255).round().astype(np.uint8)
+
+
 def _row(frames: np.ndarray) -> np.ndarray:
-    return (np.concatenate(list(frames), axis=1) * 255).round().astype(np.uint8)
+    return np.concatenate(list(_as_uint8(frames)), axis=1)
+
+
+def fade(image: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`image` (..., 3) uint8 with the pixels where `keep` is false mixed with white: input, not prediction."""
+    faded = (image * (1 - FADE) + 255 * FADE).round().astype(np.uint8)
+    return np.where(keep[..., None], image, faded)
+
+
+def caption(result: Reconstruction) -> list[str]:
+    """The lines under the figure: how to read the reconstruction rows, and why the legacy order moves patches."""
+    lines = ["Reconstruction rows: predicted patches at full strength; faded parts are the input, shown for context."]
+    if result.legacy_video_target_order:
+        lines.append(
+            "Legacy video target order (the released Social-MAE): the prediction made at a hidden token's place "
+            "(height, width, time) was trained on the patch with the same index in (time, height, width) order, so "
+            "it is drawn where that patch is: the predicted patches are not the hidden ones of the masked input."
+        )
+    return lines
+
+
+def _wrap(draw: PIL.ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if line and draw.textlength(candidate, font=font) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return [*lines, line] if line else lines
 
 
 def render(result: Reconstruction, title: str = "") -> PIL.Image.Image:
-    """One image: three frame rows, then three spectrogram strips (masked parts of the spectrogram darkened)."""
+    """One image: three frame rows, then three spectrogram strips (masked parts of the spectrogram darkened), then
+    the caption. Reconstruction rows show predictions at full strength and the input, where nothing was predicted,
+    faded."""
+    recon_frames = np.concatenate(list(fade(_as_uint8(result.reconstructed_frames), result.predicted_frames)), axis=1)
     rows = [
         ("original", _row(result.frames)),
         ("masked input", _row(result.masked_frames)),
-        ("reconstruction", _row(result.reconstructed_frames)),
+        ("reconstruction", recon_frames),
     ]
     width = rows[0][1].shape[1]
     low, high = np.percentile(result.spectrogram, [1, 99])
     masked_spec = np.where(result.spectrogram_mask > 0, low, result.spectrogram)
+    reconstructed = fade(_colorize(result.reconstructed_spectrogram, low, high), result.spectrogram_mask[::-1] > 0)
     specs = [
         ("spectrogram", _colorize(result.spectrogram, low, high)),
         ("masked", _colorize(masked_spec, low, high)),
-        ("reconstructed", _colorize(result.reconstructed_spectrogram, low, high)),
+        ("reconstructed", reconstructed),
     ]
     # Spectrogram strips: as wide as the frame rows, at least 64 px high.
     strip_height = max(64, specs[0][1].shape[0])
@@ -165,12 +221,15 @@ def render(result: Reconstruction, title: str = "") -> PIL.Image.Image:
         (name, np.asarray(PIL.Image.fromarray(image).resize((width, strip_height), PIL.Image.Resampling.NEAREST)))
         for name, image in specs
     ]
-    header = 24 if title else 0
-    gap = 4
-    height = header + sum(image.shape[0] + gap for _, image in rows + strips)
-    canvas = PIL.Image.new("RGB", (LABEL_WIDTH + width, height), "white")
-    draw = PIL.ImageDraw.Draw(canvas)
     font = PIL.ImageFont.load_default()
+    measure = PIL.ImageDraw.Draw(PIL.Image.new("RGB", (1, 1)))
+    text_width = max(LABEL_WIDTH + width - 8, 300)
+    notes = [line for paragraph in caption(result) for line in _wrap(measure, paragraph, font, text_width)]
+    header = 24 if title else 0
+    gap, line_height = 4, 14
+    height = header + sum(image.shape[0] + gap for _, image in rows + strips) + line_height * len(notes) + gap
+    canvas = PIL.Image.new("RGB", (max(LABEL_WIDTH + width, text_width + 8), height), "white")
+    draw = PIL.ImageDraw.Draw(canvas)
     if title:
         draw.text((4, 6), title, fill="black", font=font)
     y = header
@@ -178,6 +237,9 @@ def render(result: Reconstruction, title: str = "") -> PIL.Image.Image:
         canvas.paste(PIL.Image.fromarray(image), (LABEL_WIDTH, y))
         draw.text((4, y + image.shape[0] // 2 - 6), name, fill="black", font=font)
         y += image.shape[0] + gap
+    for line in notes:
+        draw.text((4, y), line, fill="black", font=font)
+        y += line_height
     return canvas
 
 

@@ -1,11 +1,19 @@
-"""`social-mae` command line: one subcommand per job, each a thin wrapper over the package."""
+"""`social-mae` command line: one subcommand per job, each a thin wrapper over the package.
+
+Building the parser imports no torch or transformers (each command imports what it runs on inside `run`), so that
+`--help` and `--version` answer at once.
+"""
 
 import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
-# Subcommand name -> module of this package with HELP, add_arguments(parser) and run(args) -> exit status.
+from .messages import keyword_flags, with_flags
+
+# Subcommand name -> module of this package with HELP, add_arguments(parser) and run(args) -> exit status, and
+# optionally KEYWORD_FLAGS: library keywords whose option has another name (keyword -> flag), for error messages.
 COMMANDS = {
     "demo": "demo",
     "predict": "predict",
@@ -21,12 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="social-mae", description="Social-MAE / CAV-MAE audiovisual models for Hugging Face transformers."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('social-mae-hf')}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(f"{__name__}.{module_name}")
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+        sub.set_defaults(run=module.run, flags=keyword_flags(sub, getattr(module, "KEYWORD_FLAGS", None)))
     return parser
 
 
@@ -40,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except (ValueError, OSError) as error:
-        print(f"social-mae {args.command}: error: {error}", file=sys.stderr)
+        print(f"social-mae {args.command}: error: {with_flags(str(error), args.flags)}", file=sys.stderr)
         return 2
     finally:
         if quiet:

@@ -10,9 +10,9 @@ def add_conversion_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--num-frames",
         type=int,
-        default=8,
-        help="Frames per clip the Social-MAE checkpoint was trained with (shapes cannot tell; default 8). "
-        "Ignored for CAV-MAE (one frame).",
+        default=None,
+        help="Frames per clip the Social-MAE checkpoint was trained with (default 8, as released): the tensors fix "
+        "frames x image size, not each. Not for CAV-MAE (one frame).",
     )
     parser.add_argument(
         "--num-attention-heads", type=int, default=12, help="Encoder attention heads (default 12, as released)."
@@ -36,7 +36,9 @@ def conversion_kwargs(args: argparse.Namespace) -> dict:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="Original Social-MAE or CAV-MAE .pth file (with or without `module.`).")
-    parser.add_argument("output_dir", help="Folder to write config.json and model.safetensors into.")
+    parser.add_argument(
+        "output_dir", help="Folder to write config.json and model.safetensors into: new or empty, unless --overwrite."
+    )
     add_conversion_options(parser)
     parser.add_argument(
         "--task",
@@ -48,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--id2label",
         default=None,
         help="Label names in output order: a JSON file, a JSON list/object, or comma-separated names.",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace the model in a non-empty output folder (refused otherwise). Its label names are kept unless "
+        "--id2label gives new ones.",
     )
     parser.add_argument(
         "--no-feature-extractor",
@@ -66,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         task=args.task,
         id2label=args.id2label,
         write_feature_extractor=not args.no_feature_extractor,
+        overwrite=args.overwrite,
+        log=print,
     )
     config = model.config
     print(

@@ -5,24 +5,18 @@ input geometry (8 BGR frames of 224 px, 1024 fbank frames) and CREMA-D's six emo
 are meaningless (the weights are random); pass `--model` with a converted folder for real ones.
 """
 
+from __future__ import annotations
+
 import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from .. import synthetic
-from ..configuration_social_mae import SocialMAEConfig
-from ..loading import load_config, load_processor, load_weights, saved_architecture
-from ..modeling_social_mae import (
-    SocialMAEForAudioVisualClassification,
-    SocialMAEForPreTraining,
-    SocialMAEForRegression,
-    SocialMAEModel,
-    SocialMAEPreTrainedModel,
-)
-from ..processing_social_mae import SocialMAEProcessor
+if TYPE_CHECKING:  # imported where used: building the command line must not import torch
+    from ..configuration_social_mae import SocialMAEConfig
+    from ..modeling_social_mae import SocialMAEModel, SocialMAEPreTrainedModel
+    from ..processing_social_mae import SocialMAEProcessor
 
 HELP = "Generate a talking-face clip and run feature extraction and a model on it (offline, CPU)."
 
@@ -31,6 +25,8 @@ CREMA_D_EMOTIONS = ("anger", "disgust", "fear", "happy", "neutral", "sad")
 
 def demo_config(seed_labels: tuple[str, ...] = CREMA_D_EMOTIONS) -> SocialMAEConfig:
     """Released input geometry, small width and depth: the real preprocessing, a fast forward pass."""
+    from ..configuration_social_mae import SocialMAEConfig
+
     return SocialMAEConfig.social_mae(
         hidden_size=192,
         num_attention_heads=3,
@@ -43,6 +39,17 @@ def demo_config(seed_labels: tuple[str, ...] = CREMA_D_EMOTIONS) -> SocialMAECon
 
 def load_model(model: str | None, seed: int) -> tuple[SocialMAEPreTrainedModel, SocialMAEProcessor, str]:
     """The user's converted folder / Hub id with its own processor, or the embedded random default."""
+    import torch
+
+    from ..loading import load_config, load_processor, load_weights, saved_architecture
+    from ..modeling_social_mae import (
+        SocialMAEForAudioVisualClassification,
+        SocialMAEForPreTraining,
+        SocialMAEForRegression,
+        SocialMAEModel,
+    )
+    from ..processing_social_mae import SocialMAEProcessor
+
     if model is None:
         torch.manual_seed(seed)
         network = SocialMAEForAudioVisualClassification(demo_config())
@@ -70,14 +77,29 @@ def _timed(fn):
 
 
 def _encoder(model: SocialMAEPreTrainedModel) -> SocialMAEModel:
+    from ..modeling_social_mae import SocialMAEModel
+
     return model if isinstance(model, SocialMAEModel) else model.social_mae
 
 
-@torch.inference_mode()
 def run_demo(
     model: str | None = None, video: str | None = None, output_dir: str | None = None, seed: int = 0, top_k: int = 3
 ) -> dict:
     """Run and print every step; returns what was computed (for tests and notebooks)."""
+    import torch
+
+    with torch.inference_mode():
+        return _run_demo(model, video, output_dir, seed, top_k)
+
+
+def _run_demo(model: str | None, video: str | None, output_dir: str | None, seed: int, top_k: int) -> dict:
+    from .. import synthetic
+    from ..modeling_social_mae import (
+        SocialMAEForAudioVisualClassification,
+        SocialMAEForPreTraining,
+        SocialMAEForRegression,
+    )
+
     folder = Path(output_dir or tempfile.mkdtemp(prefix="social-mae-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     if video is None:

@@ -6,15 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from safetensors.torch import save_file
-from tqdm.auto import tqdm
-from transformers import pipeline
+from ..files import ReplacedAtEnd
+from .inputs import add_model_and_inputs, check_device, check_model_first, collect_media, parse_modalities
+from .per_file import report_failures, run_per_file
 
-from ..pipelines import EMBEDDING_KEYS, FEATURE_EXTRACTION_TASK, load_pipeline_model
-from ..retrieval import recall_at_k
-from .inputs import add_model_and_inputs, collect_media, parse_modalities
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["run_embed"]
 
@@ -33,24 +32,62 @@ def run_embed(
     missing_audio: str | None = None,
     recall_ks: list[int] | None = None,
     progress: bool = True,
+    on_error: str = "skip",
 ) -> dict:
     """Embed every input file; writes `{audio,video,fused}_embedding` `(files, dim)` tensors to `output`
-    (safetensors, with the file list and model in its metadata). With `recall_ks`, also audio->video and
-    video->audio recall@k over the files (they must have both modalities). Returns the tensors, file names
-    and recall."""
+    (safetensors, with the embedded files and the model in its metadata). With `recall_ks`, also audio->video and
+    video->audio recall@k over the files (they must have both modalities). Files that cannot be used are left out
+    and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). Returns the tensors, the
+    embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
-    files, skipped = collect_media(inputs, recursive)
-    if skipped:
-        print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
-    embedder = pipeline(
-        FEATURE_EXTRACTION_TASK, model=load_pipeline_model(FEATURE_EXTRACTION_TASK, model), device=device
-    )
-    params = {"modalities": modalities, "missing_audio": missing_audio}
-    params = {k: v for k, v in params.items() if v is not None}
-    names = [str(f) for f in files]
-    results = embedder((n for n in names), batch_size=batch_size, return_tensors=True, **params)
-    rows = list(tqdm(results, total=len(names), unit="file", disable=not progress, file=sys.stderr))
+    from safetensors.torch import save_file
+    from tqdm.auto import tqdm
+    from transformers import pipeline
+
+    from ..pipelines import FEATURE_EXTRACTION_TASK, load_pipeline_model
+    from ..retrieval import recall_at_k
+
+    check_model_first("embed", model, inputs)
+    check_device(device)
+    with ReplacedAtEnd(output) as pending:  # a folder that cannot be written is reported before any work
+        files, skipped = collect_media(inputs, recursive)
+        if skipped:
+            print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
+        embedder = pipeline(
+            FEATURE_EXTRACTION_TASK, model=load_pipeline_model(FEATURE_EXTRACTION_TASK, model), device=device
+        )
+        params = {k: v for k, v in {"modalities": modalities, "missing_audio": missing_audio}.items() if v is not None}
+        failures = []
+        embedded = run_per_file(
+            lambda group: embedder(group, batch_size=batch_size, return_tensors=True, **params),
+            [str(f) for f in files],
+            batch_size,
+            on_error,
+            failures,
+        )
+        names, rows = [], []
+        for name, row in tqdm(embedded, total=len(files), unit="file", disable=not progress, file=sys.stderr):
+            names.append(name)
+            rows.append(row)
+        tensors = _stack(names, rows, failures)
+        save_file(tensors, pending.path, metadata={"files": json.dumps(names), "model": str(model)})
+    recall = None
+    if recall_ks:
+        if "audio_embedding" not in tensors or "video_embedding" not in tensors:
+            raise ValueError("retrieval needs audio and video embeddings of every file")
+        recall = recall_at_k(tensors["audio_embedding"], tensors["video_embedding"], ks=recall_ks)
+    return {"tensors": tensors, "files": names, "failures": failures, "recall": recall}
+
+
+def _stack(names: list[str], rows: list[dict], failures) -> dict[str, torch.Tensor]:
+    """`(files, dim)` tensors of the rows, which must hold the same embeddings."""
+    import torch
+
+    from ..pipelines import EMBEDDING_KEYS
+
+    if not rows:
+        raise ValueError("no file could be embedded:\n  " + "\n  ".join(failure.message for failure in failures))
     keys = [k for k in EMBEDDING_KEYS if k in rows[0]]
     for name, row in zip(names, rows):
         if [k for k in EMBEDDING_KEYS if k in row] != keys:
@@ -58,15 +95,7 @@ def run_embed(
                 f"{name}: has embeddings {sorted(row)} but {names[0]} has {keys}; embed files with the same "
                 "modalities together (see --modalities)"
             )
-    tensors = {k: torch.stack([row[k] for row in rows]).contiguous() for k in keys}
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, output, metadata={"files": json.dumps(names), "model": str(model)})
-    recall = None
-    if recall_ks:
-        if "audio_embedding" not in tensors or "video_embedding" not in tensors:
-            raise ValueError("retrieval needs audio and video embeddings of every file")
-        recall = recall_at_k(tensors["audio_embedding"], tensors["video_embedding"], ks=recall_ks)
-    return {"tensors": tensors, "files": names, "recall": recall}
+    return {k: torch.stack([row[k] for row in rows]).contiguous() for k in keys}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +104,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output",
         required=True,
         help="A .safetensors file for the audio_embedding, video_embedding and fused_embedding tensors "
-        "(files x dim, in input order; the file list is in its metadata).",
+        "(files x dim, in input order; the list of embedded files is in its metadata). It is replaced only when "
+        "the run ends with embeddings.",
     )
     parser.add_argument(
         "--recall-at",
@@ -102,10 +132,11 @@ def run(args: argparse.Namespace) -> int:
         missing_audio=args.missing_audio,
         recall_ks=ks,
         progress=not args.quiet,
+        on_error=args.on_error,
     )
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in result["tensors"].items())
     print(f"{len(result['files'])} file(s) -> {args.output}: {shapes}")
     if result["recall"] is not None:
         for direction, values in result["recall"].items():
             print(f"{direction:<15}" + "  ".join(f"R@{k} {v:.3f}" for k, v in values.items()))
-    return 0
+    return report_failures(args, result["failures"], len(result["files"]) + len(result["failures"]))

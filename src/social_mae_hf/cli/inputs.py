@@ -7,7 +7,17 @@ import argparse
 import os
 from pathlib import Path
 
-__all__ = ["MEDIA_SUFFIXES", "add_model_and_inputs", "collect_media", "parse_modalities"]
+from .per_file import add_on_error
+
+__all__ = [
+    "MEDIA_SUFFIXES",
+    "add_model_and_inputs",
+    "check_device",
+    "check_model_first",
+    "collect_media",
+    "parse_modalities",
+    "positive_int",
+]
 
 # Containers PyAV reads that hold video or audio; other files in a folder are left out (and counted).
 MEDIA_SUFFIXES = frozenset(
@@ -16,11 +26,56 @@ MEDIA_SUFFIXES = frozenset(
 )
 
 
+def positive_int(text: str) -> int:
+    """argparse type of counts: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def check_device(device: str | None) -> None:
+    """Refuse a device torch does not know, or one this machine does not have, before the model loads."""
+    if device is None:
+        return
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        raise ValueError(f"--device {device}: not a device; use cpu, cuda, cuda:1, mps, ...") from None
+    backend = {"cuda": torch.cuda, "mps": getattr(torch.backends, "mps", None)}.get(kind, getattr(torch, kind, None))
+    available = getattr(backend, "is_available", None)
+    if kind != "cpu" and (available is None or not available()):
+        build = f"torch {torch.__version__}" + (
+            " (built without CUDA)" if kind == "cuda" and not torch.version.cuda else ""
+        )
+        raise ValueError(f"--device {device}: no {kind} device is available here ({build}); use --device cpu")
+    index = torch.device(device).index
+    if kind == "cuda" and index is not None and index >= torch.cuda.device_count():
+        raise ValueError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+
+
+def check_model_first(command: str, model: str, inputs: list[str]) -> None:
+    """Say so when the arguments look swapped: a media file where the model goes."""
+    if Path(model).suffix.lower() not in MEDIA_SUFFIXES:
+        return
+    model_like = [i for i in inputs if Path(i, "config.json").is_file() or not Path(i).exists()]
+    hint = f"; {model_like[0]} looks like the model" if model_like else ""
+    usage = f"social-mae {command} MODEL {'INPUT' if command == 'reconstruct' else 'INPUTS...'}"
+    raise ValueError(f"{model}: is a media file, but the model comes first ({usage}){hint}")
+
+
 def collect_media(paths: list[str | os.PathLike], recursive: bool = False) -> tuple[list[Path], list[Path]]:
     """(files to run on, files skipped): files are taken as given (a non-media file then fails, naming itself);
     folders contribute their media files by suffix, sorted, subfolders too with `recursive`."""
     files, skipped = [], []
     for path in map(Path, paths):
+        if path.is_dir() and (path / "config.json").is_file():
+            raise ValueError(f"{path}: is a model folder, not media; the model is the first argument only")
         if path.is_dir():
             found = sorted(p for p in (path.rglob("*") if recursive else path.iterdir()) if p.is_file())
             for p in found:
@@ -45,7 +100,9 @@ def add_model_and_inputs(parser: argparse.ArgumentParser, task: str) -> None:
         "files, by suffix, in name order.",
     )
     parser.add_argument("--recursive", action="store_true", help="Also take media files from subfolders.")
-    parser.add_argument("--batch-size", type=int, default=1, help="Clips (or windows) per forward pass (default 1).")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=1, help="Clips (or windows) per forward pass (default 1)."
+    )
     parser.add_argument("--device", default=None, help="Where the model runs: cpu, cuda, cuda:1, mps (default: cpu).")
     parser.add_argument(
         "--modalities",
@@ -60,6 +117,7 @@ def add_model_and_inputs(parser: argparse.ArgumentParser, task: str) -> None:
         default=None,
         help="A video without a sound track: stop with an error (default) or use its frames alone.",
     )
+    add_on_error(parser)
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
 
 

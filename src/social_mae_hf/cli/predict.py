@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
-from pathlib import Path
 from typing import TextIO
 
-from tqdm.auto import tqdm
-from transformers import pipeline
+from ..files import ReplacedAtEnd
+from .inputs import add_model_and_inputs, check_device, check_model_first, collect_media, parse_modalities, positive_int
+from .per_file import FileFailure, report_failures, run_per_file
 
-from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
-from .inputs import add_model_and_inputs, collect_media, parse_modalities
-
-__all__ = ["format_row", "run_predict"]
+__all__ = ["format_row", "run_predict", "without_nan"]
 
 HELP = "Classify media files and folders (labels, regression targets, or a timeline of windows)."
 
@@ -31,6 +29,19 @@ def format_row(name: str, result: list, width: int) -> list[str]:
     return [f"{name:<{width}}  {_pairs(result)}"]
 
 
+def without_nan(value):
+    """`value` with every NaN / infinite float replaced by None (JSON has neither), and whether there were any."""
+    if isinstance(value, float):
+        return (value, False) if math.isfinite(value) else (None, True)
+    if isinstance(value, dict):
+        pairs = {key: without_nan(item) for key, item in value.items()}
+        return {key: item for key, (item, _) in pairs.items()}, any(found for _, found in pairs.values())
+    if isinstance(value, list):
+        items = [without_nan(item) for item in value]
+        return [item for item, _ in items], any(found for _, found in items)
+    return value, False
+
+
 def run_predict(
     model: str,
     inputs: list[str],
@@ -41,16 +52,25 @@ def run_predict(
     batch_size: int = 1,
     device: str | None = None,
     progress: bool = True,
+    on_error: str = "skip",
     **call_params,
-) -> list[dict]:
-    """Classify every input file (folders: their media files); returns `[{"file", "predictions" | "timeline"}]`.
+) -> tuple[list[dict], list[FileFailure]]:
+    """Classify every input file (folders: their media files); returns `[{"file", "predictions" | "timeline"}]`
+    and the files that could not be used (`on_error="skip"`; with `"abort"` the first one raises).
 
     `call_params` are the pipeline's (`top_k`, `function_to_apply`, `chunk_length_s`, `stride_length_s`,
     `modalities`, `missing_audio`); None values are left out.
     """
     if output_format not in ("table", "jsonl"):
         raise ValueError(f"output format must be 'table' or 'jsonl', got {output_format!r}")
+    from tqdm.auto import tqdm
+    from transformers import pipeline
+
+    from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
+
     out = output or sys.stdout
+    check_model_first("predict", model, inputs)
+    check_device(device)
     files, skipped = collect_media(inputs, recursive)
     if skipped:
         print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
@@ -64,29 +84,33 @@ def run_predict(
             f"{'file':<{width}}  {'window (s)':<17}  predictions" if timeline else f"{'file':<{width}}  predictions",
             file=out,
         )
-    results = classifier((n for n in names), batch_size=batch_size, **params)
-    records = []
-    bar = tqdm(zip(names, results), total=len(names), unit="file", disable=not progress, file=sys.stderr)
-    for name, result in bar:
+    records: list[dict] = []
+    failures: list[FileFailure] = []
+    bar = tqdm(total=len(names), unit="file", disable=not progress, file=sys.stderr)
+    for name, result in run_per_file(
+        lambda group: classifier(group, batch_size=batch_size, **params), names, batch_size, on_error, failures
+    ):
         record = {"file": name, "timeline" if timeline else "predictions": result}
         records.append(record)
-        text = json.dumps(record) if output_format == "jsonl" else "\n".join(format_row(name, result, width))
+        json_record, not_finite = without_nan(record)
+        if not_finite:
+            shown = "null" if output_format == "jsonl" else "nan"
+            bar.write(f"warning: {name}: the model gave NaN or infinite scores (shown as {shown})", file=sys.stderr)
+        if output_format == "jsonl":
+            text = json.dumps(json_record, allow_nan=False)  # JSON has no NaN
+        else:
+            text = "\n".join(format_row(name, result, width))
         bar.write(text, file=out)  # above the progress bar, not through it
-    return records
-
-
-def open_output(path: str | None):
-    """The file to write to (created with its folder), or None for stdout."""
-    if path is None:
-        return None
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "w", encoding="utf-8")
+        bar.update(len(records) + len(failures) - bar.n)
+    bar.update(len(records) + len(failures) - bar.n)
+    bar.close()
+    return records, failures
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_and_inputs(parser, "a classification or regression model")
     parser.add_argument(
-        "--top-k", type=int, default=None, help="Labels per clip, best first (default 5). Not for regression."
+        "--top-k", type=positive_int, default=None, help="Labels per clip, best first (default 5). Not for regression."
     )
     parser.add_argument(
         "--function-to-apply",
@@ -109,13 +133,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=["table", "jsonl"], default="table", help="A table (default) or one JSON object per file."
     )
-    parser.add_argument("--output", default=None, help="Write the results to this file instead of standard output.")
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="Write the results to this file instead of standard output; it is replaced only when the run ends "
+        "with results (an earlier file stays as it was otherwise).",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    output = open_output(args.output)
-    try:
-        run_predict(
+    def predict(output: TextIO | None) -> tuple[list[dict], list[FileFailure]]:
+        return run_predict(
             args.model,
             args.inputs,
             recursive=args.recursive,
@@ -130,8 +158,14 @@ def run(args: argparse.Namespace) -> int:
             stride_length_s=args.stride_length_s,
             modalities=parse_modalities(args.modalities),
             missing_audio=args.missing_audio,
+            on_error=args.on_error,
         )
-    finally:
-        if output is not None:
-            output.close()
-    return 0
+
+    if args.output is None:
+        records, failures = predict(None)
+    else:
+        with ReplacedAtEnd(args.output) as output, open(output.path, "w", encoding="utf-8") as handle:
+            records, failures = predict(handle)
+            if not records:
+                output.discard()  # keep an earlier result rather than replace it with nothing
+    return report_failures(args, failures, len(records) + len(failures))

@@ -8,7 +8,7 @@ HELP = "Convert an original checkpoint with its model card, verify the folder re
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..conversion.publish import CARDS
+    from ..conversion.cards import CARDS
 
     parser.add_argument("checkpoint", help="The original .pth checkpoint.")
     parser.add_argument("--card", required=True, choices=sorted(CARDS), help="The model card (model_cards/<card>.md).")

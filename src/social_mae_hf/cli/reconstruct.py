@@ -1,6 +1,7 @@
 """`social-mae reconstruct`: masked reconstruction of a clip drawn as a PNG."""
 
 import argparse
+from pathlib import Path
 
 HELP = "Masked reconstruction of a clip as a PNG: frames and spectrogram, original / masked / reconstructed."
 
@@ -21,6 +22,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..files import ReplacedAtEnd
+    from ..reconstruction import check_mask_ratio
+    from .inputs import check_model_first
+
+    check_model_first("reconstruct", args.model, [args.input])
+    check_mask_ratio(args.mask_ratio)
+    if Path(args.output).suffix.lower() != ".png":
+        raise ValueError(f"--output {args.output}: the picture is written as PNG; give a .png file name")
+    with ReplacedAtEnd(args.output) as output:  # a folder that cannot be written is reported before any work
+        title = _reconstruct(args, output.path)
+    print(f"{args.output}: {title}")
+    return 0
+
+
+def _reconstruct(args: argparse.Namespace, png) -> str:
+    """Draw the reconstruction into `png`; returns its title."""
     from transformers import AutoModelForPreTraining
 
     from ..loading import load_config, load_processor, load_weights, saved_architecture
@@ -38,6 +55,5 @@ def run(args: argparse.Namespace) -> int:
         model, processor, args.input, mask_ratio=args.mask_ratio, seed=args.seed, start_s=args.start_s, end_s=args.end_s
     )
     title = f"{args.model} on {args.input}: reconstruction loss video {result.video_loss:.4f}, audio {result.audio_loss:.4f}"
-    render(result, title).save(args.output)
-    print(f"{args.output}: {title}")
-    return 0
+    render(result, title).save(png, format="PNG")
+    return title

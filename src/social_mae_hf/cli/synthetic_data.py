@@ -2,6 +2,7 @@
 
 import argparse
 
+KEYWORD_FLAGS = {"manifest_format": "--format"}
 HELP = "Write a learnable synthetic audiovisual dataset (mp4 clips with sound + manifests) for trying the scripts."
 
 
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Clips per split, as split=count pairs separated by commas (default: train=64,validation=32).",
     )
     parser.add_argument("--duration-s", type=float, default=1.0, help="Clip length in seconds (default 1).")
-    parser.add_argument("--size", type=int, default=32, help="Square frame side in pixels (default 32).")
+    parser.add_argument("--size", type=int, default=32, help="Square frame side in pixels (default 32, at least 16).")
     parser.add_argument("--format", choices=["csv", "jsonl"], default="csv", help="Manifest format (default csv).")
     parser.add_argument("--seed", type=int, default=0, help="Seed of every split (default 0).")
 

@@ -15,6 +15,7 @@ import os
 import pickle
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,6 +24,7 @@ import torch
 from huggingface_hub.errors import StrictDataclassError
 
 from ..configuration_social_mae import SocialMAEConfig
+from ..files import open_permissions
 from ..modeling_social_mae import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
@@ -111,6 +113,17 @@ def load_original_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]
     not_tensors = [key for key, value in loaded.items() if not isinstance(value, torch.Tensor)]
     if not_tensors:
         raise CheckpointError(f"{path}: entries that are not tensors: {sorted(not_tensors)[:10]}.")
+    not_finite = {
+        key: count
+        for key, value in loaded.items()
+        if value.is_floating_point() and (count := int(value.numel() - torch.isfinite(value).sum()))
+    }
+    if not_finite:
+        listed = [f"{key} ({count} of {loaded[key].numel()} values)" for key, count in sorted(not_finite.items())]
+        raise CheckpointError(
+            f"{path}: tensors with NaN or infinite values: {listed[:10]}{' ...' if len(listed) > 10 else ''}. "
+            "The checkpoint is damaged (or was saved after training diverged); convert an intact copy."
+        )
     prefixed = [key.startswith("module.") for key in loaded]
     if any(prefixed) and not all(prefixed):
         raise CheckpointError(f"{path}: some keys start with `module.` and some do not; refusing to guess.")
@@ -136,14 +149,73 @@ def identify(state_dict: dict[str, torch.Tensor], source: str = "checkpoint") ->
     return OriginalCheckpoint(family, "pretraining" if has_decoder else "finetuning", state_dict)
 
 
+def video_layouts(num_tokens: int, tubelet: int, patch_size: int) -> list[tuple[int, int]]:
+    """Every (frames, image size) whose (height, width, time) token grid has `num_tokens` tokens."""
+    layouts = []
+    for tubelets in range(1, num_tokens + 1):
+        if num_tokens % tubelets == 0 and math.isqrt(num_tokens // tubelets) ** 2 == num_tokens // tubelets:
+            layouts.append((tubelets * tubelet, math.isqrt(num_tokens // tubelets) * patch_size))
+    return layouts
+
+
+def _check_heads(option: str, heads: int, width: int, tensor: str) -> None:
+    if isinstance(heads, bool) or not isinstance(heads, int) or heads < 1 or width % heads:
+        divisors = [d for d in range(1, width + 1) if width % d == 0]
+        raise CheckpointError(
+            f"{option} {heads}: must divide the width {width} of the checkpoint (`{tensor}`); it can be one of "
+            f"{divisors}. Heads cannot be read off the tensors: use the number the model was trained with."
+        )
+
+
+def _video_frames(sd, family: str, num_frames: int | None, tubelet: int, patch_size: int, log) -> tuple[int, int]:
+    """(frames, image size): `--num-frames` checked against `pos_embed_v`'s token count."""
+    num_tokens = _shape(sd, "pos_embed_v")[1]
+    if family == "cav-mae":
+        if num_frames not in (None, 1):
+            raise CheckpointError(f"--num-frames {num_frames}: a CAV-MAE checkpoint takes one frame; drop the option.")
+        grid = math.isqrt(num_tokens)
+        if grid * grid != num_tokens:
+            raise CheckpointError(f"pos_embed_v has {num_tokens} tokens, not a square grid of one frame's patches.")
+        return 1, grid * patch_size
+    num_frames = 8 if num_frames is None else num_frames
+    layouts = video_layouts(num_tokens, tubelet, patch_size)
+    plausible = [(frames, size) for frames, size in layouts if size > patch_size] or layouts  # not single patches
+    described = ", ".join(f"{frames} frames of {size} px" for frames, size in plausible)
+    if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1 or num_frames % tubelet:
+        raise CheckpointError(
+            f"--num-frames {num_frames}: must be a positive multiple of the tubelet size {tubelet} "
+            f"(`patch_embed_v.proj.weight`); pos_embed_v's {num_tokens} tokens fit {described}."
+        )
+    sizes = dict(layouts)
+    if num_frames not in sizes:
+        raise CheckpointError(
+            f"--num-frames {num_frames}: pos_embed_v has {num_tokens} tokens, which is not a square grid times "
+            f"{num_frames // tubelet} tubelets; they fit {described}: is --num-frames {num_frames} right?"
+        )
+    if sizes[num_frames] == patch_size and len(layouts) > 1:
+        raise CheckpointError(
+            f"--num-frames {num_frames} would make frames of {patch_size} px, a single patch each (no spatial grid); "
+            f"pos_embed_v's {num_tokens} tokens fit {described}. Pass the frame count the model was trained with."
+        )
+    others = [f"{frames} frames of {size} px" for frames, size in layouts if frames != num_frames and size > patch_size]
+    if others:
+        log(
+            f"video: {num_frames} frames of {sizes[num_frames]} px (--num-frames); pos_embed_v's {num_tokens} tokens "
+            f"would also fit {', '.join(others)}: shapes cannot tell, check --num-frames if the model took another"
+        )
+    return num_frames, sizes[num_frames]
+
+
 def infer_config(
     checkpoint: OriginalCheckpoint,
-    num_frames: int = 8,
+    num_frames: int | None = None,
     num_attention_heads: int = 12,
     decoder_num_attention_heads: int = 16,
+    log: Callable[[str], None] = lambda message: None,
     **overrides,
 ) -> SocialMAEConfig:
-    """Widths, depths, audio length, image size and label count from the shapes; the rest from arguments."""
+    """Widths, depths, audio length, image size and label count from the shapes; the rest from arguments, checked
+    against the shapes (`num_frames`: 8 for Social-MAE when None; CAV-MAE takes 1)."""
     sd = checkpoint.state_dict
     video_kernel = sd["patch_embed_v.proj.weight"]
     audio_kernel = sd["patch_embed_a.proj.weight"]
@@ -153,20 +225,13 @@ def infer_config(
     num_mel_bins = 128  # the originals hard-code 128 mel bins (num_patches = audio_length * 128 / 256)
     num_audio_patches = _shape(sd, "pos_embed_a")[1]
     audio_length = num_audio_patches * audio_patch * audio_patch // num_mel_bins
-
-    if checkpoint.family == "social-mae":
-        tubelet = video_kernel.shape[4]
-    else:
-        tubelet, num_frames = 1, 1
-    if num_frames % tubelet:
-        raise CheckpointError(f"--num-frames {num_frames} is not divisible by the tubelet size {tubelet}.")
-    num_video_patches = _shape(sd, "pos_embed_v")[1]
-    spatial = num_video_patches / (num_frames // tubelet)
-    grid = math.isqrt(int(spatial)) if spatial == int(spatial) else 0
-    if grid * grid != spatial:
-        raise CheckpointError(
-            f"pos_embed_v has {num_video_patches} tokens, which is not a square grid times "
-            f"{num_frames // tubelet} tubelets: is --num-frames {num_frames} right?"
+    tubelet = video_kernel.shape[4] if checkpoint.family == "social-mae" else 1
+    num_frames, image_size = _video_frames(sd, checkpoint.family, num_frames, tubelet, patch_size, log)
+    _check_heads("--num-attention-heads", num_attention_heads, hidden_size, "patch_embed_a.proj.weight")
+    if checkpoint.stage == "pretraining":
+        decoder_width = _shape(sd, "decoder_embed.weight")[0]
+        _check_heads(
+            "--decoder-num-attention-heads", decoder_num_attention_heads, decoder_width, "decoder_embed.weight"
         )
 
     values = {
@@ -178,7 +243,7 @@ def infer_config(
         "num_mel_bins": num_mel_bins,
         "audio_length": audio_length,
         "audio_patch_size": audio_patch,
-        "image_size": grid * patch_size,
+        "image_size": image_size,
         "patch_size": patch_size,
         "num_channels": video_kernel.shape[1],
         "num_frames": num_frames,
@@ -187,7 +252,7 @@ def infer_config(
     }
     if checkpoint.stage == "pretraining":
         values.update(
-            decoder_hidden_size=_shape(sd, "decoder_embed.weight")[0],
+            decoder_hidden_size=decoder_width,
             decoder_num_hidden_layers=_count_layers(sd, "decoder_blocks"),
             decoder_num_attention_heads=decoder_num_attention_heads,
             decoder_intermediate_size=_shape(sd, "decoder_blocks.0.mlp.fc1.weight")[0],
@@ -295,31 +360,73 @@ def _layer_prefix(original_key: str) -> str:
 def parse_id2label(value: str | dict | list | None) -> dict[int, str] | None:
     """`--id2label` as a JSON file, a JSON object/list string, or comma-separated names in index order."""
     if value is None or isinstance(value, dict):
-        return {int(k): str(v) for k, v in value.items()} if value else None
+        return _unique_names({int(k): str(v) for k, v in value.items()}) if value else None
     if isinstance(value, list):
-        return dict(enumerate(map(str, value)))
+        return _unique_names(dict(enumerate(map(str, value))))
     text = Path(value).read_text() if os.path.isfile(value) else value
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError:
         parsed = [name.strip() for name in text.split(",") if name.strip()]
     if isinstance(parsed, list):
-        return dict(enumerate(map(str, parsed)))
+        return _unique_names(dict(enumerate(map(str, parsed))))
     if isinstance(parsed, dict):
-        return {int(k): str(v) for k, v in parsed.items()}
+        try:
+            labels = {int(k): str(v) for k, v in parsed.items()}
+        except ValueError as error:
+            raise ValueError(f"--id2label: the keys of a mapping must be output indices, got {list(parsed)}") from error
+        return _unique_names(labels)
     raise ValueError(f"--id2label: expected names or a mapping, got {parsed!r}.")
+
+
+def _unique_names(labels: dict[int, str]) -> dict[int, str]:
+    """Refuse a name given to two outputs: `label2id` would keep only one, and predictions could not be told apart."""
+    seen: dict[str, list[int]] = {}
+    for index, name in sorted(labels.items()):
+        seen.setdefault(name, []).append(index)
+    repeated = {name: indices for name, indices in seen.items() if len(indices) > 1}
+    if repeated:
+        listed = ", ".join(f"{name!r} (outputs {indices})" for name, indices in repeated.items())
+        raise ValueError(f"--id2label: each output needs its own name; repeated: {listed}")
+    return labels
+
+
+def earlier_label_names(folder: str | os.PathLike) -> dict[int, str] | None:
+    """The label names in `folder`'s config.json (an earlier conversion), unless absent or transformers' defaults."""
+    try:
+        labels = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8")).get("id2label")
+        labels = {int(index): str(name) for index, name in labels.items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    if not labels or all(name == f"LABEL_{index}" for index, name in labels.items()):
+        return None
+    return labels
+
+
+def check_output_folder(folder: str | os.PathLike, overwrite: bool) -> None:
+    """Refuse to write into a non-empty folder unless `overwrite` (`--overwrite`)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"{folder}: is a file, not a folder to convert into")
+    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        raise FileExistsError(
+            f"{folder}: is not empty; pass --overwrite to replace the model in it (its label names are kept "
+            "unless --id2label gives new ones), or choose a new folder"
+        )
 
 
 def convert_checkpoint(
     checkpoint_path: str | os.PathLike,
     output_dir: str | os.PathLike | None = None,
     *,
-    num_frames: int = 8,
+    num_frames: int | None = None,
     num_attention_heads: int = 12,
     decoder_num_attention_heads: int = 16,
     task: Task | None = None,
     id2label: str | dict | list | None = None,
     write_feature_extractor: bool = True,
+    overwrite: bool = False,
+    log: Callable[[str], None] = lambda message: None,
     **config_overrides,
 ) -> SocialMAEPreTrainedModel:
     """Convert an original checkpoint; save it with `save_pretrained` when `output_dir` is given.
@@ -330,8 +437,15 @@ def convert_checkpoint(
 
     Pretraining checkpoints become [`SocialMAEForPreTraining`]; fine-tuned ones
     [`SocialMAEForAudioVisualClassification`], or [`SocialMAEForRegression`] with `task="regression"`.
+
+    A non-empty `output_dir` is refused unless `overwrite`; then the label names of the model it held are kept
+    when no `id2label` is given and the new head has as many outputs.
     """
     source = str(checkpoint_path)
+    earlier_labels = None
+    if output_dir is not None:
+        check_output_folder(output_dir, overwrite)
+        earlier_labels = earlier_label_names(output_dir)
     checkpoint = identify(load_original_state_dict(checkpoint_path), source)
     labels = parse_id2label(id2label)
     if checkpoint.stage == "pretraining" and (task is not None or labels is not None):
@@ -341,8 +455,18 @@ def convert_checkpoint(
         num_frames=num_frames,
         num_attention_heads=num_attention_heads,
         decoder_num_attention_heads=decoder_num_attention_heads,
+        log=log,
         **config_overrides,
     )
+    if labels is None and earlier_labels is not None and checkpoint.stage == "finetuning":
+        if set(earlier_labels) == set(range(config.num_labels)):
+            labels = earlier_labels
+            log(f"kept the label names of the model that was in {output_dir}: {', '.join(labels.values())}")
+        else:
+            log(
+                f"not keeping the {len(earlier_labels)} label names of the model that was in {output_dir}: this "
+                f"head has {config.num_labels} outputs"
+            )
     if labels is not None:
         if len(labels) != config.num_labels or set(labels) != set(range(config.num_labels)):
             raise CheckpointError(
@@ -365,6 +489,7 @@ def convert_checkpoint(
     model.eval()
     if output_dir is not None:
         model.save_pretrained(output_dir)
+        open_permissions(*Path(output_dir).glob("*.safetensors"))  # safetensors writes 0600; config.json is 0666-umask
         if write_feature_extractor:
             SocialMAEProcessor.for_model_config(config).save_pretrained(output_dir)
     return model

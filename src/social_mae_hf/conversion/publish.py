@@ -13,17 +13,20 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from huggingface_hub import HfApi, ModelCard
 
 from ..configuration_social_mae import SocialMAEConfig
+from ..files import open_permissions
 from ..hub import hub_offline, hub_reachable
 from ..loading import check_processor_matches
 from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
+from ..pipeline_social_mae import hub_custom_pipelines
 from ..processing_social_mae import SocialMAEProcessor
+from .cards import BASE_MODEL, CARDS, CardSpec
 from .convert import convert_checkpoint
 
 __all__ = [
@@ -38,44 +41,6 @@ __all__ = [
 
 # The cards live in the source checkout (`model_cards/` next to `src/`); publishing is a maintainer's job.
 MODEL_CARDS = Path(__file__).resolve().parents[3] / "model_cards"
-
-
-@dataclass(frozen=True)
-class CardSpec:
-    """A model card and the checkpoint it describes; `repo_id` is the default target, used in the card's code."""
-
-    name: str
-    repo_id: str
-    family: str  # "social-mae" (8 frames) or "cav-mae" (1 frame)
-    stage: str  # "pretraining" or "finetuned"
-    task: str | None = None  # the converter's task for fine-tuned checkpoints
-    config_overrides: dict = field(default_factory=dict)  # settings shapes cannot tell (see the card)
-
-
-CARDS = {
-    spec.name: spec
-    for spec in (
-        CardSpec("social-mae", "social-mae-hf/social-mae", "social-mae", "pretraining"),
-        CardSpec("social-mae-cremad", "social-mae-hf/social-mae-cremad", "social-mae", "finetuned", "classification"),
-        CardSpec(
-            "social-mae-first-impressions",
-            "social-mae-hf/social-mae-first-impressions",
-            "social-mae",
-            "finetuned",
-            "regression",
-        ),
-        CardSpec("social-mae-ndc-me", "social-mae-hf/social-mae-ndc-me", "social-mae", "finetuned", "classification"),
-        # The CAV-MAE README: Scale++ trained with norm_pix_loss=True and tr_pos=False.
-        CardSpec(
-            "cav-mae",
-            "social-mae-hf/cav-mae",
-            "cav-mae",
-            "pretraining",
-            config_overrides={"norm_pix_loss": True, "trainable_position_embeddings": False},
-        ),
-    )
-}
-BASE_MODEL = CARDS["social-mae"].repo_id
 
 
 def replace_repo_id(text: str, old: str, new: str) -> str:
@@ -156,8 +121,12 @@ def verify_folder(model, folder: Path) -> list[str]:
     config = json.loads((folder / "config.json").read_text())
     if config.get("auto_map") != hub_auto_map(type(model).__name__):
         raise ValueError(f"{folder}: config.json's auto_map is {config.get('auto_map')}, not the complete one")
+    if config.get("custom_pipelines") != hub_custom_pipelines():
+        raise ValueError(f"{folder}: config.json's custom_pipelines is {config.get('custom_pipelines')}, not ours")
     code = ("modeling_social_mae.py", "processing_social_mae.py", "feature_extraction_social_mae.py")
-    missing = [f for f in (*code, "video_processing_social_mae.py") if not (folder / f).is_file()]
+    missing = [
+        f for f in (*code, "video_processing_social_mae.py", "pipeline_social_mae.py") if not (folder / f).is_file()
+    ]
     if missing:
         raise ValueError(f"{folder}: missing code files {missing} (needed for trust_remote_code)")
     card = ModelCard((folder / "README.md").read_text(encoding="utf-8"))
@@ -166,7 +135,7 @@ def verify_folder(model, folder: Path) -> list[str]:
     return [
         f"{type(reloaded).__name__} reloads with identical {', '.join(expected)}",
         f"{type(processor).__name__} fits the model",
-        "auto_map and code files for trust_remote_code",
+        "auto_map, custom_pipelines and code files for trust_remote_code",
         "model card metadata",
     ]
 
@@ -178,7 +147,7 @@ def publish(
     repo_id: str | None = None,
     output_dir: str | os.PathLike | None = None,
     id2label=None,
-    num_frames: int = 8,
+    num_frames: int | None = None,
     num_attention_heads: int = 12,
     decoder_num_attention_heads: int = 16,
     base_model: str = BASE_MODEL,
@@ -212,10 +181,12 @@ def publish(
         decoder_num_attention_heads=decoder_num_attention_heads,
         task=spec.task,
         id2label=id2label,
+        log=log,
         **spec.config_overrides,
     )
     _check_spec(model, spec, checkpoint)
     model.save_pretrained(folder)
+    open_permissions(*folder.glob("*.safetensors"))  # safetensors writes 0600: others could not read the upload
     SocialMAEProcessor.for_model_config(model.config).save_pretrained(folder)
     (folder / "README.md").write_text(card_text(spec, repo_id, base_model), encoding="utf-8")
     for line in verify_folder(model, folder):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..loading import HEAD_ARCHITECTURES
+from ..loading import HEAD_ARCHITECTURES, require_head
 from .base import CLASSIFICATION_TASK, FEATURE_EXTRACTION_TASK, AudioVisualPipeline
 
 __all__ = ["AudioVisualClassificationPipeline"]
@@ -39,6 +39,8 @@ class AudioVisualClassificationPipeline(AudioVisualPipeline):
                 f"({' / '.join(HEAD_ARCHITECTURES)}), got {type(self.model).__name__}; use the "
                 f"{FEATURE_EXTRACTION_TASK} pipeline for embeddings"
             )
+        # A head class loaded from a folder saved without a head (e.g. through the folder's custom_pipelines).
+        require_head(self.model.config, self.model.name_or_path or type(self.model).__name__)
 
     @property
     def is_regression(self) -> bool:

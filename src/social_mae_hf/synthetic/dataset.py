@@ -112,6 +112,7 @@ def write_synthetic_dataset(
     if task not in SYNTHETIC_TASKS:
         raise ValueError(f"task must be one of {SYNTHETIC_TASKS}, got {task!r}")
     num_clips = dict(num_clips or {"train": 64, "validation": 32})
+    _check_settings(num_clips, duration_s, fps, size)
     root = Path(root)
     manifests = {}
     total = sum(num_clips.values())
@@ -144,6 +145,22 @@ def write_synthetic_dataset(
         _write_manifest(root / split / f"metadata.{manifest_format}", metadata)
     bar.close()
     return manifests
+
+
+MIN_SIZE = 16  # one patch of the models' 16-px grid
+
+
+def _check_settings(num_clips: Mapping[str, int], duration_s: float, fps: float, size: int) -> None:
+    """Refuse settings that would write empty or unusable clips, naming the argument."""
+    for split, count in num_clips.items():
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"num_clips={split}={count}: a clip count must be a whole number >= 0")
+    if isinstance(size, bool) or not isinstance(size, int) or size < MIN_SIZE:
+        raise ValueError(f"size={size}: frames must be at least {MIN_SIZE} px square (one 16-px patch of the models)")
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps={fps}: must be a positive number of frames per second")
+    if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s) and round(duration_s * fps) >= 1):
+        raise ValueError(f"duration_s={duration_s}: must be at least one frame long ({1 / fps:g} s at {fps:g} fps)")
 
 
 def _write_manifest(path: Path, rows: list[dict]) -> Path:
