@@ -338,9 +338,14 @@ def test_audio_normalisation_is_minus_mean_over_std(preset, mean, std):
 
 def test_audio_equals_fbank_then_normalise():
     wave = make_waveform(12.0, kind="speech", seed=4)  # longer than 1024 frames: cropped
-    out = SocialMAEFeatureExtractor.social_mae()(wave, sampling_rate=16000)["input_values"][0]
-    feats, _ = log_mel_fbank(torch.from_numpy(wave)[None])
+    extractor = SocialMAEFeatureExtractor.social_mae()
+    out = extractor(wave, sampling_rate=16000)["input_values"][0]
+    # The samples the 1024 frames read, minus their mean (see clip_waveform), fbank, normalise.
+    feats, _ = log_mel_fbank(torch.from_numpy(wave[: extractor.max_audio_samples])[None])
     torch.testing.assert_close(out, (feats[0, :1024] - -6.2943) / 12.26344, atol=1e-6, rtol=0)
+    # The originals subtract the whole waveform's mean: the same up to float rounding.
+    whole, _ = log_mel_fbank(torch.from_numpy(wave)[None])
+    torch.testing.assert_close(out, (whole[0, :1024] - -6.2943) / 12.26344, atol=2e-4, rtol=0)
 
 
 @pytest.mark.parametrize("rate", [44100, 8000, 22050])

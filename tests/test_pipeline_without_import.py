@@ -65,8 +65,10 @@ def test_classification_pipeline_without_importing_the_package(converted, media,
     folder, clip = converted["social_mae_finetune"], media("c25.mp4")
     got = run_without_import(tmp_path, "installed", folder, clip, "audio-visual-classification", "remote")
     assert "error" not in got, got
-    assert got["model"].startswith("transformers_modules.")  # the folder's own model code
     assert got["pipeline"] == "social_mae_hf.pipelines.classification"  # the installed package's pipeline
+    # Loading the pipeline class imported (and so registered) the package, and transformers prefers an explicitly
+    # registered local class over a folder's code even with trust_remote_code=True: the installed model code.
+    assert got["model"] == "social_mae_hf.modeling_social_mae"
     expected = pipeline("audio-visual-classification", model=str(folder))(str(clip), top_k=3)
     assert [row["label"] for row in got["out"]] == [row["label"] for row in expected]
     assert [row["score"] for row in got["out"]] == pytest.approx([row["score"] for row in expected], abs=1e-5)
