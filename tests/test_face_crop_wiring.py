@@ -179,3 +179,88 @@ def test_haar_crops_a_real_face_in_a_media_file_before_the_resize(tmp_path):
     whole = processor(videos=str(path), modalities="video", return_face_crop=True)
     torch.testing.assert_close(whole["pixel_values"], out["pixel_values"], atol=0, rtol=0)
     assert torch.equal(whole["face_boxes"], out["face_boxes"])
+
+
+# -- pipelines -------------------------------------------------------------------------------------------------
+
+CLASSIFY, EMBED = "audio-visual-classification", "audio-visual-feature-extraction"
+
+
+def cropping_processor(folder) -> SocialMAEProcessor:
+    """The folder's own processor, cropping with the colour detector's settings."""
+    processor = SocialMAEProcessor.from_pretrained(folder)
+    processor.video_processor = processor.video_processor.with_settings(face_crop=COLOUR)
+    return processor
+
+
+def half_face_frames() -> np.ndarray:
+    """6 s at 25 fps: the colour "face" in the first 3 s only."""
+    return clip([[FACE]] * 75 + [[]] * 75)
+
+
+def test_classification_runs_the_model_on_the_crop_and_reports_face_found(converted):
+    from transformers import pipeline
+
+    folder = converted["social_mae_finetune"]
+    processor = cropping_processor(folder)
+    classifier = pipeline(CLASSIFY, model=str(folder), processor=processor)
+    waveform = np.sin(np.arange(6 * 16000) * 0.05).astype(np.float32)
+    frames = half_face_frames()
+    item = {"video": frames, "video_fps": 25, "audio": waveform, "sampling_rate": 16000}
+    result = classifier(item, top_k=6, face_detector=colour_detector)
+    with torch.no_grad():
+        inputs = processor(
+            videos=frames, video_fps=25, audio=waveform, sampling_rate=16000, face_detector=colour_detector
+        )
+        expected = classifier.model(**inputs).logits[0].softmax(-1)
+    assert all(row["face_found"] is True for row in result)  # the window centred at 3 s sees the face
+    np.testing.assert_allclose(sorted(row["score"] for row in result), sorted(expected.tolist()), rtol=1e-6)
+
+    timeline = classifier(item, chunk_length_s=3, face_detector=colour_detector)
+    assert [(w["start"], w["end"], w["face_found"]) for w in timeline] == [(0, 3, True), (3, 6, False)]
+    batched = classifier([item, item], chunk_length_s=3, batch_size=3, face_detector=colour_detector)
+    assert [[w["face_found"] for w in t] for t in batched] == [[True, False], [True, False]]
+    # Audio alone has no frames to crop, so no face_found.
+    assert "face_found" not in classifier({"audio": waveform, "sampling_rate": 16000})[0]
+    # A processor without the crop gives results without face_found, and takes no detector.
+    plain = pipeline(CLASSIFY, model=str(folder))
+    assert "face_found" not in plain(item)[0]
+    with pytest.raises(ValueError, match="face_detector needs a face-cropping processor"):
+        plain(item, face_detector=colour_detector)
+
+
+def test_feature_extraction_reports_face_found_per_clip_and_window(converted):
+    from transformers import pipeline
+
+    folder = converted["social_mae_pretrain"]
+    embed = pipeline(EMBED, model=str(folder), processor=cropping_processor(folder))
+    frames = half_face_frames()
+    found = embed({"video": frames, "video_fps": 25}, face_detector=colour_detector)
+    assert set(found) == {"video_embedding", "face_found"} and found["face_found"] is True
+    none = embed({"video": clip([[]] * 150), "video_fps": 25}, face_detector=colour_detector, return_tensors=True)
+    assert none["face_found"] is False
+    timeline = embed({"video": frames, "video_fps": 25}, chunk_length_s=3, face_detector=colour_detector)
+    assert [w["face_found"] for w in timeline] == [True, False]
+
+
+def test_transformers_video_classification_pipeline_with_a_cropping_processor(converted, tmp_path):
+    """The stock pipeline passes everything the video processor returns to the model: a folder saved with a face
+    crop still gives it model inputs only, and the scores of our pipeline on the same crop."""
+    import shutil
+
+    from transformers import pipeline
+
+    folder = tmp_path / "cropping"
+    shutil.copytree(converted["social_mae_finetune"], folder)
+    processor = SocialMAEProcessor.from_pretrained(folder)
+    processor.video_processor = processor.video_processor.with_settings(face_crop="haar")
+    processor.save_pretrained(folder)
+    frames, _ = real_face_frames(150)
+    path = write_video(tmp_path / "face.mp4", frames)
+    stock = pipeline("video-classification", model=str(folder))
+    ours = pipeline(CLASSIFY, model=str(folder))
+    assert ours.processor.video_processor.face_crop["detector"] == "haar"
+    got = {row["label"]: row["score"] for row in stock(str(path), top_k=6)}
+    rows = ours(str(path), top_k=6, modalities="video")
+    assert all(row["face_found"] for row in rows)
+    assert got == pytest.approx({row["label"]: row["score"] for row in rows}, abs=1e-6)

@@ -17,8 +17,9 @@ class AudioVisualFeatureExtractionPipeline(AudioVisualPipeline):
     `social_mae_hf.retrieval`), the fused one the joint encoder output, mean-pooled. Lists of floats, or tensors
     with `return_tensors=True`. Works with any Social-MAE / CAV-MAE model (its encoder is used).
 
-    Call parameters: `return_tensors`, and `chunk_length_s`, `stride_length_s`, `modalities`, `missing_audio` as
-    in [`AudioVisualClassificationPipeline`].
+    Call parameters: `return_tensors`, and `chunk_length_s`, `stride_length_s`, `modalities`, `missing_audio`,
+    `face_detector` as in [`AudioVisualClassificationPipeline`]. With a face-cropping processor, each result (each
+    window) also has `"face_found"`, a bool.
     """
 
     def _check_model(self) -> None:
@@ -52,7 +53,12 @@ class AudioVisualFeatureExtractionPipeline(AudioVisualPipeline):
 
     def postprocess(self, outputs, return_tensors=False, timeline=False):
         rows = [
-            {key: out[key][0] if return_tensors else out[key][0].tolist() for key in EMBEDDING_KEYS if key in out}
+            {
+                **{
+                    key: out[key][0] if return_tensors else out[key][0].tolist() for key in EMBEDDING_KEYS if key in out
+                },
+                **self._face_found(out),
+            }
             for out in outputs
         ]
         return self._timeline(outputs, rows) if timeline else rows[0]
