@@ -264,3 +264,177 @@ def test_transformers_video_classification_pipeline_with_a_cropping_processor(co
     rows = ours(str(path), top_k=6, modalities="video")
     assert all(row["face_found"] for row in rows)
     assert got == pytest.approx({row["label"]: row["score"] for row in rows}, abs=1e-6)
+
+
+# -- command line ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def face_clips(tmp_path_factory):
+    """Talking clips whose drawn circle "face" OpenCV's Haar cascade finds, and one whose square it does not."""
+    from social_mae_hf.synthetic import write_clip
+
+    root = tmp_path_factory.mktemp("face_clips")
+    return {
+        "face": write_clip(root / "face.mp4", duration_s=6.0, width=160, height=120, shape="circle", audio="speech"),
+        "no_face": write_clip(
+            root / "no_face.mp4", duration_s=6.0, width=160, height=120, shape="square", audio="speech", seed=1
+        ),
+        "wide": write_clip(
+            root / "wide.mp4", duration_s=6.0, width=320, height=180, shape="circle", audio="speech", seed=2
+        ),
+    }
+
+
+def haar_processor(folder, **crop) -> SocialMAEProcessor:
+    processor = SocialMAEProcessor.from_pretrained(folder)
+    processor.video_processor = processor.video_processor.with_settings(face_crop={"detector": "haar", **crop})
+    return processor
+
+
+def test_predict_face_crop_reports_face_found_per_file_and_window(converted, face_clips, capsys):
+    from transformers import pipeline
+
+    from social_mae_hf.cli import main as cli_main
+
+    model = str(converted["social_mae_finetune"])
+    files = [str(face_clips["face"]), str(face_clips["no_face"])]
+    assert cli_main(["predict", model, *files, "--face-crop", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].split() == ["file", "face", "predictions"]
+    assert [line.split()[:2] for line in lines[1:]] == [[files[0], "yes"], [files[1], "no"]]
+    assert "face crop: 1 of 2 file(s) without a face (whole frames used)" in captured.err
+
+    args = ["predict", model, *files, "--format", "jsonl", "--quiet", "--top-k", "6"]
+    assert cli_main([*args, "--face-crop", "haar", "--face-margin", "1.6"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["file"], r["face_found"]) for r in records] == [(files[0], True), (files[1], False)]
+    assert all(set(row) == {"label", "score"} for r in records for row in r["predictions"])
+    classifier = pipeline(CLASSIFY, model=model, processor=haar_processor(model, margin=1.6))
+    expected = {row["label"]: row["score"] for row in classifier(files[0], top_k=6)}
+    assert {row["label"]: row["score"] for row in records[0]["predictions"]} == pytest.approx(expected, abs=1e-6)
+    plain = pipeline(CLASSIFY, model=model)(files[0], top_k=6)
+    assert {row["label"]: row["score"] for row in plain} != pytest.approx(expected, abs=1e-6)  # the crop mattered
+
+    assert cli_main([*args, "--face-crop", "--chunk-length-s", "3", "--batch-size", "2"]) == 0
+    captured = capsys.readouterr()
+    timelines = [[w["face_found"] for w in json.loads(line)["timeline"]] for line in captured.out.splitlines()]
+    assert timelines == [[True, True], [False, False]]
+    assert "face crop: 2 of 4 window(s) without a face" in captured.err
+    assert cli_main(["predict", model, files[0], "--face-crop", "--chunk-length-s", "3", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["file", "window", "(s)", "face", "predictions"]
+    assert [line.split()[1:3] for line in lines[1:]] == [["0.00-3.00", "yes"], ["3.00-6.00", "yes"]]
+    # Without --face-crop nothing changes.
+    assert cli_main(["predict", model, files[0], "--format", "jsonl", "--quiet"]) == 0
+    assert "face_found" not in json.loads(capsys.readouterr().out)
+
+
+def test_a_model_saved_with_a_face_crop_crops_unless_told_not_to(converted, face_clips, tmp_path, capsys):
+    import shutil
+
+    from social_mae_hf.cli import main as cli_main
+
+    folder = tmp_path / "cropping"
+    shutil.copytree(converted["social_mae_finetune"], folder)
+    haar_processor(folder).save_pretrained(folder)
+    clip_path = str(face_clips["face"])
+    assert cli_main(["predict", str(folder), clip_path, "--format", "jsonl", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["face_found"] is True
+    assert cli_main(["predict", str(folder), clip_path, "--format", "jsonl", "--quiet", "--face-crop", "none"]) == 0
+    assert "face_found" not in json.loads(capsys.readouterr().out)
+
+
+def test_embed_face_crop_writes_face_found_and_counts_clips_without_a_face(converted, face_clips, tmp_path, capsys):
+    from safetensors.torch import load_file
+    from transformers import pipeline
+
+    from social_mae_hf.cli import main as cli_main
+
+    model = str(converted["social_mae_pretrain"])
+    out = tmp_path / "embeddings.safetensors"
+    files = [str(face_clips["face"]), str(face_clips["no_face"])]
+    assert cli_main(["embed", model, *files, "--output", str(out), "--face-crop", "--quiet"]) == 0
+    assert "face crop: 1 of 2 file(s) without a face (whole frames used)" in capsys.readouterr().out
+    tensors = load_file(out)
+    assert tensors["face_found"].dtype == torch.bool and tensors["face_found"].tolist() == [True, False]
+    expected = pipeline(EMBED, model=model, processor=haar_processor(model))(files[0], return_tensors=True)
+    torch.testing.assert_close(tensors["video_embedding"][0], expected["video_embedding"])
+    assert cli_main(["embed", model, files[0], "--output", str(out), "--quiet"]) == 0
+    assert "face_found" not in load_file(out)
+
+
+def test_reconstruct_face_crop_draws_the_crop_on_the_sampled_frames(converted, face_clips, tmp_path, capsys):
+    from social_mae_hf import SocialMAEForPreTraining
+    from social_mae_hf.cli import main as cli_main
+    from social_mae_hf.reconstruction import CROP_COLOUR, caption, reconstruct_file, render
+
+    folder = converted["social_mae_pretrain"]
+    png = tmp_path / "face.png"
+    args = ["reconstruct", str(folder), str(face_clips["wide"]), "--output", str(png), "--face-crop"]
+    assert cli_main(args) == 0
+    assert capsys.readouterr().out.strip().endswith("; face crop")
+    assert PIL.Image.open(png).size[0] > 150 + 8 * 32  # the decoded 16:9 frames are wider than the model's
+
+    model = SocialMAEForPreTraining.from_pretrained(folder).eval()
+    result = reconstruct_file(model, haar_processor(folder), str(face_clips["wide"]))
+    assert result.face_found and result.source_frames.shape == (8, 180, 320, 3)
+    plain = SocialMAEProcessor.from_pretrained(folder)
+    sampled = plain.video_processor(str(face_clips["wide"]), return_metadata=True)["video_metadata"][0]
+    with MediaFile(face_clips["wide"]) as media:
+        decoded = media.read_frames_at([fractions.Fraction(k, 25) for k in sampled.frames_indices])
+    np.testing.assert_array_equal(result.source_frames, decoded)  # the frames the crop was cut from
+    x, y, side, _ = result.face_boxes[0].tolist()
+    image = np.asarray(render(result))
+    scale = 32 / 180  # the first row is as high as the model's frames
+    row = image[:32, 150 : 150 + round(320 * scale)]  # below no title, right of the labels
+    red = np.all(row == CROP_COLOUR, axis=-1)
+    ys, xs = np.nonzero(red)
+    assert abs(xs.min() - x * scale) <= 1.5 and abs(xs.max() + 1 - (x + side) * scale) <= 1.5
+    assert abs(ys.min() - y * scale) <= 1.5 and abs(ys.max() + 1 - (y + side) * scale) <= 1.5
+    assert caption(result)[0].startswith("Face crop:")
+
+    without = reconstruct_file(model, haar_processor(folder), str(face_clips["no_face"]))
+    assert without.face_found is False and caption(without)[0].startswith("No face found: the model saw the full")
+    assert not np.any(np.all(np.asarray(render(without))[:32] == CROP_COLOUR, axis=-1))
+    assert cli_main(["reconstruct", str(folder), str(face_clips["no_face"]), "--output", str(png), "--face-crop"]) == 0
+    assert capsys.readouterr().out.strip().endswith("; no face: full frame")
+    assert reconstruct_file(model, plain, str(face_clips["wide"])).source_frames is None  # no crop, no extra row
+
+
+def test_face_crop_option_mistakes_are_one_line_errors_before_any_file_is_read(converted, face_clips, tmp_path, capsys):
+    import sys
+
+    from social_mae_hf import face_crop
+    from social_mae_hf.cli import main as cli_main
+
+    model, clip_path = str(converted["social_mae_finetune"]), str(face_clips["face"])
+    cases = [
+        (["--face-crop", "yunet"], "face detector 'yunet' needs its model file (--face-detector-model)"),
+        (["--face-margin", "2"], "--face-margin set(s) the face crop: give --face-crop too"),
+        (["--face-crop", "none", "--face-smoothing", "clip"], "which --face-crop none turns off"),
+        (["--face-crop", "--face-margin", "0"], "--face-margin must be a number > 0"),
+        (["--face-crop", "yunet", "--face-detector-model", str(tmp_path / "y.onnx")], "y.onnx: no such file"),
+    ]
+    for options, message in cases:
+        assert cli_main(["predict", model, clip_path, *options, "--quiet"]) == 2, options
+        error = capsys.readouterr().err
+        assert message in error and len(error.strip().splitlines()) == 1, error
+    (tmp_path / "y.onnx").write_text("not a model")
+    command = ["embed", model, clip_path, "--output", str(tmp_path / "e.safetensors"), "--quiet"]
+    assert cli_main([*command, "--face-crop", "yunet", "--face-detector-model", str(tmp_path / "y.onnx")]) == 2
+    assert "OpenCV cannot load it as a YuNet model" in capsys.readouterr().err
+    # Without OpenCV: what to install, before any file is read.
+    face_crop._cached_cropper.cache_clear()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setitem(sys.modules, "cv2", None)
+            assert cli_main(["predict", model, clip_path, "--face-crop", "--quiet"]) == 2
+    finally:
+        face_crop._cached_cropper.cache_clear()
+    captured = capsys.readouterr()
+    assert captured.out == ""  # not even the table header
+    assert "face crop with detector 'haar': OpenCV face detectors need OpenCV: pip install \"social-mae-hf[face]\"" in (
+        captured.err
+    )
