@@ -438,3 +438,84 @@ def test_face_crop_option_mistakes_are_one_line_errors_before_any_file_is_read(c
     assert "face crop with detector 'haar': OpenCV face detectors need OpenCV: pip install \"social-mae-hf[face]\"" in (
         captured.err
     )
+
+
+# -- training --------------------------------------------------------------------------------------------------
+
+
+def test_the_collator_keeps_the_crop_report_out_of_the_model_inputs():
+    from social_mae_hf.training import SocialMAECollator
+    from social_mae_hf.training.data.collator import FACES_FOUND_KEY
+
+    processor = colour_processor()
+    items = []
+    for frames in (face_frames(), clip([[]] * 100), face_frames()):
+        features = processor(videos=frames, video_fps=25, return_face_crop=True, face_detector=colour_detector)
+        items.append({**{k: v[0] for k, v in features.items()}, "labels": 1})
+    batch = SocialMAECollator()(items)
+    assert set(batch) == {"pixel_values", "labels", FACES_FOUND_KEY}
+    assert batch[FACES_FOUND_KEY] == [True, False, True]
+    plain = SocialMAECollator()([{"pixel_values": item["pixel_values"], "labels": 1} for item in items])
+    assert set(plain) == {"pixel_values", "labels"}
+
+
+@pytest.fixture(scope="module")
+def face_manifest(tmp_path_factory):
+    """Four clips, two with the fixture's real face and two without, each with a separate audio file."""
+    from social_mae_hf.synthetic import make_waveform, write_audio
+
+    root = tmp_path_factory.mktemp("face_training")
+    audio = write_audio(root / "tone.wav", make_waveform(2.0, kind="tone"))
+    rows = []
+    for k in range(4):
+        if k % 2 == 0:
+            frames = real_face_frames(16, side=96 + 8 * k, x=40 + 30 * k)[0]
+        else:
+            frames = np.repeat(scene(320, 240, seed=10 + k)[None], 16, axis=0)
+        write_video(root / f"{k}.mp4", frames, fps=8)
+        rows.append(f"{k}.mp4,{audio.name},{'face' if k % 2 == 0 else 'none'}")
+    manifest = root / "clips.csv"
+    manifest.write_text("video,audio,label\n" + "\n".join(rows) + "\n")
+    return manifest
+
+
+@pytest.mark.slow
+def test_fine_tuning_with_a_face_crop_saves_it_and_counts_clips_without_a_face(face_manifest, tmp_path):
+    from conftest import TRAIN_OVERRIDES, load_example
+    from transformers import AutoProcessor, pipeline
+
+    out = tmp_path / "out"
+    args = ["--config_name", "social-mae", "--config_overrides", TRAIN_OVERRIDES]
+    args += ["--train_file", str(face_manifest), "--validation_file", str(face_manifest), "--audio_column", "audio"]
+    args += ["--output_dir", str(out), "--do_train", "--do_eval", "--num_train_epochs", "1", "--save_strategy", "no"]
+    args += ["--per_device_train_batch_size", "2", "--per_device_eval_batch_size", "2", "--report_to", "none"]
+    args += ["--use_cpu", "--disable_tqdm", "true", "--dataloader_num_workers", "2"]
+    metrics = load_example("run_finetune").main([*args, "--face_crop", "--face_margin", "1.4"])
+    assert metrics["train_clips_without_face"] == 2 and metrics["train_clips_without_face_share"] == 0.5
+    assert metrics["eval_clips_without_face"] == 2 and metrics["eval_clips_without_face_share"] == 0.5
+    # Saved with the model, so that inference crops the same way.
+    expected = FaceCropSettings(detector="haar", margin=1.4).to_dict()
+    assert AutoProcessor.from_pretrained(out).video_processor.face_crop == expected
+    clips = [str(face_manifest.parent / f"{k}.mp4") for k in range(2)]
+    results = pipeline(CLASSIFY, model=str(out))(clips, modalities="video")
+    assert [rows[0]["face_found"] for rows in results] == [True, False]
+
+
+def test_the_training_scripts_take_face_crop_arguments(face_manifest, tmp_path):
+    from conftest import TRAIN_OVERRIDES, load_example
+
+    for name in ("run_finetune", "run_pretrain"):
+        data_arguments = load_example(name).DataArguments
+        assert data_arguments(face_crop="haar", face_margin=1.5).face_margin == 1.5
+        with pytest.raises(ValueError, match="face detector 'yunet' needs its model file"):
+            data_arguments(face_crop="yunet")
+        with pytest.raises(ValueError, match="`face_margin` set"):
+            data_arguments(face_margin=1.5)
+    out = tmp_path / "pretrain"
+    args = ["--config_name", "social-mae", "--config_overrides", TRAIN_OVERRIDES, "--audio_column", "audio"]
+    args += ["--train_file", str(face_manifest), "--output_dir", str(out), "--do_train", "--max_steps", "1"]
+    args += ["--per_device_train_batch_size", "4", "--report_to", "none", "--use_cpu", "--save_strategy", "no"]
+    metrics = load_example("run_pretrain").main([*args, "--face_crop", "haar", "--disable_tqdm", "true"])
+    assert metrics["train_clips_without_face"] == 2
+    saved = json.loads((out / "processor_config.json").read_text())["video_processor"]["face_crop"]
+    assert saved == FaceCropSettings(detector="haar").to_dict()

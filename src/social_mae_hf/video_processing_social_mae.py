@@ -46,6 +46,7 @@ from .legacy_settings import is_legacy, video_settings
 from .media import MediaFile, is_media_source
 
 __all__ = [
+    "FACE_CROP_OUTPUTS",
     "SocialMAEVideoProcessor",
     "check_video_fps",
     "describe_range",
@@ -56,6 +57,8 @@ __all__ = [
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MIN_FRAME_SIDE = 16  # a frame smaller than one 16 x 16 model patch is a mistake, not a video
+# What `return_face_crop=True` adds to the output: the crop's report, never a model input.
+FACE_CROP_OUTPUTS = ("face_found", "face_boxes")
 
 _FRAME_SAMPLINGS = ("window", "spread")
 _INTERPOLATION = {PILImageResampling.BICUBIC: "bicubic", PILImageResampling.BILINEAR: "bilinear"}

@@ -185,20 +185,13 @@ def check_face_options(options: dict | None) -> None:
 
 def load_processor_with_face_crop(model: str, **options):
     """The model's processor with the face crop `options` ask for (`FACE_OPTIONS`; without `face_crop`, the
-    processor's own setting stays). When it crops, its detector is built now, so that a missing OpenCV or model
-    file stops the command before any file is read."""
-    from ..face_crop import face_crop_from_options, face_cropper
-    from ..loading import load_processor
+    processor's own setting stays), its detector built: a missing OpenCV or model file stops the command before
+    any file is read."""
+    from ..loading import load_processor, with_face_crop
 
-    settings = face_crop_from_options(**options)
     processor = load_processor(model)
-    if options.get("face_crop") is not None:
-        crop = None if settings is None else settings.to_dict()
-        processor.video_processor = processor.video_processor.with_settings(face_crop=crop)
-    crop = processor.video_processor.face_crop
-    if crop is not None:
-        try:
-            _ = face_cropper(crop).detector  # built (and cached for the processor) now
-        except ImportError as error:  # a one-line error, as for the other options
-            raise ValueError(f"face crop with detector {crop['detector']!r}: {error}") from None
-    return processor
+    try:
+        return with_face_crop(processor, **options)
+    except ImportError as error:  # a one-line error, as for the other options
+        detector = processor.video_processor.face_crop or {"detector": options.get("face_crop")}
+        raise ValueError(f"face crop with detector {detector['detector']!r}: {error}") from None

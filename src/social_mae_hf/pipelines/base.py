@@ -19,6 +19,7 @@ from transformers.pipelines.pt_utils import PipelineChunkIterator, PipelineItera
 
 from ..errors import InvalidInputError
 from ..loading import check_processor_matches, load_processor
+from ..video_processing_social_mae import FACE_CROP_OUTPUTS
 from .inputs import parse_input, plan_windows
 
 __all__ = ["CLASSIFICATION_TASK", "FEATURE_EXTRACTION_TASK", "AudioVisualPipeline"]
@@ -26,7 +27,6 @@ __all__ = ["CLASSIFICATION_TASK", "FEATURE_EXTRACTION_TASK", "AudioVisualPipelin
 CLASSIFICATION_TASK = "audio-visual-classification"
 FEATURE_EXTRACTION_TASK = "audio-visual-feature-extraction"
 _WINDOW_KEYS = ("is_last", "start", "end")
-FACE_KEYS = ("face_found", "face_boxes")  # the processor's crop report: carried to the results, not to the model
 
 
 class AudioVisualPipeline(ChunkPipeline):
@@ -126,7 +126,7 @@ class AudioVisualPipeline(ChunkPipeline):
             yield {**features, "is_last": k == len(windows) - 1, "start": start, "end": end}
 
     def _forward(self, model_inputs):
-        carried = {key: model_inputs.pop(key) for key in (*_WINDOW_KEYS, *FACE_KEYS) if key in model_inputs}
+        carried = {key: model_inputs.pop(key) for key in (*_WINDOW_KEYS, *FACE_CROP_OUTPUTS) if key in model_inputs}
         dtype = self.model.dtype
         tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model_inputs.items()}
         # The first key must be a tensor: the pipeline's unbatching reads the batch size from it.
