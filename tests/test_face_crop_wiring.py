@@ -123,6 +123,10 @@ def test_the_settings_are_saved_with_the_processor_and_auto_classes_reload_them(
     SocialMAEProcessor.social_mae().save_pretrained(tmp_path / "plain")
     assert "face_crop" not in json.loads((tmp_path / "plain" / "processor_config.json").read_text())["video_processor"]
     assert SocialMAEProcessor.from_pretrained(tmp_path / "plain").video_processor.face_crop is None
+    # A saved model's processor with a crop added when loading it.
+    added = AutoProcessor.from_pretrained(tmp_path / "plain", face_crop=True)
+    assert added.video_processor.face_crop == FaceCropSettings().to_dict()
+    assert not hasattr(added.feature_extractor, "face_crop")
 
 
 def test_face_crop_values_and_per_call_settings():
