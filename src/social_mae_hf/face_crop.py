@@ -1,7 +1,8 @@
 """Face-centred crops of a clip's sampled frames: detect, follow one face, smooth its box, cut a square.
 
 Social-MAE was trained on face-centred video (VoxCeleb2 face tracks, CREMA-D, cropped NDC-ME); in-the-wild footage
-needs the same framing. This is an optional step between frame sampling and resizing, off by default:
+needs the same framing. This is an optional step between frame sampling and resizing, off by default (the video
+processor's `face_crop` setting runs it, see `video_processing_social_mae.py`):
 
 1. Detect faces in each sampled frame (on a copy shrunk to at most `detection_max_side` pixels, for speed) with a
    detector: any callable `frame (H, W, 3) uint8 RGB -> [(x, y, w, h, score), ...]` in that frame's pixels.
