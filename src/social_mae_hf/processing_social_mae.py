@@ -225,7 +225,6 @@ class SocialMAEProcessor(ProcessorMixin):
                     face_detector=face_detector,
                 )
             )
-
         if return_tensors == "np":
             data = {k: v.detach().cpu().numpy() for k, v in data.items()}
         return BatchFeature(data=data)

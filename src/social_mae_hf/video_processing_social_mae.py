@@ -342,9 +342,10 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         data = {}
         if processor.face_crop is not None:
             # Cropped in the source pixels, before any resize, colour flip or centre crop.
-            cropper = (
-                FaceCropper(processor.face_crop, face_detector) if face_detector else face_cropper(processor.face_crop)
-            )
+            if face_detector is None:
+                cropper = face_cropper(processor.face_crop)  # one per settings: the detector is built once
+            else:
+                cropper = FaceCropper(processor.face_crop, face_detector)
             crops = [cropper.crop_clip(video) for video in frames]
             frames = [crop.frames for crop in crops]
             if return_face_crop:

@@ -52,13 +52,8 @@ class AudioVisualFeatureExtractionPipeline(AudioVisualPipeline):
         return out
 
     def postprocess(self, outputs, return_tensors=False, timeline=False):
-        rows = [
-            {
-                **{
-                    key: out[key][0] if return_tensors else out[key][0].tolist() for key in EMBEDDING_KEYS if key in out
-                },
-                **self._face_found(out),
-            }
-            for out in outputs
-        ]
+        rows = []
+        for out in outputs:
+            row = {key: out[key][0] if return_tensors else out[key][0].tolist() for key in EMBEDDING_KEYS if key in out}
+            rows.append({**row, **self._face_found(out)})
         return self._timeline(outputs, rows) if timeline else rows[0]
