@@ -4,10 +4,12 @@ Writes mp4 clips (h264, 25 fps, 6 s) of a real face (the public-domain fixture `
 mirrored and re-lit per clip) pasted on a smooth random background at several sizes and places, drifting slowly;
 faces turned in the image plane by 10 to 30 degrees; clips with two faces (a large one and a small one: the crop
 should follow the large one); and clips with no face.
-Then, per clip, in one process: the plain Social-MAE video path (`SocialMAEFeatureExtractor`, decode of the 8
-sampled frames + resize + normalise: the baseline) and the face crop of the same 8 sampled frames (detection +
-tracking + crop), timed alternately; and whether the crop is right: the mean IoU, over the 8 frames, of the crop with
-the ideal one (1.3 x the true face size around the true face centre, shifted inside the frame) is at least 0.5.
+Then, per clip, in one process: the plain Social-MAE video path (`SocialMAEVideoProcessor.social_mae()` on the
+file: decode of the 8 sampled frames + resize + normalise: the baseline), the face crop of the same 8 sampled frames
+(detection + tracking + crop) and the whole video path with the crop (the same processor with `face_crop` set: decode
++ crop + resize), timed alternately; and whether the crop is right: the mean IoU, over the 8 frames, of the crop with
+the ideal one (1.3 x the true face size around the true face centre, shifted inside the frame) is at least 0.5. The
+processor's crops are checked equal to the cropper's.
 
     PYTHONPATH=src python benchmarks/face_crop.py --workdir /tmp/bench_face [--yunet-model yunet.onnx]
 """
@@ -27,9 +29,9 @@ import PIL.Image
 import torch
 
 from social_mae_hf.face_crop import FaceCropper, FaceCropSettings
-from social_mae_hf.feature_extraction_social_mae import SocialMAEFeatureExtractor
 from social_mae_hf.frame_sampling import social_mae_frame_indices, social_mae_window_start
 from social_mae_hf.media import MediaFile
+from social_mae_hf.video_processing_social_mae import SocialMAEVideoProcessor
 
 ROOT = Path(__file__).resolve().parents[1]
 FACE_PNG = ROOT / "tests" / "fixtures" / "face" / "astronaut_face.png"
@@ -173,19 +175,26 @@ def timed(fn):
 
 
 def run(detectors: dict[str, FaceCropper], clips: list[Clip]) -> None:
-    extractor = SocialMAEFeatureExtractor.social_mae()
-    plain = lambda path: extractor(videos=path, modalities="video")["pixel_values"]  # noqa: E731
-    plain(clips[0].path)  # warm up
-    for cropper in detectors.values():
+    plain = SocialMAEVideoProcessor.social_mae()
+    cropping = {name: plain.with_settings(face_crop=c.settings.to_dict()) for name, c in detectors.items()}
+    plain(str(clips[0].path))  # warm up
+    for name, cropper in detectors.items():
         cropper.crop_clip(sampled_frames(clips[0].path)[0])
+        cropping[name](str(clips[0].path))
     rows: dict[tuple[str, str], dict[str, list[float]]] = {}
     for clip in clips:
         frames, times = sampled_frames(clip.path)
         height, width = frames.shape[1:3]
-        t_plain, _ = timed(lambda clip=clip: plain(clip.path))
+        t_plain, _ = timed(lambda clip=clip: plain(str(clip.path)))
         for name, cropper in detectors.items():
             t_crop, result = timed(lambda cropper=cropper, frames=frames: cropper.crop_clip(frames))
-            row = rows.setdefault((name, clip.group), {"found": [], "right": [], "crop": [], "plain": []})
+            video = cropping[name]
+            t_wired, wired = timed(lambda video=video, clip=clip: video(str(clip.path), return_face_crop=True))
+            if bool(wired["face_found"][0]) != result.face_found or wired["face_boxes"][0].tolist() != [
+                list(b) for b in result.boxes
+            ]:
+                raise AssertionError(f"{clip.path}, {name}: the processor's crop differs from the cropper's")
+            row = rows.setdefault((name, clip.group), {"found": [], "right": [], "crop": [], "plain": [], "wired": []})
             row["found"].append(result.face_found)
             if clip.faces:
                 margin = cropper.settings.margin
@@ -193,24 +202,29 @@ def run(detectors: dict[str, FaceCropper], clips: list[Clip]) -> None:
                 row["right"].append(result.face_found and statistics.mean(ious) >= 0.5)
             row["crop"].append(t_crop)
             row["plain"].append(t_plain)
+            row["wired"].append(t_wired)
     print(
         f"\n{len(clips)} clips of {SECONDS:g} s at {FPS} fps; 8 sampled frames per clip; torch threads {torch.get_num_threads()}"
     )
     print(
-        "\n| detector | clips | n | face found | right crop | crop ms/clip | plain decode+resize ms/clip | crop / plain |"
+        "\n| detector | clips | n | face found | right crop | crop ms/clip | plain decode+resize ms/clip | crop / plain "
+        "| processor with crop ms/clip | processor with crop / plain |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for (name, group), row in rows.items():
         found = f"{sum(row['found'])}/{len(row['found'])}"
         right = f"{sum(row['right'])}/{len(row['right'])}" if row["right"] else "-"
         crop, base = statistics.median(row["crop"]) * 1e3, statistics.median(row["plain"]) * 1e3
+        wired = statistics.median(row["wired"]) * 1e3
         print(
-            f"| {name} | {group} | {len(row['found'])} | {found} | {right} | {crop:.1f} | {base:.1f} | {crop / base:.2f}x |"
+            f"| {name} | {group} | {len(row['found'])} | {found} | {right} | {crop:.1f} | {base:.1f} | {crop / base:.2f}x "
+            f"| {wired:.1f} | {wired / base:.2f}x |"
         )
     print(
-        "\n| detector | face clips: found | face clips: right crop | no-face clips: found (false) | crop / plain, all clips |"
+        "\n| detector | face clips: found | face clips: right crop | no-face clips: found (false) | crop / plain, all clips "
+        "| processor with crop / plain, all clips |"
     )
-    print("| --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name in detectors:
         mine = [(group, row) for (n, group), row in rows.items() if n == name]
         faces = [r for g, r in mine if "no face" not in g]
@@ -219,7 +233,11 @@ def run(detectors: dict[str, FaceCropper], clips: list[Clip]) -> None:
         right = sum(sum(r["right"]) for r in faces)
         false = sum(sum(r["found"]) for r in empty), sum(len(r["found"]) for r in empty)
         ratio = sum(sum(r["crop"]) for _, r in mine) / sum(sum(r["plain"]) for _, r in mine)
-        print(f"| {name} | {found[0]}/{found[1]} | {right}/{found[1]} | {false[0]}/{false[1]} | {ratio:.2f}x |")
+        wired = sum(sum(r["wired"]) for _, r in mine) / sum(sum(r["plain"]) for _, r in mine)
+        print(
+            f"| {name} | {found[0]}/{found[1]} | {right}/{found[1]} | {false[0]}/{false[1]} | {ratio:.2f}x "
+            f"| {wired:.2f}x |"
+        )
 
 
 def main(argv=None) -> None:

@@ -28,7 +28,9 @@ import transformers
 from transformers import HfArgumentParser, TrainerState, TrainingArguments, set_seed
 
 from social_mae_hf import SocialMAEForPreTraining
+from social_mae_hf.face_crop import face_crop_from_options
 from social_mae_hf.hub import check_hub_available
+from social_mae_hf.loading import with_face_crop
 from social_mae_hf.training import (
     ClipDataset,
     ManifestColumns,
@@ -130,9 +132,33 @@ class DataArguments:
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training clips."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N validation clips."})
 
+    face_crop: str | None = field(
+        default=None,
+        metadata={
+            "help": "Crop the sampled frames around the face before the resize (for footage that is not face-centred, "
+            "as the originals' training clips were): 'haar' (OpenCV's Haar cascade, the default when the flag is "
+            "given alone; pip install 'social-mae-hf[face]'), 'yunet' (needs --face_detector_model), or 'none' (no "
+            "crop, even if the processor has one). Saved with the processor, so that inference crops alike; the "
+            "share of clips without a face (whole frames used) is logged and in the metrics.",
+            "nargs": "?",
+            "const": "haar",
+            "choices": ["haar", "yunet", "none"],
+        },
+    )
+    face_margin: float | None = field(
+        default=None, metadata={"help": "Face crop: side of the square crop / the face size (default 1.3)."}
+    )
+    face_detector_model: str | None = field(
+        default=None,
+        metadata={"help": "Face crop: the detector's model file (YuNet's ONNX file, or a Haar cascade XML)."},
+    )
+
     def __post_init__(self):
         self.video_column = optional_column(self.video_column)
         self.audio_column = optional_column(self.audio_column)
+        face_crop_from_options(
+            self.face_crop, face_margin=self.face_margin, face_detector_model=self.face_detector_model
+        )
 
 
 @dataclass
@@ -256,6 +282,15 @@ def main(argv: list[str] | None = None) -> dict:
         token=model_args.token,
     )
     model, processor = loaded.model, loaded.processor
+    # The face crop, when asked: set on the processor, so that the trainer saves it with the model.
+    processor = with_face_crop(
+        processor,
+        face_crop=data_args.face_crop,
+        face_margin=data_args.face_margin,
+        face_detector_model=data_args.face_detector_model,
+    )
+    if processor.video_processor.face_crop is not None:
+        logger.info("Face crop: %s", processor.video_processor.face_crop)
     # What pretraining leaves without gradient is frozen, so that DDP needs no unused-parameter search.
     unused = freeze_unused_parameters(model, "audiovisual")
     if unused:

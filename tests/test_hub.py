@@ -39,7 +39,15 @@ REPOS = {
 }
 CODE_FILES = {"configuration_social_mae.py", "modeling_social_mae.py", "processing_social_mae.py"}
 CODE_FILES |= {"feature_extraction_social_mae.py", "video_processing_social_mae.py"}
-CODE_FILES |= {"batching.py", "errors.py", "fbank.py", "frame_sampling.py", "legacy_settings.py", "media.py"}
+CODE_FILES |= {
+    "batching.py",
+    "errors.py",
+    "face_crop.py",
+    "fbank.py",
+    "frame_sampling.py",
+    "legacy_settings.py",
+    "media.py",
+}
 # What the loader script feeds the feature extractor alone.
 WAVEFORM = torch.sin(torch.arange(24000) * 0.05)
 

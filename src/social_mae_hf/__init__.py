@@ -12,7 +12,8 @@ Layout, in the order data flows (media file -> decoding -> features -> model -> 
   `configuration_social_mae`, `modeling_social_mae`, `processing_social_mae` (the processor: opens media files,
   hands audio to `feature_extraction_social_mae` and frames to `video_processing_social_mae`) and what they import
   (`media` decodes with PyAV, `fbank` is the Kaldi log-mel, `frame_sampling` the originals' frame choice,
-  `batching` names batch items, `legacy_settings` reads folders saved before the processor split, `errors`).
+  `face_crop` the optional crop around the face, `batching` names batch items, `legacy_settings` reads folders
+  saved before the processor split, `errors`).
   Next to them, `auto` registers the Auto classes, `loading` loads a saved model and its processor for a job,
   `hub` asks whether the Hub is usable, `retrieval` and `reconstruction` are small tools on model outputs.
 - Packages group the rest by job: `pipelines/` (the two transformers pipelines), `conversion/` (original

@@ -1,7 +1,8 @@
 """Face-centred crops of a clip's sampled frames: detect, follow one face, smooth its box, cut a square.
 
 Social-MAE was trained on face-centred video (VoxCeleb2 face tracks, CREMA-D, cropped NDC-ME); in-the-wild footage
-needs the same framing. This is an optional step between frame sampling and resizing, off by default:
+needs the same framing. This is an optional step between frame sampling and resizing, off by default (the video
+processor's `face_crop` setting runs it, see `video_processing_social_mae.py`):
 
 1. Detect faces in each sampled frame (on a copy shrunk to at most `detection_max_side` pixels, for speed) with a
    detector: any callable `frame (H, W, 3) uint8 RGB -> [(x, y, w, h, score), ...]` in that frame's pixels.
@@ -58,6 +59,7 @@ __all__ = [
     "build_face_detector",
     "crop_boxes",
     "draw_box",
+    "face_crop_from_options",
     "face_crop_settings",
     "face_cropper",
     "follow_face",
@@ -172,6 +174,50 @@ def face_crop_settings(value) -> FaceCropSettings | None:
     raise ValueError(
         f"face_crop must be None, a bool, a detector name, a dict of settings or FaceCropSettings, got {value!r}"
     )
+
+
+# The detector keyword that takes the model file given on a command line (`--face-detector-model`).
+_MODEL_FILE_KWARG = {"haar": "cascade", "yunet": "model_path"}
+
+
+def face_crop_from_options(
+    face_crop: str | None,
+    *,
+    face_margin: float | None = None,
+    face_detector_model: str | None = None,
+    face_smoothing: str | None = None,
+) -> FaceCropSettings | None:
+    """Settings from command-line options (`social-mae predict --face-crop ...`, the training scripts'
+    `--face_crop ...`): `face_crop` names the detector ("none": no crop, then None), the others change the
+    defaults. `face_detector_model` is the detector's model file (YuNet's ONNX file, which it needs, or a Haar
+    cascade), recorded as an absolute path. The options other than `face_crop` need it."""
+    others = {"face_margin": face_margin, "face_detector_model": face_detector_model, "face_smoothing": face_smoothing}
+    given = [f"`{name}`" for name, value in others.items() if value is not None]
+    if face_crop is None and given:
+        raise ValueError(f"{', '.join(given)} set(s) the face crop: give `face_crop` too (a detector name, e.g. haar)")
+    if face_crop == "none" and given:
+        raise ValueError(f"{', '.join(given)} set(s) the face crop, which `face_crop` none turns off")
+    if face_crop is None or face_crop == "none":
+        return None
+    values: dict[str, Any] = {"detector": face_crop}
+    if face_margin is not None:
+        if not _is_number(face_margin) or face_margin <= 0:
+            raise ValueError(f"`face_margin` must be a number > 0 (the crop side / the face size), got {face_margin}")
+        values["margin"] = face_margin
+    if face_smoothing is not None:
+        values["smoothing"] = face_smoothing
+    if face_detector_model is not None:
+        if not os.path.isfile(face_detector_model):
+            raise ModelFilesError(f"face detector model {face_detector_model}: no such file (`face_detector_model`)")
+        values["detector_kwargs"] = {
+            _MODEL_FILE_KWARG.get(face_crop, "model_path"): os.path.abspath(face_detector_model)
+        }
+    elif face_crop == "yunet":
+        raise ValueError(
+            "face detector 'yunet' needs its model file (`face_detector_model`): face_detection_yunet_2023mar.onnx "
+            "from OpenCV Zoo (models/face_detection_yunet)"
+        )
+    return FaceCropSettings(**values)
 
 
 def _is_number(x) -> bool:

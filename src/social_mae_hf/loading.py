@@ -19,6 +19,7 @@ from transformers import AutoConfig
 from transformers.utils import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, cached_file
 
 from .errors import ModelFilesError
+from .face_crop import face_crop_from_options, face_cropper
 from .processing_social_mae import SocialMAEProcessor
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "processor_mismatches",
     "require_head",
     "saved_architecture",
+    "with_face_crop",
 ]
 
 HEAD_ARCHITECTURES = ("SocialMAEForAudioVisualClassification", "SocialMAEForRegression")
@@ -159,6 +161,20 @@ def load_processor(name, **kwargs) -> SocialMAEProcessor:
             "pass the processor in (`processor=` to the pipelines)."
         )
     return SocialMAEProcessor.from_pretrained(name, **location)
+
+
+def with_face_crop(processor: SocialMAEProcessor, **options) -> SocialMAEProcessor:
+    """`processor` with the face crop that command-line style options ask for (`face_crop` a detector name or
+    "none", `face_margin`, `face_detector_model`, `face_smoothing`: see `face_crop.face_crop_from_options`);
+    without `face_crop`, its own setting stays. When it crops, the detector is built now (and kept for the
+    processor's calls), so that a missing OpenCV or model file fails before any clip is read."""
+    settings = face_crop_from_options(**options)
+    if options.get("face_crop") is not None:
+        crop = None if settings is None else settings.to_dict()
+        processor.video_processor = processor.video_processor.with_settings(face_crop=crop)
+    if processor.video_processor.face_crop is not None:
+        _ = face_cropper(processor.video_processor.face_crop).detector
+    return processor
 
 
 def processor_mismatches(processor, config) -> list[str]:

@@ -1,8 +1,9 @@
 """Processor for Social-MAE and CAV-MAE: media files (or raw arrays) -> `input_values` and `pixel_values`.
 
 Opens every media file once (PyAV, `media.py`) and hands its audio to [`SocialMAEFeatureExtractor`] and its
-frames, with transformers' `VideoMetadata`, to [`SocialMAEVideoProcessor`]. A time range (`start_s` / `end_s`)
-is cut here, for both modalities alike: the range is then the clip.
+frames, with transformers' `VideoMetadata`, to [`SocialMAEVideoProcessor`] (which crops them around the face when
+its `face_crop` is set). A time range (`start_s` / `end_s`) is cut here, for both modalities alike: the range is
+then the clip.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ class SocialMAEProcessor(ProcessorMixin):
         start_s: float | Sequence[float] | None = None,
         end_s: float | Sequence[float | None] | None = None,
         audio_stream: int | Sequence[int | None] | None = None,
+        return_face_crop: bool = False,
+        face_detector: Callable | None = None,
     ) -> BatchFeature:
         """Prepare one item or a batch (a list) for the model.
 
@@ -144,10 +147,15 @@ class SocialMAEProcessor(ProcessorMixin):
                 value, or one per item); default: the track flagged as default, else the first. A media
                 file's chosen audio that is silent is reported with a warning (the voice may be on another
                 track, or in a 5.1 centre channel: the feature extractor's `audio_channel_mix="downmix"`).
+            return_face_crop: With a face-cropping video processor (its `face_crop` setting, e.g.
+                `SocialMAEProcessor.social_mae(face_crop=True)`), also return `face_found` and `face_boxes` (see
+                [`SocialMAEVideoProcessor.preprocess`]) when video is prepared (audio alone has no face to crop).
+            face_detector: A face detector callable for this call (see [`SocialMAEVideoProcessor.preprocess`]).
 
         Returns:
             `BatchFeature` with `input_values` `(batch, max_length, num_mel_bins)` float32 (time first)
-            and/or `pixel_values` `(batch, num_frames, 3, height, width)` float32.
+            and/or `pixel_values` `(batch, num_frames, 3, height, width)` float32; with `return_face_crop`, also
+            `face_found` `(batch,)` bool and `face_boxes` `(batch, num_frames, 4)` int64.
         """
         video_items = as_batch(videos, is_single_video, "videos")
         audio_items = as_batch(audio, _is_single_audio, "audio")
@@ -163,6 +171,9 @@ class SocialMAEProcessor(ProcessorMixin):
             raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
         if training and generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        if (return_face_crop or face_detector is not None) and self.video_processor.face_crop is None:
+            asked = "return_face_crop" if return_face_crop else "face_detector"
+            raise ValueError(f"{asked} needs a face crop: set the video processor's face_crop (e.g. face_crop=True)")
         fps_list = check_video_fps(video_fps, batch)
         ranges = _per_item_ranges(start_s, end_s, batch)
         streams = per_item(audio_stream, batch, "audio_stream")
@@ -204,9 +215,16 @@ class SocialMAEProcessor(ProcessorMixin):
             data["input_values"] = self.feature_extractor.fbank_features(clips, device)
         if want_video:
             frames, metadata = zip(*sampled)
-            data["pixel_values"] = self.video_processor(
-                list(frames), video_metadata=list(metadata), do_sample_frames=False, device=device
-            )["pixel_values"]
+            data.update(
+                self.video_processor(
+                    list(frames),
+                    video_metadata=list(metadata),
+                    do_sample_frames=False,
+                    device=device,
+                    return_face_crop=return_face_crop,
+                    face_detector=face_detector,
+                )
+            )
         if return_tensors == "np":
             data = {k: v.detach().cpu().numpy() for k, v in data.items()}
         return BatchFeature(data=data)

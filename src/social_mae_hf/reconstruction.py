@@ -11,6 +11,9 @@ In the legacy order the two differ: the prediction made at a hidden token's plac
 the predicted patches are not the hidden ones (some hidden patches get no prediction, some visible ones get one).
 The figure therefore draws the reconstruction rows with the predicted parts at full strength and the rest, copied
 from the input, faded, and says why in a caption under the rows.
+
+With a face-cropping processor, a first row shows the sampled frames as decoded, with the crop the model saw drawn
+on them (or says that no face was found and the whole frames were used).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import PIL.ImageDraw
 import PIL.ImageFont
 import torch
 
+from .batching import item_name
+from .face_crop import draw_box
+from .media import MediaFile, is_media_source, parse_time_range
 from .modeling_social_mae import patch_statistics
 from .processing_social_mae import SocialMAEProcessor
 
@@ -33,6 +39,7 @@ FADE = 0.6  # share of white mixed into the parts of a reconstruction row that a
 # A perceptually ordered dark-blue -> teal -> yellow ramp for spectrograms (anchors of our own choosing).
 _RAMP = np.array([[20, 12, 60], [40, 80, 140], [30, 150, 140], [120, 200, 90], [250, 230, 60]], np.float32) / 255
 LABEL_WIDTH = 150
+CROP_COLOUR = (255, 40, 40)
 
 
 @dataclass
@@ -40,7 +47,9 @@ class Reconstruction:
     """Display arrays: frames `(T, H, W, 3)` RGB in [0, 1]; spectrograms `(mel bins, time)` in fbank units, low
     frequencies first; masks 1 where removed. `predicted_frames` `(T, H, W)` is 1 where `reconstructed_frames` shows
     a prediction (the input elsewhere); for the spectrogram that is `spectrogram_mask`. `video_loss` / `audio_loss`
-    are the model's reconstruction losses; `legacy_video_target_order` the model's target order."""
+    are the model's reconstruction losses; `legacy_video_target_order` the model's target order. With a face crop:
+    `face_found`, and `source_frames` `(T, H, W, 3)` uint8 RGB, the sampled frames as decoded with `face_boxes`
+    `(T, 4)` (x, y, width, height in their pixels), the crops the model saw."""
 
     frames: np.ndarray
     masked_frames: np.ndarray
@@ -52,6 +61,9 @@ class Reconstruction:
     video_loss: float
     audio_loss: float
     legacy_video_target_order: bool = False
+    face_found: bool | None = None
+    source_frames: np.ndarray | None = None
+    face_boxes: np.ndarray | None = None
 
 
 def _to_display(pixel_values: torch.Tensor, processor: SocialMAEProcessor) -> torch.Tensor:
@@ -172,9 +184,23 @@ def fade(image: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return np.where(keep[..., None], image, faded)
 
 
+def face_crop_note(result: Reconstruction) -> str | None:
+    """What the face crop did, in words; None without a face crop."""
+    if result.face_found is None:
+        return None
+    if result.face_found:
+        return "Face crop: the model saw the boxed square of each sampled frame (first row), resized."
+    return "No face found: the model saw the full frames (face crop fell back to the whole frame)."
+
+
 def caption(result: Reconstruction) -> list[str]:
-    """The lines under the figure: how to read the reconstruction rows, and why the legacy order moves patches."""
-    lines = ["Reconstruction rows: predicted patches at full strength; faded parts are the input, shown for context."]
+    """The lines under the figure: what the face crop did, how to read the reconstruction rows, and why the legacy
+    order moves patches."""
+    note = face_crop_note(result)
+    lines = [] if note is None else [note]
+    lines.append(
+        "Reconstruction rows: predicted patches at full strength; faded parts are the input, shown for context."
+    )
     if result.legacy_video_target_order:
         lines.append(
             "Legacy video target order (the released Social-MAE): the prediction made at a hidden token's place "
@@ -196,17 +222,35 @@ def _wrap(draw: PIL.ImageDraw.ImageDraw, text: str, font, width: int) -> list[st
     return [*lines, line] if line else lines
 
 
+def source_row(result: Reconstruction, height: int) -> np.ndarray:
+    """The sampled frames as decoded, each scaled to `height` pixels, with the face crop's box drawn on them."""
+    shown = []
+    for frame, box in zip(result.source_frames, result.face_boxes):
+        scale = height / frame.shape[0]
+        width = max(1, round(frame.shape[1] * scale))
+        small = np.asarray(PIL.Image.fromarray(frame).resize((width, height), PIL.Image.Resampling.BILINEAR))
+        if result.face_found:
+            small = draw_box(small, [v * scale for v in box], colour=CROP_COLOUR, thickness=max(1, height // 56))
+        shown.append(small)
+    return np.concatenate(shown, axis=1)
+
+
 def render(result: Reconstruction, title: str = "") -> PIL.Image.Image:
     """One image: three frame rows, then three spectrogram strips (masked parts of the spectrogram darkened), then
     the caption. Reconstruction rows show predictions at full strength and the input, where nothing was predicted,
-    faded."""
+    faded. With a face crop, a first row shows the sampled frames as decoded, the crop boxed on them."""
     recon_frames = np.concatenate(list(fade(_as_uint8(result.reconstructed_frames), result.predicted_frames)), axis=1)
+    sources = []
+    if result.source_frames is not None:
+        label = "face crop" if result.face_found else "no face: full frame"
+        sources = [(label, source_row(result, result.frames.shape[1]))]
     rows = [
+        *sources,
         ("original", _row(result.frames)),
         ("masked input", _row(result.masked_frames)),
         ("reconstruction", recon_frames),
     ]
-    width = rows[0][1].shape[1]
+    width = recon_frames.shape[1]  # of the model's frames; the decoded frames' row may be wider
     low, high = np.percentile(result.spectrogram, [1, 99])
     masked_spec = np.where(result.spectrogram_mask > 0, low, result.spectrogram)
     reconstructed = fade(_colorize(result.reconstructed_spectrogram, low, high), result.spectrogram_mask[::-1] > 0)
@@ -223,12 +267,13 @@ def render(result: Reconstruction, title: str = "") -> PIL.Image.Image:
     ]
     font = PIL.ImageFont.load_default()
     measure = PIL.ImageDraw.Draw(PIL.Image.new("RGB", (1, 1)))
-    text_width = max(LABEL_WIDTH + width - 8, 300)
+    widest = max(image.shape[1] for _, image in rows)
+    text_width = max(LABEL_WIDTH + widest - 8, 300)
     notes = [line for paragraph in caption(result) for line in _wrap(measure, paragraph, font, text_width)]
     header = 24 if title else 0
     gap, line_height = 4, 14
     height = header + sum(image.shape[0] + gap for _, image in rows + strips) + line_height * len(notes) + gap
-    canvas = PIL.Image.new("RGB", (max(LABEL_WIDTH + width, text_width + 8), height), "white")
+    canvas = PIL.Image.new("RGB", (max(LABEL_WIDTH + widest, text_width + 8), height), "white")
     draw = PIL.ImageDraw.Draw(canvas)
     if title:
         draw.text((4, 6), title, fill="black", font=font)
@@ -244,6 +289,26 @@ def render(result: Reconstruction, title: str = "") -> PIL.Image.Image:
 
 
 def reconstruct_file(model, processor: SocialMAEProcessor, media, **kwargs) -> Reconstruction:
-    """`reconstruct` on a media file (or the processor's other inputs), with the processor's evaluation choices."""
+    """`reconstruct` on a media file (or the processor's other inputs), with the processor's evaluation choices.
+
+    With a face-cropping processor, the result also holds whether a face was found, and for a media file the
+    sampled frames as decoded with the crop boxes (`source_frames`, `face_boxes`), which `render` draws."""
     extract = {k: kwargs.pop(k) for k in ("start_s", "end_s") if k in kwargs}
-    return reconstruct(model, processor(videos=media, **extract), processor, **kwargs)
+    crops = processor.video_processor.face_crop is not None
+    inputs = processor(videos=media, return_face_crop=crops, **extract)
+    result = reconstruct(model, inputs, processor, **kwargs)
+    if crops:
+        result.face_found = bool(inputs["face_found"][0])
+        result.face_boxes = inputs["face_boxes"][0].numpy()
+        if is_media_source(media):
+            result.source_frames = _sampled_frames(processor, media, extract.get("start_s"), extract.get("end_s"))
+    return result
+
+
+def _sampled_frames(processor: SocialMAEProcessor, media, start_s, end_s) -> np.ndarray:
+    """The frames the processor samples from a media file (its evaluation choice), uint8 RGB, as decoded."""
+    name = item_name(media, 0, 1)
+    time_range = None if start_s is None and end_s is None else parse_time_range(start_s, end_s, name)
+    with MediaFile(media, name=name) as opened:
+        frames, _ = processor.video_processor.read_media_frames(opened, name, time_range=time_range)
+    return frames

@@ -13,6 +13,9 @@ BILINEAR (the default), antialiased -- centre-cropped 224, and saved a JPEG; the
 `T.Resize(224, BICUBIC)` then leaves the 224 x 224 image untouched. So the effective resize is PIL bilinear. We
 do not reproduce the JPEG round trip (quality 75 artefacts).
 
+Optionally (`face_crop`, off in both presets) the sampled frames are cropped around the face before any resize
+(`face_crop.py`): the originals were trained on face-centred video, and in-the-wild footage needs the same framing.
+
 transformers' `BaseVideoProcessor` resizes with torchvision, which this package does not need: sampling,
 decoding (PyAV, see `media.py`) and the transforms (torch `F.interpolate`, PIL) are this class's own; what it
 takes from the base class is loading, saving, the Auto-class registration and the settings' names.
@@ -37,11 +40,13 @@ from transformers.video_utils import VideoMetadata
 
 from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MediaDecodeError
+from .face_crop import FaceCropper, face_crop_settings, face_cropper
 from .frame_sampling import cav_mae_frame_index, cav_mae_slot, social_mae_frame_indices, social_mae_window_start
 from .legacy_settings import is_legacy, video_settings
 from .media import MediaFile, is_media_source
 
 __all__ = [
+    "FACE_CROP_OUTPUTS",
     "SocialMAEVideoProcessor",
     "check_video_fps",
     "describe_range",
@@ -52,6 +57,8 @@ __all__ = [
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MIN_FRAME_SIDE = 16  # a frame smaller than one 16 x 16 model patch is a mistake, not a video
+# What `return_face_crop=True` adds to the output: the crop's report, never a model input.
+FACE_CROP_OUTPUTS = ("face_found", "face_boxes")
 
 _FRAME_SAMPLINGS = ("window", "spread")
 _INTERPOLATION = {PILImageResampling.BICUBIC: "bicubic", PILImageResampling.BILINEAR: "bilinear"}
@@ -100,6 +107,8 @@ class SocialMAEVideoProcessorKwargs(VideosKwargs, total=False):
     spread_slots (`int`), spread_seconds (`float`): The CAV-MAE spread.
     antialias (`bool`): Antialiasing of the `F.interpolate` resize (`size` with height and width).
     channel_order (`str`): `"bgr"` (Social-MAE's OpenCV frames) or `"rgb"`; inputs are always RGB.
+    face_crop (`dict`, `str` or `bool`): Crop the sampled frames around the face before the resize (see
+        `face_crop.FaceCropSettings`); None (default): whole frames.
     """
 
     frame_sampling: str
@@ -108,6 +117,7 @@ class SocialMAEVideoProcessorKwargs(VideosKwargs, total=False):
     spread_seconds: float
     antialias: bool
     channel_order: str
+    face_crop: dict | str | bool | None
 
 
 def _is_frame(x) -> bool:
@@ -142,6 +152,10 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         do_rescale, rescale_factor: uint8 -> float: divided by `1 / rescale_factor` (255), as `ToTensor` does.
         do_normalize, image_mean, image_std: `(x - mean) / std` per channel, applied in `channel_order`.
         channel_order: `"bgr"` (Social-MAE's OpenCV frames) or `"rgb"`.
+        face_crop: Crop each clip's sampled frames around its face, before the resize: `True` (the default
+            settings, OpenCV's Haar detector), a detector name (`"haar"`, `"yunet"`), a dict of
+            `face_crop.FaceCropSettings` or the settings themselves; stored (and saved) as a plain dict. A clip
+            where no face is found keeps its whole frames. None (default, and in both presets): no crop.
     """
 
     model_input_names: ClassVar[list[str]] = ["pixel_values"]
@@ -166,6 +180,7 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
     image_mean = IMAGENET_MEAN
     image_std = IMAGENET_STD
     channel_order = "bgr"
+    face_crop = None
 
     def __init__(self, **kwargs):
         if is_legacy(kwargs):
@@ -204,6 +219,13 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"{type(self).__name__}: {message}")
+        # Plain JSON values, so that the settings are saved with the processor (never the cropper: `to_dict`
+        # deep-copies the attributes, and a detector is an OpenCV object).
+        try:
+            crop = face_crop_settings(self.face_crop)
+        except ValueError as error:
+            raise ValueError(f"{type(self).__name__}: {error}") from None
+        self.face_crop = None if crop is None else crop.to_dict()
 
     # -- presets -----------------------------------------------------------------------------------
 
@@ -252,6 +274,8 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         return_tensors: str | None = "pt",
         device: str | torch.device | None = None,
         return_metadata: bool = False,
+        return_face_crop: bool = False,
+        face_detector=None,
         **settings,
     ) -> BatchFeature:
         """Prepare one video or a batch (a list) for the model.
@@ -271,12 +295,25 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             return_tensors: `"pt"` (default) or `"np"`.
             device: Where the resize runs (default: CPU).
             return_metadata: Also return `video_metadata` (with the chosen `frames_indices`).
-            settings: Any setting of this processor, for this call only (e.g. `num_frames`).
+            return_face_crop: Also return, per clip, whether a face was found (`face_found`) and the crop of each
+                frame (`face_boxes`); needs `face_crop`. Asked for, like `video_metadata`, so that the output of a
+                plain call holds model inputs only (`model(**processor(...))`).
+            face_detector: A detector callable, `frame (H, W, 3) uint8 RGB -> [(x, y, w, h, score), ...]`, for
+                this call instead of the one `face_crop` names (not saved); needs `face_crop`.
+            settings: Any setting of this processor, for this call only (e.g. `num_frames`, `face_crop`).
 
         Returns:
-            `BatchFeature` with `pixel_values` `(batch, num_frames, 3, height, width)` float32.
+            `BatchFeature` with `pixel_values` `(batch, num_frames, 3, height, width)` float32; with
+            `return_face_crop`, also `face_found` `(batch,)` bool and `face_boxes` `(batch, num_frames, 4)` int64,
+            each frame's crop `(x, y, width, height)` in the source frame's pixels (the whole frame when no face
+            was found).
         """
-        processor = self._with_settings(settings) if settings else self
+        processor = self.with_settings(**settings) if settings else self
+        if processor.face_crop is None and (return_face_crop or face_detector is not None):
+            asked = "return_face_crop" if return_face_crop else "face_detector"
+            raise ValueError(f"{asked} needs a face crop: set face_crop (e.g. face_crop=True) on the processor")
+        if face_detector is not None and not callable(face_detector):
+            raise ValueError(f"face_detector must be a callable, got {type(face_detector).__name__}")
         items = as_batch(videos, is_single_video, "videos")
         batch = len(items)
         sample = processor.do_sample_frames if do_sample_frames is None else do_sample_frames
@@ -302,16 +339,30 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
                 meta = metadata[i]
             frames.append(video)
             chosen.append(meta)
-        data = {"pixel_values": processor.transform(frames, device)}
+        data = {}
+        if processor.face_crop is not None:
+            # Cropped in the source pixels, before any resize, colour flip or centre crop.
+            if face_detector is None:
+                cropper = face_cropper(processor.face_crop)  # one per settings: the detector is built once
+            else:
+                cropper = FaceCropper(processor.face_crop, face_detector)
+            crops = [cropper.crop_clip(video) for video in frames]
+            frames = [crop.frames for crop in crops]
+            if return_face_crop:
+                data["face_found"] = torch.tensor([crop.face_found for crop in crops], dtype=torch.bool)
+                data["face_boxes"] = torch.tensor([crop.boxes for crop in crops], dtype=torch.int64)
+        data = {"pixel_values": processor.transform(frames, device), **data}
         if return_tensors == "np":
-            data["pixel_values"] = data["pixel_values"].detach().cpu().numpy()
+            data = {key: value.detach().cpu().numpy() for key, value in data.items()}
         elif return_tensors not in ("pt", None):
             raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
         if return_metadata:
             data["video_metadata"] = chosen
         return BatchFeature(data=data, skip_tensor_conversion=["video_metadata"])
 
-    def _with_settings(self, settings: dict) -> SocialMAEVideoProcessor:
+    def with_settings(self, **settings) -> SocialMAEVideoProcessor:
+        """A copy with these settings changed, checked as the constructor checks them (e.g.
+        `with_settings(face_crop="haar")`); this processor is left as it is."""
         unknown = sorted(set(settings) - set(self.valid_kwargs.__annotations__))
         if unknown:
             raise TypeError(f"{type(self).__name__}: unexpected argument(s) {unknown}")

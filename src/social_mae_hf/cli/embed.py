@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..files import ReplacedAtEnd
-from .inputs import add_model_and_inputs, check_device, check_model_first, collect_media, parse_modalities
+from .inputs import (
+    add_face_crop,
+    add_model_and_inputs,
+    check_device,
+    check_face_options,
+    check_model_first,
+    collect_media,
+    face_options,
+    load_processor_with_face_crop,
+    parse_modalities,
+)
 from .per_file import report_failures, run_per_file
 
 if TYPE_CHECKING:
@@ -33,12 +43,14 @@ def run_embed(
     recall_ks: list[int] | None = None,
     progress: bool = True,
     on_error: str = "skip",
+    face_options: dict | None = None,
 ) -> dict:
     """Embed every input file; writes `{audio,video,fused}_embedding` `(files, dim)` tensors to `output`
     (safetensors, with the embedded files and the model in its metadata). With `recall_ks`, also audio->video and
     video->audio recall@k over the files (they must have both modalities). Files that cannot be used are left out
-    and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). Returns the tensors, the
-    embedded files, the failures and the recall."""
+    and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). `face_options`: the face crop's
+    (`FACE_OPTIONS`); when the processor crops video, a `face_found` `(files,)` bool tensor is written too.
+    Returns the tensors, the embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
     from safetensors.torch import save_file
@@ -50,13 +62,14 @@ def run_embed(
 
     check_model_first("embed", model, inputs)
     check_device(device)
+    check_face_options(face_options)
     with ReplacedAtEnd(output) as pending:  # a folder that cannot be written is reported before any work
         files, skipped = collect_media(inputs, recursive)
         if skipped:
             print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
-        embedder = pipeline(
-            FEATURE_EXTRACTION_TASK, model=load_pipeline_model(FEATURE_EXTRACTION_TASK, model), device=device
-        )
+        loaded = load_pipeline_model(FEATURE_EXTRACTION_TASK, model)
+        processor = load_processor_with_face_crop(model, **(face_options or {}))
+        embedder = pipeline(FEATURE_EXTRACTION_TASK, model=loaded, processor=processor, device=device)
         params = {k: v for k, v in {"modalities": modalities, "missing_audio": missing_audio}.items() if v is not None}
         failures = []
         embedded = run_per_file(
@@ -92,10 +105,13 @@ def _stack(names: list[str], rows: list[dict], failures) -> dict[str, torch.Tens
     for name, row in zip(names, rows):
         if [k for k in EMBEDDING_KEYS if k in row] != keys:
             raise ValueError(
-                f"{name}: has embeddings {sorted(row)} but {names[0]} has {keys}; embed files with the same "
-                "modalities together (see --modalities)"
+                f"{name}: has embeddings {sorted(k for k in row if k in EMBEDDING_KEYS)} but {names[0]} has {keys}; "
+                "embed files with the same modalities together (see --modalities)"
             )
-    return {k: torch.stack([row[k] for row in rows]).contiguous() for k in keys}
+    tensors = {k: torch.stack([row[k] for row in rows]).contiguous() for k in keys}
+    if "face_found" in rows[0]:  # the face crop ran (on every file: they have the same modalities)
+        tensors["face_found"] = torch.tensor([row["face_found"] for row in rows], dtype=torch.bool)
+    return tensors
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Also print audio->video and video->audio retrieval recall@k over the files, e.g. 1,5,10.",
     )
+    add_face_crop(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,9 +150,13 @@ def run(args: argparse.Namespace) -> int:
         recall_ks=ks,
         progress=not args.quiet,
         on_error=args.on_error,
+        face_options=face_options(args),
     )
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in result["tensors"].items())
     print(f"{len(result['files'])} file(s) -> {args.output}: {shapes}")
+    found = result["tensors"].get("face_found")
+    if found is not None:
+        print(f"face crop: {int((~found).sum())} of {len(found)} file(s) without a face (whole frames used)")
     if result["recall"] is not None:
         for direction, values in result["recall"].items():
             print(f"{direction:<15}" + "  ".join(f"R@{k} {v:.3f}" for k, v in values.items()))

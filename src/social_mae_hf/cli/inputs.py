@@ -1,5 +1,5 @@
 """Which files a command runs on (the files named, and the media files in the folders named), and the options of
-the commands that run a model over them."""
+the commands that run a model over them (among them the face crop)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ from pathlib import Path
 from .per_file import add_on_error
 
 __all__ = [
+    "FACE_OPTIONS",
     "MEDIA_SUFFIXES",
+    "add_face_crop",
     "add_model_and_inputs",
     "check_device",
+    "check_face_options",
     "check_model_first",
     "collect_media",
+    "face_options",
+    "load_processor_with_face_crop",
     "parse_modalities",
     "positive_int",
 ]
@@ -123,3 +128,70 @@ def add_model_and_inputs(parser: argparse.ArgumentParser, task: str) -> None:
 
 def parse_modalities(value: str | None):
     return None if value is None else tuple(value.split("+"))
+
+
+# The face crop's options, by their argparse `dest` (the keyword names of `face_crop.face_crop_from_options`).
+FACE_OPTIONS = ("face_crop", "face_margin", "face_detector_model", "face_smoothing")
+
+
+def add_face_crop(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "face crop",
+        "Crop the sampled frames around the face before the resize: the models were trained on "
+        "face-centred clips, in-the-wild footage needs the same framing. A clip without a face keeps its whole "
+        "frames, and is reported.",
+    )
+    group.add_argument(
+        "--face-crop",
+        nargs="?",
+        const="haar",
+        default=None,
+        choices=["haar", "yunet", "none"],
+        metavar="DETECTOR",
+        help='haar (the default detector: OpenCV\'s Haar cascade, offline; needs pip install "social-mae-hf[face]"), '
+        "yunet (better on turned and small faces; needs --face-detector-model), or none (whole frames even when "
+        "the model's processor crops). Without it: the model's processor decides (no crop, unless it was saved "
+        "with one). Put it after the inputs, or give the detector.",
+    )
+    group.add_argument(
+        "--face-margin", type=float, default=None, help="Side of the square crop / the face size (default 1.3)."
+    )
+    group.add_argument(
+        "--face-detector-model",
+        default=None,
+        metavar="PATH",
+        help="The detector's model file: YuNet's face_detection_yunet_2023mar.onnx (OpenCV Zoo), or a Haar cascade "
+        "XML instead of OpenCV's frontal-face one.",
+    )
+    group.add_argument(
+        "--face-smoothing",
+        choices=["clip", "running_median", "none"],
+        default=None,
+        help="Where the crop goes over time: one still crop at the face's median place (clip, the default), a "
+        "running median over 3 sampled frames (running_median: follows a moving face), or each frame's box (none).",
+    )
+
+
+def face_options(args: argparse.Namespace) -> dict:
+    return {name: getattr(args, name) for name in FACE_OPTIONS}
+
+
+def check_face_options(options: dict | None) -> None:
+    """Refuse face crop options that do not go together (or a missing model file) before anything is loaded."""
+    from ..face_crop import face_crop_from_options
+
+    face_crop_from_options(**(options or {}))
+
+
+def load_processor_with_face_crop(model: str, **options):
+    """The model's processor with the face crop `options` ask for (`FACE_OPTIONS`; without `face_crop`, the
+    processor's own setting stays), its detector built: a missing OpenCV or model file stops the command before
+    any file is read."""
+    from ..loading import load_processor, with_face_crop
+
+    processor = load_processor(model)
+    try:
+        return with_face_crop(processor, **options)
+    except ImportError as error:  # a one-line error, as for the other options
+        detector = processor.video_processor.face_crop or {"detector": options.get("face_crop")}
+        raise ValueError(f"face crop with detector {detector['detector']!r}: {error}") from None

@@ -9,7 +9,18 @@ import sys
 from typing import TextIO
 
 from ..files import ReplacedAtEnd
-from .inputs import add_model_and_inputs, check_device, check_model_first, collect_media, parse_modalities, positive_int
+from .inputs import (
+    add_face_crop,
+    add_model_and_inputs,
+    check_device,
+    check_face_options,
+    check_model_first,
+    collect_media,
+    face_options,
+    load_processor_with_face_crop,
+    parse_modalities,
+    positive_int,
+)
 from .per_file import FileFailure, report_failures, run_per_file
 
 __all__ = ["format_row", "run_predict", "without_nan"]
@@ -21,12 +32,29 @@ def _pairs(scores: list[dict]) -> str:
     return "  ".join(f"{row['label']} {row['score']:.3f}" for row in scores)
 
 
-def format_row(name: str, result: list, width: int) -> list[str]:
-    """Table lines for one file: its predictions, or one line per window of a timeline."""
+def _face(row: dict) -> str:
+    """The face column: whether the crop found a face ("-": no frames, e.g. an audio file)."""
+    return {True: "yes", False: "no"}.get(row.get("face_found"), "-")
+
+
+def _line(name: str, width: int, window: str | None, face: str | None, text: str) -> str:
+    columns = [f"{name:<{width}}"]
+    if window is not None:
+        columns.append(f"{window:<17}")
+    if face is not None:
+        columns.append(f"{face:<4}")
+    return "  ".join([*columns, text])
+
+
+def format_row(name: str, result: list, width: int, face: bool = False) -> list[str]:
+    """Table lines for one file: its predictions, or one line per window of a timeline; with `face`, a column
+    saying whether the face crop found a face (when not, the whole frames were used)."""
     if result and "start" in result[0]:
-        windows = [(f"{w['start']:.2f}-{w['end']:.2f}", w["scores"]) for w in result]
-        return [f"{name:<{width}}  {window:<17}  {_pairs(scores)}" for window, scores in windows]
-    return [f"{name:<{width}}  {_pairs(result)}"]
+        return [
+            _line(name, width, f"{w['start']:.2f}-{w['end']:.2f}", _face(w) if face else None, _pairs(w["scores"]))
+            for w in result
+        ]
+    return [_line(name, width, None, (_face(result[0]) if result else "-") if face else None, _pairs(result))]
 
 
 def without_nan(value):
@@ -53,13 +81,15 @@ def run_predict(
     device: str | None = None,
     progress: bool = True,
     on_error: str = "skip",
+    face_options: dict | None = None,
     **call_params,
 ) -> tuple[list[dict], list[FileFailure]]:
     """Classify every input file (folders: their media files); returns `[{"file", "predictions" | "timeline"}]`
     and the files that could not be used (`on_error="skip"`; with `"abort"` the first one raises).
 
     `call_params` are the pipeline's (`top_k`, `function_to_apply`, `chunk_length_s`, `stride_length_s`,
-    `modalities`, `missing_audio`); None values are left out.
+    `modalities`, `missing_audio`); None values are left out. `face_options`: the face crop's (`FACE_OPTIONS`);
+    when the processor crops, each record (each window of a timeline) has `face_found`.
     """
     if output_format not in ("table", "jsonl"):
         raise ValueError(f"output format must be 'table' or 'jsonl', got {output_format!r}")
@@ -71,18 +101,21 @@ def run_predict(
     out = output or sys.stdout
     check_model_first("predict", model, inputs)
     check_device(device)
+    check_face_options(face_options)
     files, skipped = collect_media(inputs, recursive)
     if skipped:
         print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
-    classifier = pipeline(CLASSIFICATION_TASK, model=load_pipeline_model(CLASSIFICATION_TASK, model), device=device)
+    loaded = load_pipeline_model(CLASSIFICATION_TASK, model)
+    processor = load_processor_with_face_crop(model, **(face_options or {}))
+    face = processor.video_processor.face_crop is not None
+    classifier = pipeline(CLASSIFICATION_TASK, model=loaded, processor=processor, device=device)
     params = {k: v for k, v in call_params.items() if v is not None}
     names = [str(f) for f in files]
     width = max(len(n) for n in names)
     timeline = params.get("chunk_length_s") is not None
     if output_format == "table":
         print(
-            f"{'file':<{width}}  {'window (s)':<17}  predictions" if timeline else f"{'file':<{width}}  predictions",
-            file=out,
+            _line("file", width, "window (s)" if timeline else None, "face" if face else None, "predictions"), file=out
         )
     records: list[dict] = []
     failures: list[FileFailure] = []
@@ -90,7 +123,12 @@ def run_predict(
     for name, result in run_per_file(
         lambda group: classifier(group, batch_size=batch_size, **params), names, batch_size, on_error, failures
     ):
-        record = {"file": name, "timeline" if timeline else "predictions": result}
+        if timeline:
+            record = {"file": name, "timeline": result}
+        else:  # the clip's face_found once, not in every label row
+            found = {"face_found": result[0]["face_found"]} if result and "face_found" in result[0] else {}
+            rows = [{key: value for key, value in row.items() if key != "face_found"} for row in result]
+            record = {"file": name, **found, "predictions": rows}
         records.append(record)
         json_record, not_finite = without_nan(record)
         if not_finite:
@@ -99,11 +137,16 @@ def run_predict(
         if output_format == "jsonl":
             text = json.dumps(json_record, allow_nan=False)  # JSON has no NaN
         else:
-            text = "\n".join(format_row(name, result, width))
+            text = "\n".join(format_row(name, result, width, face))
         bar.write(text, file=out)  # above the progress bar, not through it
         bar.update(len(records) + len(failures) - bar.n)
     bar.update(len(records) + len(failures) - bar.n)
     bar.close()
+    if face:
+        clips = [w for r in records for w in r.get("timeline", [r]) if "face_found" in w]
+        missed = sum(not w["face_found"] for w in clips)
+        what = "window(s)" if timeline else "file(s)"
+        print(f"face crop: {missed} of {len(clips)} {what} without a face (whole frames used)", file=sys.stderr)
     return records, failures
 
 
@@ -139,6 +182,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Write the results to this file instead of standard output; it is replaced only when the run ends "
         "with results (an earlier file stays as it was otherwise).",
     )
+    add_face_crop(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
             modalities=parse_modalities(args.modalities),
             missing_audio=args.missing_audio,
             on_error=args.on_error,
+            face_options=face_options(args),
         )
 
     if args.output is None:

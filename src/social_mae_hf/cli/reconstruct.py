@@ -3,7 +3,12 @@
 import argparse
 from pathlib import Path
 
-HELP = "Masked reconstruction of a clip as a PNG: frames and spectrogram, original / masked / reconstructed."
+from .inputs import add_face_crop, face_options
+
+HELP = (
+    "Masked reconstruction of a clip as a PNG: frames and spectrogram, original / masked / reconstructed; with "
+    "--face-crop, the sampled frames with the crop drawn."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,14 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="Seed of the random mask (default 0).")
     parser.add_argument("--start-s", type=float, default=None, help="Use the clip from this time (seconds).")
     parser.add_argument("--end-s", type=float, default=None, help="Use the clip up to this time (seconds).")
+    add_face_crop(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..files import ReplacedAtEnd
     from ..reconstruction import check_mask_ratio
-    from .inputs import check_model_first
+    from .inputs import check_face_options, check_model_first
 
     check_model_first("reconstruct", args.model, [args.input])
+    check_face_options(face_options(args))
     check_mask_ratio(args.mask_ratio)
     if Path(args.output).suffix.lower() != ".png":
         raise ValueError(f"--output {args.output}: the picture is written as PNG; give a .png file name")
@@ -40,8 +47,9 @@ def _reconstruct(args: argparse.Namespace, png) -> str:
     """Draw the reconstruction into `png`; returns its title."""
     from transformers import AutoModelForPreTraining
 
-    from ..loading import load_config, load_processor, load_weights, saved_architecture
+    from ..loading import load_config, load_weights, saved_architecture
     from ..reconstruction import reconstruct_file, render
+    from .inputs import load_processor_with_face_crop
 
     architecture = saved_architecture(load_config(args.model))
     if architecture != "SocialMAEForPreTraining":
@@ -50,10 +58,12 @@ def _reconstruct(args: argparse.Namespace, png) -> str:
             "model (SocialMAEForPreTraining, with its decoder)"
         )
     model = load_weights(AutoModelForPreTraining.from_pretrained, args.model)
-    processor = load_processor(args.model)
+    processor = load_processor_with_face_crop(args.model, **face_options(args))
     result = reconstruct_file(
         model, processor, args.input, mask_ratio=args.mask_ratio, seed=args.seed, start_s=args.start_s, end_s=args.end_s
     )
     title = f"{args.model} on {args.input}: reconstruction loss video {result.video_loss:.4f}, audio {result.audio_loss:.4f}"
+    if result.face_found is not None:
+        title += "; face crop" if result.face_found else "; no face: full frame"
     render(result, title).save(png, format="PNG")
     return title

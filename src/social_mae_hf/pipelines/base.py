@@ -4,6 +4,10 @@ batch windows.
 Both are `ChunkPipeline`s: one input becomes one window, or, with `chunk_length_s`, a window every
 `stride_length_s` over the whole recording (decoded from seek points, so a long file costs what its windows cost);
 windows of all inputs are batched together with `batch_size`.
+
+With a face-cropping processor (its video processor's `face_crop`), each window's frames are cropped around the
+face, and every result (each window of a timeline) says whether a face was found (`face_found`); only the model
+inputs reach the model.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from transformers.pipelines.pt_utils import PipelineChunkIterator, PipelineItera
 
 from ..errors import InvalidInputError
 from ..loading import check_processor_matches, load_processor
+from ..video_processing_social_mae import FACE_CROP_OUTPUTS
 from .inputs import parse_input, plan_windows
 
 __all__ = ["CLASSIFICATION_TASK", "FEATURE_EXTRACTION_TASK", "AudioVisualPipeline"]
@@ -65,7 +70,9 @@ class AudioVisualPipeline(ChunkPipeline):
 
     # -- parameters --------------------------------------------------------------------------------------------
 
-    def _sanitize_parameters(self, chunk_length_s=None, stride_length_s=None, modalities=None, missing_audio=None):
+    def _sanitize_parameters(
+        self, chunk_length_s=None, stride_length_s=None, modalities=None, missing_audio=None, face_detector=None
+    ):
         preprocess, postprocess = {}, {}
         if chunk_length_s is not None:
             preprocess["chunk_length_s"] = chunk_length_s
@@ -76,12 +83,30 @@ class AudioVisualPipeline(ChunkPipeline):
             preprocess["modalities"] = modalities
         if missing_audio is not None:
             preprocess["missing_audio"] = missing_audio
+        if face_detector is not None:
+            preprocess["face_detector"] = face_detector
         return preprocess, {}, postprocess
+
+    @property
+    def crops_faces(self) -> bool:
+        """Whether the processor crops frames around the face (then results carry `face_found`)."""
+        return self.processor.video_processor.face_crop is not None
 
     # -- steps -------------------------------------------------------------------------------------------------
 
-    def preprocess(self, inputs, chunk_length_s=None, stride_length_s=None, modalities=None, missing_audio="error"):
+    def preprocess(
+        self,
+        inputs,
+        chunk_length_s=None,
+        stride_length_s=None,
+        modalities=None,
+        missing_audio="error",
+        face_detector=None,
+    ):
         item = parse_input(inputs)
+        crop = {"return_face_crop": True, "face_detector": face_detector} if self.crops_faces else {}
+        if face_detector is not None and not crop:
+            raise ValueError("face_detector needs a face-cropping processor (its video processor's face_crop)")
         if chunk_length_s is None:
             if stride_length_s is not None:
                 raise ValueError("`stride_length_s` needs `chunk_length_s` (the window length)")
@@ -96,22 +121,30 @@ class AudioVisualPipeline(ChunkPipeline):
                 modalities=modalities,
                 missing_audio=missing_audio,
                 return_tensors="pt",
+                **crop,
             )
             yield {**features, "is_last": k == len(windows) - 1, "start": start, "end": end}
 
     def _forward(self, model_inputs):
-        window = {key: model_inputs.pop(key) for key in _WINDOW_KEYS}
+        carried = {key: model_inputs.pop(key) for key in (*_WINDOW_KEYS, *FACE_CROP_OUTPUTS) if key in model_inputs}
         dtype = self.model.dtype
         tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model_inputs.items()}
         # The first key must be a tensor: the pipeline's unbatching reads the batch size from it.
-        return {**self._run_model(tensors), **window}
+        return {**self._run_model(tensors), **carried}
 
     def _run_model(self, tensors: dict) -> dict:
         raise NotImplementedError
 
     @staticmethod
-    def _timeline(outputs, rows: list[dict]) -> list[dict]:
-        return [{"start": out["start"], "end": out["end"], **row} for out, row in zip(outputs, rows)]
+    def _face_found(out) -> dict:
+        """`{"face_found": bool}` for a window whose frames went through the face crop; else nothing."""
+        return {"face_found": bool(out["face_found"][0])} if "face_found" in out else {}
+
+    def _timeline(self, outputs, rows: list[dict]) -> list[dict]:
+        return [
+            {"start": out["start"], "end": out["end"], **row, **self._face_found(out)}
+            for out, row in zip(outputs, rows)
+        ]
 
     # -- batching ----------------------------------------------------------------------------------------------
 

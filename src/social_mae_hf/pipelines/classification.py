@@ -27,9 +27,13 @@ class AudioVisualClassificationPipeline(AudioVisualPipeline):
             values overlap). Unlike the speech-recognition pipeline's, it is the hop, not an overlap.
         modalities: `"audio"`, `"video"` or both (default: whatever the input has; see the processor).
         missing_audio: `"error"` (default) or `"drop"` for videos without an audio track.
+        face_detector: A face detector callable for the face crop (see `SocialMAEVideoProcessor.preprocess`).
 
     Returns `[{"label", "score"}]` per input; a regression model gives every target, in the model's order,
-    with its predicted value as `score`.
+    with its predicted value as `score`. With a face-cropping processor (`face_crop` in its video processor,
+    e.g. `processor=SocialMAEProcessor.from_pretrained(folder, face_crop=True)`), the frames are cropped around the face and
+    each row of an input with video also has `"face_found"` (False: no face, the whole frames were used), as
+    each window of a timeline does.
     """
 
     def _check_model(self) -> None:
@@ -87,4 +91,6 @@ class AudioVisualClassificationPipeline(AudioVisualPipeline):
             else:
                 order = logits.topk(min(top_k, logits.shape[0])).indices.tolist()
             rows.append([{"label": config.id2label[i], "score": logits[i].item()} for i in order])
-        return self._timeline(outputs, [{"scores": row} for row in rows]) if timeline else rows[0]
+        if timeline:
+            return self._timeline(outputs, [{"scores": row} for row in rows])
+        return [{**row, **self._face_found(outputs[0])} for row in rows[0]]

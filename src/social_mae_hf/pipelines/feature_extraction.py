@@ -17,8 +17,9 @@ class AudioVisualFeatureExtractionPipeline(AudioVisualPipeline):
     `social_mae_hf.retrieval`), the fused one the joint encoder output, mean-pooled. Lists of floats, or tensors
     with `return_tensors=True`. Works with any Social-MAE / CAV-MAE model (its encoder is used).
 
-    Call parameters: `return_tensors`, and `chunk_length_s`, `stride_length_s`, `modalities`, `missing_audio` as
-    in [`AudioVisualClassificationPipeline`].
+    Call parameters: `return_tensors`, and `chunk_length_s`, `stride_length_s`, `modalities`, `missing_audio`,
+    `face_detector` as in [`AudioVisualClassificationPipeline`]. With a face-cropping processor, each result (each
+    window) also has `"face_found"`, a bool.
     """
 
     def _check_model(self) -> None:
@@ -51,8 +52,8 @@ class AudioVisualFeatureExtractionPipeline(AudioVisualPipeline):
         return out
 
     def postprocess(self, outputs, return_tensors=False, timeline=False):
-        rows = [
-            {key: out[key][0] if return_tensors else out[key][0].tolist() for key in EMBEDDING_KEYS if key in out}
-            for out in outputs
-        ]
+        rows = []
+        for out in outputs:
+            row = {key: out[key][0] if return_tensors else out[key][0].tolist() for key in EMBEDDING_KEYS if key in out}
+            rows.append({**row, **self._face_found(out)})
         return self._timeline(outputs, rows) if timeline else rows[0]

@@ -1,5 +1,5 @@
 """`Trainer` subclasses: head/backbone learning rates, train-time augmentation, class weights, skipped-clip
-counting, and evaluation of the pretraining losses.
+counting, counting the clips where the face crop found no face, and evaluation of the pretraining losses.
 
 Everything else (devices, DDP / FSDP / DeepSpeed through Accelerate, mixed precision, gradient checkpointing,
 `torch.compile`, checkpoints, resuming, logging, the Hub) is the stock `transformers.Trainer`.
@@ -18,8 +18,9 @@ from transformers import ProcessorMixin, Trainer
 
 from ..hub import HubPushError
 from ..modeling_social_mae import SocialMAEPredictionOutput
+from ..video_processing_social_mae import FACE_CROP_OUTPUTS
 from .augmentation import TrainAugmentation
-from .data.collator import SKIPPED_CLIPS_KEY
+from .data.collator import FACES_FOUND_KEY, SKIPPED_CLIPS_KEY
 from .losses import weighted_classification_loss
 from .metrics import PRETRAINING_STATS
 from .optimization import parameter_groups
@@ -39,6 +40,10 @@ class SocialMAETrainer(Trainer):
         head_learning_rate: Learning rate of the `classifier` head; `None`: the backbone's (`args.learning_rate`).
         train_augmentation: Applied to each training batch on its device (SpecAugment, mixup); never to eval.
         class_weights: Per-class loss weights (single-label classification), replacing the model's loss.
+
+    With a face-cropping processor, the clips where no face was found (their whole frames were used) are counted:
+    `clips_without_face` (and its share of the clips cropped) in the training logs and in the metrics of `train`,
+    `evaluate` and `predict` (`train_clips_without_face`, `eval_...`).
     """
 
     def __init__(
@@ -54,10 +59,29 @@ class SocialMAETrainer(Trainer):
         self.train_augmentation = train_augmentation
         self.class_weights = class_weights
         self.skipped_clips = 0
+        self.face_crops = [0, 0]  # clips cropped, and among them clips without a face
 
     def train(self, *args, **kwargs):
+        before = list(self.face_crops)
         with _without_token_alignment(self.processing_class):
-            return super().train(*args, **kwargs)
+            output = super().train(*args, **kwargs)
+        output.metrics.update(self._face_crop_metrics("train", before))
+        return output
+
+    def evaluation_loop(
+        self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
+    ):
+        before = list(self.face_crops)
+        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
+        output.metrics.update(self._face_crop_metrics(metric_key_prefix, before))
+        return output
+
+    def _face_crop_metrics(self, prefix: str, before: list[int]) -> dict:
+        """`{prefix}_clips_without_face` and its share since `before`; nothing when no clip was cropped."""
+        cropped, without = (now - then for now, then in zip(self.face_crops, before))
+        if not cropped:
+            return {}
+        return {f"{prefix}_clips_without_face": without, f"{prefix}_clips_without_face_share": without / cropped}
 
     # ---- optimizer ------------------------------------------------------------------------------------------
 
@@ -93,11 +117,21 @@ class SocialMAETrainer(Trainer):
 
     # ---- inputs -----------------------------------------------------------------------------------------------
 
+    def _set_signature_columns_if_needed(self):
+        """The columns `remove_unused_columns` keeps for the collator: the model's arguments and the labels, and
+        the face crop's report, which the collator turns into a count (it never reaches the model)."""
+        super()._set_signature_columns_if_needed()
+        self._signature_columns += [key for key in FACE_CROP_OUTPUTS if key not in self._signature_columns]
+
     def _prepare_inputs(self, inputs):
         skipped = inputs.pop(SKIPPED_CLIPS_KEY, None)
         if skipped:
             self.skipped_clips += len(skipped)
             logger.warning("Skipped %d clip(s) that failed to decode: %s", len(skipped), "; ".join(skipped))
+        found = inputs.pop(FACES_FOUND_KEY, None)
+        if found:
+            self.face_crops[0] += len(found)
+            self.face_crops[1] += found.count(False)
         return super()._prepare_inputs(inputs)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
@@ -133,6 +167,9 @@ class SocialMAETrainer(Trainer):
     def log(self, logs, start_time=None):
         if self.skipped_clips and "loss" in logs:
             logs = {**logs, "skipped_clips": self.skipped_clips}
+        if self.face_crops[0] and "loss" in logs:
+            cropped, without = self.face_crops
+            logs = {**logs, "clips_without_face": without, "clips_without_face_share": without / cropped}
         super().log(logs, start_time)
 
 

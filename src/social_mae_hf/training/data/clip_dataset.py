@@ -3,7 +3,8 @@
 No tensors are precomputed: each `__getitem__` opens the clip's media, picks frames (randomly when
 training, as the originals do) and computes the fbank. A clip that cannot be decoded either aborts the run
 (naming the clip) or is handed to the collator as a [`DecodeFailure`], which drops it from its batch and
-reports it, so that it is skipped and counted; it is never zero-filled.
+reports it, so that it is skipped and counted; it is never zero-filled. With a face-cropping processor, each item
+also says whether its clip's face was found (`face_found`), which the collator counts.
 """
 
 from __future__ import annotations
@@ -96,12 +97,14 @@ class ClipDataset(torch.utils.data.Dataset):
         video = record.video.load() if isinstance(record.video, DatasetMedia) else record.video
         audio = record.audio.load() if isinstance(record.audio, DatasetMedia) else record.audio
         wants_video = "video" in self.modalities
+        crops = wants_video and self.processor.video_processor.face_crop is not None
         try:
             features = self.processor(
                 videos=video if (wants_video or audio is None) else None,
                 audio=audio,
                 training=self.training,
                 modalities=self.modalities,
+                return_face_crop=crops,
             )
         except _DECODE_ERRORS as error:
             names = ", ".join(_media_name(v) for v in (record.video, record.audio) if v is not None)

@@ -1,4 +1,5 @@
-"""Batching decoded clips: stack inputs, type the labels, drop (and report) clips that failed to decode."""
+"""Batching decoded clips: stack inputs, type the labels, drop (and report) clips that failed to decode, count the
+clips where the face crop found no face."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import torch
 
 from .clip_dataset import ClipDecodeError, DecodeFailure
 
-__all__ = ["SKIPPED_CLIPS_KEY", "SocialMAECollator"]
+__all__ = ["FACES_FOUND_KEY", "SKIPPED_CLIPS_KEY", "SocialMAECollator"]
 
 # Batch key listing the clips dropped from the batch; the trainer pops and counts it (the model never sees it).
 SKIPPED_CLIPS_KEY = "skipped_clips"
+# Batch key with, per clip of the batch, whether the face crop found its face; popped and counted by the trainer.
+FACES_FOUND_KEY = "faces_found"
 _INPUTS = ("input_values", "pixel_values")
 
 
@@ -22,7 +25,9 @@ class SocialMAECollator:
 
     Labels become int64 class indices `(batch,)`, or float32 `(batch, num_labels)` for multi-hot and regression
     targets. [`DecodeFailure`] items are dropped and their names listed under `skipped_clips`; a batch in
-    which every clip failed raises, since there is nothing to train on.
+    which every clip failed raises, since there is nothing to train on. The face crop's report (`face_found`,
+    `face_boxes`, from a face-cropping processor) is not a model input: it becomes `faces_found`, one bool per
+    clip, for the trainer to count.
     """
 
     def __call__(self, items: Sequence[dict | DecodeFailure]) -> dict:
@@ -42,6 +47,8 @@ class SocialMAECollator:
             batch["labels"] = self._labels([item["labels"] for item in kept])
         if failures:
             batch[SKIPPED_CLIPS_KEY] = [f.source for f in failures]
+        if "face_found" in keys:
+            batch[FACES_FOUND_KEY] = [bool(item["face_found"]) for item in kept]
         return batch
 
     @staticmethod
