@@ -12,6 +12,7 @@ COMMANDS = {
     "embed": "embed",
     "reconstruct": "reconstruct",
     "synthetic-data": "synthetic_data",
+    "shard": "shard",
     "convert": "convert",
     "publish": "publish",
 }
