@@ -462,7 +462,8 @@ def main(argv: list[str] | None = None) -> dict:
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()
         metrics = dict(train_result.metrics)
-        metrics["train_samples"] = clip_count(train_dataset)
+        if (count := clip_count(train_dataset)) is not None:  # a `datasets` stream has no count
+            metrics["train_samples"] = count
         metrics["train_skipped_clips"] = trainer.skipped_clips
         trainer.log_metrics("train", metrics)
         trainer.save_metrics("train", metrics)
@@ -473,7 +474,8 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.do_eval:
         before = trainer.skipped_clips
         metrics = trainer.evaluate(eval_dataset)
-        metrics["eval_samples"] = clip_count(eval_dataset)
+        if (count := clip_count(eval_dataset)) is not None:  # a `datasets` stream has no count
+            metrics["eval_samples"] = count
         metrics["eval_skipped_clips"] = trainer.skipped_clips - before
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
@@ -484,7 +486,8 @@ def main(argv: list[str] | None = None) -> dict:
         before = trainer.skipped_clips
         output = trainer.predict(predict_dataset, metric_key_prefix="test")
         metrics = dict(output.metrics)
-        metrics["test_samples"] = clip_count(predict_dataset)
+        if (count := clip_count(predict_dataset)) is not None:  # a `datasets` stream has no count
+            metrics["test_samples"] = count
         metrics["test_skipped_clips"] = trainer.skipped_clips - before
         trainer.log_metrics("test", metrics)
         trainer.save_metrics("test", metrics)

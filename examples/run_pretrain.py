@@ -340,7 +340,8 @@ def main(argv: list[str] | None = None) -> dict:
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()
         metrics = dict(train_result.metrics)
-        metrics["train_samples"] = clip_count(train_dataset)
+        if (count := clip_count(train_dataset)) is not None:  # a `datasets` stream has no count
+            metrics["train_samples"] = count
         metrics["train_skipped_clips"] = trainer.skipped_clips
         trainer.log_metrics("train", metrics)
         trainer.save_metrics("train", metrics)
@@ -351,7 +352,8 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.do_eval:
         before = trainer.skipped_clips
         metrics = trainer.evaluate(eval_dataset)
-        metrics["eval_samples"] = clip_count(eval_dataset)
+        if (count := clip_count(eval_dataset)) is not None:  # a `datasets` stream has no count
+            metrics["eval_samples"] = count
         metrics["eval_skipped_clips"] = trainer.skipped_clips - before
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)

@@ -320,6 +320,8 @@ class ShardedClipDataset(ClipStream):
         info = torch.utils.data.get_worker_info()
         worker, num_workers = (info.id, info.num_workers) if info is not None else (0, 1)
         epoch = self.epoch
+        # The DataLoader asks worker 0 first: after k skipped batches, it must be the one that made batch k.
+        worker = (worker + self._skipped_batches(epoch)) % num_workers
         positions, order = self.worker_plan(epoch, worker, num_workers)
         held: dict[int, ShardSample] = {}
         next_out = 0
