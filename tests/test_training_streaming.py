@@ -55,6 +55,7 @@ from social_mae_hf.training.model_init import fresh_config
 
 run_finetune = load_example("run_finetune").main
 run_pretrain = load_example("run_pretrain").main
+ACCELERATE = ROOT / "examples" / "accelerate"
 COMMON = ["--report_to", "none", "--use_cpu", "--disable_tqdm", "true", "--seed", "0"]
 
 
@@ -321,6 +322,12 @@ def test_training_shards_are_reshuffled_each_epoch_and_evaluation_keeps_their_or
     evaluation = ShardedClipDataset(found, tiny_processor(), encoder)
     evaluation.configure(batch_size=4)
     assert epoch_keys(evaluation, 3, 1) == [f"{i:09d}" for i in range(64)]
+    with pytest.raises(ManifestError, match="hold their classes under 'label', not 'emotion': pass --label_column"):
+        ShardedClipDataset(found, tiny_processor(), encoder, columns=ManifestColumns(label="emotion"))
+    pretraining = open_shards(str(shards()["train"]))
+    pretraining.index["task"] = "pretraining"
+    with pytest.raises(ManifestError, match="were written for pretraining: they have no classification targets"):
+        ShardedClipDataset(pretraining, tiny_processor(), encoder)
 
 
 # ---- decode failures --------------------------------------------------------------------------------------------
@@ -525,8 +532,9 @@ load_example("run_finetune").main(sys.argv[1:])
 
 @pytest.mark.slow
 def test_two_ddp_processes_read_distinct_parts_and_see_every_clip_once_per_epoch(shards, tmp_path):
-    """`accelerate launch --multi_gpu --num_processes 2` on CPU (gloo) with streamed shards: each process decodes its
-    own clips (one worker each), together every clip once per epoch; evaluation streams through the main process."""
+    """`accelerate launch --config_file examples/accelerate/multi_gpu.yaml --num_processes 2` on CPU (gloo) with
+    streamed shards: each process decodes its own clips (one worker each), together every clip once per epoch;
+    evaluation streams through the main process."""
     folders = shards()
     log = tmp_path / "keys"
     log.mkdir()
@@ -538,8 +546,9 @@ def test_two_ddp_processes_read_distinct_parts_and_see_every_clip_once_per_epoch
     args += ["--do_eval", "--validation_shards", str(folders["validation"]), "--max_eval_samples", "12"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     env["OMP_NUM_THREADS"] = "1"
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
-    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    # The README's DDP config; on a machine without GPUs its MULTI_GPU launcher runs gloo processes on the CPU.
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(ACCELERATE / "multi_gpu.yaml")]
+    command += ["--num_processes", "2", "--mixed_precision", "no"]
     done = subprocess.run([*command, str(script), *args], env=env, capture_output=True, text=True, timeout=400)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
@@ -556,3 +565,26 @@ def test_two_ddp_processes_read_distinct_parts_and_see_every_clip_once_per_epoch
     assert state["global_step"] == 8 and state["epoch"] == 2  # 16 clips per process in batches of 4, 2 epochs
     metrics = json.loads((out / "all_results.json").read_text())
     assert metrics["eval_samples"] == 12 and metrics["train_samples"] == 32
+
+
+def test_the_accelerate_config_files_load_and_name_what_exists():
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    from social_mae_hf import SocialMAEPreTrainedModel
+
+    kinds = {}
+    for path in sorted(ACCELERATE.glob("*.yaml")):
+        config = load_config_from_file(str(path))
+        kinds[path.stem] = (str(config.distributed_type), config.num_machines)
+    assert kinds == {
+        "deepspeed_zero2": ("DistributedType.DEEPSPEED", 1),
+        "fsdp": ("DistributedType.FSDP", 1),
+        "multi_gpu": ("DistributedType.MULTI_GPU", 1),
+        "multi_node": ("DistributedType.MULTI_GPU", 4),
+    }
+    fsdp = load_config_from_file(str(ACCELERATE / "fsdp.yaml")).fsdp_config
+    assert fsdp["fsdp_transformer_layer_cls_to_wrap"] in SocialMAEPreTrainedModel._no_split_modules
+    deepspeed = load_config_from_file(str(ACCELERATE / "deepspeed_zero2.yaml")).deepspeed_config
+    assert json.loads((ROOT / deepspeed["deepspeed_config_file"]).read_text())["zero_optimization"]["stage"] == 2
+    node = (ACCELERATE / "multi_node.yaml").read_text()
+    assert "machine_rank: 0                 # CHANGE" in node and "main_process_ip: 10.0.0.1       # CHANGE" in node

@@ -113,8 +113,17 @@ class ClipStream(torch.utils.data.IterableDataset):
     """What the shard and `datasets` streams share: the decoding settings, the epoch (in shared memory, so that
     persistent DataLoader workers see it) and the process and batch layout `SocialMAETrainer` sets."""
 
-    def __init__(self, processor, targets: TargetEncoder, *, modality, training, on_decode_error, shuffle_buffer_size,
-                 seed):  # fmt: skip
+    def __init__(
+        self,
+        processor,
+        targets: TargetEncoder,
+        *,
+        modality: str,
+        training: bool,
+        on_decode_error: str,
+        shuffle_buffer_size: int,
+        seed: int,
+    ):
         if modality not in MODALITY_CHOICES:
             raise ValueError(f"modality must be one of {tuple(MODALITY_CHOICES)}, got {modality!r}")
         if on_decode_error not in DECODE_ERROR_POLICIES:
@@ -221,11 +230,7 @@ class ShardedClipDataset(ClipStream):
             )
         self.columns = columns
         self.label_separator = label_separator
-        indexed_task = shards.index.get("task")
-        if indexed_task == "pretraining" and targets.task != "pretraining":
-            raise ManifestError(
-                f"shards {shards.source} were written for pretraining: they have no {targets.task} targets"
-            )
+        self._check_targets(shards, targets.task, columns)
         stored = set(shards.features) if use_precomputed_features else set()
         self.stored = {
             m: member for m, (feature, member) in _FEATURE_MEMBERS.items() if feature in stored and m in self.modalities
@@ -234,6 +239,25 @@ class ShardedClipDataset(ClipStream):
             features = [_FEATURE_MEMBERS[m][0] for m in self.stored]
             check_feature_settings(processor, shards.index.get("processor", {}), features, f"shards {shards.source}")
         self.decoded = tuple(m for m in self.modalities if m not in self.stored)
+
+    @staticmethod
+    def _check_targets(shards: ShardSet, task: str, columns: ManifestColumns) -> None:
+        """The targets the run needs are in the shards (as far as their index says), before any clip is read."""
+        indexed_task, indexed = shards.index.get("task"), shards.index.get("columns")
+        if indexed_task == "pretraining" and task != "pretraining":
+            raise ManifestError(f"shards {shards.source} were written for pretraining: they have no {task} targets")
+        if not indexed or task == "pretraining":
+            return
+        if task != "regression" and columns.label != indexed.get("label"):
+            raise ManifestError(
+                f"shards {shards.source} hold their classes under {indexed.get('label')!r}, not {columns.label!r}: "
+                f"pass --label_column {indexed.get('label')}"
+            )
+        missing = [name for name in columns.targets if name not in indexed.get("targets", [])]
+        if task == "regression" and missing:
+            raise ManifestError(
+                f"shards {shards.source} have no target(s) {missing}; their targets are {indexed.get('targets')}"
+            )
 
     def configure(self, *, rank: int = 0, world_size: int = 1, batch_size: int = 1, drop_last: bool = False):
         if world_size > self.shards.num_samples:
