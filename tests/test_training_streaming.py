@@ -322,6 +322,19 @@ def test_training_shards_are_reshuffled_each_epoch_and_evaluation_keeps_their_or
     evaluation = ShardedClipDataset(found, tiny_processor(), encoder)
     evaluation.configure(batch_size=4)
     assert epoch_keys(evaluation, 3, 1) == [f"{i:09d}" for i in range(64)]
+    # Persistent DataLoader workers see each new epoch (it is in shared memory): their clips follow the plan.
+    label_of = {
+        sample.key: json.loads(sample.members["json"])["label"]
+        for shard in found.shards
+        for sample in iter_shard_samples(shard.url, wanted="json".__eq__)
+    }
+    loader = torch.utils.data.DataLoader(
+        training, batch_size=4, num_workers=2, persistent_workers=True, collate_fn=SocialMAECollator()
+    )
+    for epoch in (0, 1):
+        training.set_epoch(epoch)
+        labels = [encoder.names[i] for batch in loader for i in batch["labels"].tolist()]
+        assert labels == [label_of[key] for key in epoch_keys(training, epoch, 2)]
     with pytest.raises(ManifestError, match="hold their classes under 'label', not 'emotion': pass --label_column"):
         ShardedClipDataset(found, tiny_processor(), encoder, columns=ManifestColumns(label="emotion"))
     pretraining = open_shards(str(shards()["train"]))

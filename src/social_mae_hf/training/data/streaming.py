@@ -23,6 +23,11 @@ the restart, and each training clip's random frame choice is drawn from a genera
 epoch and the clip's place in the epoch, so it does not depend on workers or restarts either. An exact resume
 needs the same number of processes, workers and batch size as the interrupted run.
 
+Why not `datasets`' `webdataset` builder for shards (it reads them too): it splits processes by whole shards (or
+has every process read everything and keep a share), so processes see different numbers of clips and need
+`max_steps`; it has no length for `--num_train_epochs`; and a `Trainer` resumes it by decoding the skipped
+batches (its `state_dict` needs torchdata's StatefulDataLoader, which the 5.x `Trainer` does not use).
+
 `datasets` streams (`--dataset_name ... --streaming`) are split across processes with
 `datasets.distributed.split_dataset_by_node` and across workers by `datasets` itself; they have no length, so the
 `Trainer` needs `--max_steps`, and a resume re-reads the current pass up to its position (see README).
