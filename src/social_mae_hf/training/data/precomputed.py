@@ -12,7 +12,7 @@
   frame; instead its start moves in steps of `int(fps // sample_fps)` frames (12 at 25 fps, 0.48 s) on a grid
   through the evaluation window's start, and the frames of those windows are stored. Evaluation is exact; a
   training window starts at one of about `clip seconds x 2` places instead of `clip frames` (8 s at 25 fps: 9
-  instead of 101). A 224 x 224 clip of 8 s stores 16 frames (2.4 MB, against 148 kB of H.264) and the fbank
+  instead of 101). A 224 x 224 clip of 8 s stores 16 frames (2.4 MB, against about 130 kB of H.264) and the fbank
   0.5 MB: precompute where decoding is the bottleneck and disk is not (`benchmarks/README.md` has figures).
 """
 
