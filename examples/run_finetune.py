@@ -33,7 +33,6 @@ from social_mae_hf.face_crop import face_crop_from_options
 from social_mae_hf.hub import check_hub_available
 from social_mae_hf.loading import with_face_crop
 from social_mae_hf.training import (
-    ClipDataset,
     ManifestColumns,
     MetricsComputer,
     Mixup,
@@ -44,6 +43,8 @@ from social_mae_hf.training import (
     TrainAugmentation,
     checkpoint_label_names,
     choose_label_names,
+    clip_count,
+    clip_records,
     finished_run,
     freeze_backbone,
     freeze_unused_parameters,
@@ -51,6 +52,7 @@ from social_mae_hf.training import (
     load_clip_splits,
     load_model_and_processor,
     optional_column,
+    split_dataset,
     write_predictions,
 )
 from social_mae_hf.training.data import DECODE_ERROR_POLICIES, MODALITY_CHOICES
@@ -132,6 +134,31 @@ class DataArguments:
         },
     )
     dataset_config_name: str | None = field(default=None, metadata={"help": "The dataset's configuration."})
+    streaming: bool = field(
+        default=False,
+        metadata={
+            "help": "Read --dataset_name as a stream (`datasets` streaming) instead of listing it; needs --max_steps."
+        },
+    )
+    train_shards: str | None = field(
+        default=None,
+        metadata={
+            "help": "Training shards instead of a manifest: a folder written by `social-mae shard` (with its index.json), "
+            "a brace pattern such as 'shards/train/train-{000000..000099}.tar', or any fsspec URL (s3://, gs://, ...)."
+        },
+    )
+    validation_shards: str | None = field(default=None, metadata={"help": "Validation shards (as --train_shards)."})
+    test_shards: str | None = field(default=None, metadata={"help": "Test shards (as --train_shards)."})
+    shuffle_buffer_size: int = field(
+        default=1000,
+        metadata={"help": "Streams: training clips each DataLoader worker shuffles among (held undecoded in memory)."},
+    )
+    use_precomputed_features: bool = field(
+        default=True,
+        metadata={
+            "help": "Shards: use the fbank / frames stored by `social-mae shard --precompute` instead of decoding."
+        },
+    )
     video_column: str | None = field(
         default="video", metadata={"help": "Media path column (a video with its sound); 'none' for audio files only."}
     )
@@ -263,6 +290,8 @@ def main(argv: list[str] | None = None) -> dict:
         raise ValueError("regression needs --target_columns (comma-separated float columns)")
     if task != "regression" and targets:
         raise ValueError(f"--target_columns is for regression, not {task!r}")
+    if data_args.streaming and training_args.do_train and training_args.max_steps <= 0:
+        raise ValueError("a --streaming dataset has no length: give --max_steps (shards have one)")
 
     # The checkpoint to resume from (the newest complete one), or a training that already finished.
     last_checkpoint = finished = None
@@ -293,18 +322,26 @@ def main(argv: list[str] | None = None) -> dict:
 
     set_seed(training_args.seed)
 
-    # The clips of each split (their media are decoded later, in the DataLoader workers).
+    # The clips of each split: listed (manifests, a dataset) or streamed (shards, --streaming); their media are decoded
+    # later, in the DataLoader workers.
+    columns = ManifestColumns(
+        video=data_args.video_column,
+        audio=data_args.audio_column,
+        label=data_args.label_column if task != "regression" else None,
+        targets=tuple(targets),
+        split=data_args.split_column,
+    )
     splits = load_clip_splits(
         task,
         {"train": training_args.do_train, "validation": training_args.do_eval, "test": training_args.do_predict},
-        ManifestColumns(
-            video=data_args.video_column,
-            audio=data_args.audio_column,
-            label=data_args.label_column if task != "regression" else None,
-            targets=tuple(targets),
-            split=data_args.split_column,
-        ),
+        columns,
         files={"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file},
+        shards={
+            "train": data_args.train_shards,
+            "validation": data_args.validation_shards,
+            "test": data_args.test_shards,
+        },
+        streaming=data_args.streaming,
         manifest=data_args.manifest,
         dataset_name=data_args.dataset_name,
         dataset_config_name=data_args.dataset_config_name,
@@ -328,7 +365,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         names = choose_label_names(
             task,
-            splits.records,
+            splits.classes(),
             class_names=comma_list(ft_args.class_names),
             checkpoint_names=checkpoint_label_names(
                 model_args.model_name_or_path,
@@ -339,8 +376,7 @@ def main(argv: list[str] | None = None) -> dict:
             ),
         )
     encoder = TargetEncoder(task, tuple(names))
-    for records in splits.records.values():
-        encoder.check(records)
+    splits.check(encoder)
 
     # The model and its processor.
     if finished is None:
@@ -387,15 +423,22 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.ddp_find_unused_parameters is None:
         training_args.ddp_find_unused_parameters = False
 
-    # Datasets: each clip decoded on the fly, with random frame choice in training.
-    def clip_dataset(split: str, training: bool) -> ClipDataset:
-        return ClipDataset(
-            splits.get(split),
+    # Datasets: each clip decoded on the fly, with random frame choice in training (streams: shuffled per epoch,
+    # each process reading its own part).
+    def clip_dataset(split: str, training: bool):
+        return split_dataset(
+            splits,
+            split,
             processor,
             encoder,
+            columns=columns,
             modality=ft_args.modality,
             training=training,
             on_decode_error=data_args.on_decode_error,
+            shuffle_buffer_size=data_args.shuffle_buffer_size,
+            seed=training_args.data_seed if training_args.data_seed is not None else training_args.seed,
+            use_precomputed_features=data_args.use_precomputed_features,
+            label_separator=data_args.label_separator,
         )
 
     train_dataset = clip_dataset("train", training=True) if training_args.do_train else None
@@ -421,7 +464,8 @@ def main(argv: list[str] | None = None) -> dict:
             raise ValueError(f"--class_weights is for single-label classification, not {task!r}")
         if training_args.label_smoothing_factor:
             raise ValueError("--label_smoothing_factor cannot be combined with --class_weights")
-        indices = [encoder.encode(record) for record in splits.get("train") or []]
+        balanced = ft_args.class_weights.strip() == "balanced" and training_args.do_train
+        indices = splits.class_indices("train", encoder) if balanced else []
         class_weights = parse_class_weights(ft_args.class_weights, indices, encoder.names)
         logger.info("Class weights: %s", dict(zip(encoder.names, class_weights.tolist())))
 
@@ -453,7 +497,8 @@ def main(argv: list[str] | None = None) -> dict:
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()
         metrics = dict(train_result.metrics)
-        metrics["train_samples"] = len(train_dataset)
+        if (count := clip_count(train_dataset)) is not None:  # a `datasets` stream has no count
+            metrics["train_samples"] = count
         metrics["train_skipped_clips"] = trainer.skipped_clips
         trainer.log_metrics("train", metrics)
         trainer.save_metrics("train", metrics)
@@ -464,7 +509,8 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.do_eval:
         before = trainer.skipped_clips
         metrics = trainer.evaluate(eval_dataset)
-        metrics["eval_samples"] = len(eval_dataset)
+        if (count := clip_count(eval_dataset)) is not None:  # a `datasets` stream has no count
+            metrics["eval_samples"] = count
         metrics["eval_skipped_clips"] = trainer.skipped_clips - before
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
@@ -475,14 +521,15 @@ def main(argv: list[str] | None = None) -> dict:
         before = trainer.skipped_clips
         output = trainer.predict(predict_dataset, metric_key_prefix="test")
         metrics = dict(output.metrics)
-        metrics["test_samples"] = len(predict_dataset)
+        if (count := clip_count(predict_dataset)) is not None:  # a `datasets` stream has no count
+            metrics["test_samples"] = count
         metrics["test_skipped_clips"] = trainer.skipped_clips - before
         trainer.log_metrics("test", metrics)
         trainer.save_metrics("test", metrics)
         results.update(metrics)
         if trainer.is_world_process_zero():
             path = os.path.join(training_args.output_dir, "predictions.csv")
-            write_predictions(path, predict_dataset.records, output.predictions, encoder)
+            write_predictions(path, clip_records(predict_dataset), output.predictions, encoder)
             logger.info("Wrote %s", path)
 
     # Push to the Hub with a model card (a failure raises HubPushError, naming where the outputs are).

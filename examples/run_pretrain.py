@@ -32,18 +32,19 @@ from social_mae_hf.face_crop import face_crop_from_options
 from social_mae_hf.hub import check_hub_available
 from social_mae_hf.loading import with_face_crop
 from social_mae_hf.training import (
-    ClipDataset,
     ManifestColumns,
     MetricsComputer,
     SocialMAECollator,
     SocialMAEPreTrainingTrainer,
     TargetEncoder,
+    clip_count,
     finished_run,
     freeze_unused_parameters,
     last_complete_checkpoint,
     load_clip_splits,
     load_model_and_processor,
     optional_column,
+    split_dataset,
 )
 from social_mae_hf.training.data import DECODE_ERROR_POLICIES
 from social_mae_hf.training.inflation import VIDEO_INIT_CHOICES
@@ -115,6 +116,30 @@ class DataArguments:
         },
     )
     dataset_config_name: str | None = field(default=None, metadata={"help": "The dataset's configuration."})
+    streaming: bool = field(
+        default=False,
+        metadata={
+            "help": "Read --dataset_name as a stream (`datasets` streaming) instead of listing it; needs --max_steps."
+        },
+    )
+    train_shards: str | None = field(
+        default=None,
+        metadata={
+            "help": "Training shards instead of a manifest: a folder written by `social-mae shard` (with its index.json), "
+            "a brace pattern such as 'shards/train/train-{000000..000099}.tar', or any fsspec URL (s3://, gs://, ...)."
+        },
+    )
+    validation_shards: str | None = field(default=None, metadata={"help": "Validation shards (as --train_shards)."})
+    shuffle_buffer_size: int = field(
+        default=1000,
+        metadata={"help": "Streams: training clips each DataLoader worker shuffles among (held undecoded in memory)."},
+    )
+    use_precomputed_features: bool = field(
+        default=True,
+        metadata={
+            "help": "Shards: use the fbank / frames stored by `social-mae shard --precompute` instead of decoding."
+        },
+    )
     video_column: str | None = field(
         default="video", metadata={"help": "Media path column (a video with its sound); 'none' for audio files only."}
     )
@@ -214,6 +239,8 @@ def main(argv: list[str] | None = None) -> dict:
         raise ValueError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
     if training_args.do_predict:
         raise ValueError("--do_predict has no meaning for pretraining; use --do_eval on a held-out split")
+    if data_args.streaming and training_args.do_train and training_args.max_steps <= 0:
+        raise ValueError("a --streaming dataset has no length: give --max_steps (shards have one)")
 
     # The checkpoint to resume from (the newest complete one), or a training that already finished.
     last_checkpoint = finished = None
@@ -244,14 +271,18 @@ def main(argv: list[str] | None = None) -> dict:
 
     set_seed(training_args.seed)
 
-    # The clips of each split (their media are decoded later, in the DataLoader workers).
+    # The clips of each split: listed (manifests, a dataset) or streamed (shards, --streaming); their media are decoded
+    # later, in the DataLoader workers.
+    columns = ManifestColumns(
+        video=data_args.video_column, audio=data_args.audio_column, label=None, split=data_args.split_column
+    )
     splits = load_clip_splits(
         "pretraining",
         {"train": training_args.do_train, "validation": training_args.do_eval},
-        ManifestColumns(
-            video=data_args.video_column, audio=data_args.audio_column, label=None, split=data_args.split_column
-        ),
+        columns,
         files={"train": data_args.train_file, "validation": data_args.validation_file},
+        shards={"train": data_args.train_shards, "validation": data_args.validation_shards},
+        streaming=data_args.streaming,
         manifest=data_args.manifest,
         dataset_name=data_args.dataset_name,
         dataset_config_name=data_args.dataset_config_name,
@@ -298,16 +329,22 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.ddp_find_unused_parameters is None:
         training_args.ddp_find_unused_parameters = False
 
-    # Datasets: each clip decoded on the fly, with random frame choice in training.
+    # Datasets: each clip decoded on the fly, with random frame choice in training (streams: shuffled per epoch,
+    # each process reading its own part).
     no_targets = TargetEncoder("pretraining", ())
 
-    def clip_dataset(split: str, training: bool) -> ClipDataset:
-        return ClipDataset(
-            splits.get(split),
+    def clip_dataset(split: str, training: bool):
+        return split_dataset(
+            splits,
+            split,
             processor,
             no_targets,
+            columns=columns,
             training=training,
             on_decode_error=data_args.on_decode_error,
+            shuffle_buffer_size=data_args.shuffle_buffer_size,
+            seed=training_args.data_seed if training_args.data_seed is not None else training_args.seed,
+            use_precomputed_features=data_args.use_precomputed_features,
         )
 
     train_dataset = clip_dataset("train", training=True) if training_args.do_train else None
@@ -338,7 +375,8 @@ def main(argv: list[str] | None = None) -> dict:
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()
         metrics = dict(train_result.metrics)
-        metrics["train_samples"] = len(train_dataset)
+        if (count := clip_count(train_dataset)) is not None:  # a `datasets` stream has no count
+            metrics["train_samples"] = count
         metrics["train_skipped_clips"] = trainer.skipped_clips
         trainer.log_metrics("train", metrics)
         trainer.save_metrics("train", metrics)
@@ -349,7 +387,8 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.do_eval:
         before = trainer.skipped_clips
         metrics = trainer.evaluate(eval_dataset)
-        metrics["eval_samples"] = len(eval_dataset)
+        if (count := clip_count(eval_dataset)) is not None:  # a `datasets` stream has no count
+            metrics["eval_samples"] = count
         metrics["eval_skipped_clips"] = trainer.skipped_clips - before
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)

@@ -423,3 +423,17 @@ def test_the_finetuning_script_stops_on_an_untaught_class_before_building_a_mode
     with pytest.raises(ManifestError, match=r"no training clip: 'angry' \(validation\)"):
         load_example("run_finetune").main(args)
     assert not (tmp_path / "out" / "config.json").exists()
+
+
+def test_dataloader_workers_forked_after_the_main_process_decoded_do_not_crash(synthetic_set):
+    """PyAV >= 17 gave each converted frame its own pool of swscale threads; a DataLoader worker forked after the
+    main process had decoded crashed (or hung) freeing an inherited one. Frames are now converted on one thread."""
+    manifest = synthetic_set("classification")["train"]
+    dataset = ClipDataset(records(manifest)[:16], SocialMAEProcessor.for_model_config(tiny_config(num_frames=4)),
+                          TargetEncoder("classification", CLASSIFICATION_LABELS), training=True)  # fmt: skip
+    decoded_here = [dataset[i] for i in range(len(dataset))]
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=4, num_workers=2, persistent_workers=True, collate_fn=SocialMAECollator(), timeout=60
+    )
+    for _ in range(4):
+        assert sum(len(batch["labels"]) for batch in loader) == len(decoded_here)

@@ -19,7 +19,8 @@ Layout, in the order data flows (media file -> decoding -> features -> model -> 
 - Packages group the rest by job: `pipelines/` (the two transformers pipelines), `conversion/` (original
   checkpoints -> Hub folders), `cli/` (one module per `social-mae` command), `synthetic/` (generated media),
   `training/` (the parts `examples/run_finetune.py` and `examples/run_pretrain.py` assemble: `training/data/` for
-  manifests, datasets, decoding and batching; labels, model start, inflation, Trainer, metrics). The scripts hold
+  manifests, datasets, shards and streams, decoding and batching; labels, model start, inflation, Trainer,
+  metrics). The scripts hold
   their arguments and the run, as transformers' examples do.
 """
 

@@ -760,5 +760,7 @@ def _seconds(value, what: str, name: str) -> Fraction:
 
 
 def _to_array(frame, fmt: str) -> np.ndarray:
-    # OpenCV's conversion: swscale with SWS_BICUBIC and its default (BT.601) matrix, ignoring tags.
-    return frame.to_ndarray(format=fmt, interpolation="BICUBIC", src_colorspace="ITU601")
+    # OpenCV's conversion: swscale with SWS_BICUBIC and its default (BT.601) matrix, ignoring tags. One thread:
+    # PyAV >= 17 otherwise gives each converted frame a pool of swscale threads, and a process forked after that
+    # (a DataLoader worker, when the main process decoded before) crashes or hangs when it frees one.
+    return frame.to_ndarray(format=fmt, interpolation="BICUBIC", src_colorspace="ITU601", threads=1)

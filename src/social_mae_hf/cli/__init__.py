@@ -20,6 +20,7 @@ COMMANDS = {
     "embed": "embed",
     "reconstruct": "reconstruct",
     "synthetic-data": "synthetic_data",
+    "shard": "shard",
     "convert": "convert",
     "publish": "publish",
 }

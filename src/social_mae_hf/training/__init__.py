@@ -4,8 +4,8 @@ The example scripts `examples/run_finetune.py` and `examples/run_pretrain.py` ho
 and the run itself, as transformers' examples do; this package holds the parts they assemble, each usable on its
 own and taking plain values:
 
-- `data/`: which clips (manifests or `datasets` datasets, per split), their targets, decoding in DataLoader
-  workers, batching;
+- `data/`: which clips (manifests or `datasets` datasets, per split, or shards and `datasets` streams read as
+  training goes), their targets, decoding in DataLoader workers, batching; packing clips into shards;
 - `labels`: which classes a fine-tuning run predicts; `predictions`: `predictions.csv`;
 - `model_init`: the model and processor a run starts from (`inflation` for a single-frame checkpoint
   into a multi-frame model); `unused_parameters`, `optimization`: what is frozen, the optimizer groups;
@@ -29,7 +29,9 @@ from .data.manifest import (
     read_manifest_splits,
 )
 from .data.records import load_dataset_splits, records_from_dataset
-from .data.splits import ClipSplits, load_clip_splits
+from .data.shards import ShardSet, open_shards
+from .data.splits import ClipSplits, load_clip_splits, split_dataset
+from .data.streaming import ShardedClipDataset, StreamedClipDataset, clip_count, clip_records
 from .data.targets import TargetEncoder
 from .inflation import inflate_state_dict, initialise_from_single_frame
 from .labels import checkpoint_label_names, choose_label_names
@@ -60,10 +62,13 @@ __all__ = [
     "ManifestError",
     "MetricsComputer",
     "Mixup",
+    "ShardSet",
+    "ShardedClipDataset",
     "SocialMAECollator",
     "SocialMAEPreTrainingTrainer",
     "SocialMAETrainer",
     "SpecAugment",
+    "StreamedClipDataset",
     "TargetEncoder",
     "TrainAugmentation",
     "balanced_class_weights",
@@ -72,6 +77,8 @@ __all__ = [
     "checkpoint_problems",
     "choose_label_names",
     "classification_metrics",
+    "clip_count",
+    "clip_records",
     "finished_run",
     "freeze_backbone",
     "freeze_unused_parameters",
@@ -82,6 +89,7 @@ __all__ = [
     "load_dataset_splits",
     "load_model_and_processor",
     "multi_label_metrics",
+    "open_shards",
     "optional_column",
     "parameter_groups",
     "pretraining_metrics",
@@ -89,6 +97,7 @@ __all__ = [
     "read_manifest_splits",
     "records_from_dataset",
     "regression_metrics",
+    "split_dataset",
     "unused_parameter_names",
     "weighted_classification_loss",
     "write_predictions",

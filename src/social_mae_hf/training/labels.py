@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from ..configuration_social_mae import SocialMAEConfig
 from .data.manifest import ClipRecord, ManifestError
@@ -69,13 +70,13 @@ def _check_case_variants(by_split: Mapping[str, set[str]], checkpoint: Sequence[
 
 def choose_label_names(
     task: str,
-    records: Mapping[str, Sequence[ClipRecord]],
+    records: Mapping[str, Sequence[ClipRecord] | AbstractSet[str] | None],
     *,
     class_names: Sequence[str] | None = None,
     checkpoint_names: Sequence[str] | None = None,
 ) -> list[str] | None:
-    """Class names in output order for `records` (split -> clips); `None` for regression (its names are the target
-    columns).
+    """Class names in output order for `records` (split -> clips, or a streamed split's class names, `None` when
+    they are unknown); `None` for regression (its names are the target columns).
 
     Args:
         class_names: The user's explicit classes and order (`--class_names`); they are taken as given.
@@ -86,13 +87,23 @@ def choose_label_names(
     """
     if task == "regression":
         return None
-    by_split = {split: classes_of(split_records, task) for split, split_records in records.items()}
+    by_split = {
+        split: set(value) if isinstance(value, AbstractSet) else classes_of(value, task)
+        for split, value in records.items()
+        if value is not None
+    }
     if class_names:
         names = [name.strip() for name in class_names if name.strip()]
         untaught = sorted(set(names) - by_split["train"]) if "train" in by_split else []
         if untaught:
             logger.warning("--class_names has class(es) with no training clip: %s", untaught)
         return names
+    unknown = sorted(split for split, value in records.items() if value is None)
+    if unknown:
+        raise ValueError(
+            f"the classes of the streamed split(s) {unknown} are unknown (shards without a `social-mae shard` index, "
+            "or a `datasets` stream whose label column is not a ClassLabel): pass --class_names"
+        )
     seen = set().union(*by_split.values())
     if checkpoint_names is not None and seen <= set(checkpoint_names):
         return list(checkpoint_names)

@@ -21,7 +21,7 @@ from ..video_processing_social_mae import SocialMAEVideoProcessor
 from .inflation import VIDEO_INIT_CHOICES, initialise_from_single_frame
 from .optimization import is_head_parameter
 
-__all__ = ["CONFIG_PRESETS", "LoadedModel", "load_model_and_processor", "parse_config_overrides"]
+__all__ = ["CONFIG_PRESETS", "LoadedModel", "fresh_config", "load_model_and_processor", "parse_config_overrides"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,18 @@ def _updated(config: SocialMAEConfig, values: Mapping[str, Any]) -> SocialMAECon
     return new
 
 
+def fresh_config(
+    config_name: str, config_overrides: str | None = None, updates: Mapping[str, Any] | None = None, **hub_kwargs
+) -> SocialMAEConfig:
+    """The config of a model trained from scratch: a preset (`"social-mae"`, `"cav-mae"`) or a config folder /
+    Hub id, with `--config_overrides` and the task's `updates` applied."""
+    if config_name in CONFIG_PRESETS:
+        base = CONFIG_PRESETS[config_name]()
+    else:
+        base = SocialMAEConfig.from_pretrained(config_name, **hub_kwargs)
+    return _updated(base, {**parse_config_overrides(base, config_overrides), **(updates or {})})
+
+
 def _load_processor(config: SocialMAEConfig, processor_name: str | None, model_name_or_path: str | None, hub_kwargs):
     """`processor_name`'s processor, else the checkpoint's own, else (a fresh model) the preset sized to `config`."""
     name = processor_name or model_name_or_path
@@ -119,11 +131,7 @@ def load_model_and_processor(
             raise ValueError("give --model_name_or_path (weights to start from) or --config_name (a fresh model)")
         if video_init is not None:
             raise ValueError("--video_init needs a single-frame checkpoint (--model_name_or_path) to start from")
-        if config_name in CONFIG_PRESETS:
-            base = CONFIG_PRESETS[config_name]()
-        else:
-            base = SocialMAEConfig.from_pretrained(config_name, **hub_kwargs)
-        config = _updated(base, {**parse_config_overrides(base, config_overrides), **updates})
+        config = fresh_config(config_name, config_overrides, updates, **hub_kwargs)
         model = model_class._from_config(config, **model_kwargs)
         processor = _load_processor(config, processor_name, None, hub_kwargs)
         check_processor_matches(processor, config, processor_name or config_name)

@@ -21,12 +21,15 @@ def _media_name(record: ClipRecord) -> str:
     return media if isinstance(media, str) else str(media)
 
 
-def write_predictions(path: str, records: Sequence[ClipRecord], predictions, encoder: TargetEncoder) -> None:
+def write_predictions(path: str, records: Sequence[ClipRecord] | None, predictions, encoder: TargetEncoder) -> None:
     """One row per test clip: its manifest row and media, the prediction, and per-class probabilities (sigmoids
-    for multi-label) or per-target values. `predictions` are the logits `Trainer.predict` returns."""
+    for multi-label) or per-target values. `predictions` are the logits `Trainer.predict` returns; `records` the
+    test clips in order (`None` for a `datasets` stream, whose rows are not listed: no source and media)."""
     predictions = np.asarray(predictions[0] if isinstance(predictions, tuple) else predictions)
-    matched = len(predictions) == len(records)
-    if not matched:
+    matched = records is not None and len(predictions) == len(records)
+    if records is None:
+        logger.warning("The test clips were streamed, not listed: predictions.csv has no source and media values")
+    elif not matched:
         logger.warning("Some test clips were skipped: predictions.csv rows cannot be matched to manifest rows")
     names = list(encoder.names)
     if encoder.task == "classification":

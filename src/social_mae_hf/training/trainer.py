@@ -1,5 +1,7 @@
 """`Trainer` subclasses: head/backbone learning rates, train-time augmentation, class weights, skipped-clip
-counting, counting the clips where the face crop found no face, and evaluation of the pretraining losses.
+counting, counting the clips where the face crop found no face, evaluation of the pretraining losses, and
+DataLoaders for streams (each process reads its own part of the shards; a resumed run skips inside the shards
+instead of decoding the skipped clips).
 
 Everything else (devices, DDP / FSDP / DeepSpeed through Accelerate, mixed precision, gradient checkpointing,
 `torch.compile`, checkpoints, resuming, logging, the Hub) is the stock `transformers.Trainer`.
@@ -14,6 +16,8 @@ from dataclasses import fields
 
 import torch
 import transformers.trainer
+from accelerate.data_loader import prepare_data_loader
+from torch.utils.data import DataLoader
 from transformers import ProcessorMixin, Trainer
 
 from ..hub import HubPushError
@@ -21,6 +25,7 @@ from ..modeling_social_mae import SocialMAEPredictionOutput
 from ..video_processing_social_mae import FACE_CROP_OUTPUTS
 from .augmentation import TrainAugmentation
 from .data.collator import FACES_FOUND_KEY, SKIPPED_CLIPS_KEY
+from .data.streaming import ClipStream, ShardedClipDataset
 from .losses import weighted_classification_loss
 from .metrics import PRETRAINING_STATS
 from .optimization import parameter_groups
@@ -63,7 +68,7 @@ class SocialMAETrainer(Trainer):
 
     def train(self, *args, **kwargs):
         before = list(self.face_crops)
-        with _without_token_alignment(self.processing_class):
+        with _without_token_alignment(self.processing_class), _skipping_inside_shard_streams():
             output = super().train(*args, **kwargs)
         output.metrics.update(self._face_crop_metrics("train", before))
         return output
@@ -82,6 +87,59 @@ class SocialMAETrainer(Trainer):
         if not cropped:
             return {}
         return {f"{prefix}_clips_without_face": without, f"{prefix}_clips_without_face_share": without / cropped}
+
+    # ---- data -------------------------------------------------------------------------------------------------
+
+    def get_train_dataloader(self) -> DataLoader:
+        """A stream ([`ClipStream`]) reads its process's part itself: its DataLoader is not split by Accelerate
+        (which would have the main process read for all, or every process read everything)."""
+        dataset = self.train_dataset
+        if not isinstance(dataset, ClipStream):
+            return super().get_train_dataloader()
+        batch_size = self._train_batch_size
+        dataset.configure(
+            rank=self.args.process_index,
+            world_size=self.args.world_size,
+            batch_size=batch_size,
+            drop_last=self.args.dataloader_drop_last,
+        )
+        loader = DataLoader(
+            dataset,
+            batch_size=batch_size,
+            collate_fn=self._get_collator_with_removed_columns(self.data_collator, description="training"),
+            num_workers=self.args.dataloader_num_workers,
+            pin_memory=self.args.dataloader_pin_memory,
+            persistent_workers=self.args.dataloader_persistent_workers,
+            multiprocessing_context=self.args.dataloader_multiprocessing_context,
+            prefetch_factor=self.args.dataloader_prefetch_factor,
+            drop_last=self.args.dataloader_drop_last,
+            in_order=True,  # the batch order the resume skip counts on
+        )
+        return prepare_data_loader(
+            loader,
+            device=self.args.device,
+            num_processes=1,
+            process_index=0,
+            put_on_device=True,
+            dispatch_batches=False,
+            non_blocking=self.args.accelerator_config.non_blocking,
+        )
+
+    def get_eval_dataloader(self, eval_dataset=None) -> DataLoader:
+        dataset = self.eval_dataset if eval_dataset is None else eval_dataset
+        dataset = self.eval_dataset[dataset] if isinstance(dataset, str) else dataset
+        self._configure_evaluation_stream(dataset)
+        return super().get_eval_dataloader(eval_dataset)
+
+    def get_test_dataloader(self, test_dataset) -> DataLoader:
+        self._configure_evaluation_stream(test_dataset)
+        return super().get_test_dataloader(test_dataset)
+
+    def _configure_evaluation_stream(self, dataset) -> None:
+        """Evaluation streams are read whole by the main process, which Accelerate's DataLoader hands out to the
+        others (its default for iterable datasets, which drops the padding from gathered predictions)."""
+        if isinstance(dataset, ClipStream):
+            dataset.configure(batch_size=self.args.eval_batch_size)
 
     # ---- optimizer ------------------------------------------------------------------------------------------
 
@@ -231,6 +289,36 @@ class SocialMAEPreTrainingTrainer(SocialMAETrainer):
 
 
 @contextmanager
+def _replaced(module, name: str, value):
+    """`module.name` is `value` inside the block."""
+    original = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
+@contextmanager
+def _skipping_inside_shard_streams():
+    """A resumed `Trainer` skips the resumed epoch's first batches by drawing and dropping them (Accelerate's
+    `skip_first_batches`), which for shards would read and decode every clip they held. A [`ShardedClipDataset`]
+    is told the count instead: its workers read past those clips (see `data/streaming.py`)."""
+    skip = transformers.trainer.skip_first_batches
+
+    def skip_in_stream(dataloader, num_batches=0):
+        dataset = getattr(dataloader, "dataset", None)
+        if not isinstance(dataset, ShardedClipDataset):
+            return skip(dataloader, num_batches)
+        logger.info("Resuming the shards after %d batches of the epoch, without decoding their clips", num_batches)
+        dataset.skip_batches(num_batches)
+        return dataloader
+
+    with _replaced(transformers.trainer, "skip_first_batches", skip_in_stream):
+        yield
+
+
+@contextmanager
 def _without_token_alignment(processing_class):
     """`Trainer.train` aligns the model's special tokens with `processing_class.tokenizer` for any `ProcessorMixin`
     (transformers 5.24 `align_special_tokens`), which fails for a processor without a tokenizer such as
@@ -238,9 +326,5 @@ def _without_token_alignment(processing_class):
     if not isinstance(processing_class, ProcessorMixin) or hasattr(processing_class, "tokenizer"):
         yield
         return
-    align = transformers.trainer.align_special_tokens
-    transformers.trainer.align_special_tokens = lambda model, processing_class: None
-    try:
+    with _replaced(transformers.trainer, "align_special_tokens", lambda model, processing_class: None):
         yield
-    finally:
-        transformers.trainer.align_special_tokens = align

@@ -22,7 +22,16 @@ from .manifest import ClipRecord
 from .records import DatasetMedia
 from .targets import TargetEncoder
 
-__all__ = ["DECODE_ERROR_POLICIES", "MODALITY_CHOICES", "ClipDataset", "ClipDecodeError", "DecodeFailure"]
+__all__ = [
+    "DECODE_ERRORS",
+    "DECODE_ERROR_POLICIES",
+    "MODALITY_CHOICES",
+    "ClipDataset",
+    "ClipDecodeError",
+    "DecodeFailure",
+    "decode_clip",
+    "decode_failure",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +39,7 @@ DECODE_ERROR_POLICIES = ("abort", "skip")
 # --modality value -> processor modalities.
 MODALITY_CHOICES = {"audiovisual": ("audio", "video"), "audio": ("audio",), "video": ("video",)}
 # What a broken file can raise while being decoded (PyAV's errors are not all OSErrors).
-_DECODE_ERRORS = (InvalidInputError, OSError, av.error.FFmpegError, EOFError)
+DECODE_ERRORS = (InvalidInputError, OSError, av.error.FFmpegError, EOFError)
 
 
 class ClipDecodeError(MediaDecodeError):
@@ -93,31 +102,60 @@ class ClipDataset(torch.utils.data.Dataset):
         return len(self.records)
 
     def __getitem__(self, index: int) -> dict | DecodeFailure:
-        record = self.records[index]
-        video = record.video.load() if isinstance(record.video, DatasetMedia) else record.video
-        audio = record.audio.load() if isinstance(record.audio, DatasetMedia) else record.audio
-        wants_video = "video" in self.modalities
-        crops = wants_video and self.processor.video_processor.face_crop is not None
-        try:
-            features = self.processor(
-                videos=video if (wants_video or audio is None) else None,
-                audio=audio,
-                training=self.training,
-                modalities=self.modalities,
-                return_face_crop=crops,
-            )
-        except _DECODE_ERRORS as error:
-            names = ", ".join(_media_name(v) for v in (record.video, record.audio) if v is not None)
-            message = f"{record.source} ({names}): {type(error).__name__}: {error}"
-            if self.on_decode_error == "abort":
-                raise ClipDecodeError(
-                    f"cannot decode {message}. Fix or remove the clip, or pass --on_decode_error skip to skip "
-                    "undecodable clips (they are counted and reported)."
-                ) from error
-            logger.warning("Skipping a clip that failed to decode: %s", message)
-            return DecodeFailure(f"{record.source} ({names})", f"{type(error).__name__}: {error}")
-        item = {name: value[0] for name, value in features.items()}
-        label = self.targets.encode(record)
-        if label is not None:
-            item["labels"] = label
-        return item
+        return decode_clip(
+            self.records[index],
+            self.processor,
+            self.targets,
+            modalities=self.modalities,
+            training=self.training,
+            on_decode_error=self.on_decode_error,
+        )
+
+
+def decode_failure(record: ClipRecord, error: Exception, on_decode_error: str) -> DecodeFailure:
+    """Under `"abort"`, raise [`ClipDecodeError`] naming the clip; under `"skip"`, log and return a
+    [`DecodeFailure`] for the collator."""
+    names = ", ".join(_media_name(v) for v in (record.video, record.audio) if v is not None)
+    message = f"{record.source} ({names}): {type(error).__name__}: {error}"
+    if on_decode_error == "abort":
+        raise ClipDecodeError(
+            f"cannot decode {message}. Fix or remove the clip, or pass --on_decode_error skip to skip "
+            "undecodable clips (they are counted and reported)."
+        ) from error
+    logger.warning("Skipping a clip that failed to decode: %s", message)
+    return DecodeFailure(f"{record.source} ({names})", f"{type(error).__name__}: {error}")
+
+
+def decode_clip(
+    record: ClipRecord,
+    processor,
+    targets: TargetEncoder,
+    *,
+    modalities: Sequence[str] = ("audio", "video"),
+    training: bool = False,
+    on_decode_error: str = "abort",
+    generator: torch.Generator | None = None,
+) -> dict | DecodeFailure:
+    """One clip's model inputs (`modalities`) and encoded target (`labels`), or its [`DecodeFailure`].
+
+    `generator` draws the training frame choice (default: torch's global generator)."""
+    video = record.video.load() if isinstance(record.video, DatasetMedia) else record.video
+    audio = record.audio.load() if isinstance(record.audio, DatasetMedia) else record.audio
+    wants_video = "video" in modalities
+    crops = wants_video and processor.video_processor.face_crop is not None
+    try:
+        features = processor(
+            videos=video if (wants_video or audio is None) else None,
+            audio=audio,
+            training=training,
+            modalities=tuple(modalities),
+            generator=generator,
+            return_face_crop=crops,
+        )
+    except DECODE_ERRORS as error:
+        return decode_failure(record, error, on_decode_error)
+    item = {name: value[0] for name, value in features.items()}
+    label = targets.encode(record)
+    if label is not None:
+        item["labels"] = label
+    return item

@@ -2,7 +2,8 @@
 
 Path columns (strings) become absolute paths like a manifest's; `Video` / `Audio` feature columns are read
 lazily per clip, undecoded (`decode=False`: their path or bytes), so that decoding stays with the processor in
-the DataLoader workers and no media is loaded into memory up front.
+the DataLoader workers and no media is loaded into memory up front. With `--streaming` a split is read as a
+stream instead ([`StreamedSplit`]): nothing is listed up front, rows become records as training reads them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from typing import Any
 
 from .manifest import ClipRecord, ManifestColumns, ManifestError, parse_target, resolve_media_path
 
-__all__ = ["DatasetMedia", "load_dataset_splits", "records_from_dataset"]
+__all__ = [
+    "DatasetMedia",
+    "StreamedSplit",
+    "cell_media",
+    "load_dataset_splits",
+    "records_from_dataset",
+    "stream_dataset_splits",
+]
 
 
 @dataclass(frozen=True)
@@ -27,18 +35,22 @@ class DatasetMedia:
     index: int
 
     def load(self) -> str | bytes:
-        cell = self.dataset[self.index][self.column]
-        if isinstance(cell, str):
-            return cell
-        if isinstance(cell, Mapping):
-            if cell.get("bytes") is not None:
-                return cell["bytes"]
-            if cell.get("path"):
-                return cell["path"]
-        raise ManifestError(f"row {self.index}, column {self.column!r}: no media path or bytes in {cell!r}")
+        return cell_media(self.dataset[self.index][self.column], f"row {self.index}, column {self.column!r}")
 
     def __str__(self) -> str:
         return f"row {self.index}, column {self.column!r}"
+
+
+def cell_media(cell, where: str) -> str | bytes:
+    """The path or bytes of an undecoded `Video` / `Audio` cell (`{"path", "bytes"}`) or a path string."""
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, Mapping):
+        if cell.get("bytes") is not None:
+            return cell["bytes"]
+        if cell.get("path"):
+            return cell["path"]
+    raise ManifestError(f"{where}: no media path or bytes in {cell!r}")
 
 
 def load_dataset_splits(name: str, config_name: str | None = None, cache_dir: str | None = None):
@@ -103,31 +115,146 @@ def records_from_dataset(
             media_columns[kind] = ("path", dataset[column])
     target_columns = [c for c in required if c not in (columns.video, columns.audio, columns.split)]
     table = dataset.select_columns(target_columns).to_list() if target_columns else [{}] * len(dataset)
-    names = {}
-    if columns.label is not None and columns.label in dataset.features:
-        feature = dataset.features[columns.label]
-        kind = _feature_kind(feature)
-        if kind == "class_label":
-            names = {"single": feature}
-        elif kind == "class_label_list":
-            names = {"list": feature.feature}
+    names = _class_label_features(dataset.features, columns)
     records = []
     for index, row in enumerate(table):
         where = f"split {split!r} row {index}"
-        if "single" in names and row.get(columns.label) is not None:
-            row = {**row, columns.label: names["single"].int2str(row[columns.label])}
-        elif "list" in names and row.get(columns.label) is not None:
-            row = {**row, columns.label: [names["list"].int2str(v) for v in row[columns.label]]}
+        row = _with_class_names(row, columns, names)
         media = {"video": None, "audio": None}
         for kind, (mode, source) in media_columns.items():
             column = columns.video if kind == "video" else columns.audio
             if mode == "lazy":
                 media[kind] = DatasetMedia(source, column, index)
                 continue
-            value = source[index]
-            if not isinstance(value, str) or not value.strip():
-                raise ManifestError(f"{where}: column {column!r} must be a media path, got {value!r}")
-            media[kind] = resolve_media_path(value.strip(), base) if base is not None else value.strip()
+            media[kind] = _media_path(source[index], where, column, base)
         target = parse_target(row.get(columns.label), task, columns, row, where, label_separator)
         records.append(ClipRecord(media["video"], media["audio"], target, where))
     return records
+
+
+def _class_label_features(features, columns: ManifestColumns) -> dict:
+    """`{"single": ClassLabel}` or `{"list": ClassLabel}` when the label column holds class indices."""
+    if features is None or columns.label is None or columns.label not in features:
+        return {}
+    feature = features[columns.label]
+    kind = _feature_kind(feature)
+    if kind == "class_label":
+        return {"single": feature}
+    if kind == "class_label_list":
+        return {"list": feature.feature}
+    return {}
+
+
+def _with_class_names(row: Mapping, columns: ManifestColumns, names: dict) -> Mapping:
+    """The row with its class indices turned back into class names."""
+    if "single" in names and row.get(columns.label) is not None:
+        return {**row, columns.label: names["single"].int2str(row[columns.label])}
+    if "list" in names and row.get(columns.label) is not None:
+        return {**row, columns.label: [names["list"].int2str(v) for v in row[columns.label]]}
+    return row
+
+
+def _media_path(value, where: str, column: str, base: Path | None) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ManifestError(f"{where}: column {column!r} must be a media path, got {value!r}")
+    return resolve_media_path(value.strip(), base) if base is not None else value.strip()
+
+
+# A `save_to_disk` dataset read as a stream is cut into this many shards (at most), so that processes and
+# DataLoader workers can each read their own (`datasets` splits streams by shard).
+_STREAM_SHARDS = 64
+
+
+@dataclass
+class StreamedSplit:
+    """A split of a `datasets` dataset read as a stream (`datasets.IterableDataset`, media undecoded): its rows
+    become [`ClipRecord`]s as they come, checked as a manifest's rows are."""
+
+    dataset: Any
+    columns: ManifestColumns
+    task: str
+    split: str
+    base_dir: Path | None = None
+    label_separator: str = ","
+
+    def __post_init__(self):
+        features = self.dataset.features
+        if features is not None:
+            required = self.columns.required(self.task)
+            missing = [c for c in required if c not in features]
+            if missing:
+                raise ManifestError(
+                    f"split {self.split!r}: missing column(s) {missing}; the dataset has {list(features)}"
+                )
+            for column in (self.columns.video, self.columns.audio):
+                if column is not None and _feature_kind(features[column]) == "media":
+                    self.dataset = self.dataset.cast_column(column, type(features[column])(decode=False))
+        self._names = _class_label_features(features, self.columns)
+
+    @property
+    def class_names(self) -> set[str] | None:
+        """The classes a `ClassLabel` label column declares; `None` when the column holds plain names."""
+        label = self._names.get("single") or self._names.get("list")
+        return set(label.names) if label is not None else None
+
+    def record(self, row: Mapping, number: int) -> ClipRecord:
+        """The record of the `number`-th row this reader saw (rows are named by their media in messages)."""
+        where = f"split {self.split!r} streamed row {number}"
+        missing = [c for c in self.columns.required(self.task) if c not in row]
+        if missing:
+            raise ManifestError(f"{where}: missing column(s) {missing}")
+        row = _with_class_names(row, self.columns, self._names)
+        media = {"video": None, "audio": None}
+        for kind, column in (("video", self.columns.video), ("audio", self.columns.audio)):
+            if column is None:
+                continue
+            value = row[column]
+            media[kind] = (
+                cell_media(value, f"{where}, column {column!r}")
+                if isinstance(value, Mapping)
+                else _media_path(value, where, column, self.base_dir)
+            )
+        target = parse_target(row.get(self.columns.label), self.task, self.columns, row, where, self.label_separator)
+        return ClipRecord(media["video"], media["audio"], target, where)
+
+
+def stream_dataset_splits(
+    name: str,
+    config_name: str | None,
+    columns: ManifestColumns,
+    task: str,
+    split_names: Mapping[str, str],
+    *,
+    label_separator: str = ",",
+    cache_dir: str | None = None,
+) -> dict[str, StreamedSplit]:
+    """Our split -> its [`StreamedSplit`], for the `split_names` (ours -> the dataset's) the dataset has.
+
+    A `save_to_disk` folder is read through `Dataset.to_iterable_dataset`; anything else through
+    `datasets.load_dataset(..., streaming=True)`, which reads a Hub dataset or local data files as it goes.
+    """
+    import datasets
+
+    path = Path(os.path.expanduser(name))
+    if path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file()):
+        loaded = load_dataset_splits(name, config_name, cache_dir)
+        streams = {
+            split: table.to_iterable_dataset(num_shards=max(1, min(_STREAM_SHARDS, len(table))))
+            for split, table in loaded.items()
+        }
+    else:
+        try:
+            streams = datasets.load_dataset(
+                str(path) if path.is_dir() else name, config_name, cache_dir=cache_dir, streaming=True
+            )
+        except (ConnectionError, OSError) as error:
+            raise ManifestError(
+                f"--dataset_name {name!r}: not a local dataset folder, and streaming it from the Hugging Face Hub "
+                f"failed ({type(error).__name__}: {error}). Check the name and your network, or pass a local folder."
+            ) from error
+    base = path.resolve() if path.is_dir() else None
+    return {
+        ours: StreamedSplit(streams[theirs], columns, task, theirs, base, label_separator)
+        for ours, theirs in split_names.items()
+        if theirs in streams
+    }
