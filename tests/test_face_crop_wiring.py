@@ -523,3 +523,40 @@ def test_the_training_scripts_take_face_crop_arguments(face_manifest, tmp_path):
     assert metrics["train_clips_without_face"] == 2
     saved = json.loads((out / "processor_config.json").read_text())["video_processor"]["face_crop"]
     assert saved == FaceCropSettings(detector="haar").to_dict()
+
+
+def test_shards_store_whole_frames_and_a_cropping_processor_crops_them_as_decoded_clips(face_clips, tmp_path):
+    """Precomputed shard frames are the uncropped candidates: the crop (and its report) happens when training reads
+    them, with the same result as decoding the clip's mp4."""
+    from social_mae_hf.training.data import ClipDataset, ClipRecord, ManifestColumns, TargetEncoder
+    from social_mae_hf.training.data.shard_writer import write_split_shards
+    from social_mae_hf.training.data.shards import open_shards
+    from social_mae_hf.training.data.streaming import ShardedClipDataset
+
+    plain = SocialMAEProcessor.social_mae(image_size=32, max_length=64, num_frames=4)
+    records = [
+        ClipRecord(source=f"row {i}", video=str(face_clips[name]), audio=None, target=None)
+        for i, name in enumerate(("face", "no_face"))
+    ]
+    folder = tmp_path / "shards"
+    write_split_shards(
+        records,
+        folder,
+        "train",
+        task="pretraining",
+        columns=ManifestColumns(),
+        precompute="frames",
+        processor=plain,
+        shuffle=False,
+        progress=False,
+    )
+    cropping = SocialMAEProcessor.social_mae(image_size=32, max_length=64, num_frames=4, face_crop="haar")
+    targets = TargetEncoder("pretraining", ())
+    stored = list(ShardedClipDataset(open_shards(str(folder)), cropping, targets))
+    decoded = ClipDataset(records, cropping, targets)
+    assert [bool(item["face_found"]) for item in stored] == [True, False]
+    for i, item in enumerate(stored):
+        reference = decoded[i]
+        assert bool(reference["face_found"]) == bool(item["face_found"])
+        torch.testing.assert_close(item["face_boxes"], reference["face_boxes"])
+        torch.testing.assert_close(item["pixel_values"], reference["pixel_values"], atol=1e-5, rtol=1e-5)
