@@ -397,3 +397,46 @@ def test_synthetic_data_writes_loadable_manifests(tmp_path, capsys):
     assert len((out / "test.jsonl").read_text().splitlines()) == 4
     assert cli_main(["synthetic-data", str(out), "--num-clips", "train"]) == 2
     assert "expected split=count pairs" in capsys.readouterr().err
+
+
+def test_audio_track_and_channel_mix_options(converted, tmp_path, capsys):
+    """--audio-stream picks a file's audio track and --audio-channel-mix how its channels become one: a voice in
+    the centre channel of a second, 5.1 track is heard only with both."""
+    import numpy as np
+    from test_media import tone, write_audio_tracks
+
+    from social_mae_hf import SocialMAEProcessor
+    from social_mae_hf.synthetic import make_waveform
+
+    voice = make_waveform(1.0, kind="speech", seed=5)
+    centre = np.zeros((6, len(voice)), np.float32)
+    centre[2] = voice
+    path = write_audio_tracks(
+        tmp_path / "tracks.mkv", [("flac", "mono", tone(300)[None], True), ("flac", "5.1", centre, False)]
+    )
+    model = str(converted["social_mae_pretrain"])
+    outputs = {}
+    for name, options in {
+        "default": [],
+        "track": ["--audio-stream", "1"],
+        "downmix": ["--audio-stream", "1", "--audio-channel-mix", "downmix"],
+    }.items():
+        out = tmp_path / f"{name}.safetensors"
+        assert cli_main(["embed", model, str(path), "--output", str(out), "--quiet", *options]) == 0
+        outputs[name] = load_file(out)["audio_embedding"]
+    processor = SocialMAEProcessor.from_pretrained(model)
+    embedder = pipeline("audio-visual-feature-extraction", model=model, processor=processor)
+    expected = {"default": embedder(str(path), return_tensors=True)["audio_embedding"]}
+    expected["track"] = embedder(str(path), audio_stream=1, return_tensors=True)["audio_embedding"]
+    processor.feature_extractor.audio_channel_mix = "downmix"
+    expected["downmix"] = embedder(str(path), audio_stream=1, return_tensors=True)["audio_embedding"]
+    for name, embedding in outputs.items():
+        torch.testing.assert_close(embedding[0], expected[name], atol=1e-6, rtol=1e-6)
+    assert not torch.allclose(outputs["default"], outputs["downmix"])  # another track
+    assert not torch.allclose(outputs["track"], outputs["downmix"])  # the first channel of 5.1 is silent
+    capsys.readouterr()
+    wrong_track = ["embed", model, str(path), "--output", str(tmp_path / "x.safetensors"), "--audio-stream", "2"]
+    assert cli_main(wrong_track) == 2  # the only file failed: nothing to write
+    assert "tracks.mkv): --audio-stream 2, but it has 2 audio track(s): 0: mono (default); 1: 5.1" in (
+        capsys.readouterr().err
+    )

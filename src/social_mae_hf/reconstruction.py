@@ -293,7 +293,7 @@ def reconstruct_file(model, processor: SocialMAEProcessor, media, **kwargs) -> R
 
     With a face-cropping processor, the result also holds whether a face was found, and for a media file the
     sampled frames as decoded with the crop boxes (`source_frames`, `face_boxes`), which `render` draws."""
-    extract = {k: kwargs.pop(k) for k in ("start_s", "end_s") if k in kwargs}
+    extract = {k: kwargs.pop(k) for k in ("start_s", "end_s", "audio_stream") if k in kwargs}
     crops = processor.video_processor.face_crop is not None
     inputs = processor(videos=media, return_face_crop=crops, **extract)
     result = reconstruct(model, inputs, processor, **kwargs)

@@ -19,6 +19,7 @@ from .inputs import (
     face_options,
     load_processor_with_face_crop,
     parse_modalities,
+    with_audio_options,
 )
 from .per_file import report_failures, run_per_file
 
@@ -44,13 +45,15 @@ def run_embed(
     progress: bool = True,
     on_error: str = "skip",
     face_options: dict | None = None,
+    audio_stream: int | None = None,
+    audio_channel_mix: str | None = None,
 ) -> dict:
     """Embed every input file; writes `{audio,video,fused}_embedding` `(files, dim)` tensors to `output`
     (safetensors, with the embedded files and the model in its metadata). With `recall_ks`, also audio->video and
     video->audio recall@k over the files (they must have both modalities). Files that cannot be used are left out
     and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). `face_options`: the face crop's
     (`FACE_OPTIONS`); when the processor crops video, a `face_found` `(files,)` bool tensor is written too.
-    Returns the tensors, the embedded files, the failures and the recall."""
+    `audio_stream` picks the audio track of every file; `audio_channel_mix` replaces the processor's. Returns the tensors, the embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
     from safetensors.torch import save_file
@@ -68,9 +71,10 @@ def run_embed(
         if skipped:
             print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
         loaded = load_pipeline_model(FEATURE_EXTRACTION_TASK, model)
-        processor = load_processor_with_face_crop(model, **(face_options or {}))
+        processor = with_audio_options(load_processor_with_face_crop(model, **(face_options or {})), audio_channel_mix)
         embedder = pipeline(FEATURE_EXTRACTION_TASK, model=loaded, processor=processor, device=device)
-        params = {k: v for k, v in {"modalities": modalities, "missing_audio": missing_audio}.items() if v is not None}
+        params = {"modalities": modalities, "missing_audio": missing_audio, "audio_stream": audio_stream}
+        params = {k: v for k, v in params.items() if v is not None}
         failures = []
         embedded = run_per_file(
             lambda group: embedder(group, batch_size=batch_size, return_tensors=True, **params),
@@ -151,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         on_error=args.on_error,
         face_options=face_options(args),
+        audio_stream=args.audio_stream,
+        audio_channel_mix=args.audio_channel_mix,
     )
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in result["tensors"].items())
     print(f"{len(result['files'])} file(s) -> {args.output}: {shapes}")

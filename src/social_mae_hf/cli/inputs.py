@@ -12,6 +12,7 @@ from .per_file import add_on_error
 __all__ = [
     "FACE_OPTIONS",
     "MEDIA_SUFFIXES",
+    "add_audio_options",
     "add_face_crop",
     "add_model_and_inputs",
     "check_device",
@@ -20,8 +21,10 @@ __all__ = [
     "collect_media",
     "face_options",
     "load_processor_with_face_crop",
+    "non_negative_int",
     "parse_modalities",
     "positive_int",
+    "with_audio_options",
 ]
 
 # Containers PyAV reads that hold video or audio; other files in a folder are left out (and counted).
@@ -31,15 +34,24 @@ MEDIA_SUFFIXES = frozenset(
 )
 
 
-def positive_int(text: str) -> int:
-    """argparse type of counts: a whole number >= 1."""
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type of counts: a whole number >= 1."""
+    return _whole_number(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type of indices: a whole number >= 0."""
+    return _whole_number(text, 0)
 
 
 def check_device(device: str | None) -> None:
@@ -122,8 +134,34 @@ def add_model_and_inputs(parser: argparse.ArgumentParser, task: str) -> None:
         default=None,
         help="A video without a sound track: stop with an error (default) or use its frames alone.",
     )
+    add_audio_options(parser)
     add_on_error(parser)
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+
+
+def add_audio_options(parser: argparse.ArgumentParser) -> None:
+    """Which sound of a media file is heard: several tracks, or a voice in a 5.1 centre channel, need a choice."""
+    parser.add_argument(
+        "--audio-stream",
+        type=non_negative_int,
+        default=None,
+        help="Audio track to use, 0-based among a file's audio tracks (default: the track flagged as default, "
+        "else the first).",
+    )
+    parser.add_argument(
+        "--audio-channel-mix",
+        choices=["first", "mean", "downmix"],
+        default=None,
+        help="How channels become one (default: the model's processor's, first for the released models): the "
+        "first channel, their mean, or FFmpeg's mono downmix, which keeps a 5.1 centre channel.",
+    )
+
+
+def with_audio_options(processor, audio_channel_mix: str | None = None):
+    """`processor` hearing the channels as `--audio-channel-mix` says (unchanged without it)."""
+    if audio_channel_mix is not None:
+        processor.feature_extractor.audio_channel_mix = audio_channel_mix
+    return processor
 
 
 def parse_modalities(value: str | None):

@@ -20,6 +20,7 @@ from .inputs import (
     load_processor_with_face_crop,
     parse_modalities,
     positive_int,
+    with_audio_options,
 )
 from .per_file import FileFailure, report_failures, run_per_file
 
@@ -82,14 +83,16 @@ def run_predict(
     progress: bool = True,
     on_error: str = "skip",
     face_options: dict | None = None,
+    audio_channel_mix: str | None = None,
     **call_params,
 ) -> tuple[list[dict], list[FileFailure]]:
     """Classify every input file (folders: their media files); returns `[{"file", "predictions" | "timeline"}]`
     and the files that could not be used (`on_error="skip"`; with `"abort"` the first one raises).
 
     `call_params` are the pipeline's (`top_k`, `function_to_apply`, `chunk_length_s`, `stride_length_s`,
-    `modalities`, `missing_audio`); None values are left out. `face_options`: the face crop's (`FACE_OPTIONS`);
-    when the processor crops, each record (each window of a timeline) has `face_found`.
+    `modalities`, `missing_audio`, `audio_stream`); None values are left out. `face_options`: the face crop's
+    (`FACE_OPTIONS`); when the processor crops, each record (each window of a timeline) has `face_found`.
+    `audio_channel_mix` replaces the processor's.
     """
     if output_format not in ("table", "jsonl"):
         raise ValueError(f"output format must be 'table' or 'jsonl', got {output_format!r}")
@@ -106,7 +109,7 @@ def run_predict(
     if skipped:
         print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
     loaded = load_pipeline_model(CLASSIFICATION_TASK, model)
-    processor = load_processor_with_face_crop(model, **(face_options or {}))
+    processor = with_audio_options(load_processor_with_face_crop(model, **(face_options or {})), audio_channel_mix)
     face = processor.video_processor.face_crop is not None
     classifier = pipeline(CLASSIFICATION_TASK, model=loaded, processor=processor, device=device)
     params = {k: v for k, v in call_params.items() if v is not None}
@@ -204,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
             missing_audio=args.missing_audio,
             on_error=args.on_error,
             face_options=face_options(args),
+            audio_stream=args.audio_stream,
+            audio_channel_mix=args.audio_channel_mix,
         )
 
     if args.output is None:

@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from .inputs import add_face_crop, face_options
+from .inputs import add_audio_options, add_face_crop, face_options
 
 HELP = (
     "Masked reconstruction of a clip as a PNG: frames and spectrogram, original / masked / reconstructed; with "
@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="Seed of the random mask (default 0).")
     parser.add_argument("--start-s", type=float, default=None, help="Use the clip from this time (seconds).")
     parser.add_argument("--end-s", type=float, default=None, help="Use the clip up to this time (seconds).")
+    add_audio_options(parser)
     add_face_crop(parser)
 
 
@@ -49,7 +50,7 @@ def _reconstruct(args: argparse.Namespace, png) -> str:
 
     from ..loading import load_config, load_weights, saved_architecture
     from ..reconstruction import reconstruct_file, render
-    from .inputs import load_processor_with_face_crop
+    from .inputs import load_processor_with_face_crop, with_audio_options
 
     architecture = saved_architecture(load_config(args.model))
     if architecture != "SocialMAEForPreTraining":
@@ -58,9 +59,18 @@ def _reconstruct(args: argparse.Namespace, png) -> str:
             "model (SocialMAEForPreTraining, with its decoder)"
         )
     model = load_weights(AutoModelForPreTraining.from_pretrained, args.model)
-    processor = load_processor_with_face_crop(args.model, **face_options(args))
+    processor = with_audio_options(
+        load_processor_with_face_crop(args.model, **face_options(args)), args.audio_channel_mix
+    )
     result = reconstruct_file(
-        model, processor, args.input, mask_ratio=args.mask_ratio, seed=args.seed, start_s=args.start_s, end_s=args.end_s
+        model,
+        processor,
+        args.input,
+        mask_ratio=args.mask_ratio,
+        seed=args.seed,
+        start_s=args.start_s,
+        end_s=args.end_s,
+        audio_stream=args.audio_stream,
     )
     title = f"{args.model} on {args.input}: reconstruction loss video {result.video_loss:.4f}, audio {result.audio_loss:.4f}"
     if result.face_found is not None:

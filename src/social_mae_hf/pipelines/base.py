@@ -71,7 +71,13 @@ class AudioVisualPipeline(ChunkPipeline):
     # -- parameters --------------------------------------------------------------------------------------------
 
     def _sanitize_parameters(
-        self, chunk_length_s=None, stride_length_s=None, modalities=None, missing_audio=None, face_detector=None
+        self,
+        chunk_length_s=None,
+        stride_length_s=None,
+        modalities=None,
+        missing_audio=None,
+        face_detector=None,
+        audio_stream=None,
     ):
         preprocess, postprocess = {}, {}
         if chunk_length_s is not None:
@@ -85,6 +91,8 @@ class AudioVisualPipeline(ChunkPipeline):
             preprocess["missing_audio"] = missing_audio
         if face_detector is not None:
             preprocess["face_detector"] = face_detector
+        if audio_stream is not None:
+            preprocess["audio_stream"] = audio_stream
         return preprocess, {}, postprocess
 
     @property
@@ -102,6 +110,7 @@ class AudioVisualPipeline(ChunkPipeline):
         modalities=None,
         missing_audio="error",
         face_detector=None,
+        audio_stream=None,
     ):
         item = parse_input(inputs)
         crop = {"return_face_crop": True, "face_detector": face_detector} if self.crops_faces else {}
@@ -120,6 +129,7 @@ class AudioVisualPipeline(ChunkPipeline):
                 end_s=end,
                 modalities=modalities,
                 missing_audio=missing_audio,
+                audio_stream=audio_stream,
                 return_tensors="pt",
                 **crop,
             )

@@ -28,6 +28,9 @@ class AudioVisualClassificationPipeline(AudioVisualPipeline):
         modalities: `"audio"`, `"video"` or both (default: whatever the input has; see the processor).
         missing_audio: `"error"` (default) or `"drop"` for videos without an audio track.
         face_detector: A face detector callable for the face crop (see `SocialMAEVideoProcessor.preprocess`).
+        audio_stream: Which audio track of media files to use (0-based among their audio tracks; default: the
+            track flagged as default, else the first). How channels are mixed is the processor's
+            `feature_extractor.audio_channel_mix` (`"downmix"` for a voice in a 5.1 centre channel).
 
     Returns `[{"label", "score"}]` per input; a regression model gives every target, in the model's order,
     with its predicted value as `score`. With a face-cropping processor (`face_crop` in its video processor,
