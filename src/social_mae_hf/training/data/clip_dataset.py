@@ -58,6 +58,15 @@ def _media_name(value) -> str:
     return str(value) if isinstance(value, DatasetMedia) else describe_source(value)
 
 
+def check_decoding_options(modality: str, on_decode_error: str) -> tuple[str, ...]:
+    """The processor's `modalities` for a `--modality` value; a value neither takes is an error."""
+    if modality not in MODALITY_CHOICES:
+        raise ValueError(f"modality must be one of {tuple(MODALITY_CHOICES)}, got {modality!r}")
+    if on_decode_error not in DECODE_ERROR_POLICIES:
+        raise ValueError(f"on_decode_error must be one of {DECODE_ERROR_POLICIES}, got {on_decode_error!r}")
+    return MODALITY_CHOICES[modality]
+
+
 class ClipDataset(torch.utils.data.Dataset):
     """Clips decoded lazily into model inputs plus their encoded target (`labels`).
 
@@ -80,15 +89,11 @@ class ClipDataset(torch.utils.data.Dataset):
         training: bool = False,
         on_decode_error: str = "abort",
     ):
-        if modality not in MODALITY_CHOICES:
-            raise ValueError(f"modality must be one of {tuple(MODALITY_CHOICES)}, got {modality!r}")
-        if on_decode_error not in DECODE_ERROR_POLICIES:
-            raise ValueError(f"on_decode_error must be one of {DECODE_ERROR_POLICIES}, got {on_decode_error!r}")
+        self.modalities = check_decoding_options(modality, on_decode_error)
         self.records = list(records)
         self.processor = processor
         self.targets = targets
         self.modality = modality
-        self.modalities = MODALITY_CHOICES[modality]
         self.training = training
         self.on_decode_error = on_decode_error
         if self.records:

@@ -43,7 +43,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from .clip_dataset import DECODE_ERROR_POLICIES, MODALITY_CHOICES, DecodeFailure, decode_clip, decode_failure
+from .clip_dataset import DecodeFailure, check_decoding_options, decode_clip, decode_failure
 from .manifest import ClipRecord, ManifestColumns, ManifestError, parse_target
 from .precomputed import FBANK_MEMBER, FRAMES_MEMBER, check_feature_settings, precomputed_inputs
 from .records import StreamedSplit
@@ -129,16 +129,12 @@ class ClipStream(torch.utils.data.IterableDataset):
         shuffle_buffer_size: int,
         seed: int,
     ):
-        if modality not in MODALITY_CHOICES:
-            raise ValueError(f"modality must be one of {tuple(MODALITY_CHOICES)}, got {modality!r}")
-        if on_decode_error not in DECODE_ERROR_POLICIES:
-            raise ValueError(f"on_decode_error must be one of {DECODE_ERROR_POLICIES}, got {on_decode_error!r}")
+        self.modalities = check_decoding_options(modality, on_decode_error)
         if shuffle_buffer_size < 0:
             raise ValueError(f"shuffle_buffer_size must be >= 0, got {shuffle_buffer_size}")
         self.processor = processor
         self.targets = targets
         self.modality = modality
-        self.modalities = MODALITY_CHOICES[modality]
         self.training = training
         self.on_decode_error = on_decode_error
         self.shuffle_buffer_size = shuffle_buffer_size if training else 0
