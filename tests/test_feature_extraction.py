@@ -409,6 +409,23 @@ def test_audio_argument_replaces_the_videos_track(smae, media):
     torch.testing.assert_close(from_audio, from_video, atol=0, rtol=0)
 
 
+def test_audio_stream_picks_a_track_of_the_audio_files_not_of_the_videos(smae, media, tmp_path):
+    """With `audio=` files beside `videos=` files, `audio_stream` names a track of the audio files; the videos'
+    own tracks are not read, so a video with fewer tracks than that index is no error."""
+    from test_media import tone, write_audio_tracks
+
+    tracks = [("flac", "mono", tone(300)[None], True), ("flac", "mono", tone(900)[None], False)]
+    audio = str(write_audio_tracks(tmp_path / "two_tracks.mkv", tracks))
+    video = media("c25.mp4")  # one audio track
+    with MediaFile(video) as m:
+        assert len(m.audio_tracks()) == 1
+    both = smae(videos=video, audio=audio, audio_stream=1)
+    torch.testing.assert_close(both["input_values"], smae(audio=audio, audio_stream=1)["input_values"], atol=0, rtol=0)
+    assert not torch.equal(both["input_values"], smae(audio=audio)["input_values"])  # track 1, not the default
+    frames = smae(videos=video, modalities="video")["pixel_values"]
+    torch.testing.assert_close(both["pixel_values"], frames, atol=0, rtol=0)
+
+
 def test_audio_files(smae, media):
     for name in ("speech.wav", "speech.flac", "speech.mp3", "speech.ogg", "speech.m4a"):
         assert smae(audio=media(name))["input_values"].shape == (1, 1024, 128)

@@ -199,9 +199,20 @@ class SocialMAEProcessor(ProcessorMixin):
                         else "; pass modalities='video' or missing_audio='drop' for video only"
                     )
                     raise MissingModalityError(f"no audio track in {names}{hint}")
+            # audio_stream names a track of the audio source: of the video file only when that is the source.
+            video_streams = streams if shared and want_audio else [None] * batch
             sampled = [
                 self._frames(
-                    item, i, batch, fps_list[i], opened, training, sample_indices_fn, generator, ranges[i], streams[i]
+                    item,
+                    i,
+                    batch,
+                    fps_list[i],
+                    opened,
+                    training,
+                    sample_indices_fn,
+                    generator,
+                    ranges[i],
+                    video_streams[i],
                 )
                 for i, item in enumerate(video_items if want_video else [])
             ]
