@@ -39,6 +39,14 @@ SOURCED = {
     "65.9": "CAV-MAE README: VGGSound accuracy with additional VGGSound pretraining",
     "2508.17502": "the Social-MAE paper's arXiv id",
 }
+# The Social-MAE paper's Tables I-III (../shared/docs/paper-results.md), quoted as the paper's own figures.
+PAPER = {
+    "CREMA-D F1 micro/macro, Table I": ["0.601", "0.607", "0.749", "0.755", "0.837", "0.842", "0.766", "0.759"],
+    "First Impressions 1 - MAE, Table II": ["0.908", "0.902", "0.895", "0.907", "0.905", "0.903", "0.899", "0.913"],
+    "NDC-ME F1, Table III": ["0.546", "0.728", "0.776", "0.766"],
+    "fine-tuning recipes": ["1.22"],
+}
+SOURCED |= {number: f"Social-MAE paper, {table}" for table, numbers in PAPER.items() for number in numbers}
 
 
 def _blocks(text: str, language: str) -> list[str]:
