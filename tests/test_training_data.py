@@ -243,6 +243,38 @@ def test_a_video_folder_dataset_is_decoded_lazily(media, tmp_path):
     assert item["pixel_values"].shape == (4, 3, 32, 32) and item["labels"] == 0
 
 
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_hub_dataset_is_read_with_the_runs_token_and_cache_dir(tmp_path, monkeypatch, streaming):
+    """`--token` ("for private models/datasets") and `--cache_dir` reach `datasets.load_dataset`, as in
+    transformers' examples: a private Hub dataset cannot be read without the token."""
+    import datasets
+
+    (tmp_path / "a.mp4").write_bytes(b"")
+    table = datasets.Dataset.from_dict({"video": [str(tmp_path / "a.mp4")], "label": ["happy"]})
+    calls = []
+
+    def load_dataset(name, config_name=None, **kwargs):
+        calls.append((name, config_name, kwargs))
+        if kwargs.get("streaming"):
+            return datasets.IterableDatasetDict({"train": table.to_iterable_dataset()})
+        return datasets.DatasetDict({"train": table})
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    splits = load_clip_splits(
+        "classification",
+        {"train": True},
+        ManifestColumns(),
+        dataset_name="someone/private-clips",
+        streaming=streaming,
+        cache_dir=str(tmp_path / "cache"),
+        token="hf_secret",
+    )
+    assert (splits.streams if streaming else splits.records)["train"]
+    ((name, _, kwargs),) = calls
+    assert name == "someone/private-clips"
+    assert kwargs["token"] == "hf_secret" and kwargs["cache_dir"] == str(tmp_path / "cache")
+
+
 # ---- decoding and its failure policy --------------------------------------------------------------------------
 
 
