@@ -357,6 +357,8 @@ def main(argv: list[str] | None = None) -> dict:
             "test": data_args.max_predict_samples,
         },
         on_decode_error=data_args.on_decode_error,
+        cache_dir=model_args.cache_dir,
+        token=model_args.token,
     )
 
     # The classes (or regression targets), in model output order.

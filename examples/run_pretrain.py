@@ -289,6 +289,8 @@ def main(argv: list[str] | None = None) -> dict:
         split_names={"train": data_args.train_split_name, "validation": data_args.validation_split_name},
         max_samples={"train": data_args.max_train_samples, "validation": data_args.max_eval_samples},
         on_decode_error=data_args.on_decode_error,
+        cache_dir=model_args.cache_dir,
+        token=model_args.token,
     )
 
     # The model and its processor; the pretraining losses as asked.
