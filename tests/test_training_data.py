@@ -457,6 +457,19 @@ def test_the_finetuning_script_stops_on_an_untaught_class_before_building_a_mode
     assert not (tmp_path / "out" / "config.json").exists()
 
 
+def test_balanced_class_weights_without_training_say_they_count_the_training_clips(media, tmp_path):
+    """`--class_weights balanced` with --do_eval alone: the error names what is missing (the training clips the
+    weights are counted from), before any model is built; it said every class had no training clip."""
+    video = str(media("one_second.mp4"))
+    validation = write_csv(tmp_path / "validation.csv", [{"video": video, "label": "happy"}])
+    args = ["--config_name", "social-mae", "--config_overrides", TRAIN_OVERRIDES, "--class_names", "happy,sad"]
+    args += ["--validation_file", str(validation), "--output_dir", str(tmp_path / "out"), "--do_eval"]
+    args += ["--class_weights", "balanced", "--report_to", "none", "--use_cpu"]
+    with pytest.raises(ValueError, match=r"--class_weights balanced counts the training clips: it needs --do_train"):
+        load_example("run_finetune").main(args)
+    assert not (tmp_path / "out" / "config.json").exists()
+
+
 def test_dataloader_workers_forked_after_the_main_process_decoded_do_not_crash(synthetic_set):
     """PyAV >= 17 gave each converted frame its own pool of swscale threads; a DataLoader worker forked after the
     main process had decoded crashed (or hung) freeing an inherited one. Frames are now converted on one thread."""
