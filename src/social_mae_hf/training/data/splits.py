@@ -231,8 +231,9 @@ def split_dataset(
     label_separator: str = ",",
 ):
     """The torch dataset of `split`: a [`ClipDataset`] of its records, a [`ShardedClipDataset`] of its shards or a
-    [`StreamedClipDataset`] of its `datasets` stream. `shuffle_buffer_size`, `seed` and `use_precomputed_features`
-    apply to streams only (listed clips are shuffled by the `Trainer`'s sampler)."""
+    [`StreamedClipDataset`] of its `datasets` stream. `shuffle_buffer_size` and `seed` apply to streams only
+    (listed clips are shuffled by the `Trainer`'s sampler); `columns`, `label_separator` (how a sample's `json`
+    member holds its target) and `use_precomputed_features` to shards only."""
     common = dict(modality=modality, training=training, on_decode_error=on_decode_error)
     stream = splits.streams.get(split)
     if isinstance(stream, ShardSet):
