@@ -290,6 +290,10 @@ def main(argv: list[str] | None = None) -> dict:
         raise ValueError("regression needs --target_columns (comma-separated float columns)")
     if task != "regression" and targets:
         raise ValueError(f"--target_columns is for regression, not {task!r}")
+    if (ft_args.class_weights or "").strip() == "balanced" and not training_args.do_train:
+        raise ValueError(
+            "--class_weights balanced counts the training clips: it needs --do_train (or give one weight per class)"
+        )
     if data_args.streaming and training_args.do_train and training_args.max_steps <= 0:
         raise ValueError("a --streaming dataset has no length: give --max_steps (shards have one)")
 
@@ -357,6 +361,8 @@ def main(argv: list[str] | None = None) -> dict:
             "test": data_args.max_predict_samples,
         },
         on_decode_error=data_args.on_decode_error,
+        cache_dir=model_args.cache_dir,
+        token=model_args.token,
     )
 
     # The classes (or regression targets), in model output order.
@@ -464,7 +470,7 @@ def main(argv: list[str] | None = None) -> dict:
             raise ValueError(f"--class_weights is for single-label classification, not {task!r}")
         if training_args.label_smoothing_factor:
             raise ValueError("--label_smoothing_factor cannot be combined with --class_weights")
-        balanced = ft_args.class_weights.strip() == "balanced" and training_args.do_train
+        balanced = ft_args.class_weights.strip() == "balanced"
         indices = splits.class_indices("train", encoder) if balanced else []
         class_weights = parse_class_weights(ft_args.class_weights, indices, encoder.names)
         logger.info("Class weights: %s", dict(zip(encoder.names, class_weights.tolist())))

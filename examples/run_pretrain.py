@@ -235,10 +235,10 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if training_args.push_to_hub:  # fail now rather than after training
         check_hub_available(token=training_args.hub_token)
-    if not (training_args.do_train or training_args.do_eval or training_args.do_predict):
-        raise ValueError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
     if training_args.do_predict:
         raise ValueError("--do_predict has no meaning for pretraining; use --do_eval on a held-out split")
+    if not (training_args.do_train or training_args.do_eval):
+        raise ValueError("nothing to do: pass --do_train and/or --do_eval")
     if data_args.streaming and training_args.do_train and training_args.max_steps <= 0:
         raise ValueError("a --streaming dataset has no length: give --max_steps (shards have one)")
 
@@ -289,6 +289,8 @@ def main(argv: list[str] | None = None) -> dict:
         split_names={"train": data_args.train_split_name, "validation": data_args.validation_split_name},
         max_samples={"train": data_args.max_train_samples, "validation": data_args.max_eval_samples},
         on_decode_error=data_args.on_decode_error,
+        cache_dir=model_args.cache_dir,
+        token=model_args.token,
     )
 
     # The model and its processor; the pretraining losses as asked.
@@ -300,7 +302,7 @@ def main(argv: list[str] | None = None) -> dict:
             "processor_name": model_args.processor_name,
             "video_init": model_args.video_init,
         }
-    else:  # training already finished: evaluate / predict with the model it ended with
+    else:  # training already finished: evaluate with the model it ended with
         start = {"model_name_or_path": finished.model_path}
     losses = ("audio_mask_ratio", "video_mask_ratio", "reconstruction_loss_weight", "contrastive_loss_weight")
     loaded = load_model_and_processor(

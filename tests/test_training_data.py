@@ -243,6 +243,38 @@ def test_a_video_folder_dataset_is_decoded_lazily(media, tmp_path):
     assert item["pixel_values"].shape == (4, 3, 32, 32) and item["labels"] == 0
 
 
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_hub_dataset_is_read_with_the_runs_token_and_cache_dir(tmp_path, monkeypatch, streaming):
+    """`--token` ("for private models/datasets") and `--cache_dir` reach `datasets.load_dataset`, as in
+    transformers' examples: a private Hub dataset cannot be read without the token."""
+    import datasets
+
+    (tmp_path / "a.mp4").write_bytes(b"")
+    table = datasets.Dataset.from_dict({"video": [str(tmp_path / "a.mp4")], "label": ["happy"]})
+    calls = []
+
+    def load_dataset(name, config_name=None, **kwargs):
+        calls.append((name, config_name, kwargs))
+        if kwargs.get("streaming"):
+            return datasets.IterableDatasetDict({"train": table.to_iterable_dataset()})
+        return datasets.DatasetDict({"train": table})
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    splits = load_clip_splits(
+        "classification",
+        {"train": True},
+        ManifestColumns(),
+        dataset_name="someone/private-clips",
+        streaming=streaming,
+        cache_dir=str(tmp_path / "cache"),
+        token="hf_secret",
+    )
+    assert (splits.streams if streaming else splits.records)["train"]
+    ((name, _, kwargs),) = calls
+    assert name == "someone/private-clips"
+    assert kwargs["token"] == "hf_secret" and kwargs["cache_dir"] == str(tmp_path / "cache")
+
+
 # ---- decoding and its failure policy --------------------------------------------------------------------------
 
 
@@ -421,6 +453,19 @@ def test_the_finetuning_script_stops_on_an_untaught_class_before_building_a_mode
         load_example("run_finetune").main(args)
     write_csv(validation, [{"video": video, "label": "angry"}])
     with pytest.raises(ManifestError, match=r"no training clip: 'angry' \(validation\)"):
+        load_example("run_finetune").main(args)
+    assert not (tmp_path / "out" / "config.json").exists()
+
+
+def test_balanced_class_weights_without_training_say_they_count_the_training_clips(media, tmp_path):
+    """`--class_weights balanced` with --do_eval alone: the error names what is missing (the training clips the
+    weights are counted from), before any model is built; it said every class had no training clip."""
+    video = str(media("one_second.mp4"))
+    validation = write_csv(tmp_path / "validation.csv", [{"video": video, "label": "happy"}])
+    args = ["--config_name", "social-mae", "--config_overrides", TRAIN_OVERRIDES, "--class_names", "happy,sad"]
+    args += ["--validation_file", str(validation), "--output_dir", str(tmp_path / "out"), "--do_eval"]
+    args += ["--class_weights", "balanced", "--report_to", "none", "--use_cpu"]
+    with pytest.raises(ValueError, match=r"--class_weights balanced counts the training clips: it needs --do_train"):
         load_example("run_finetune").main(args)
     assert not (tmp_path / "out" / "config.json").exists()
 

@@ -343,6 +343,23 @@ def test_training_shards_are_reshuffled_each_epoch_and_evaluation_keeps_their_or
         ShardedClipDataset(pretraining, tiny_processor(), encoder)
 
 
+def test_evaluation_clips_come_in_the_order_of_their_records_with_several_workers(shards):
+    """predictions.csv pairs the test predictions with `list_records` (the shards' order): a DataLoader with
+    several workers must yield the evaluation clips in that order too (its round robin takes one batch per
+    worker in turn)."""
+    encoder = TargetEncoder("classification", ("high_circle", "high_square", "low_circle", "low_square"))
+    evaluation = ShardedClipDataset(open_shards(str(shards()["validation"])), tiny_processor(), encoder)
+    evaluation.configure(batch_size=3)
+    expected = [record.target for record in evaluation.list_records()]
+    for workers in (2, 3):
+        loader = torch.utils.data.DataLoader(
+            evaluation, batch_size=3, num_workers=workers, collate_fn=SocialMAECollator()
+        )
+        labels = [encoder.names[i] for batch in loader for i in batch["labels"].tolist()]
+        assert labels == expected
+        assert epoch_keys(evaluation, 0, workers) == [f"{i:09d}" for i in range(32)]
+
+
 # ---- decode failures --------------------------------------------------------------------------------------------
 
 

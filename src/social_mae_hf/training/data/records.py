@@ -53,24 +53,39 @@ def cell_media(cell, where: str) -> str | bytes:
     raise ManifestError(f"{where}: no media path or bytes in {cell!r}")
 
 
-def load_dataset_splits(name: str, config_name: str | None = None, cache_dir: str | None = None):
-    """A `DatasetDict`: `load_from_disk` for a `save_to_disk` folder, else `datasets.load_dataset`.
+def _saved_dataset(path: Path) -> bool:
+    """Whether `path` is a folder written by `save_to_disk` (a `DatasetDict` or one `Dataset`)."""
+    return path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file())
 
-    A Hub name needs the Hub; when it cannot be reached the error says so instead of a long traceback.
-    """
+
+def _load_dataset(name: str, config_name: str | None, **kwargs):
+    """`datasets.load_dataset` of a local data folder or a Hub name; a Hub that cannot be reached is one error
+    naming the dataset instead of a long traceback."""
     import datasets
 
     path = Path(os.path.expanduser(name))
-    if path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file()):
-        loaded = datasets.load_from_disk(str(path))
-        return loaded if isinstance(loaded, datasets.DatasetDict) else datasets.DatasetDict({"train": loaded})
     try:
-        return datasets.load_dataset(str(path) if path.is_dir() else name, config_name, cache_dir=cache_dir)
+        return datasets.load_dataset(str(path) if path.is_dir() else name, config_name, **kwargs)
     except (ConnectionError, OSError) as error:
+        what = "streaming" if kwargs.get("streaming") else "loading"
         raise ManifestError(
-            f"--dataset_name {name!r}: not a local dataset folder, and loading it from the Hugging Face Hub failed "
+            f"--dataset_name {name!r}: not a local dataset folder, and {what} it from the Hugging Face Hub failed "
             f"({type(error).__name__}: {error}). Check the name and your network, or pass a local folder."
         ) from error
+
+
+def load_dataset_splits(
+    name: str, config_name: str | None = None, cache_dir: str | None = None, token: str | None = None
+):
+    """A `DatasetDict`: `load_from_disk` for a `save_to_disk` folder, else `datasets.load_dataset` (`cache_dir`
+    and `token` are for a Hub dataset, a private one needs the token)."""
+    import datasets
+
+    path = Path(os.path.expanduser(name))
+    if _saved_dataset(path):
+        loaded = datasets.load_from_disk(str(path))
+        return loaded if isinstance(loaded, datasets.DatasetDict) else datasets.DatasetDict({"train": loaded})
+    return _load_dataset(name, config_name, cache_dir=cache_dir, token=token)
 
 
 def _feature_kind(feature) -> str:
@@ -227,31 +242,22 @@ def stream_dataset_splits(
     *,
     label_separator: str = ",",
     cache_dir: str | None = None,
+    token: str | None = None,
 ) -> dict[str, StreamedSplit]:
     """Our split -> its [`StreamedSplit`], for the `split_names` (ours -> the dataset's) the dataset has.
 
     A `save_to_disk` folder is read through `Dataset.to_iterable_dataset`; anything else through
     `datasets.load_dataset(..., streaming=True)`, which reads a Hub dataset or local data files as it goes.
     """
-    import datasets
-
     path = Path(os.path.expanduser(name))
-    if path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file()):
-        loaded = load_dataset_splits(name, config_name, cache_dir)
+    if _saved_dataset(path):
+        loaded = load_dataset_splits(name, config_name)
         streams = {
             split: table.to_iterable_dataset(num_shards=max(1, min(_STREAM_SHARDS, len(table))))
             for split, table in loaded.items()
         }
     else:
-        try:
-            streams = datasets.load_dataset(
-                str(path) if path.is_dir() else name, config_name, cache_dir=cache_dir, streaming=True
-            )
-        except (ConnectionError, OSError) as error:
-            raise ManifestError(
-                f"--dataset_name {name!r}: not a local dataset folder, and streaming it from the Hugging Face Hub "
-                f"failed ({type(error).__name__}: {error}). Check the name and your network, or pass a local folder."
-            ) from error
+        streams = _load_dataset(name, config_name, cache_dir=cache_dir, token=token, streaming=True)
     base = path.resolve() if path.is_dir() else None
     return {
         ours: StreamedSplit(streams[theirs], columns, task, theirs, base, label_separator)

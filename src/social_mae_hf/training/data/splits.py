@@ -101,6 +101,8 @@ def load_clip_splits(
     on_decode_error: str = "abort",
     shards: Mapping[str, str | None] | None = None,
     streaming: bool = False,
+    cache_dir: str | None = None,
+    token: str | None = None,
 ) -> ClipSplits:
     """Records (or streams) of the `wanted` splits (`{"train": do_train, "validation": do_eval, "test":
     do_predict}`).
@@ -117,6 +119,7 @@ def load_clip_splits(
         shards: Our split -> its shards ([`open_shards`]: a folder with an index, a brace pattern, a URL); these
             splits are streamed, the others come from the files, manifest or dataset.
         streaming: Read `dataset_name` as a stream instead of listing its rows.
+        cache_dir, token: Where a Hub dataset is cached, and the token a private one needs.
     """
     if on_decode_error not in DECODE_ERROR_POLICIES:
         raise ValueError(f"on_decode_error must be one of {DECODE_ERROR_POLICIES}, got {on_decode_error!r}")
@@ -140,12 +143,19 @@ def load_clip_splits(
     if dataset_name and streaming:
         streams.update(
             stream_dataset_splits(
-                dataset_name, dataset_config_name, columns, task, unsharded, label_separator=label_separator
+                dataset_name,
+                dataset_config_name,
+                columns,
+                task,
+                unsharded,
+                label_separator=label_separator,
+                cache_dir=cache_dir,
+                token=token,
             )
         )
         source = f"dataset {dataset_name!r}"
     elif dataset_name:
-        loaded = load_dataset_splits(dataset_name, dataset_config_name)
+        loaded = load_dataset_splits(dataset_name, dataset_config_name, cache_dir=cache_dir, token=token)
         path = Path(dataset_name).expanduser()
         base_dir = path if path.is_dir() else None
         for ours, theirs in unsharded.items():
@@ -221,8 +231,9 @@ def split_dataset(
     label_separator: str = ",",
 ):
     """The torch dataset of `split`: a [`ClipDataset`] of its records, a [`ShardedClipDataset`] of its shards or a
-    [`StreamedClipDataset`] of its `datasets` stream. `shuffle_buffer_size`, `seed` and `use_precomputed_features`
-    apply to streams only (listed clips are shuffled by the `Trainer`'s sampler)."""
+    [`StreamedClipDataset`] of its `datasets` stream. `shuffle_buffer_size` and `seed` apply to streams only
+    (listed clips are shuffled by the `Trainer`'s sampler); `columns`, `label_separator` (how a sample's `json`
+    member holds its target) and `use_precomputed_features` to shards only."""
     common = dict(modality=modality, training=training, on_decode_error=on_decode_error)
     stream = splits.streams.get(split)
     if isinstance(stream, ShardSet):

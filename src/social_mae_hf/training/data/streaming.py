@@ -8,10 +8,12 @@ shards' sample counts (their `index.json`), so that nothing is exchanged between
 2. Process `r` of `W` takes the `r`-th contiguous part of `ceil(N / W)` samples. When `W` does not divide `N`
    the last parts wrap around to the epoch's first samples (as `DistributedSampler` pads), so that every process
    runs the same number of steps; otherwise each sample is seen exactly once per epoch across processes.
-3. A process's part is cut into batches, and its DataLoader workers take contiguous runs of whole batches (the
-   first workers one more when they do not divide evenly), so that each reads its own shards (two neighbours
-   share a shard where a run ends inside it) and the DataLoader's round-robin over workers yields exactly
-   `ceil(part / batch_size)` batches.
+3. A process's part is cut into batches. In training its DataLoader workers take contiguous runs of whole
+   batches (the first workers one more when they do not divide evenly), so that each reads its own shards (two
+   neighbours share a shard where a run ends inside it) and the DataLoader's round-robin over workers yields
+   exactly `ceil(part / batch_size)` batches. In evaluation worker `w` of `n` takes batches `w, w + n, ...`, so
+   that the round robin yields the clips in the shards' order, the order of `predictions.csv`
+   ([`ShardedClipDataset.list_records`]).
 4. Each worker shuffles its run through a buffer of `shuffle_buffer_size` samples (training only), holding
    their undecoded bytes.
 
@@ -284,16 +286,21 @@ class ShardedClipDataset(ClipStream):
         return order
 
     def worker_positions(self, epoch: int, worker: int, num_workers: int) -> np.ndarray:
-        """Epoch positions worker `worker` reads, in reading order."""
+        """Epoch positions worker `worker` reads, in reading order: in training a contiguous run of whole batches,
+        in evaluation every `num_workers`-th batch (see the module docstring)."""
         total = self.shards.num_samples
         first, count = process_part(total, self.rank, self.world_size)
         if self.drop_last:
             count -= count % self.batch_size
         num_batches = math.ceil(count / self.batch_size)
-        first_batch, batches = worker_batches(num_batches, worker, num_workers)
-        start = first_batch * self.batch_size
-        stop = min(count, (first_batch + batches) * self.batch_size)
-        return (first + np.arange(start, stop)) % total
+        if self.training:
+            first_batch, batches = worker_batches(num_batches, worker, num_workers)
+            numbers = range(first_batch, first_batch + batches)
+        else:
+            numbers = range(worker, num_batches, num_workers)
+        size = self.batch_size
+        local = [np.arange(b * size, min(count, (b + 1) * size)) for b in numbers]
+        return (first + np.concatenate(local or [np.zeros(0, dtype=np.int64)])) % total
 
     def worker_plan(self, epoch: int, worker: int, num_workers: int) -> tuple[np.ndarray, np.ndarray]:
         """(positions in reading order, the order they are yielded in as indices into them, after the resume
@@ -326,9 +333,9 @@ class ShardedClipDataset(ClipStream):
         while i < len(positions):
             slot = int(np.searchsorted(ends, positions[i], side="right"))
             shard_start = int(ends[slot] - counts[slot])
-            # The run of consecutive positions inside this shard.
+            # The run of increasing positions inside this shard: read in one pass, passing over the others.
             j = i
-            while j + 1 < len(positions) and positions[j + 1] == positions[j] + 1 and positions[j + 1] < ends[slot]:
+            while j + 1 < len(positions) and positions[j] < positions[j + 1] < ends[slot]:
                 j += 1
             run = range(i, j + 1)
             local = {int(positions[k]) - shard_start: k for k in run if needed[k]}
