@@ -489,8 +489,6 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     results = {}
-    if splits.missing_files:
-        results["missing_files_skipped"] = sum(splits.missing_files.values())
 
     # Training (when already finished: nothing, but completing its final save if a kill cut that short)
     if training_args.do_train and finished is not None:
@@ -506,6 +504,7 @@ def main(argv: list[str] | None = None) -> dict:
         if (count := clip_count(train_dataset)) is not None:  # a `datasets` stream has no count
             metrics["train_samples"] = count
         metrics["train_skipped_clips"] = trainer.skipped_clips
+        metrics["train_missing_files"] = splits.missing_files.get("train", 0)  # left out before training
         trainer.log_metrics("train", metrics)
         trainer.save_metrics("train", metrics)
         trainer.save_state()
@@ -518,6 +517,7 @@ def main(argv: list[str] | None = None) -> dict:
         if (count := clip_count(eval_dataset)) is not None:  # a `datasets` stream has no count
             metrics["eval_samples"] = count
         metrics["eval_skipped_clips"] = trainer.skipped_clips - before
+        metrics["eval_missing_files"] = splits.missing_files.get("validation", 0)
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
         results.update(metrics)
@@ -530,6 +530,7 @@ def main(argv: list[str] | None = None) -> dict:
         if (count := clip_count(predict_dataset)) is not None:  # a `datasets` stream has no count
             metrics["test_samples"] = count
         metrics["test_skipped_clips"] = trainer.skipped_clips - before
+        metrics["test_missing_files"] = splits.missing_files.get("test", 0)
         trainer.log_metrics("test", metrics)
         trainer.save_metrics("test", metrics)
         results.update(metrics)

@@ -363,8 +363,6 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     results = {}
-    if splits.missing_files:
-        results["missing_files_skipped"] = sum(splits.missing_files.values())
 
     # Training (when already finished: nothing, but completing its final save if a kill cut that short)
     if training_args.do_train and finished is not None:
@@ -380,6 +378,7 @@ def main(argv: list[str] | None = None) -> dict:
         if (count := clip_count(train_dataset)) is not None:  # a `datasets` stream has no count
             metrics["train_samples"] = count
         metrics["train_skipped_clips"] = trainer.skipped_clips
+        metrics["train_missing_files"] = splits.missing_files.get("train", 0)  # left out before training
         trainer.log_metrics("train", metrics)
         trainer.save_metrics("train", metrics)
         trainer.save_state()
@@ -392,6 +391,7 @@ def main(argv: list[str] | None = None) -> dict:
         if (count := clip_count(eval_dataset)) is not None:  # a `datasets` stream has no count
             metrics["eval_samples"] = count
         metrics["eval_skipped_clips"] = trainer.skipped_clips - before
+        metrics["eval_missing_files"] = splits.missing_files.get("validation", 0)
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
         results.update(metrics)

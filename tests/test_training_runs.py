@@ -498,9 +498,12 @@ def test_undecodable_clips_abort_or_are_skipped_and_counted(synthetic_set, tmp_p
     args = finetune_args(data, tmp_path / "out", "--num_train_epochs", "1", "--max_eval_samples", "4")
     with pytest.raises(ClipDecodeError, match=r"train\.csv row 9 \(.*broken\.mp4\)"):
         run_finetune(args)
+    with (tmp_path / "train.csv").open("a", newline="") as handle:  # and a clip whose file is gone
+        csv.writer(handle).writerow([str(tmp_path / "not_there.mp4"), rows[0]["label"]])
     run_finetune([*args, "--on_decode_error", "skip"])
     metrics = results(tmp_path / "out")
     assert metrics["train_skipped_clips"] == 1 and metrics["train_samples"] == 9
+    assert metrics["train_missing_files"] == 1 and metrics["eval_missing_files"] == 0  # in all_results.json
 
 
 def test_push_to_hub_fails_before_training_when_the_hub_is_unreachable(synthetic_set, tmp_path, monkeypatch):
