@@ -618,6 +618,18 @@ def test_feature_extractor_alone_equals_the_processor_on_raw_audio(smae):
         extractor(["clip.wav"], sampling_rate=16000)  # media files are the processor's job
 
 
+def test_feature_extractor_refuses_a_media_file_without_asking_for_one():
+    """The feature extractor takes waveforms only: its refusal of a path or bytes must not say a path is expected,
+    and points to the processor, which reads media files."""
+    extractor = SocialMAEFeatureExtractor.social_mae()
+    for source, kind in (("clip.wav", "str"), (b"RIFF", "bytes"), (["clip.wav"], "str")):
+        with pytest.raises(InvalidInputError, match=rf"unsupported audio input of type {kind}") as refused:
+            extractor(source, sampling_rate=16000)
+        assert "expected a path" not in str(refused.value) and "SocialMAEProcessor" in str(refused.value)
+    with pytest.raises(InvalidInputError, match=r"^`audio`: expected a waveform .* got int$"):
+        extractor(3, sampling_rate=16000)
+
+
 def test_video_processor_alone_follows_transformers_conventions(smae, media):
     """Decoded frames with `video_metadata` (or `video_fps`), `sample_frames` as `sample_indices_fn`, media paths,
     `return_metadata` with the chosen `frames_indices`, and per-call settings."""
