@@ -143,10 +143,11 @@ class SocialMAEProcessor(ProcessorMixin):
                 (frame `i` is shown at `i / fps`). Media files are decoded from a seek point near
                 `start_s`, so windows of a long file cost only the window. For windows over a long
                 recording, see the `audio-visual-classification` pipeline's `chunk_length_s`.
-            audio_stream: Which audio track of media files to read (0-based among their audio tracks; one
-                value, or one per item); default: the track flagged as default, else the first. A media
-                file's chosen audio that is silent is reported with a warning (the voice may be on another
-                track, or in a 5.1 centre channel: the feature extractor's `audio_channel_mix="downmix"`).
+            audio_stream: Which audio track to read from the media files the audio comes from (0-based among
+                their audio tracks; one value, or one per item): the `audio` files when given, else the `videos`
+                files; default: the track flagged as default, else the first. A media file's chosen audio that is
+                silent is reported with a warning (the voice may be on another track, or in a 5.1 centre channel:
+                the feature extractor's `audio_channel_mix="downmix"`).
             return_face_crop: With a face-cropping video processor (its `face_crop` setting, e.g.
                 `SocialMAEProcessor.social_mae(face_crop=True)`), also return `face_found` and `face_boxes` (see
                 [`SocialMAEVideoProcessor.preprocess`]) when video is prepared (audio alone has no face to crop).
