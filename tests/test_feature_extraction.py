@@ -449,6 +449,19 @@ def test_missing_audio_track(smae, media):
     assert set(out) == {"pixel_values"}
 
 
+def test_missing_audio_drop_never_leaves_nothing(smae, media):
+    """missing_audio='drop' falls back to video only; where no video is asked for (an audio input alone, or
+    modalities='audio'), a file without an audio track is an error, not an empty output. The hint then offers
+    no video fallback."""
+    silent = media("noaudio.mp4")
+    for kwargs in (dict(audio=silent), dict(videos=silent, modalities="audio")):
+        for missing_audio in ("error", "drop"):
+            with pytest.raises(MissingModalityError, match=r"^no audio track in the input \(.*noaudio\.mp4\)") as err:
+                smae(**kwargs, missing_audio=missing_audio)
+            assert "modalities='video'" not in str(err.value) and "every item or none" not in str(err.value)
+    assert set(smae(videos=silent, audio=silent, missing_audio="drop")) == {"pixel_values"}
+
+
 # -- bad inputs ------------------------------------------------------------------------------------------
 
 
