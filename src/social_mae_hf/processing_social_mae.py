@@ -134,7 +134,8 @@ class SocialMAEProcessor(ProcessorMixin):
             missing_audio: `"error"` (default): a media file without an audio track when audio is
                 wanted raises `MissingModalityError`. `"drop"`: when NO item of the batch has audio,
                 return video only; a batch where only some items lack audio still raises (naming them),
-                since a batched tensor cannot have holes and nothing is zero-filled.
+                since a batched tensor cannot have holes and nothing is zero-filled; so does one where
+                video is not asked for (nothing would be left).
             video_fps: Frame rate of decoded-frame videos (one value, or one per item); required for them.
             device: Where the fbank and the resize run (default: CPU, or the device of torch waveforms).
             start_s, end_s: Use only this time range of every input (one value, or one per item; seconds
@@ -190,15 +191,16 @@ class SocialMAEProcessor(ProcessorMixin):
             ]
             missing = [i for i, clip in enumerate(clips) if clip is None]
             if missing:
-                if missing_audio == "drop" and len(missing) == batch:
+                if missing_audio == "drop" and len(missing) == batch and want_video:
                     want_audio = False
                 else:
                     names = ", ".join(item_name(audio_sources[i], i, batch) for i in missing)
-                    hint = (
-                        " (with missing_audio='drop' either every item or none may lack audio)"
-                        if missing_audio == "drop"
-                        else "; pass modalities='video' or missing_audio='drop' for video only"
-                    )
+                    if not want_video:  # audio alone was asked for: dropping it would leave nothing
+                        hint = ""
+                    elif missing_audio == "drop":
+                        hint = " (with missing_audio='drop' either every item or none may lack audio)"
+                    else:
+                        hint = "; pass modalities='video' or missing_audio='drop' for video only"
                     raise MissingModalityError(f"no audio track in {names}{hint}")
             # audio_stream names a track of the audio source: of the video file only when that is the source.
             video_streams = streams if shared and want_audio else [None] * batch
