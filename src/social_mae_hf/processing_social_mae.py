@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import torch
 from transformers.feature_extraction_utils import BatchFeature, FeatureExtractionMixin
 from transformers.processing_utils import ProcessorMixin
@@ -244,10 +245,11 @@ class SocialMAEProcessor(ProcessorMixin):
         return BatchFeature(data=data)
 
     @staticmethod
-    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], key: int, audio_stream) -> MediaFile:
-        if key not in opened:
-            opened[key] = MediaFile(source, name=item_name(source, index, batch), audio_stream=audio_stream)
-        return opened[key]
+    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], audio_stream) -> MediaFile:
+        """The item's video file, opened once for both modalities (closed by the caller)."""
+        if index not in opened:
+            opened[index] = MediaFile(source, name=item_name(source, index, batch), audio_stream=audio_stream)
+        return opened[index]
 
     def _audio_clip(self, source, i, batch, sampling_rate, opened, shared, time_range, audio_stream):
         """The item's clip for the feature extractor (mono, mean subtracted, cropped); None: no audio track."""
@@ -256,35 +258,13 @@ class SocialMAEProcessor(ProcessorMixin):
         if shared and not is_media_source(source):
             return None  # decoded frames carry no audio track
         if is_media_source(source):
-            # The same object as the video item -> share its opening.
-            media = self._open(source, i, batch, opened, key=i if shared else -1 - i, audio_stream=audio_stream)
-            if not media.has_audio:
+            if shared:  # the video item: its opening is kept for the frames
+                wave = self._read_media_audio(self._open(source, i, batch, opened, audio_stream), name, time_range)
+            else:  # an audio file of its own
+                with MediaFile(source, name=name, audio_stream=audio_stream) as media:
+                    wave = self._read_media_audio(media, name, time_range)
+            if wave is None:
                 return None
-            # Only the samples the fbank uses are decoded (a 3-hour file costs its first 10.25 s), and channels
-            # are mixed while decoding. The originals subtract the mean of the whole waveform; the mean of the
-            # window is subtracted here, which changes nothing but float rounding, since the fbank removes each
-            # frame's own mean anyway (see `clip_waveform`).
-            start, end = time_range or (None, None)
-            mix = extractor.audio_channel_mix
-            wave = media.read_audio(
-                extractor.sampling_rate, extractor.max_audio_samples, start_s=start, end_s=end, channel_mix=mix
-            )[0]
-            if wave.size and is_silent(wave):  # what the model hears
-                track = media.audio_track
-                logger.warning(
-                    "%s: its audio is silent (below %g dBFS): audio track %d of %d (%s), audio_channel_mix=%r. A "
-                    "voice on another track needs audio_stream=; one in a 5.1 centre channel, audio_channel_mix="
-                    "'downmix'",
-                    name,
-                    SILENCE_THRESHOLD_DBFS,
-                    track.index,
-                    len(media.audio_tracks()),
-                    track.layout,
-                    mix,
-                )
-            if not shared:
-                media.close()
-                del opened[-1 - i]
         elif is_array(source):
             wave = extractor.to_mono(source, sampling_rate, name)
             if time_range is not None:
@@ -295,12 +275,42 @@ class SocialMAEProcessor(ProcessorMixin):
             raise InvalidInputError(f"{name}: unsupported audio input of type {type(source).__name__}")
         return extractor.clip_waveform(wave, name, describe_range(time_range) if time_range is not None else None)
 
+    def _read_media_audio(self, media: MediaFile, name: str, time_range) -> np.ndarray | None:
+        """The mono samples of a media file's audio track that the fbank uses; None: no audio track.
+
+        Only those samples are decoded (a 3-hour file costs its first 10.25 s), and channels are mixed while
+        decoding. The originals subtract the mean of the whole waveform; the mean of the window is subtracted
+        (by `clip_waveform`), which changes nothing but float rounding, since the fbank removes each frame's own
+        mean anyway."""
+        if not media.has_audio:
+            return None
+        extractor = self.feature_extractor
+        start, end = time_range or (None, None)
+        mix = extractor.audio_channel_mix
+        wave = media.read_audio(
+            extractor.sampling_rate, extractor.max_audio_samples, start_s=start, end_s=end, channel_mix=mix
+        )[0]
+        if wave.size and is_silent(wave):  # what the model hears
+            track = media.audio_track
+            logger.warning(
+                "%s: its audio is silent (below %g dBFS): audio track %d of %d (%s), audio_channel_mix=%r. A "
+                "voice on another track needs audio_stream=; one in a 5.1 centre channel, audio_channel_mix="
+                "'downmix'",
+                name,
+                SILENCE_THRESHOLD_DBFS,
+                track.index,
+                len(media.audio_tracks()),
+                track.layout,
+                mix,
+            )
+        return wave
+
     def _frames(self, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range, audio_stream):
         """The item's chosen frames, uint8 RGB `(num_frames, H, W, 3)`, and their `VideoMetadata`."""
         name = item_name(item, i, batch)
         choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
         if is_media_source(item):
-            media = self._open(item, i, batch, opened, key=i, audio_stream=audio_stream)
+            media = self._open(item, i, batch, opened, audio_stream)
             return self.video_processor.read_media_frames(media, name, time_range=time_range, **choice)
         return self.video_processor.sample_decoded_frames(item, fps, name, time_range=time_range, **choice)
 
