@@ -83,6 +83,10 @@ def test_extractor_range_errors(media):
         extractor(audio=path, start_s=7, end_s=9)
     with pytest.raises(InvalidInputError, match=r"end_s \(1\.0\) must be after start_s \(2\.0\)"):
         extractor(videos=path, start_s=2, end_s=1)
+    with pytest.raises(InvalidInputError, match=r"^item 1 of the batch \(.*c25\.mp4\): end_s \(1\.0\) must be after"):
+        extractor(videos=[path, path], start_s=[0, 2], end_s=1)  # the range's error names the file
+    with pytest.raises(InvalidInputError, match=r"^the input \(.*speech\.wav\): `start_s` must be a finite"):
+        extractor(audio=str(media("speech.wav")), start_s=-1)
     with pytest.raises(InvalidInputError, match=r"`start_s` has 1 values for a batch of 2"):
         extractor(videos=[path, path], start_s=[1.0], end_s=None)
     with pytest.raises(InvalidInputError, match=r"`start_s` must be a number of seconds"):

@@ -20,7 +20,7 @@ from transformers.feature_extraction_utils import BatchFeature, FeatureExtractio
 from transformers.processing_utils import ProcessorMixin
 from transformers.video_processing_utils import VideoProcessorMixin
 
-from .batching import as_batch, is_array, item_name, item_position, per_item
+from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MissingModalityError
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_waveform, pick_device
 from .media import SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, parse_time_range
@@ -178,7 +178,7 @@ class SocialMAEProcessor(ProcessorMixin):
             asked = "return_face_crop" if return_face_crop else "face_detector"
             raise ValueError(f"{asked} needs a face crop: set the video processor's face_crop (e.g. face_crop=True)")
         fps_list = check_video_fps(video_fps, batch)
-        ranges = _per_item_ranges(start_s, end_s, batch)
+        ranges = _per_item_ranges(start_s, end_s, video_items if video_items is not None else audio_items)
         streams = per_item(audio_stream, batch, "audio_stream")
 
         # Open every media file once; both modalities come from that one opening.
@@ -350,9 +350,12 @@ def _resolve_modalities(modalities, video_items, audio_items) -> tuple[bool, boo
     return want_video, want_audio
 
 
-def _per_item_ranges(start_s, end_s, batch: int) -> list[tuple[Fraction, Fraction | None] | None]:
-    """One (start, end) per item, validated; None for items used whole."""
+def _per_item_ranges(start_s, end_s, items: list) -> list[tuple[Fraction, Fraction | None] | None]:
+    """One (start, end) per item, validated (errors name the item); None for items used whole."""
+    batch = len(items)
     if start_s is None and end_s is None:
         return [None] * batch
     starts, ends = per_item(start_s, batch, "start_s"), per_item(end_s, batch, "end_s")
-    return [parse_time_range(start, end, item_position(i, batch)) for i, (start, end) in enumerate(zip(starts, ends))]
+    return [
+        parse_time_range(start, end, item_name(items[i], i, batch)) for i, (start, end) in enumerate(zip(starts, ends))
+    ]
