@@ -671,6 +671,8 @@ def test_video_processor_alone_follows_transformers_conventions(smae, media):
         processor(frames)
     with pytest.raises(TypeError, match=r"unexpected argument\(s\) \['colour'\]"):
         processor(frames, video_fps=25, colour="red")
+    with pytest.raises(ValueError, match="return_tensors must be 'pt' or 'np'"):  # refused before any decoding
+        processor(str(media("c25.mp4")) + ".missing", return_tensors="tf")
 
 
 def test_processor_settings_go_to_their_part():

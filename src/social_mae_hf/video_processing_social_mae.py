@@ -314,6 +314,8 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             raise ValueError(f"{asked} needs a face crop: set face_crop (e.g. face_crop=True) on the processor")
         if face_detector is not None and not callable(face_detector):
             raise ValueError(f"face_detector must be a callable, got {type(face_detector).__name__}")
+        if return_tensors not in ("pt", "np", None):
+            raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
         items = as_batch(videos, is_single_video, "videos")
         batch = len(items)
         sample = processor.do_sample_frames if do_sample_frames is None else do_sample_frames
@@ -354,8 +356,6 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         data = {"pixel_values": processor.transform(frames, device), **data}
         if return_tensors == "np":
             data = {key: value.detach().cpu().numpy() for key, value in data.items()}
-        elif return_tensors not in ("pt", None):
-            raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
         if return_metadata:
             data["video_metadata"] = chosen
         return BatchFeature(data=data, skip_tensor_conversion=["video_metadata"])
