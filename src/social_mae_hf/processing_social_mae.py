@@ -23,7 +23,7 @@ from transformers.video_processing_utils import VideoProcessorMixin
 from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MissingModalityError
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_waveform, pick_device
-from .media import SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, parse_time_range
+from .media import SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, parse_time_range, sample_range
 from .video_processing_social_mae import (
     SocialMAEVideoProcessor,
     check_video_fps,
@@ -268,9 +268,8 @@ class SocialMAEProcessor(ProcessorMixin):
         elif is_array(source):
             wave = extractor.to_mono(source, sampling_rate, name)
             if time_range is not None:
-                start, end = time_range
-                rate = extractor.sampling_rate
-                wave = wave[round(start * rate) : None if end is None else round(end * rate)]
+                first, last = sample_range(*time_range, extractor.sampling_rate, name)
+                wave = wave[first:last]
         else:
             raise InvalidInputError(f"{name}: unsupported audio input of type {type(source).__name__}")
         return extractor.clip_waveform(wave, name, describe_range(time_range) if time_range is not None else None)
