@@ -462,6 +462,17 @@ def test_missing_audio_drop_never_leaves_nothing(smae, media):
     assert set(smae(videos=silent, audio=silent, missing_audio="drop")) == {"pixel_values"}
 
 
+def test_a_batch_where_only_some_items_lack_audio_is_not_told_to_drop_it(smae, media):
+    """missing_audio='drop' refuses a batch where only some items lack audio, so the hint for that batch offers
+    modalities='video' alone, whichever missing_audio was given."""
+    batch = [media("one_second.mp4"), media("noaudio.mp4")]
+    for missing_audio in ("error", "drop"):
+        with pytest.raises(MissingModalityError, match=r"^no audio track in item 1 of the batch \(.*noaudio") as err:
+            smae(videos=batch, missing_audio=missing_audio)
+        assert "pass modalities='video' for video only" in str(err.value)
+        assert "or missing_audio='drop'" not in str(err.value)
+
+
 # -- bad inputs ------------------------------------------------------------------------------------------
 
 
