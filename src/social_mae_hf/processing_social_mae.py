@@ -198,8 +198,11 @@ class SocialMAEProcessor(ProcessorMixin):
                     names = ", ".join(item_name(audio_sources[i], i, batch) for i in missing)
                     if not want_video:  # audio alone was asked for: dropping it would leave nothing
                         hint = ""
-                    elif missing_audio == "drop":
-                        hint = " (with missing_audio='drop' either every item or none may lack audio)"
+                    elif len(missing) < batch:
+                        hint = (
+                            "; pass modalities='video' for video only (with missing_audio='drop' either every item "
+                            "or none may lack audio)"
+                        )
                     else:
                         hint = "; pass modalities='video' or missing_audio='drop' for video only"
                     raise MissingModalityError(f"no audio track in {names}{hint}")
