@@ -206,21 +206,8 @@ class SocialMAEProcessor(ProcessorMixin):
                     else:
                         hint = "; pass modalities='video' or missing_audio='drop' for video only"
                     raise MissingModalityError(f"no audio track in {names}{hint}")
-            # audio_stream names a track of the audio source: of the video file only when that is the source.
-            video_streams = streams if shared and want_audio else [None] * batch
             sampled = [
-                self._frames(
-                    item,
-                    i,
-                    batch,
-                    fps_list[i],
-                    opened,
-                    training,
-                    sample_indices_fn,
-                    generator,
-                    ranges[i],
-                    video_streams[i],
-                )
+                self._frames(item, i, batch, fps_list[i], opened, training, sample_indices_fn, generator, ranges[i])
                 for i, item in enumerate(video_items if want_video else [])
             ]
         finally:
@@ -248,8 +235,9 @@ class SocialMAEProcessor(ProcessorMixin):
         return BatchFeature(data=data)
 
     @staticmethod
-    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], audio_stream) -> MediaFile:
-        """The item's video file, opened once for both modalities (closed by the caller)."""
+    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], audio_stream=None) -> MediaFile:
+        """The item's video file, opened once for both modalities (closed by the caller): by the audio pass with
+        its `audio_stream` when the audio comes from it, else by the frames pass (which reads no audio track)."""
         if index not in opened:
             opened[index] = MediaFile(source, name=item_name(source, index, batch), audio_stream=audio_stream)
         return opened[index]
@@ -307,12 +295,12 @@ class SocialMAEProcessor(ProcessorMixin):
             )
         return wave
 
-    def _frames(self, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range, audio_stream):
+    def _frames(self, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range):
         """The item's chosen frames, uint8 RGB `(num_frames, H, W, 3)`, and their `VideoMetadata`."""
         name = item_name(item, i, batch)
         choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
         if is_media_source(item):
-            media = self._open(item, i, batch, opened, audio_stream)
+            media = self._open(item, i, batch, opened)
             return self.video_processor.read_media_frames(media, name, time_range=time_range, **choice)
         return self.video_processor.sample_decoded_frames(item, fps, name, time_range=time_range, **choice)
 
