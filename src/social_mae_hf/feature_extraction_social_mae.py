@@ -26,7 +26,14 @@ from .fbank import fbank_num_samples, log_mel_fbank
 from .legacy_settings import audio_settings, is_legacy
 from .media import CHANNEL_MIXES, is_media_source, mix_channels
 
-__all__ = ["MAX_SAMPLING_RATE", "SocialMAEFeatureExtractor", "is_waveform", "pick_device", "resample_waveform"]
+__all__ = [
+    "MAX_SAMPLING_RATE",
+    "SocialMAEFeatureExtractor",
+    "is_single_audio",
+    "is_waveform",
+    "pick_device",
+    "resample_waveform",
+]
 
 MAX_AUDIO_CHANNELS = 16
 # The highest rate audio hardware records (768 kHz DACs/ADCs); a larger `sampling_rate` is a mistake, not audio.
@@ -49,6 +56,11 @@ _CAV_MAE_PRESET = {**_SOCIAL_MAE_PRESET, "mean": -5.081, "std": 4.4849}
 def is_waveform(x) -> bool:
     """A raw waveform: `(samples,)` or `(channels, samples)` (numpy or torch)."""
     return is_array(x) and x.ndim in (1, 2)
+
+
+def is_single_audio(x) -> bool:
+    """One audio input, as opposed to a list of them: a media file or a raw waveform."""
+    return is_media_source(x) or is_waveform(x)
 
 
 class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
@@ -179,7 +191,7 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(kwargs)}")
         # A media file is one input, refused below with a pointer to the processor, which reads files.
-        items = as_batch(raw_speech, lambda x: is_waveform(x) or is_media_source(x), "audio", "a waveform (an array)")
+        items = as_batch(raw_speech, is_single_audio, "audio", "a waveform (an array)")
         if items is None:
             raise InvalidInputError("give `audio` (a waveform or a list of waveforms)")
         if return_tensors not in ("pt", "np", None):

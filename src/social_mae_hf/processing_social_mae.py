@@ -22,7 +22,7 @@ from transformers.video_processing_utils import VideoProcessorMixin
 
 from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MissingModalityError
-from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_waveform, pick_device
+from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_single_audio, pick_device
 from .media import SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, parse_time_range, sample_range
 from .video_processing_social_mae import (
     SocialMAEVideoProcessor,
@@ -39,10 +39,6 @@ _MODALITIES = ("audio", "video")
 # The classes transformers checks the parts against, by name in its top-level module, where the video processor
 # base exists only when torchvision is installed: checked here against the classes themselves.
 _PART_BASES = {"feature_extractor": FeatureExtractionMixin, "video_processor": VideoProcessorMixin}
-
-
-def _is_single_audio(x) -> bool:
-    return is_media_source(x) or is_waveform(x)
 
 
 class SocialMAEProcessor(ProcessorMixin):
@@ -161,7 +157,7 @@ class SocialMAEProcessor(ProcessorMixin):
             `face_found` `(batch,)` bool and `face_boxes` `(batch, num_frames, 4)` int64.
         """
         video_items = as_batch(videos, is_single_video, "videos")
-        audio_items = as_batch(audio, _is_single_audio, "audio")
+        audio_items = as_batch(audio, is_single_audio, "audio")
         if video_items is None and audio_items is None:
             raise InvalidInputError("give `videos`, `audio` or both")
         if video_items is not None and audio_items is not None and len(video_items) != len(audio_items):
