@@ -684,6 +684,8 @@ def test_video_processor_alone_follows_transformers_conventions(smae, media):
         processor(frames, video_fps=25, colour="red")
     with pytest.raises(ValueError, match="return_tensors must be 'pt' or 'np'"):  # refused before any decoding
         processor(str(media("c25.mp4")) + ".missing", return_tensors="tf")
+    with pytest.raises(InvalidInputError, match=r"^give `videos`"):  # as the feature extractor refuses no audio
+        processor(None)
 
 
 def test_processor_settings_go_to_their_part():
