@@ -317,6 +317,8 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         if return_tensors not in ("pt", "np", None):
             raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
         items = as_batch(videos, is_single_video, "videos")
+        if items is None:
+            raise InvalidInputError("give `videos` (a media file, decoded frames, or a list of them)")
         batch = len(items)
         sample = processor.do_sample_frames if do_sample_frames is None else do_sample_frames
         metadata = _per_item_metadata(video_metadata, video_fps, batch)
