@@ -123,6 +123,22 @@ def test_batch_of_decoded_videos_and_raw_audio(smae):
     assert out["pixel_values"].shape == (2, 8, 3, 224, 224) and out["input_values"].shape == (2, 1024, 128)
 
 
+def test_per_item_video_fps_may_leave_media_files_out(smae, media):
+    """One `video_fps` per item: a media file's entry may be None (it has its own rate), as `video_metadata`'s may
+    in the video processor; a decoded video left without one is named."""
+    frames = np.zeros((10, 32, 32, 3), np.uint8)
+    path = media("c25.mp4")
+    mixed = smae(videos=[path, frames], video_fps=[None, 10], modalities="video")["pixel_values"]
+    same = smae(videos=[path, frames], video_fps=10, modalities="video")["pixel_values"]
+    torch.testing.assert_close(mixed, same, atol=0, rtol=0)
+    alone = smae.video_processor([path, frames], video_fps=[None, 10])["pixel_values"]
+    torch.testing.assert_close(alone, same, atol=0, rtol=0)
+    with pytest.raises(InvalidInputError, match=r"^item 1 of the batch: decoded frames need `video_fps`"):
+        smae(videos=[path, frames], video_fps=[10, None], modalities="video")
+    with pytest.raises(InvalidInputError, match=r"`video_fps` must be a positive number, got 0"):
+        smae(videos=[path, frames], video_fps=[None, 0], modalities="video")
+
+
 # -- presets and serialisation ----------------------------------------------------------------------
 
 
