@@ -133,7 +133,8 @@ class SocialMAEProcessor(ProcessorMixin):
                 return video only; a batch where only some items lack audio still raises (naming them),
                 since a batched tensor cannot have holes and nothing is zero-filled; so does one where
                 video is not asked for (nothing would be left).
-            video_fps: Frame rate of decoded-frame videos (one value, or one per item); required for them.
+            video_fps: Frame rate of decoded-frame videos (one value, or one per item, None for media files);
+                required for them.
             device: Where the fbank and the resize run (default: CPU, or the device of torch waveforms).
             start_s, end_s: Use only this time range of every input (one value, or one per item; seconds
                 from the start; `end_s=None`: to the end). The range is then the clip: its audio alone is

@@ -285,7 +285,7 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
                 or torch), or a list of RGB PIL images / `(height, width, 3)` arrays; or a list of such videos.
             video_metadata: transformers' `VideoMetadata` (or dict) of decoded frames, one or one per video; its
                 `fps` is what sampling needs.
-            video_fps: Or just the frame rate of decoded frames (one value, or one per video).
+            video_fps: Or just the frame rate of decoded frames (one value, or one per video, None for media files).
             do_sample_frames: Override `self.do_sample_frames`; without sampling every frame given is used.
             sample_indices_fn: transformers' convention, `fn(metadata=VideoMetadata, num_frames=...)` ->
                 `num_frames` frame indices; overrides `frame_sampling`.
@@ -608,16 +608,18 @@ def frames_in_range(num_frames: int, fps: Fraction, time_range, name: str) -> tu
 
 
 def check_video_fps(video_fps, batch: int) -> list[float | None]:
-    """One validated frame rate per item (None where not given)."""
+    """One validated frame rate per item (None where not given: media files have their own)."""
     if video_fps is None:
         return [None] * batch
     values = per_item(video_fps, batch, "video_fps")
     for v in values:
+        if v is None:
+            continue
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0:
             raise InvalidInputError(f"`video_fps` must be a positive number, got {v!r}")
         if not math.isfinite(v):
             raise InvalidInputError(f"`video_fps` must be a finite number of frames per second, got {v!r}")
-    return [float(v) for v in values]
+    return [None if v is None else float(v) for v in values]
 
 
 def _per_item_metadata(video_metadata, video_fps, batch: int) -> list[dict | None]:
