@@ -123,6 +123,22 @@ def test_batch_of_decoded_videos_and_raw_audio(smae):
     assert out["pixel_values"].shape == (2, 8, 3, 224, 224) and out["input_values"].shape == (2, 1024, 128)
 
 
+def test_per_item_video_fps_may_leave_media_files_out(smae, media):
+    """One `video_fps` per item: a media file's entry may be None (it has its own rate), as `video_metadata`'s may
+    in the video processor; a decoded video left without one is named."""
+    frames = np.zeros((10, 32, 32, 3), np.uint8)
+    path = media("c25.mp4")
+    mixed = smae(videos=[path, frames], video_fps=[None, 10], modalities="video")["pixel_values"]
+    same = smae(videos=[path, frames], video_fps=10, modalities="video")["pixel_values"]
+    torch.testing.assert_close(mixed, same, atol=0, rtol=0)
+    alone = smae.video_processor([path, frames], video_fps=[None, 10])["pixel_values"]
+    torch.testing.assert_close(alone, same, atol=0, rtol=0)
+    with pytest.raises(InvalidInputError, match=r"^item 1 of the batch: decoded frames need `video_fps`"):
+        smae(videos=[path, frames], video_fps=[10, None], modalities="video")
+    with pytest.raises(InvalidInputError, match=r"`video_fps` must be a positive number, got 0"):
+        smae(videos=[path, frames], video_fps=[None, 0], modalities="video")
+
+
 # -- presets and serialisation ----------------------------------------------------------------------
 
 
@@ -449,6 +465,30 @@ def test_missing_audio_track(smae, media):
     assert set(out) == {"pixel_values"}
 
 
+def test_missing_audio_drop_never_leaves_nothing(smae, media):
+    """missing_audio='drop' falls back to video only; where no video is asked for (an audio input alone, or
+    modalities='audio'), a file without an audio track is an error, not an empty output. The hint then offers
+    no video fallback."""
+    silent = media("noaudio.mp4")
+    for kwargs in (dict(audio=silent), dict(videos=silent, modalities="audio")):
+        for missing_audio in ("error", "drop"):
+            with pytest.raises(MissingModalityError, match=r"^no audio track in the input \(.*noaudio\.mp4\)") as err:
+                smae(**kwargs, missing_audio=missing_audio)
+            assert "modalities='video'" not in str(err.value) and "every item or none" not in str(err.value)
+    assert set(smae(videos=silent, audio=silent, missing_audio="drop")) == {"pixel_values"}
+
+
+def test_a_batch_where_only_some_items_lack_audio_is_not_told_to_drop_it(smae, media):
+    """missing_audio='drop' refuses a batch where only some items lack audio, so the hint for that batch offers
+    modalities='video' alone, whichever missing_audio was given."""
+    batch = [media("one_second.mp4"), media("noaudio.mp4")]
+    for missing_audio in ("error", "drop"):
+        with pytest.raises(MissingModalityError, match=r"^no audio track in item 1 of the batch \(.*noaudio") as err:
+            smae(videos=batch, missing_audio=missing_audio)
+        assert "pass modalities='video' for video only" in str(err.value)
+        assert "or missing_audio='drop'" not in str(err.value)
+
+
 # -- bad inputs ------------------------------------------------------------------------------------------
 
 
@@ -618,6 +658,18 @@ def test_feature_extractor_alone_equals_the_processor_on_raw_audio(smae):
         extractor(["clip.wav"], sampling_rate=16000)  # media files are the processor's job
 
 
+def test_feature_extractor_refuses_a_media_file_without_asking_for_one():
+    """The feature extractor takes waveforms only: its refusal of a path or bytes must not say a path is expected,
+    and points to the processor, which reads media files."""
+    extractor = SocialMAEFeatureExtractor.social_mae()
+    for source, kind in (("clip.wav", "str"), (b"RIFF", "bytes"), (["clip.wav"], "str")):
+        with pytest.raises(InvalidInputError, match=rf"unsupported audio input of type {kind}") as refused:
+            extractor(source, sampling_rate=16000)
+        assert "expected a path" not in str(refused.value) and "SocialMAEProcessor" in str(refused.value)
+    with pytest.raises(InvalidInputError, match=r"^`audio`: expected a waveform .* got int$"):
+        extractor(3, sampling_rate=16000)
+
+
 def test_video_processor_alone_follows_transformers_conventions(smae, media):
     """Decoded frames with `video_metadata` (or `video_fps`), `sample_frames` as `sample_indices_fn`, media paths,
     `return_metadata` with the chosen `frames_indices`, and per-call settings."""
@@ -646,6 +698,10 @@ def test_video_processor_alone_follows_transformers_conventions(smae, media):
         processor(frames)
     with pytest.raises(TypeError, match=r"unexpected argument\(s\) \['colour'\]"):
         processor(frames, video_fps=25, colour="red")
+    with pytest.raises(ValueError, match="return_tensors must be 'pt' or 'np'"):  # refused before any decoding
+        processor(str(media("c25.mp4")) + ".missing", return_tensors="tf")
+    with pytest.raises(InvalidInputError, match=r"^give `videos`"):  # as the feature extractor refuses no audio
+        processor(None)
 
 
 def test_processor_settings_go_to_their_part():

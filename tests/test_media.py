@@ -125,13 +125,13 @@ def test_variable_frame_rate_windows_up_to_the_end(tmp_path):
     assert duration > written[-1]
     windows = [(float(s), float(s) + 0.5) for s in np.arange(0, duration - 0.5, 0.5)] + [(duration - 0.5, duration)]
     # 64 x 64 frames at image_size 64, RGB, unnormalised: pixel_values are the frames / 255, counters readable.
-    extractor = SocialMAEProcessor(
+    processor = SocialMAEProcessor(
         SocialMAEFeatureExtractor.social_mae(),
         SocialMAEVideoProcessor.social_mae(image_size=64, num_frames=2, channel_order="rgb", do_normalize=False),
     )
     gap = np.diff(written).max()
     for start, end in windows:
-        pixels = extractor(videos=str(path), modalities="video", start_s=start, end_s=end)["pixel_values"][0]
+        pixels = processor(videos=str(path), modalities="video", start_s=start, end_s=end)["pixel_values"][0]
         frames = (pixels.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()
         shown = written[[read_frame_counter(f) for f in frames]]
         assert np.all(shown >= start - gap) and np.all(shown < end + gap), (start, end, shown)
@@ -328,7 +328,7 @@ def test_legacy_rotate_tag_turns_clockwise(tmp_path):
     assert_shown_upright(frames, upright)
 
 
-def test_extractor_gets_upright_frames(tmp_path):
+def test_processor_gets_upright_frames(tmp_path):
     upright = upright_frames(width=240, height=320)
     path = write_oriented(tmp_path / "phone.mp4", upright, ccw=270)
     seen = {}
@@ -337,14 +337,14 @@ def test_extractor_gets_upright_frames(tmp_path):
         seen["size"] = (metadata.width, metadata.height)
         return np.arange(num_frames)
 
-    extractor = SocialMAEProcessor.social_mae(image_size=32, num_frames=2)
-    from_file = extractor(videos=str(path), modalities="video", sample_indices_fn=record)["pixel_values"]
+    processor = SocialMAEProcessor.social_mae(image_size=32, num_frames=2)
+    from_file = processor(videos=str(path), modalities="video", sample_indices_fn=record)["pixel_values"]
     assert seen["size"] == (240, 320)
     with MediaFile(path) as m:
         rgb = m.read_frames_at([0.0, 0.04])
         np.testing.assert_array_equal(m.read_frames_at([0.0, 0.04], channel_order="bgr"), rgb[..., ::-1])
     assert_shown_upright(rgb, upright[:2])
-    from_frames = extractor(videos=rgb, video_fps=25, sample_indices_fn=lambda **_: np.arange(2))["pixel_values"]
+    from_frames = processor(videos=rgb, video_fps=25, sample_indices_fn=lambda **_: np.arange(2))["pixel_values"]
     torch.testing.assert_close(from_file, from_frames, atol=0, rtol=0)  # the same frames, the same computation
 
 

@@ -37,53 +37,57 @@ def test_audio_range_errors_name_the_input(media):
         m.read_audio(start_s=-1)
 
 
-def test_extractor_range_of_a_file_equals_the_cut_frames_and_waveform(media):
+def test_processor_range_of_a_file_equals_the_cut_frames_and_waveform(media):
     """A window of a media file is prepared exactly as the window's frames and samples given raw."""
     path = media("c25.mp4")  # 6 s at 25 fps, speech track
-    extractor = SocialMAEProcessor.social_mae(image_size=32, max_length=256)
+    processor = SocialMAEProcessor.social_mae(image_size=32, max_length=256)
     with MediaFile(path) as m:
         frames = m.read_frames_at([Fraction(i, 25) for i in range(150)])  # every frame, RGB
         waveform = m.read_audio(16000)[0]
-    windowed = extractor(videos=str(path), start_s=2.0, end_s=5.0)
+    windowed = processor(videos=str(path), start_s=2.0, end_s=5.0)
     # Frames shown in [2 s, 5 s) are 50..74 ... 124; samples 32000..80000.
-    raw = extractor(
+    raw = processor(
         videos=frames[50:125], video_fps=25, audio=waveform[32000:80000], sampling_rate=16000, modalities=None
     )
     np.testing.assert_array_equal(windowed["pixel_values"].numpy(), raw["pixel_values"].numpy())
     np.testing.assert_array_equal(windowed["input_values"].numpy(), raw["input_values"].numpy())
     # And a window really is a different clip than the whole file.
-    assert not np.allclose(windowed["pixel_values"].numpy(), extractor(videos=str(path))["pixel_values"].numpy())
+    assert not np.allclose(windowed["pixel_values"].numpy(), processor(videos=str(path))["pixel_values"].numpy())
 
     # Decoded frames and raw waveforms take ranges too.
-    ranged_raw = extractor(
+    ranged_raw = processor(
         videos=frames, video_fps=25, audio=waveform, sampling_rate=16000, start_s=2.0, end_s=5.0, modalities=None
     )
     np.testing.assert_array_equal(ranged_raw["pixel_values"].numpy(), raw["pixel_values"].numpy())
     np.testing.assert_array_equal(ranged_raw["input_values"].numpy(), raw["input_values"].numpy())
 
 
-def test_extractor_range_chooses_frames_inside_the_window(media):
+def test_processor_range_chooses_frames_inside_the_window(media):
     seen = {}
 
     def record(metadata, num_frames):
         seen["count"] = metadata.total_num_frames
         return np.arange(num_frames)
 
-    extractor = SocialMAEProcessor.social_mae(image_size=32, max_length=64)
-    extractor(videos=str(media("c25.mp4")), start_s=1.0, end_s=2.5, sample_indices_fn=record, modalities="video")
+    processor = SocialMAEProcessor.social_mae(image_size=32, max_length=64)
+    processor(videos=str(media("c25.mp4")), start_s=1.0, end_s=2.5, sample_indices_fn=record, modalities="video")
     assert seen["count"] == 38  # frames 25..62 are shown in [1 s, 2.5 s)
 
 
-def test_extractor_range_errors(media):
-    extractor = SocialMAEProcessor.social_mae(image_size=32, max_length=64)
+def test_processor_range_errors(media):
+    processor = SocialMAEProcessor.social_mae(image_size=32, max_length=64)
     path = str(media("c25.mp4"))
     with pytest.raises(InvalidInputError, match=r"c25\.mp4\): no video frame from 7 s to 9 s \(the video has 150"):
-        extractor(videos=path, start_s=7, end_s=9, modalities="video")
+        processor(videos=path, start_s=7, end_s=9, modalities="video")
     with pytest.raises(InvalidInputError, match=r"no audio from 7 s to 9 s"):
-        extractor(audio=path, start_s=7, end_s=9)
+        processor(audio=path, start_s=7, end_s=9)
     with pytest.raises(InvalidInputError, match=r"end_s \(1\.0\) must be after start_s \(2\.0\)"):
-        extractor(videos=path, start_s=2, end_s=1)
+        processor(videos=path, start_s=2, end_s=1)
+    with pytest.raises(InvalidInputError, match=r"^item 1 of the batch \(.*c25\.mp4\): end_s \(1\.0\) must be after"):
+        processor(videos=[path, path], start_s=[0, 2], end_s=1)  # the range's error names the file
+    with pytest.raises(InvalidInputError, match=r"^the input \(.*speech\.wav\): `start_s` must be a finite"):
+        processor(audio=str(media("speech.wav")), start_s=-1)
     with pytest.raises(InvalidInputError, match=r"`start_s` has 1 values for a batch of 2"):
-        extractor(videos=[path, path], start_s=[1.0], end_s=None)
+        processor(videos=[path, path], start_s=[1.0], end_s=None)
     with pytest.raises(InvalidInputError, match=r"`start_s` must be a number of seconds"):
-        extractor(videos=path, start_s="1")
+        processor(videos=path, start_s="1")

@@ -21,8 +21,9 @@ def is_array(x) -> bool:
     return isinstance(x, (np.ndarray, torch.Tensor))
 
 
-def as_batch(x, is_single: Callable, what: str) -> list | None:
-    """`[x]` for one input, `list(x)` for a list of them, None for None; `what` names the argument in errors."""
+def as_batch(x, is_single: Callable, what: str, expected: str = "a path, bytes, an array") -> list | None:
+    """`[x]` for one input, `list(x)` for a list of them, None for None; `what` names the argument in errors,
+    `expected` says what one input may be."""
     if x is None:
         return None
     if is_single(x):
@@ -31,7 +32,7 @@ def as_batch(x, is_single: Callable, what: str) -> list | None:
         if len(x) == 0:
             raise InvalidInputError(f"`{what}` is an empty list")
         return list(x)
-    raise InvalidInputError(f"`{what}`: expected a path, bytes, an array or a list of them, got {type(x).__name__}")
+    raise InvalidInputError(f"`{what}`: expected {expected} or a list of them, got {type(x).__name__}")
 
 
 def per_item(value, batch: int, what: str) -> list:

@@ -1,7 +1,9 @@
-"""Errors raised for inputs the processor (and its feature extractor and video processor) cannot use.
+"""Errors raised for inputs the processor (and its feature extractor and video processor) cannot use, and for
+model folders whose files are not what a job needs.
 
-All are `ValueError`s so that callers catching the usual transformers input errors keep working; the
-message always names the input (its path, or "item 3 of the batch") and says what is wrong.
+The input errors are `ValueError`s so that callers catching the usual transformers input errors keep working;
+their message always names the input (its path, or "item 3 of the batch") and says what is wrong.
+`ModelFilesError` is an `OSError`, as transformers raises for missing or unreadable model files.
 """
 
 

@@ -20,13 +20,20 @@ import torch
 from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
 from transformers.feature_extraction_utils import BatchFeature
 
-from .batching import as_batch, is_array, item_position
+from .batching import as_batch, is_array, item_name
 from .errors import InvalidInputError
 from .fbank import fbank_num_samples, log_mel_fbank
 from .legacy_settings import audio_settings, is_legacy
-from .media import CHANNEL_MIXES, mix_channels
+from .media import CHANNEL_MIXES, is_media_source, mix_channels
 
-__all__ = ["MAX_SAMPLING_RATE", "SocialMAEFeatureExtractor", "is_waveform", "pick_device", "resample_waveform"]
+__all__ = [
+    "MAX_SAMPLING_RATE",
+    "SocialMAEFeatureExtractor",
+    "is_single_audio",
+    "is_waveform",
+    "pick_device",
+    "resample_waveform",
+]
 
 MAX_AUDIO_CHANNELS = 16
 # The highest rate audio hardware records (768 kHz DACs/ADCs); a larger `sampling_rate` is a mistake, not audio.
@@ -49,6 +56,11 @@ _CAV_MAE_PRESET = {**_SOCIAL_MAE_PRESET, "mean": -5.081, "std": 4.4849}
 def is_waveform(x) -> bool:
     """A raw waveform: `(samples,)` or `(channels, samples)` (numpy or torch)."""
     return is_array(x) and x.ndim in (1, 2)
+
+
+def is_single_audio(x) -> bool:
+    """One audio input, as opposed to a list of them: a media file or a raw waveform."""
+    return is_media_source(x) or is_waveform(x)
 
 
 class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
@@ -178,16 +190,18 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
         """
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(kwargs)}")
-        items = as_batch(raw_speech, is_waveform, "audio")
+        # A media file is one input, refused below with a pointer to the processor, which reads files.
+        items = as_batch(raw_speech, is_single_audio, "audio", "a waveform (an array)")
         if items is None:
             raise InvalidInputError("give `audio` (a waveform or a list of waveforms)")
         if return_tensors not in ("pt", "np", None):
             raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
         waveforms = []
         for i, x in enumerate(items):
-            name = item_position(i, len(items))
+            name = item_name(x, i, len(items))
             if not is_array(x):
-                raise InvalidInputError(f"{name}: unsupported audio input of type {type(x).__name__}")
+                hint = ": a media file, which SocialMAEProcessor reads (`audio=`)" if is_media_source(x) else ""
+                raise InvalidInputError(f"{name}: unsupported audio input of type {type(x).__name__}{hint}")
             waveforms.append(self.clip_waveform(self.to_mono(x, sampling_rate, name), name))
         features = self.fbank_features(waveforms, pick_device(device, items))
         if return_tensors == "np":

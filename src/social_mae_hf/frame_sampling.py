@@ -1,7 +1,7 @@
 """Which source frames the originals feed their models, as pure index formulas.
 
-Indices are positions in the stream's frame sequence; the extractor turns them into times (index / fps)
-and picks frames by timestamp, which for a constant frame rate is exactly those frames.
+Indices are positions in the stream's frame sequence; the video processor turns them into times (index / fps)
+and `media.MediaFile` picks frames by timestamp, which for a constant frame rate is exactly those frames.
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ __all__ = [
     "mix_channels",
     "parse_time_range",
     "peak_dbfs",
+    "sample_range",
 ]
 
 MediaSource = str | os.PathLike | bytes
@@ -400,7 +401,7 @@ class MediaFile:
         if self._audio is None:
             raise MissingModalityError(f"{self.name}: has no audio track")
         _check_channel_mix(channel_mix)
-        first, last = _sample_range(start_s, end_s, sample_rate, self.name)
+        first, last = sample_range(start_s, end_s, sample_rate, self.name)
         if max_samples is not None:
             last = first + max_samples if last is None else min(last, first + max_samples)
         audio, offset = None, 0
@@ -539,7 +540,7 @@ class MediaFile:
 
         Cheap (no decoding); useful to inspect variable-frame-rate streams."""
         container = self._fresh()
-        stream = self._video if self._video is not None else self._require_video()
+        stream = self._require_video()
         start, time_base = _stream_timing(stream)
         return sorted((p.pts - start) * time_base for p in container.demux(stream) if p.pts is not None)
 
@@ -743,7 +744,7 @@ def parse_time_range(start_s, end_s, name: str) -> tuple[Fraction, Fraction | No
     return start, end
 
 
-def _sample_range(start_s, end_s, sample_rate: int, name: str) -> tuple[int, int | None]:
+def sample_range(start_s, end_s, sample_rate: int, name: str) -> tuple[int, int | None]:
     """[first, last) sample indices of a time range; validated, with the input named in errors."""
     start, end = parse_time_range(start_s, end_s, name)
     return round(start * sample_rate), None if end is None else round(end * sample_rate)

@@ -14,15 +14,16 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import torch
 from transformers.feature_extraction_utils import BatchFeature, FeatureExtractionMixin
 from transformers.processing_utils import ProcessorMixin
 from transformers.video_processing_utils import VideoProcessorMixin
 
-from .batching import as_batch, is_array, item_name, item_position, per_item
+from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MissingModalityError
-from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_waveform, pick_device
-from .media import SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, parse_time_range
+from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_single_audio, pick_device
+from .media import SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, parse_time_range, sample_range
 from .video_processing_social_mae import (
     SocialMAEVideoProcessor,
     check_video_fps,
@@ -38,10 +39,6 @@ _MODALITIES = ("audio", "video")
 # The classes transformers checks the parts against, by name in its top-level module, where the video processor
 # base exists only when torchvision is installed: checked here against the classes themselves.
 _PART_BASES = {"feature_extractor": FeatureExtractionMixin, "video_processor": VideoProcessorMixin}
-
-
-def _is_single_audio(x) -> bool:
-    return is_media_source(x) or is_waveform(x)
 
 
 class SocialMAEProcessor(ProcessorMixin):
@@ -134,8 +131,10 @@ class SocialMAEProcessor(ProcessorMixin):
             missing_audio: `"error"` (default): a media file without an audio track when audio is
                 wanted raises `MissingModalityError`. `"drop"`: when NO item of the batch has audio,
                 return video only; a batch where only some items lack audio still raises (naming them),
-                since a batched tensor cannot have holes and nothing is zero-filled.
-            video_fps: Frame rate of decoded-frame videos (one value, or one per item); required for them.
+                since a batched tensor cannot have holes and nothing is zero-filled; so does one where
+                video is not asked for (nothing would be left).
+            video_fps: Frame rate of decoded-frame videos (one value, or one per item, None for media files);
+                required for them.
             device: Where the fbank and the resize run (default: CPU, or the device of torch waveforms).
             start_s, end_s: Use only this time range of every input (one value, or one per item; seconds
                 from the start; `end_s=None`: to the end). The range is then the clip: its audio alone is
@@ -143,10 +142,11 @@ class SocialMAEProcessor(ProcessorMixin):
                 (frame `i` is shown at `i / fps`). Media files are decoded from a seek point near
                 `start_s`, so windows of a long file cost only the window. For windows over a long
                 recording, see the `audio-visual-classification` pipeline's `chunk_length_s`.
-            audio_stream: Which audio track of media files to read (0-based among their audio tracks; one
-                value, or one per item); default: the track flagged as default, else the first. A media
-                file's chosen audio that is silent is reported with a warning (the voice may be on another
-                track, or in a 5.1 centre channel: the feature extractor's `audio_channel_mix="downmix"`).
+            audio_stream: Which audio track to read from the media files the audio comes from (0-based among
+                their audio tracks; one value, or one per item): the `audio` files when given, else the `videos`
+                files; default: the track flagged as default, else the first. A media file's chosen audio that is
+                silent is reported with a warning (the voice may be on another track, or in a 5.1 centre channel:
+                the feature extractor's `audio_channel_mix="downmix"`).
             return_face_crop: With a face-cropping video processor (its `face_crop` setting, e.g.
                 `SocialMAEProcessor.social_mae(face_crop=True)`), also return `face_found` and `face_boxes` (see
                 [`SocialMAEVideoProcessor.preprocess`]) when video is prepared (audio alone has no face to crop).
@@ -158,7 +158,7 @@ class SocialMAEProcessor(ProcessorMixin):
             `face_found` `(batch,)` bool and `face_boxes` `(batch, num_frames, 4)` int64.
         """
         video_items = as_batch(videos, is_single_video, "videos")
-        audio_items = as_batch(audio, _is_single_audio, "audio")
+        audio_items = as_batch(audio, is_single_audio, "audio")
         if video_items is None and audio_items is None:
             raise InvalidInputError("give `videos`, `audio` or both")
         if video_items is not None and audio_items is not None and len(video_items) != len(audio_items):
@@ -175,7 +175,7 @@ class SocialMAEProcessor(ProcessorMixin):
             asked = "return_face_crop" if return_face_crop else "face_detector"
             raise ValueError(f"{asked} needs a face crop: set the video processor's face_crop (e.g. face_crop=True)")
         fps_list = check_video_fps(video_fps, batch)
-        ranges = _per_item_ranges(start_s, end_s, batch)
+        ranges = _per_item_ranges(start_s, end_s, video_items if video_items is not None else audio_items)
         streams = per_item(audio_stream, batch, "audio_stream")
 
         # Open every media file once; both modalities come from that one opening.
@@ -189,31 +189,22 @@ class SocialMAEProcessor(ProcessorMixin):
             ]
             missing = [i for i, clip in enumerate(clips) if clip is None]
             if missing:
-                if missing_audio == "drop" and len(missing) == batch:
+                if missing_audio == "drop" and len(missing) == batch and want_video:
                     want_audio = False
                 else:
                     names = ", ".join(item_name(audio_sources[i], i, batch) for i in missing)
-                    hint = (
-                        " (with missing_audio='drop' either every item or none may lack audio)"
-                        if missing_audio == "drop"
-                        else "; pass modalities='video' or missing_audio='drop' for video only"
-                    )
+                    if not want_video:  # audio alone was asked for: dropping it would leave nothing
+                        hint = ""
+                    elif len(missing) < batch:
+                        hint = (
+                            "; pass modalities='video' for video only (with missing_audio='drop' either every item "
+                            "or none may lack audio)"
+                        )
+                    else:
+                        hint = "; pass modalities='video' or missing_audio='drop' for video only"
                     raise MissingModalityError(f"no audio track in {names}{hint}")
-            # audio_stream names a track of the audio source: of the video file only when that is the source.
-            video_streams = streams if shared and want_audio else [None] * batch
             sampled = [
-                self._frames(
-                    item,
-                    i,
-                    batch,
-                    fps_list[i],
-                    opened,
-                    training,
-                    sample_indices_fn,
-                    generator,
-                    ranges[i],
-                    video_streams[i],
-                )
+                self._frames(item, i, batch, fps_list[i], opened, training, sample_indices_fn, generator, ranges[i])
                 for i, item in enumerate(video_items if want_video else [])
             ]
         finally:
@@ -241,10 +232,12 @@ class SocialMAEProcessor(ProcessorMixin):
         return BatchFeature(data=data)
 
     @staticmethod
-    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], key: int, audio_stream) -> MediaFile:
-        if key not in opened:
-            opened[key] = MediaFile(source, name=item_name(source, index, batch), audio_stream=audio_stream)
-        return opened[key]
+    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], audio_stream=None) -> MediaFile:
+        """The item's video file, opened once for both modalities (closed by the caller): by the audio pass with
+        its `audio_stream` when the audio comes from it, else by the frames pass (which reads no audio track)."""
+        if index not in opened:
+            opened[index] = MediaFile(source, name=item_name(source, index, batch), audio_stream=audio_stream)
+        return opened[index]
 
     def _audio_clip(self, source, i, batch, sampling_rate, opened, shared, time_range, audio_stream):
         """The item's clip for the feature extractor (mono, mean subtracted, cropped); None: no audio track."""
@@ -253,51 +246,58 @@ class SocialMAEProcessor(ProcessorMixin):
         if shared and not is_media_source(source):
             return None  # decoded frames carry no audio track
         if is_media_source(source):
-            # The same object as the video item -> share its opening.
-            media = self._open(source, i, batch, opened, key=i if shared else -1 - i, audio_stream=audio_stream)
-            if not media.has_audio:
+            if shared:  # the video item: its opening is kept for the frames
+                wave = self._read_media_audio(self._open(source, i, batch, opened, audio_stream), name, time_range)
+            else:  # an audio file of its own
+                with MediaFile(source, name=name, audio_stream=audio_stream) as media:
+                    wave = self._read_media_audio(media, name, time_range)
+            if wave is None:
                 return None
-            # Only the samples the fbank uses are decoded (a 3-hour file costs its first 10.25 s), and channels
-            # are mixed while decoding. The originals subtract the mean of the whole waveform; the mean of the
-            # window is subtracted here, which changes nothing but float rounding, since the fbank removes each
-            # frame's own mean anyway (see `clip_waveform`).
-            start, end = time_range or (None, None)
-            mix = extractor.audio_channel_mix
-            wave = media.read_audio(
-                extractor.sampling_rate, extractor.max_audio_samples, start_s=start, end_s=end, channel_mix=mix
-            )[0]
-            if wave.size and is_silent(wave):  # what the model hears
-                track = media.audio_track
-                logger.warning(
-                    "%s: its audio is silent (below %g dBFS): audio track %d of %d (%s), audio_channel_mix=%r. A "
-                    "voice on another track needs audio_stream=; one in a 5.1 centre channel, audio_channel_mix="
-                    "'downmix'",
-                    name,
-                    SILENCE_THRESHOLD_DBFS,
-                    track.index,
-                    len(media.audio_tracks()),
-                    track.layout,
-                    mix,
-                )
-            if not shared:
-                media.close()
-                del opened[-1 - i]
         elif is_array(source):
             wave = extractor.to_mono(source, sampling_rate, name)
             if time_range is not None:
-                start, end = time_range
-                rate = extractor.sampling_rate
-                wave = wave[round(start * rate) : None if end is None else round(end * rate)]
+                first, last = sample_range(*time_range, extractor.sampling_rate, name)
+                wave = wave[first:last]
         else:
             raise InvalidInputError(f"{name}: unsupported audio input of type {type(source).__name__}")
         return extractor.clip_waveform(wave, name, describe_range(time_range) if time_range is not None else None)
 
-    def _frames(self, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range, audio_stream):
+    def _read_media_audio(self, media: MediaFile, name: str, time_range) -> np.ndarray | None:
+        """The mono samples of a media file's audio track that the fbank uses; None: no audio track.
+
+        Only those samples are decoded (a 3-hour file costs its first 10.25 s), and channels are mixed while
+        decoding. The originals subtract the mean of the whole waveform; the mean of the window is subtracted
+        (by `clip_waveform`), which changes nothing but float rounding, since the fbank removes each frame's own
+        mean anyway."""
+        if not media.has_audio:
+            return None
+        extractor = self.feature_extractor
+        start, end = time_range or (None, None)
+        mix = extractor.audio_channel_mix
+        wave = media.read_audio(
+            extractor.sampling_rate, extractor.max_audio_samples, start_s=start, end_s=end, channel_mix=mix
+        )[0]
+        if wave.size and is_silent(wave):  # what the model hears
+            track = media.audio_track
+            logger.warning(
+                "%s: its audio is silent (below %g dBFS): audio track %d of %d (%s), audio_channel_mix=%r. A "
+                "voice on another track needs audio_stream=; one in a 5.1 centre channel, audio_channel_mix="
+                "'downmix'",
+                name,
+                SILENCE_THRESHOLD_DBFS,
+                track.index,
+                len(media.audio_tracks()),
+                track.layout,
+                mix,
+            )
+        return wave
+
+    def _frames(self, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range):
         """The item's chosen frames, uint8 RGB `(num_frames, H, W, 3)`, and their `VideoMetadata`."""
         name = item_name(item, i, batch)
         choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
         if is_media_source(item):
-            media = self._open(item, i, batch, opened, key=i, audio_stream=audio_stream)
+            media = self._open(item, i, batch, opened)
             return self.video_processor.read_media_frames(media, name, time_range=time_range, **choice)
         return self.video_processor.sample_decoded_frames(item, fps, name, time_range=time_range, **choice)
 
@@ -337,9 +337,12 @@ def _resolve_modalities(modalities, video_items, audio_items) -> tuple[bool, boo
     return want_video, want_audio
 
 
-def _per_item_ranges(start_s, end_s, batch: int) -> list[tuple[Fraction, Fraction | None] | None]:
-    """One (start, end) per item, validated; None for items used whole."""
+def _per_item_ranges(start_s, end_s, items: list) -> list[tuple[Fraction, Fraction | None] | None]:
+    """One (start, end) per item, validated (errors name the item); None for items used whole."""
+    batch = len(items)
     if start_s is None and end_s is None:
         return [None] * batch
     starts, ends = per_item(start_s, batch, "start_s"), per_item(end_s, batch, "end_s")
-    return [parse_time_range(start, end, item_position(i, batch)) for i, (start, end) in enumerate(zip(starts, ends))]
+    return [
+        parse_time_range(start, end, item_name(items[i], i, batch)) for i, (start, end) in enumerate(zip(starts, ends))
+    ]

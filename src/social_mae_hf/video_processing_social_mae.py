@@ -285,7 +285,7 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
                 or torch), or a list of RGB PIL images / `(height, width, 3)` arrays; or a list of such videos.
             video_metadata: transformers' `VideoMetadata` (or dict) of decoded frames, one or one per video; its
                 `fps` is what sampling needs.
-            video_fps: Or just the frame rate of decoded frames (one value, or one per video).
+            video_fps: Or just the frame rate of decoded frames (one value, or one per video, None for media files).
             do_sample_frames: Override `self.do_sample_frames`; without sampling every frame given is used.
             sample_indices_fn: transformers' convention, `fn(metadata=VideoMetadata, num_frames=...)` ->
                 `num_frames` frame indices; overrides `frame_sampling`.
@@ -314,7 +314,11 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             raise ValueError(f"{asked} needs a face crop: set face_crop (e.g. face_crop=True) on the processor")
         if face_detector is not None and not callable(face_detector):
             raise ValueError(f"face_detector must be a callable, got {type(face_detector).__name__}")
+        if return_tensors not in ("pt", "np", None):
+            raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
         items = as_batch(videos, is_single_video, "videos")
+        if items is None:
+            raise InvalidInputError("give `videos` (a media file, decoded frames, or a list of them)")
         batch = len(items)
         sample = processor.do_sample_frames if do_sample_frames is None else do_sample_frames
         metadata = _per_item_metadata(video_metadata, video_fps, batch)
@@ -354,8 +358,6 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         data = {"pixel_values": processor.transform(frames, device), **data}
         if return_tensors == "np":
             data = {key: value.detach().cpu().numpy() for key, value in data.items()}
-        elif return_tensors not in ("pt", None):
-            raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
         if return_metadata:
             data["video_metadata"] = chosen
         return BatchFeature(data=data, skip_tensor_conversion=["video_metadata"])
@@ -606,16 +608,18 @@ def frames_in_range(num_frames: int, fps: Fraction, time_range, name: str) -> tu
 
 
 def check_video_fps(video_fps, batch: int) -> list[float | None]:
-    """One validated frame rate per item (None where not given)."""
+    """One validated frame rate per item (None where not given: media files have their own)."""
     if video_fps is None:
         return [None] * batch
     values = per_item(video_fps, batch, "video_fps")
     for v in values:
+        if v is None:
+            continue
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0:
             raise InvalidInputError(f"`video_fps` must be a positive number, got {v!r}")
         if not math.isfinite(v):
             raise InvalidInputError(f"`video_fps` must be a finite number of frames per second, got {v!r}")
-    return [float(v) for v in values]
+    return [None if v is None else float(v) for v in values]
 
 
 def _per_item_metadata(video_metadata, video_fps, batch: int) -> list[dict | None]:
