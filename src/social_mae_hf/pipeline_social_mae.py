@@ -34,6 +34,6 @@ def __getattr__(name: str):
         raise ImportError(
             f"{name} comes from the social-mae-hf package, which is not installed: `pip install social-mae-hf`. "
             "The model itself loads without it (trust_remote_code=True with AutoModel, "
-            "AutoModelForVideoClassification, AutoFeatureExtractor)."
+            "AutoModelForVideoClassification, AutoProcessor)."
         ) from error
     return getattr(pipelines, name)
