@@ -20,14 +20,12 @@ import torch
 from huggingface_hub import HfApi, ModelCard
 
 from ..configuration_social_mae import SocialMAEConfig
-from ..files import open_permissions
 from ..hub import hub_offline, hub_reachable
 from ..loading import check_processor_matches
 from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
 from ..pipeline_social_mae import hub_custom_pipelines
-from ..processing_social_mae import SocialMAEProcessor
 from .cards import BASE_MODEL, CARDS, CardSpec
-from .convert import convert_checkpoint
+from .convert import convert_checkpoint, save_converted
 
 __all__ = [
     "CARDS",
@@ -185,9 +183,7 @@ def publish(
         **spec.config_overrides,
     )
     _check_spec(model, spec, checkpoint)
-    model.save_pretrained(folder)
-    open_permissions(*folder.glob("*.safetensors"))  # safetensors writes 0600: others could not read the upload
-    SocialMAEProcessor.for_model_config(model.config).save_pretrained(folder)
+    save_converted(model, folder)
     (folder / "README.md").write_text(card_text(spec, repo_id, base_model), encoding="utf-8")
     for line in verify_folder(model, folder):
         log(f"verified: {line}")
