@@ -121,10 +121,14 @@ def verify_folder(model, folder: Path) -> list[str]:
         raise ValueError(f"{folder}: config.json's auto_map is {config.get('auto_map')}, not the complete one")
     if config.get("custom_pipelines") != hub_custom_pipelines():
         raise ValueError(f"{folder}: config.json's custom_pipelines is {config.get('custom_pipelines')}, not ours")
-    code = ("modeling_social_mae.py", "processing_social_mae.py", "feature_extraction_social_mae.py")
-    missing = [
-        f for f in (*code, "video_processing_social_mae.py", "pipeline_social_mae.py") if not (folder / f).is_file()
-    ]
+    code = (
+        "modeling_social_mae.py",
+        "processing_social_mae.py",
+        "feature_extraction_social_mae.py",
+        "video_processing_social_mae.py",
+        "pipeline_social_mae.py",
+    )
+    missing = [f for f in code if not (folder / f).is_file()]
     if missing:
         raise ValueError(f"{folder}: missing code files {missing} (needed for trust_remote_code)")
     card = ModelCard((folder / "README.md").read_text(encoding="utf-8"))
