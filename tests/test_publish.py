@@ -51,6 +51,15 @@ def test_dry_run_builds_a_verified_folder(tmp_path, capsys, monkeypatch):
     assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o666 & ~umask}  # model.safetensors too
 
 
+def test_publish_names_the_hub_it_would_upload_to(tmp_path, monkeypatch):
+    # HF_ENDPOINT points huggingface_hub (and the reachability check) at another Hub: the messages must name it.
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.example.org/")
+    printed = []
+    publish(PRETRAIN, "social-mae", output_dir=tmp_path / "a", dry_run=True, log=printed.append, **TINY)
+    target = "https://hub.example.org/social-mae-hf/social-mae"
+    assert f"not uploading (--dry-run); would upload {tmp_path / 'a'} to {target}:" in printed
+
+
 def test_offline_and_unreachable_hub_do_not_upload(tmp_path, monkeypatch):
     monkeypatch.setattr(publish_module, "HfApi", _never_called)
     monkeypatch.setattr(publish_module, "hub_reachable", _never_called)
