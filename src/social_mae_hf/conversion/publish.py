@@ -20,7 +20,7 @@ import torch
 from huggingface_hub import HfApi, ModelCard
 
 from ..configuration_social_mae import SocialMAEConfig
-from ..hub import hub_offline, hub_reachable
+from ..hub import hub_endpoint, hub_offline, hub_reachable
 from ..loading import check_processor_matches
 from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
 from ..pipeline_social_mae import hub_custom_pipelines
@@ -201,7 +201,7 @@ def publish(
     elif not hub_reachable(timeout):
         reason = f"the Hub did not answer within {timeout:g} s"
     if reason is not None:
-        log(f"not uploading ({reason}); would upload {folder} to https://huggingface.co/{repo_id}:")
+        log(f"not uploading ({reason}); would upload {folder} to {hub_endpoint()}/{repo_id}:")
         for name, size in files:
             log(f"  {name:<36} {size:>14,} bytes")
         return PublishResult(folder, repo_id, files, uploaded=False, reason=reason)
@@ -214,5 +214,5 @@ def publish(
         commit_message=commit_message or f"Upload {card}, converted with social-mae-hf",
     )
     url = getattr(commit, "commit_url", None) or str(commit)
-    log(f"uploaded {len(files)} files to https://huggingface.co/{repo_id} ({url})")
+    log(f"uploaded {len(files)} files to {hub_endpoint()}/{repo_id} ({url})")
     return PublishResult(folder, repo_id, files, uploaded=True, commit_url=url)
