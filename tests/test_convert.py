@@ -20,7 +20,7 @@ from social_mae_hf import (
     SocialMAEProcessor,
 )
 from social_mae_hf.cli import main as cli_main
-from social_mae_hf.conversion.convert import CheckpointError, convert_checkpoint
+from social_mae_hf.conversion.convert import CheckpointError, convert_checkpoint, parse_id2label
 
 ATOL = 1e-5
 
@@ -401,6 +401,15 @@ def test_repeated_label_names_are_refused(tmp_path, capsys):
     assert cli_main([*args, "--id2label", '{"0": "a", "1": "a", "2": "b", "3": "c", "4": "d", "5": "e"}']) == 2
     assert "--id2label: each output needs its own name; repeated: 'a' (outputs [0, 1])" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_label_mapping_with_keys_that_are_not_indices_is_refused_alike_from_python_and_json():
+    # A dict from Python and the same mapping as JSON text get the one message naming --id2label.
+    for given in ({"anger": "0"}, '{"anger": "0"}'):
+        with pytest.raises(
+            ValueError, match=r"--id2label: the keys of a mapping must be output indices, got \['anger'\]"
+        ):
+            parse_id2label(given)
 
 
 def test_nan_and_infinite_weights_are_refused(tmp_path):
