@@ -358,16 +358,17 @@ def _layer_prefix(original_key: str) -> str:
 
 
 def parse_id2label(value: str | dict | list | None) -> dict[int, str] | None:
-    """`--id2label` as a JSON file, a JSON object/list string, or comma-separated names in index order."""
-    if value is None or isinstance(value, dict):
-        return _unique_names({int(k): str(v) for k, v in value.items()}) if value else None
-    if isinstance(value, list):
-        return _unique_names(dict(enumerate(map(str, value))))
-    text = Path(value).read_text() if os.path.isfile(value) else value
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
-        parsed = [name.strip() for name in text.split(",") if name.strip()]
+    """`--id2label` as a JSON file, a JSON object/list string, or comma-separated names in index order; from Python
+    also a dict or list, checked as the parsed JSON is."""
+    if value is None or (isinstance(value, dict) and not value):
+        return None
+    parsed = value
+    if not isinstance(value, (dict, list)):
+        text = Path(value).read_text() if os.path.isfile(value) else value
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            parsed = [name.strip() for name in text.split(",") if name.strip()]
     if isinstance(parsed, list):
         return _unique_names(dict(enumerate(map(str, parsed))))
     if isinstance(parsed, dict):
