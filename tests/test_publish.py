@@ -118,6 +118,9 @@ def test_publish_errors(tmp_path):
     (tmp_path / "full" / "old.bin").write_bytes(b"x")
     with pytest.raises(ValueError, match="full: is not empty"):
         publish(PRETRAIN, "social-mae", output_dir=tmp_path / "full", **quiet)
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"notes\.txt: is a file, not a folder to publish into"):
+        publish(PRETRAIN, "social-mae", output_dir=tmp_path / "notes.txt", **quiet)
 
 
 def test_verification_catches_a_folder_that_does_not_reload_identically(tmp_path):
