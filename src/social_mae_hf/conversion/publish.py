@@ -172,6 +172,8 @@ def publish(
             "pass --id2label in the order the head was trained with"
         )
     folder = Path(output_dir) if output_dir is not None else Path("publish") / repo_id.replace("/", "--")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder}: is a file, not a folder to publish into")
     if folder.exists() and any(folder.iterdir()):
         raise ValueError(f"{folder}: is not empty; publish into a new folder so that nothing stale is uploaded")
 
