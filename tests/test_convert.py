@@ -177,16 +177,16 @@ def test_every_original_tensor_lands_in_the_model(converted):
     ("name", "preset", "frames"), [("social_mae_pretrain", "social_mae", 8), ("cav_mae_finetune", "cav_mae", 1)]
 )
 def test_converted_folder_has_the_matching_processor(converted, name, preset, frames):
-    extractor = AutoProcessor.from_pretrained(converted[name])
-    assert type(extractor) is SocialMAEProcessor
+    processor = AutoProcessor.from_pretrained(converted[name])
+    assert type(processor) is SocialMAEProcessor
     expected = getattr(SocialMAEProcessor, preset)(image_size=32, max_length=64, num_frames=frames)
     for part, auto_class in (("feature_extractor", "AutoFeatureExtractor"), ("video_processor", "AutoVideoProcessor")):
-        settings = getattr(extractor, part).to_dict()
+        settings = getattr(processor, part).to_dict()
         auto_map = settings.pop("auto_map")  # the remote-code entries of a Hub-ready folder
         assert auto_class in auto_map and "AutoProcessor" in auto_map
         assert settings == getattr(expected, part).to_dict()
     model = AutoModel.from_pretrained(converted[name])
-    batch = extractor(
+    batch = processor(
         videos=np.zeros((30, 40, 48, 3), np.uint8),
         audio=np.sin(np.linspace(0, 400, 16000)).astype(np.float32),
         sampling_rate=16000,
