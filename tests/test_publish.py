@@ -30,6 +30,7 @@ def _never_called(*args, **kwargs):
 
 def test_dry_run_builds_a_verified_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(publish_module, "hub_reachable", _never_called)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)  # the default Hub, which the messages below name
     folder = tmp_path / "out"
     args = ["publish", str(FINETUNE), "--card", "social-mae-cremad", "--repo-id", "me/my-cremad"]
     assert cli_main([*args, "--id2label", EMOTIONS, "--output-dir", str(folder), "--dry-run", *TINY_HEADS]) == 0
