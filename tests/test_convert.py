@@ -20,7 +20,7 @@ from social_mae_hf import (
     SocialMAEProcessor,
 )
 from social_mae_hf.cli import main as cli_main
-from social_mae_hf.conversion.convert import CheckpointError, convert_checkpoint
+from social_mae_hf.conversion.convert import CheckpointError, convert_checkpoint, parse_id2label
 
 ATOL = 1e-5
 
@@ -177,16 +177,16 @@ def test_every_original_tensor_lands_in_the_model(converted):
     ("name", "preset", "frames"), [("social_mae_pretrain", "social_mae", 8), ("cav_mae_finetune", "cav_mae", 1)]
 )
 def test_converted_folder_has_the_matching_processor(converted, name, preset, frames):
-    extractor = AutoProcessor.from_pretrained(converted[name])
-    assert type(extractor) is SocialMAEProcessor
+    processor = AutoProcessor.from_pretrained(converted[name])
+    assert type(processor) is SocialMAEProcessor
     expected = getattr(SocialMAEProcessor, preset)(image_size=32, max_length=64, num_frames=frames)
     for part, auto_class in (("feature_extractor", "AutoFeatureExtractor"), ("video_processor", "AutoVideoProcessor")):
-        settings = getattr(extractor, part).to_dict()
+        settings = getattr(processor, part).to_dict()
         auto_map = settings.pop("auto_map")  # the remote-code entries of a Hub-ready folder
         assert auto_class in auto_map and "AutoProcessor" in auto_map
         assert settings == getattr(expected, part).to_dict()
     model = AutoModel.from_pretrained(converted[name])
-    batch = extractor(
+    batch = processor(
         videos=np.zeros((30, 40, 48, 3), np.uint8),
         audio=np.sin(np.linspace(0, 400, 16000)).astype(np.float32),
         sampling_rate=16000,
@@ -401,6 +401,15 @@ def test_repeated_label_names_are_refused(tmp_path, capsys):
     assert cli_main([*args, "--id2label", '{"0": "a", "1": "a", "2": "b", "3": "c", "4": "d", "5": "e"}']) == 2
     assert "--id2label: each output needs its own name; repeated: 'a' (outputs [0, 1])" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_label_mapping_with_keys_that_are_not_indices_is_refused_alike_from_python_and_json():
+    # A dict from Python and the same mapping as JSON text get the one message naming --id2label.
+    for given in ({"anger": "0"}, '{"anger": "0"}'):
+        with pytest.raises(
+            ValueError, match=r"--id2label: the keys of a mapping must be output indices, got \['anger'\]"
+        ):
+            parse_id2label(given)
 
 
 def test_nan_and_infinite_weights_are_refused(tmp_path):

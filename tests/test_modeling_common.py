@@ -336,7 +336,7 @@ def test_offloading_to_disk_gives_the_same_outputs(model_class, tmp_path):
 @pytest.mark.parametrize(("dtype", "atol"), [(torch.bfloat16, 0.15), (torch.float16, 0.02)])
 @pytest.mark.parametrize("model_class", MODEL_CLASSES)
 def test_loading_in_half_precision(model_class, dtype, atol, tmp_path):
-    """`from_pretrained(dtype=...)` gives that dtype, and float32 features (what the extractor makes) still run."""
+    """`from_pretrained(dtype=...)` gives that dtype, and float32 features (what the processor makes) still run."""
     model = build(model_class)
     model.save_pretrained(tmp_path)
     half = model_class.from_pretrained(tmp_path, dtype=dtype).eval()

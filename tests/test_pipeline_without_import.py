@@ -98,3 +98,17 @@ def test_pipelines_of_a_folder_without_the_package_or_a_head(converted, media, t
     assert (
         no_head["error"] == "ModelFilesError" and "no trained classification or regression head" in no_head["message"]
     )
+
+
+def test_a_broken_install_is_not_reported_as_a_missing_package(monkeypatch):
+    # The package is installed but its pipelines cannot be imported (here: blocked, as a missing dependency would
+    # do): the error is that import's own, not the advice to install the package.
+    import social_mae_hf
+    from social_mae_hf import pipeline_social_mae
+
+    monkeypatch.delattr(social_mae_hf, "pipelines", raising=False)
+    monkeypatch.setitem(sys.modules, "social_mae_hf.pipelines", None)
+    with pytest.raises(ImportError) as caught:
+        pipeline_social_mae.AudioVisualClassificationPipeline  # noqa: B018
+    assert caught.value.name == "social_mae_hf.pipelines"
+    assert "pip install social-mae-hf" not in str(caught.value)

@@ -30,6 +30,7 @@ def _never_called(*args, **kwargs):
 
 def test_dry_run_builds_a_verified_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(publish_module, "hub_reachable", _never_called)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)  # the default Hub, which the messages below name
     folder = tmp_path / "out"
     args = ["publish", str(FINETUNE), "--card", "social-mae-cremad", "--repo-id", "me/my-cremad"]
     assert cli_main([*args, "--id2label", EMOTIONS, "--output-dir", str(folder), "--dry-run", *TINY_HEADS]) == 0
@@ -49,6 +50,15 @@ def test_dry_run_builds_a_verified_folder(tmp_path, capsys, monkeypatch):
     umask = os.umask(0)
     os.umask(umask)
     assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o666 & ~umask}  # model.safetensors too
+
+
+def test_publish_names_the_hub_it_would_upload_to(tmp_path, monkeypatch):
+    # HF_ENDPOINT points huggingface_hub (and the reachability check) at another Hub: the messages must name it.
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.example.org/")
+    printed = []
+    publish(PRETRAIN, "social-mae", output_dir=tmp_path / "a", dry_run=True, log=printed.append, **TINY)
+    target = "https://hub.example.org/social-mae-hf/social-mae"
+    assert f"not uploading (--dry-run); would upload {tmp_path / 'a'} to {target}:" in printed
 
 
 def test_offline_and_unreachable_hub_do_not_upload(tmp_path, monkeypatch):
@@ -109,6 +119,9 @@ def test_publish_errors(tmp_path):
     (tmp_path / "full" / "old.bin").write_bytes(b"x")
     with pytest.raises(ValueError, match="full: is not empty"):
         publish(PRETRAIN, "social-mae", output_dir=tmp_path / "full", **quiet)
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"notes\.txt: is a file, not a folder to publish into"):
+        publish(PRETRAIN, "social-mae", output_dir=tmp_path / "notes.txt", **quiet)
 
 
 def test_verification_catches_a_folder_that_does_not_reload_identically(tmp_path):

@@ -52,9 +52,9 @@ def _display(pixel_values, processor):
 
 
 def test_panels_of_a_social_mae_reconstruction(social, media):
-    model, extractor, inputs = social
+    model, processor, inputs = social
     assert model.config.legacy_video_target_order  # a converted Social-MAE
-    result = reconstruct(model, inputs, extractor, seed=3)
+    result = reconstruct(model, inputs, processor, seed=3)
     out, hidden, trained, predicted = _panels_by_hand(model, inputs, seed=3, legacy=True)
 
     # Original: the clip's frames, RGB, as a video processor without normalisation and in RGB gives them.
@@ -69,10 +69,10 @@ def test_panels_of_a_social_mae_reconstruction(social, media):
     np.testing.assert_array_equal(result.masked_frames[~hidden], result.frames[~hidden])
 
     # Reconstruction: predictions where they were trained, placed in the legacy (time, height, width) order.
-    expected = np.where(trained, _display(predicted, extractor), result.frames)
+    expected = np.where(trained, _display(predicted, processor), result.frames)
     np.testing.assert_allclose(result.reconstructed_frames, expected, atol=1e-6)
     _, _, trained_new, predicted_new = _panels_by_hand(model, inputs, seed=3, legacy=False)
-    wrong = np.where(trained_new, _display(predicted_new, extractor), result.frames)
+    wrong = np.where(trained_new, _display(predicted_new, processor), result.frames)
     assert np.abs(result.reconstructed_frames - wrong).max() > 0.1  # the order matters
 
     # Spectrogram: (mel, time), masked patches replaced by the prediction.
@@ -95,8 +95,8 @@ def test_panels_of_a_social_mae_reconstruction(social, media):
 def test_legacy_order_figure_shows_what_was_predicted_where(social):
     """Converted Social-MAE: the predicted patches are not the hidden ones; the figure fades what was not predicted
     and its caption says why."""
-    model, extractor, inputs = social
-    result = reconstruct(model, inputs, extractor, seed=3)
+    model, processor, inputs = social
+    result = reconstruct(model, inputs, processor, seed=3)
     _, hidden, trained, _ = _panels_by_hand(model, inputs, seed=3, legacy=True)
     np.testing.assert_array_equal(result.predicted_frames, trained[..., 0])
     assert (result.predicted_frames != hidden[..., 0]).mean() > 0.1  # the legacy order moves predictions
@@ -117,18 +117,18 @@ def test_legacy_order_figure_shows_what_was_predicted_where(social):
     assert "Legacy video target order" in lines[1] and "the predicted patches are not the hidden ones" in lines[1]
     strips_end = top + height + 4 + 3 * (max(64, result.spectrogram.shape[0]) + 4)
     assert (image[strips_end:, :, :] < 100).any()  # the caption is drawn under the strips
-    cav_like = reconstruct(model, inputs, extractor, seed=3)
+    cav_like = reconstruct(model, inputs, processor, seed=3)
     cav_like.legacy_video_target_order = False
     assert len(caption(cav_like)) == 1
 
 
 def test_mask_ratio_and_seed(social):
-    model, extractor, inputs = social
-    half = reconstruct(model, inputs, extractor, mask_ratio=0.5, seed=0)
+    model, processor, inputs = social
+    half = reconstruct(model, inputs, processor, mask_ratio=0.5, seed=0)
     assert (half.masked_frames == MASKED_GREY).all(axis=-1).mean() == pytest.approx(0.5, abs=0.01)
-    again = reconstruct(model, inputs, extractor, mask_ratio=0.5, seed=0)
+    again = reconstruct(model, inputs, processor, mask_ratio=0.5, seed=0)
     np.testing.assert_array_equal(half.reconstructed_frames, again.reconstructed_frames)
-    other = reconstruct(model, inputs, extractor, mask_ratio=0.5, seed=1)
+    other = reconstruct(model, inputs, processor, mask_ratio=0.5, seed=1)
     assert not np.array_equal(half.masked_frames, other.masked_frames)
 
 

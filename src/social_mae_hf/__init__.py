@@ -13,9 +13,11 @@ Layout, in the order data flows (media file -> decoding -> features -> model -> 
   hands audio to `feature_extraction_social_mae` and frames to `video_processing_social_mae`) and what they import
   (`media` decodes with PyAV, `fbank` is the Kaldi log-mel, `frame_sampling` the originals' frame choice,
   `face_crop` the optional crop around the face, `batching` names batch items, `legacy_settings` reads folders
-  saved before the processor split, `errors`).
-  Next to them, `auto` registers the Auto classes, `loading` loads a saved model and its processor for a job,
-  `hub` asks whether the Hub is usable, `retrieval` and `reconstruction` are small tools on model outputs.
+  saved before the processor split, `errors`, and `pipeline_social_mae`, the folder's `custom_pipelines` entry
+  that points transformers at the installed package's pipelines).
+  Next to them, `registration` registers with transformers when its machinery is imported, `auto` registers the
+  Auto classes, `loading` loads a saved model and its processor for a job, `hub` asks whether the Hub is usable,
+  `files` writes result files, `retrieval` and `reconstruction` are small tools on model outputs.
 - Packages group the rest by job: `pipelines/` (the two transformers pipelines), `conversion/` (original
   checkpoints -> Hub folders), `cli/` (one module per `social-mae` command), `synthetic/` (generated media),
   `training/` (the parts `examples/run_finetune.py` and `examples/run_pretrain.py` assemble: `training/data/` for

@@ -47,7 +47,8 @@ def is_legacy(settings: dict) -> bool:
 
 
 def audio_settings(settings: dict) -> dict:
-    """The feature extractor's settings from a legacy file (video settings and the former `auto_map` dropped)."""
+    """The feature extractor's settings from a legacy file: the video settings dropped, audio ones renamed (its
+    `auto_map` named the feature extractor's module, and stays)."""
     out = {k: v for k, v in settings.items() if k not in LEGACY_VIDEO_KEYS and k not in LEGACY_AUDIO_KEYS}
     for old, new in LEGACY_AUDIO_KEYS.items():
         if old in settings:

@@ -830,7 +830,7 @@ class SocialMAEModel(SocialMAEPreTrainedModel):
         input_values (`torch.FloatTensor` of shape `(batch_size, audio_length, num_mel_bins)`, *optional*):
             Normalised Kaldi fbank, time first, from [`SocialMAEFeatureExtractor`].
         pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`, *optional*):
-            Normalised frames, from [`SocialMAEFeatureExtractor`].
+            Normalised frames, from [`SocialMAEVideoProcessor`].
         audio_mask_ratio / video_mask_ratio (`float`, *optional*):
             Remove this share of the modality's tokens before its layers, as pretraining does; no masking by default.
         audio_noise (`torch.FloatTensor` of shape `(batch_size, num_audio_patches)`, *optional*) / video_noise:

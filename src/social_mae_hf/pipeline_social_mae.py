@@ -31,9 +31,11 @@ def __getattr__(name: str):
     try:
         from social_mae_hf import pipelines
     except ImportError as error:
+        if error.name != "social_mae_hf":  # installed, but something it imports is missing: that error says what
+            raise
         raise ImportError(
             f"{name} comes from the social-mae-hf package, which is not installed: `pip install social-mae-hf`. "
             "The model itself loads without it (trust_remote_code=True with AutoModel, "
-            "AutoModelForVideoClassification, AutoFeatureExtractor)."
+            "AutoModelForVideoClassification, AutoProcessor)."
         ) from error
     return getattr(pipelines, name)

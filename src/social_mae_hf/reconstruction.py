@@ -32,7 +32,7 @@ from .media import MediaFile, is_media_source, parse_time_range
 from .modeling_social_mae import patch_statistics
 from .processing_social_mae import SocialMAEProcessor
 
-__all__ = ["Reconstruction", "check_mask_ratio", "reconstruct", "render"]
+__all__ = ["Reconstruction", "check_mask_ratio", "reconstruct", "reconstruct_file", "render"]
 
 MASKED_GREY = 0.5  # removed video patches, in display [0, 1] RGB
 FADE = 0.6  # share of white mixed into the parts of a reconstruction row that are the input, not a prediction

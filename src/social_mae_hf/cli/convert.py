@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         **conversion_kwargs(args),
         task=args.task,
         id2label=args.id2label,
-        write_feature_extractor=not args.no_feature_extractor,
+        write_processor=not args.no_feature_extractor,
         overwrite=args.overwrite,
         log=print,
     )

@@ -358,16 +358,17 @@ def _layer_prefix(original_key: str) -> str:
 
 
 def parse_id2label(value: str | dict | list | None) -> dict[int, str] | None:
-    """`--id2label` as a JSON file, a JSON object/list string, or comma-separated names in index order."""
-    if value is None or isinstance(value, dict):
-        return _unique_names({int(k): str(v) for k, v in value.items()}) if value else None
-    if isinstance(value, list):
-        return _unique_names(dict(enumerate(map(str, value))))
-    text = Path(value).read_text() if os.path.isfile(value) else value
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
-        parsed = [name.strip() for name in text.split(",") if name.strip()]
+    """`--id2label` as a JSON file, a JSON object/list string, or comma-separated names in index order; from Python
+    also a dict or list, checked as the parsed JSON is."""
+    if value is None or (isinstance(value, dict) and not value):
+        return None
+    parsed = value
+    if not isinstance(value, (dict, list)):
+        text = Path(value).read_text() if os.path.isfile(value) else value
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            parsed = [name.strip() for name in text.split(",") if name.strip()]
     if isinstance(parsed, list):
         return _unique_names(dict(enumerate(map(str, parsed))))
     if isinstance(parsed, dict):
@@ -424,7 +425,7 @@ def convert_checkpoint(
     decoder_num_attention_heads: int = 16,
     task: Task | None = None,
     id2label: str | dict | list | None = None,
-    write_feature_extractor: bool = True,
+    write_processor: bool = True,
     overwrite: bool = False,
     log: Callable[[str], None] = lambda message: None,
     **config_overrides,
@@ -433,7 +434,7 @@ def convert_checkpoint(
 
     The folder also gets the matching processor (`processor_config.json`: the family's preset, sized to the
     model), so that `AutoProcessor.from_pretrained(output_dir)` prepares inputs the model accepts.
-    `write_feature_extractor=False` leaves it out.
+    `write_processor=False` leaves it out.
 
     Pretraining checkpoints become [`SocialMAEForPreTraining`]; fine-tuned ones
     [`SocialMAEForAudioVisualClassification`], or [`SocialMAEForRegression`] with `task="regression"`.
@@ -488,8 +489,14 @@ def convert_checkpoint(
     model.load_state_dict(convert_state_dict(checkpoint.state_dict, model, source), strict=True)
     model.eval()
     if output_dir is not None:
-        model.save_pretrained(output_dir)
-        open_permissions(*Path(output_dir).glob("*.safetensors"))  # safetensors writes 0600; config.json is 0666-umask
-        if write_feature_extractor:
-            SocialMAEProcessor.for_model_config(config).save_pretrained(output_dir)
+        save_converted(model, output_dir, write_processor)
     return model
+
+
+def save_converted(model: SocialMAEPreTrainedModel, folder: str | os.PathLike, write_processor: bool = True) -> None:
+    """`save_pretrained` into `folder`, the weights readable as config.json is, and the matching processor (the
+    family's preset sized to the model) unless `write_processor` is false."""
+    model.save_pretrained(folder)
+    open_permissions(*Path(folder).glob("*.safetensors"))  # safetensors writes 0600; config.json is 0666-umask
+    if write_processor:
+        SocialMAEProcessor.for_model_config(model.config).save_pretrained(folder)

@@ -20,14 +20,12 @@ import torch
 from huggingface_hub import HfApi, ModelCard
 
 from ..configuration_social_mae import SocialMAEConfig
-from ..files import open_permissions
-from ..hub import hub_offline, hub_reachable
+from ..hub import hub_endpoint, hub_offline, hub_reachable
 from ..loading import check_processor_matches
 from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
 from ..pipeline_social_mae import hub_custom_pipelines
-from ..processing_social_mae import SocialMAEProcessor
 from .cards import BASE_MODEL, CARDS, CardSpec
-from .convert import convert_checkpoint
+from .convert import convert_checkpoint, save_converted
 
 __all__ = [
     "CARDS",
@@ -123,10 +121,14 @@ def verify_folder(model, folder: Path) -> list[str]:
         raise ValueError(f"{folder}: config.json's auto_map is {config.get('auto_map')}, not the complete one")
     if config.get("custom_pipelines") != hub_custom_pipelines():
         raise ValueError(f"{folder}: config.json's custom_pipelines is {config.get('custom_pipelines')}, not ours")
-    code = ("modeling_social_mae.py", "processing_social_mae.py", "feature_extraction_social_mae.py")
-    missing = [
-        f for f in (*code, "video_processing_social_mae.py", "pipeline_social_mae.py") if not (folder / f).is_file()
-    ]
+    code = (
+        "modeling_social_mae.py",
+        "processing_social_mae.py",
+        "feature_extraction_social_mae.py",
+        "video_processing_social_mae.py",
+        "pipeline_social_mae.py",
+    )
+    missing = [f for f in code if not (folder / f).is_file()]
     if missing:
         raise ValueError(f"{folder}: missing code files {missing} (needed for trust_remote_code)")
     card = ModelCard((folder / "README.md").read_text(encoding="utf-8"))
@@ -170,6 +172,8 @@ def publish(
             "pass --id2label in the order the head was trained with"
         )
     folder = Path(output_dir) if output_dir is not None else Path("publish") / repo_id.replace("/", "--")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder}: is a file, not a folder to publish into")
     if folder.exists() and any(folder.iterdir()):
         raise ValueError(f"{folder}: is not empty; publish into a new folder so that nothing stale is uploaded")
 
@@ -185,9 +189,7 @@ def publish(
         **spec.config_overrides,
     )
     _check_spec(model, spec, checkpoint)
-    model.save_pretrained(folder)
-    open_permissions(*folder.glob("*.safetensors"))  # safetensors writes 0600: others could not read the upload
-    SocialMAEProcessor.for_model_config(model.config).save_pretrained(folder)
+    save_converted(model, folder)
     (folder / "README.md").write_text(card_text(spec, repo_id, base_model), encoding="utf-8")
     for line in verify_folder(model, folder):
         log(f"verified: {line}")
@@ -201,7 +203,7 @@ def publish(
     elif not hub_reachable(timeout):
         reason = f"the Hub did not answer within {timeout:g} s"
     if reason is not None:
-        log(f"not uploading ({reason}); would upload {folder} to https://huggingface.co/{repo_id}:")
+        log(f"not uploading ({reason}); would upload {folder} to {hub_endpoint()}/{repo_id}:")
         for name, size in files:
             log(f"  {name:<36} {size:>14,} bytes")
         return PublishResult(folder, repo_id, files, uploaded=False, reason=reason)
@@ -214,5 +216,5 @@ def publish(
         commit_message=commit_message or f"Upload {card}, converted with social-mae-hf",
     )
     url = getattr(commit, "commit_url", None) or str(commit)
-    log(f"uploaded {len(files)} files to https://huggingface.co/{repo_id} ({url})")
+    log(f"uploaded {len(files)} files to {hub_endpoint()}/{repo_id} ({url})")
     return PublishResult(folder, repo_id, files, uploaded=True, commit_url=url)
