@@ -268,7 +268,8 @@ def test_model_location_mistakes_are_named_without_asking_the_hub(converted, med
         "no model folder social-mae-cremd; did you mean social-mae-cremad?"
     )
     assert error_of("embed", "models/cremad", clip, "--output", "e.safetensors").endswith(
-        "no model folder models/cremad"
+        "no model folder models/cremad (read as a local path because models/ is a folder here; for the Hub model of "
+        "that name, run from another folder)"
     )
     assert error_of("reconstruct", "/nowhere/model", clip).endswith("no model folder /nowhere/model")
     assert error_of("predict", "~/no-such-model-folder", clip).endswith("no model folder ~/no-such-model-folder")

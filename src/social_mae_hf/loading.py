@@ -86,8 +86,9 @@ def check_model_location(name, subfolder: str | None = None) -> None:
         or "--" in text
         or ".." in text
     )
+    namespace_is_folder = False
     if not local and "/" in text and Path(text.split("/")[0]).expanduser().is_dir():
-        local = True  # `models/cremad` with a local `models/` folder
+        local = namespace_is_folder = True  # `models/cremad` with a local `models/` folder
     parent = path.parent
     siblings = [p.name for p in parent.iterdir() if p.is_dir() and _is_model_folder(p)] if parent.is_dir() else []
     close = difflib.get_close_matches(path.name, siblings, n=1, cutoff=0.8)
@@ -95,6 +96,12 @@ def check_model_location(name, subfolder: str | None = None) -> None:
         local = True  # `social-mae-cremd` next to the model folder `social-mae-cremad`
     if local:
         hint = f"; did you mean {parent / close[0]}?" if close else ""
+        if namespace_is_folder and not close:
+            # e.g. the Hub id `social-mae-hf/...` run from the parent of a clone named `social-mae-hf`
+            hint = (
+                f" (read as a local path because {text.split('/')[0]}/ is a folder here; for the Hub model of that "
+                "name, run from another folder)"
+            )
         raise ModelFilesError(f"no model folder {text}{hint}")
 
 
