@@ -351,9 +351,9 @@ def test_processor_gets_upright_frames(tmp_path):
 # -- audio tracks and channels ---------------------------------------------------------------------------------
 
 
-def write_audio_tracks(path, tracks, *, video: bool = False, rate: int = 16000):
+def write_audio_tracks(path, tracks, *, video: bool = False, rate: int = 16000, video_seconds: float = 1.0):
     """A file with one stream per (codec, layout, samples (channels, n), default flag or None) in `tracks`,
-    after a short video stream when `video`."""
+    after a video stream of `video_seconds` when `video`."""
     with av.open(str(path), "w") as container:
         if video:
             picture = container.add_stream("libx264", rate=25)
@@ -365,7 +365,7 @@ def write_audio_tracks(path, tracks, *, video: bool = False, rate: int = 16000):
                 stream.disposition = av.stream.Disposition.default if default else av.stream.Disposition(0)
             streams.append((stream, samples, layout))
         if video:
-            for i, image in enumerate(synthetic.make_frames(1.0, fps=25, width=64, height=48)):
+            for i, image in enumerate(synthetic.make_frames(video_seconds, fps=25, width=64, height=48)):
                 frame = av.VideoFrame.from_ndarray(image, format="rgb24")
                 frame.pts = i
                 container.mux(picture.encode(frame))
@@ -413,6 +413,26 @@ def test_the_default_audio_track_is_read_and_any_can_be_chosen(tmp_path, suffix)
         MediaFile(path, audio_stream=2)
     with pytest.raises(InvalidInputError, match="must be an int"):
         MediaFile(path, audio_stream="1")
+
+
+def test_each_stream_has_its_own_length(tmp_path):
+    """A video whose audio stops early (or runs on): each stream's length, not only the file's (the longest)."""
+    short_audio = write_audio_tracks(
+        tmp_path / "short_audio.mp4", [("aac", "mono", tone(300, 2.0)[None], None)], video=True, video_seconds=6.0
+    )
+    with MediaFile(short_audio) as m:
+        lengths = m.stream_durations()
+        assert m.duration == pytest.approx(6.0, abs=0.1)
+    assert lengths.keys() == {"audio", "video"}
+    assert lengths["audio"] == pytest.approx(2.0, abs=0.1) and lengths["video"] == pytest.approx(6.0, abs=0.1)
+    long_audio = write_audio_tracks(tmp_path / "long_audio.mkv", [("flac", "mono", tone(300, 3.0)[None], None)])
+    with MediaFile(long_audio) as m:
+        assert m.stream_durations().keys() == {"audio"}
+    with MediaFile(
+        write_audio_tracks(tmp_path / "v.mp4", [("aac", "mono", tone(300, 3.0)[None], None)], video=True)
+    ) as m:
+        lengths = m.stream_durations()
+    assert lengths["audio"] == pytest.approx(3.0, abs=0.1) and lengths["video"] == pytest.approx(1.0, abs=0.1)
 
 
 def test_without_a_default_flag_the_first_track_is_read(tmp_path):

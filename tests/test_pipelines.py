@@ -111,6 +111,37 @@ def test_windows_give_a_timeline_of_each_window_s_prediction(classifier, referen
     assert [(w["start"], w["end"]) for w in classifier(clip, chunk_length_s=10)] == [(0.0, 6.0)]
 
 
+def test_windows_stay_where_every_modality_read_is(classifier, media, tmp_path, caplog):
+    """An audio track that stops before the video (or runs on after it) bounds the windows of an audiovisual
+    model, with a warning naming what is left out; asking for one modality covers all of it."""
+    from test_media import tone, write_audio_tracks
+
+    short_audio = str(
+        write_audio_tracks(
+            tmp_path / "a.mp4", [("aac", "mono", tone(300, 2.0)[None], None)], video=True, video_seconds=6
+        )
+    )
+    with caplog.at_level("WARNING", logger="social_mae_hf.pipelines.base"):
+        timeline = classifier(short_audio, chunk_length_s=1)
+    assert timeline[-1]["end"] == pytest.approx(2.0, abs=0.1) and len(timeline) == 2
+    assert "its audio lasts 2" in caplog.text and "its video 6" in caplog.text and "modalities='video'" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="social_mae_hf.pipelines.base"):
+        video_only = classifier(short_audio, chunk_length_s=1, modalities="video")
+    assert video_only[-1]["end"] == pytest.approx(6.0, abs=0.1) and len(video_only) == 6 and not caplog.text
+    long_audio = str(write_audio_tracks(tmp_path / "b.mp4", [("aac", "mono", tone(300, 3.0)[None], None)], video=True))
+    assert [round(w["end"], 1) for w in classifier(long_audio, chunk_length_s=0.5)] == [0.5, 1.0]
+    assert classifier(long_audio, chunk_length_s=0.5, modalities="audio")[-1]["end"] == pytest.approx(3.0, abs=0.1)
+    # Raw parts: the shorter bounds the windows too.
+    parts = {
+        "video": np.zeros((50, 32, 32, 3), np.uint8),
+        "video_fps": 25,
+        "audio": tone(300, 3.0),
+        "sampling_rate": 16000,
+    }
+    assert [(w["start"], w["end"]) for w in classifier(parts, chunk_length_s=1)] == [(0.0, 1.0), (1.0, 2.0)]
+
+
 def test_plan_windows():
     assert plan_windows(10.0, 4, None, "x") == [(0.0, 4.0), (4.0, 8.0), (6.0, 10.0)]
     assert plan_windows(8.0, 4, 2, "x") == [(0.0, 4.0), (2.0, 6.0), (4.0, 8.0)]

@@ -467,6 +467,20 @@ class MediaFile:
             seconds = (frame.pts - start) * time_base
         return max(round(seconds * sample_rate), 0)
 
+    def stream_durations(self) -> dict[str, float]:
+        """Seconds the chosen audio track and the video stream last, each on its own clock from its first
+        timestamp (as `read_audio` and `read_frames_at` count time); a stream that states no duration gets the
+        file's. A stream the file lacks, or a length nothing states, is left out."""
+        lengths = {}
+        for key, stream in (("audio", self._audio), ("video", self._video)):
+            if stream is None:
+                continue
+            if stream.duration and stream.time_base:
+                lengths[key] = float(stream.duration * stream.time_base)
+            elif self.duration is not None:
+                lengths[key] = self.duration
+        return lengths
+
     @property
     def duration(self) -> float | None:
         """Length in seconds (the container's, else its longest stream's); None when unknown."""

@@ -12,6 +12,8 @@ inputs reach the model.
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch.utils.data import DataLoader
 from transformers.pipelines.base import ChunkPipeline, no_collate_fn
@@ -26,6 +28,8 @@ __all__ = ["CLASSIFICATION_TASK", "FEATURE_EXTRACTION_TASK", "AudioVisualPipelin
 
 CLASSIFICATION_TASK = "audio-visual-classification"
 FEATURE_EXTRACTION_TASK = "audio-visual-feature-extraction"
+logger = logging.getLogger(__name__)
+
 _WINDOW_KEYS = ("is_last", "start", "end")
 
 
@@ -112,7 +116,7 @@ class AudioVisualPipeline(ChunkPipeline):
         face_detector=None,
         audio_stream=None,
     ):
-        item = parse_input(inputs)
+        item = parse_input(inputs, audio_stream)
         crop = {"return_face_crop": True, "face_detector": face_detector} if self.crops_faces else {}
         if face_detector is not None and not crop:
             raise ValueError("face_detector needs a face-cropping processor (its video processor's face_crop)")
@@ -121,7 +125,9 @@ class AudioVisualPipeline(ChunkPipeline):
                 raise ValueError("`stride_length_s` needs `chunk_length_s` (the window length)")
             windows = [(None, None)]
         else:
-            windows = plan_windows(item.duration, chunk_length_s, stride_length_s, item.name)
+            windows = plan_windows(item.duration(modalities), chunk_length_s, stride_length_s, item.name)
+            if (uncovered := item.uncovered(modalities)) is not None:
+                logger.warning(uncovered)
         for k, (start, end) in enumerate(windows):
             features = self.processor(
                 **item.processor_kwargs(),

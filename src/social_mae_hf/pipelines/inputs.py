@@ -9,7 +9,8 @@ or a dict of raw parts: `{"video": frames or media, "video_fps": fps, "audio": w
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,18 +22,45 @@ from ..media import MediaFile, describe_source, is_media_source
 __all__ = ["DICT_KEYS", "AudioVisualInput", "parse_input", "plan_windows"]
 
 DICT_KEYS = ("video", "video_fps", "audio", "sampling_rate")
+# Streams of one file commonly end a few codec frames apart; past this, windows leave part of the longer one out.
+LENGTH_MISMATCH_S = 0.25
 
 
 @dataclass
 class AudioVisualInput:
-    """One input, ready for the processor (`processor_kwargs`); `duration` in seconds, None if unknown."""
+    """One input, ready for the processor (`processor_kwargs`); `lengths`: seconds of its audio and its video,
+    where known (a file's audio track may stop before its video, or run on after it)."""
 
     name: str
     videos: Any = None
     audio: Any = None
     sampling_rate: int | None = None
     video_fps: float | None = None
-    duration: float | None = None
+    lengths: dict[str, float] = field(default_factory=dict)
+
+    def duration(self, modalities: str | Sequence[str] | None = None) -> float | None:
+        """Seconds that windows may span: where every modality read is there (the shortest of their lengths).
+        None if unknown."""
+        read = self._lengths_read(modalities)
+        return min(read.values()) if read else None
+
+    def uncovered(self, modalities: str | Sequence[str] | None = None) -> str | None:
+        """What windows over `duration(modalities)` leave out of the longer stream, as a sentence; None if nothing."""
+        read = self._lengths_read(modalities)
+        if len(read) < 2:
+            return None
+        short, long = sorted(read, key=read.get)
+        if read[long] - read[short] <= LENGTH_MISMATCH_S:
+            return None
+        return (
+            f"{self.name}: its {short} lasts {read[short]:g} s and its {long} {read[long]:g} s; the windows cover "
+            f"the first {read[short]:g} s, where both are (modalities={long!r} covers all of its {long})"
+        )
+
+    def _lengths_read(self, modalities) -> dict[str, float]:
+        """The lengths of the modalities read: `modalities`, or all the input has when None (as the processor)."""
+        chosen = self.lengths if modalities is None else (modalities,) if isinstance(modalities, str) else modalities
+        return {m: self.lengths[m] for m in chosen if m in self.lengths}
 
     def processor_kwargs(self) -> dict:
         kwargs = {"videos": self.videos, "audio": self.audio}
@@ -43,12 +71,13 @@ class AudioVisualInput:
         return kwargs
 
 
-def parse_input(x) -> AudioVisualInput:
-    """Validate one pipeline input; media files are opened once to learn their streams and length."""
+def parse_input(x, audio_stream: int | None = None) -> AudioVisualInput:
+    """Validate one pipeline input; media files are opened once to learn their streams and lengths (the audio
+    track's: `audio_stream`'s)."""
     if is_media_source(x):
-        return _media_input(x)
+        return _media_input(x, audio_stream)
     if isinstance(x, dict):
-        return _dict_input(x)
+        return _dict_input(x, audio_stream)
     hint = ""
     if isinstance(x, (np.ndarray, torch.Tensor)):
         hint = (
@@ -61,17 +90,17 @@ def parse_input(x) -> AudioVisualInput:
     )
 
 
-def _media_input(source) -> AudioVisualInput:
+def _media_input(source, audio_stream) -> AudioVisualInput:
     name = describe_source(source)
-    with MediaFile(source) as media:
-        duration = media.duration
+    with MediaFile(source, audio_stream=audio_stream) as media:
+        lengths = media.stream_durations()
         if media.has_video:
-            return AudioVisualInput(name=name, videos=source, duration=duration)
+            return AudioVisualInput(name=name, videos=source, lengths=lengths)
         # An audio file: the model runs on its audio alone.
-        return AudioVisualInput(name=name, audio=source, duration=duration)
+        return AudioVisualInput(name=name, audio=source, lengths=lengths)
 
 
-def _dict_input(x: dict) -> AudioVisualInput:
+def _dict_input(x: dict, audio_stream) -> AudioVisualInput:
     unknown = sorted(set(x) - set(DICT_KEYS))
     if unknown:
         raise InvalidInputError(f"unknown key(s) {unknown} in a pipeline input dict; allowed keys: {DICT_KEYS}")
@@ -93,23 +122,28 @@ def _dict_input(x: dict) -> AudioVisualInput:
         audio=audio,
         sampling_rate=x.get("sampling_rate"),
         video_fps=x.get("video_fps"),
-        duration=_dict_duration(video, audio, x.get("video_fps"), x.get("sampling_rate")),
+        lengths=_dict_lengths(video, audio, x.get("video_fps"), x.get("sampling_rate"), audio_stream),
     )
 
 
-def _dict_duration(video, audio, video_fps, sampling_rate) -> float | None:
-    lengths = []
-    for part in (video, audio):
-        if part is not None and is_media_source(part):
-            with MediaFile(part) as media:
-                lengths.append(media.duration)
-    if video is not None and not is_media_source(video) and video_fps:
-        lengths.append(len(video) / float(video_fps))
-    if audio is not None and not is_media_source(audio) and sampling_rate:
+def _dict_lengths(video, audio, video_fps, sampling_rate, audio_stream) -> dict[str, float]:
+    """Seconds of each part; a video file without an `audio` part is also its audio source, as in the processor."""
+    lengths = {}
+    if video is not None and is_media_source(video):
+        with MediaFile(video, audio_stream=None if audio is not None else audio_stream) as media:
+            found = media.stream_durations()
+        lengths.update(found if audio is None else {k: v for k, v in found.items() if k == "video"})
+    elif video is not None and video_fps:
+        lengths["video"] = len(video) / float(video_fps)
+    if audio is not None and is_media_source(audio):
+        with MediaFile(audio, audio_stream=audio_stream) as media:
+            found = media.stream_durations()
+        if "audio" in found:
+            lengths["audio"] = found["audio"]
+    elif audio is not None and sampling_rate:
         samples = audio.shape[-1] if hasattr(audio, "shape") else len(audio)
-        lengths.append(samples / float(sampling_rate))
-    known = [v for v in lengths if v is not None]
-    return max(known) if known else None
+        lengths["audio"] = samples / float(sampling_rate)
+    return lengths
 
 
 def plan_windows(duration: float | None, chunk_length_s: float, stride_length_s: float | None, name: str):
