@@ -246,6 +246,9 @@ def test_retrieval_on_pipeline_embeddings(converted, media):
 def test_errors(converted, media, tmp_path, classifier):
     with pytest.raises(KeyError, match="Unknown task audio-visual-clasification"):
         pipeline("audio-visual-clasification", model=str(converted["social_mae_finetune"]))
+    for task in (CLASSIFY, EMBED):  # no public checkpoint to default to (transformers: a bare KeyError 'default')
+        with pytest.raises(ValueError, match=f"'{task}' has no default model: pass model="):
+            pipeline(task)
     with pytest.raises(ValueError, match=r"social_mae_pretrain: was saved as SocialMAEForPreTraining, which has no"):
         pipeline(CLASSIFY, model=str(converted["social_mae_pretrain"]))
     with pytest.raises(ValueError, match="pipeline needs a model with a classification or regression head"):

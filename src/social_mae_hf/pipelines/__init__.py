@@ -60,6 +60,20 @@ def load_pipeline_model(task: str, name, **kwargs):
     return loaders[task].from_pretrained(name, **kwargs)
 
 
+class _NoDefaultModel(dict):
+    """The registry's `default` for our tasks: `pipeline(task)` with no model asks it for `"model"`, and there is
+    no public checkpoint to load by default, so it says what to give (instead of transformers' bare KeyError)."""
+
+    def __init__(self, task: str):
+        super().__init__(model=None)
+        self.task = task
+
+    def __getitem__(self, key):
+        raise ValueError(
+            f"{self.task!r} has no default model: pass model= (a folder made by `social-mae convert`, or a Hub id)"
+        )
+
+
 def register_pipelines() -> None:
     """Add both tasks to transformers' pipeline registry (idempotent)."""
     tasks = (
@@ -69,5 +83,9 @@ def register_pipelines() -> None:
     for task, pipeline_class, model_class in tasks:
         if PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("impl") is not pipeline_class:
             PIPELINE_REGISTRY.register_pipeline(
-                task, pipeline_class=pipeline_class, pt_model=model_class, type="multimodal"
+                task,
+                pipeline_class=pipeline_class,
+                pt_model=model_class,
+                default=_NoDefaultModel(task),
+                type="multimodal",
             )
