@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .inputs import positive_int
+
 if TYPE_CHECKING:  # imported where used: building the command line must not import torch
     from ..configuration_social_mae import SocialMAEConfig
     from ..modeling_social_mae import SocialMAEModel, SocialMAEPreTrainedModel
@@ -175,7 +177,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video", default=None, help="Use this media file instead of generating a synthetic clip.")
     parser.add_argument("--output-dir", default=None, help="Where to write the synthetic clip (default: a temp dir).")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the synthetic clip and the random model.")
-    parser.add_argument("--top-k", type=int, default=3, help="Predictions to show for a classification model.")
+    parser.add_argument(
+        "--top-k", type=positive_int, default=3, help="Predictions to show for a classification model (default 3)."
+    )
 
 
 def run(args: argparse.Namespace) -> int:
