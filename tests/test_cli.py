@@ -243,6 +243,21 @@ def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):
     assert "--recall-at must be comma-separated integers" in capsys.readouterr().err
 
 
+def test_embed_refuses_a_recall_it_cannot_give_before_embedding(converted, media, tmp_path, capsys):
+    """A k below 1, or recall asked of video-only embeddings, stops the command before any file is embedded."""
+    model, clip = str(converted["cav_mae_pretrain"]), str(media("c25.mp4"))
+    output = tmp_path / "e.safetensors"
+    embed = ["embed", model, clip, "--output", str(output), "--quiet"]
+    for value in ("0", "1,-5"):
+        assert one_line_error(capsys, *embed, "--recall-at", value).endswith(
+            f"--recall-at must be comma-separated integers >= 1, got {value!r}"
+        )
+    assert one_line_error(capsys, *embed, "--recall-at", "1", "--modalities", "video").endswith(
+        "--recall-at needs audio and video embeddings of every file, but --modalities video leaves one out"
+    )
+    assert not output.exists()
+
+
 def test_model_location_mistakes_are_named_without_asking_the_hub(converted, media, tmp_path, monkeypatch, capsys):
     import huggingface_hub
 

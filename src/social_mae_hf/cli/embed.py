@@ -19,6 +19,7 @@ from .inputs import (
     face_options,
     load_processor_with_face_crop,
     parse_modalities,
+    positive_int,
     with_audio_options,
 )
 from .per_file import report_failures, run_per_file
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["run_embed"]
 
+KEYWORD_FLAGS = {"recall_ks": "--recall-at"}
 HELP = "Pooled audio, video and fused embeddings of media files, saved as safetensors; optional retrieval recall."
 
 
@@ -39,7 +41,7 @@ def run_embed(
     recursive: bool = False,
     batch_size: int = 1,
     device: str | None = None,
-    modalities: str | None = None,
+    modalities: str | tuple[str, ...] | None = None,
     missing_audio: str | None = None,
     recall_ks: list[int] | None = None,
     progress: bool = True,
@@ -63,6 +65,12 @@ def run_embed(
     from ..pipelines import FEATURE_EXTRACTION_TASK, load_pipeline_model
     from ..retrieval import recall_at_k
 
+    chosen = (modalities,) if isinstance(modalities, str) else tuple(modalities or ("audio", "video"))
+    if recall_ks and set(chosen) != {"audio", "video"}:
+        raise ValueError(
+            f"`recall_ks` needs audio and video embeddings of every file, but modalities='{'+'.join(chosen)}' "
+            "leaves one out"
+        )
     check_model_first("embed", model, inputs)
     check_device(device)
     check_face_options(face_options)
@@ -139,9 +147,9 @@ def run(args: argparse.Namespace) -> int:
     ks = None
     if args.recall_at is not None:
         try:
-            ks = [int(k) for k in args.recall_at.split(",")]
-        except ValueError as error:
-            raise ValueError(f"--recall-at must be comma-separated integers, got {args.recall_at!r}") from error
+            ks = [positive_int(k) for k in args.recall_at.split(",")]
+        except argparse.ArgumentTypeError:
+            raise ValueError(f"--recall-at must be comma-separated integers >= 1, got {args.recall_at!r}") from None
     result = run_embed(
         args.model,
         args.inputs,
