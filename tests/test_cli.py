@@ -455,3 +455,13 @@ def test_audio_track_and_channel_mix_options(converted, tmp_path, capsys):
     assert "tracks.mkv): --audio-stream 2, but it has 2 audio track(s): 0: mono (default); 1: 5.1" in (
         capsys.readouterr().err
     )
+
+
+def test_shard_counts_are_checked_by_the_command_line(tmp_path, capsys):
+    """A negative shard size or worker count is the option's usage error, naming it, before any manifest is read."""
+    for option in ("--clips-per-shard", "--num-workers"):
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main(["shard", str(tmp_path / "shards"), "--train-file", "train.csv", option, "-1"])
+        assert exit_info.value.code == 2
+        assert f"argument {option}: expected a whole number >= 0, got '-1'" in capsys.readouterr().err
+

@@ -2,6 +2,8 @@
 
 import argparse
 
+from .inputs import non_negative_int
+
 HELP = (
     "Pack manifests of clips into tar shards (one folder per split, with an index.json), optionally with the fbank "
     "and frames precomputed, for --train_shards of the training scripts."
@@ -27,7 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-columns", default=None, help="Regression: comma-separated float target columns.")
     parser.add_argument("--label-separator", default=",", help="Separator of class names in a multi-label cell.")
     parser.add_argument(
-        "--clips-per-shard", type=int, default=1000, help="Clips per shard (default 1000; 0: no limit but the size)."
+        "--clips-per-shard",
+        type=non_negative_int,
+        default=1000,
+        help="Clips per shard (default 1000; 0: no limit but the size).",
     )
     parser.add_argument(
         "--max-shard-size", default=None, help="Start a new shard before one grows past this size (e.g. 1GB, 500MB)."
@@ -53,7 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="abort",
         help="A clip that cannot be read (or decoded, with --precompute): abort, or leave it out (listed in the index).",
     )
-    parser.add_argument("--num-workers", type=int, default=0, help="Processes reading and precomputing clips.")
+    parser.add_argument(
+        "--num-workers", type=non_negative_int, default=0, help="Processes reading and precomputing clips."
+    )
     parser.add_argument("--overwrite", action="store_true", help="Replace the shards of an existing split folder.")
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
 
