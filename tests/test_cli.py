@@ -465,3 +465,8 @@ def test_shard_counts_are_checked_by_the_command_line(tmp_path, capsys):
         assert exit_info.value.code == 2
         assert f"argument {option}: expected a whole number >= 0, got '-1'" in capsys.readouterr().err
 
+
+def test_synthetic_data_refuses_a_split_given_twice(tmp_path, capsys):
+    error = one_line_error(capsys, "synthetic-data", str(tmp_path / "s"), "--num-clips", "train=4,train=8")
+    assert error.endswith("--num-clips 'train=4,train=8': the split train is given twice")
+    assert not (tmp_path / "s").exists()
