@@ -17,10 +17,9 @@ from .inputs import (
     check_model_first,
     collect_media,
     face_options,
-    load_processor_with_face_crop,
+    load_command_pipeline,
     parse_modalities,
     positive_int,
-    with_audio_options,
 )
 from .per_file import report_failures, run_per_file
 
@@ -60,9 +59,8 @@ def run_embed(
         raise ValueError(f"{output}: the output must be a .safetensors file")
     from safetensors.torch import save_file
     from tqdm.auto import tqdm
-    from transformers import pipeline
 
-    from ..pipelines import FEATURE_EXTRACTION_TASK, load_pipeline_model
+    from ..pipelines import FEATURE_EXTRACTION_TASK
     from ..retrieval import recall_at_k
 
     chosen = (modalities,) if isinstance(modalities, str) else tuple(modalities or ("audio", "video"))
@@ -78,9 +76,13 @@ def run_embed(
         files, skipped = collect_media(inputs, recursive)
         if skipped:
             print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
-        loaded = load_pipeline_model(FEATURE_EXTRACTION_TASK, model)
-        processor = with_audio_options(load_processor_with_face_crop(model, **(face_options or {})), audio_channel_mix)
-        embedder = pipeline(FEATURE_EXTRACTION_TASK, model=loaded, processor=processor, device=device)
+        embedder = load_command_pipeline(
+            FEATURE_EXTRACTION_TASK,
+            model,
+            device=device,
+            face_options=face_options,
+            audio_channel_mix=audio_channel_mix,
+        )
         params = {"modalities": modalities, "missing_audio": missing_audio, "audio_stream": audio_stream}
         params = {k: v for k, v in params.items() if v is not None}
         failures = []
