@@ -31,7 +31,7 @@ class AudioVisualFeatureExtractionPipeline(AudioVisualPipeline):
 
     @property
     def _encoder(self):
-        return getattr(self.model, "social_mae", self.model)
+        return self.model.base_model  # a head model's SocialMAEModel, or the model itself
 
     def _sanitize_parameters(self, return_tensors=None, **kwargs):
         preprocess, forward, postprocess = super()._sanitize_parameters(**kwargs)
