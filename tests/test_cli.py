@@ -31,6 +31,12 @@ def test_every_option_of_every_command_is_documented(capsys):
         assert "usage: social-mae " + name in capsys.readouterr().out
 
 
+def test_convert_no_processor_keeps_its_former_name():
+    for flag in ("--no-processor", "--no-feature-extractor"):
+        assert build_parser().parse_args(["convert", "x.pth", "out", flag]).no_processor is True
+    assert build_parser().parse_args(["convert", "x.pth", "out"]).no_processor is False
+
+
 @pytest.fixture()
 def folder_of_clips(media, tmp_path):
     folder = tmp_path / "clips"
