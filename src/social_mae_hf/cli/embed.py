@@ -54,7 +54,8 @@ def run_embed(
     video->audio recall@k over the files (they must have both modalities). Files that cannot be used are left out
     and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). `face_options`: the face crop's
     (`FACE_OPTIONS`); when the processor crops video, a `face_found` `(files,)` bool tensor is written too.
-    `audio_stream` picks the audio track of every file; `audio_channel_mix` replaces the processor's. Returns the tensors, the embedded files, the failures and the recall."""
+    `audio_stream` picks the audio track of every file; `audio_channel_mix` replaces the processor's. Returns
+    `{"tensors", "files", "failures", "recall"}`: the tensors, the embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
     from safetensors.torch import save_file

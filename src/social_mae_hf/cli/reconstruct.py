@@ -70,7 +70,8 @@ def _reconstruct(args: argparse.Namespace, png) -> str:
         end_s=args.end_s,
         audio_stream=args.audio_stream,
     )
-    title = f"{args.model} on {args.input}: reconstruction loss video {result.video_loss:.4f}, audio {result.audio_loss:.4f}"
+    losses = f"video {result.video_loss:.4f}, audio {result.audio_loss:.4f}"
+    title = f"{args.model} on {args.input}: reconstruction loss {losses}"
     if result.face_found is not None:
         title += "; face crop" if result.face_found else "; no face: full frame"
     render(result, title).save(png, format="PNG")

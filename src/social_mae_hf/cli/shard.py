@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--on-decode-error",
         choices=["abort", "skip"],
         default="abort",
-        help="A clip that cannot be read (or decoded, with --precompute): abort, or leave it out (listed in the index).",
+        help="A clip that cannot be read (or decoded, with --precompute): abort, or leave it out (listed in the "
+        "index).",
     )
     parser.add_argument(
         "--num-workers", type=non_negative_int, default=0, help="Processes reading and precomputing clips."
@@ -124,8 +125,8 @@ def _processor(args: argparse.Namespace):
         return None
     if bool(args.processor) == bool(args.config_name):
         raise ValueError(
-            f"--precompute {args.precompute} needs the processor of the model to train: --processor (a model or processor "
-            "folder) or --config-name (a preset, with --config-overrides as given to the training script)"
+            f"--precompute {args.precompute} needs the processor of the model to train: --processor (a model or "
+            "processor folder) or --config-name (a preset, with --config-overrides as given to the training script)"
         )
     if args.processor:
         from ..loading import load_processor

@@ -18,8 +18,8 @@ class AudioVisualFeatureExtractionPipeline(AudioVisualPipeline):
     with `return_tensors=True`. Works with any Social-MAE / CAV-MAE model (its encoder is used).
 
     Call parameters: `return_tensors`, and `chunk_length_s`, `stride_length_s`, `modalities`, `missing_audio`,
-    `face_detector`, `audio_stream` as in [`AudioVisualClassificationPipeline`]. With a face-cropping processor, each result (each
-    window) also has `"face_found"`, a bool.
+    `face_detector`, `audio_stream` as in [`AudioVisualClassificationPipeline`]. With a face-cropping processor,
+    each result (each window) also has `"face_found"`, a bool.
     """
 
     def _check_model(self) -> None:
