@@ -407,6 +407,20 @@ def test_keyword_hints_become_flags():
     )
 
 
+def test_training_script_flags_in_library_hints_become_the_commands(tmp_path, capsys):
+    """The manifest readers name the training scripts' options (`--split_column`); `social-mae shard` spells its
+    own `--split-column`."""
+    flags = keyword_flags(build_parser()._subparsers._group_actions[0].choices["shard"])
+    assert with_flags("needs its split column (--split_column); --do_train, --train-file", flags) == (
+        "needs its split column (--split-column); --do_train, --train-file"  # only the command's own options
+    )
+    manifest = tmp_path / "all.csv"
+    manifest.write_text("video,split\na.mp4,train\n")
+    assert one_line_error(capsys, "shard", str(tmp_path / "shards"), "--manifest", str(manifest)).endswith(
+        "a single manifest with several splits needs its split column (--split-column)"
+    )
+
+
 def test_synthetic_data_writes_loadable_manifests(tmp_path, capsys):
     out = tmp_path / "toy"
     assert cli_main(["synthetic-data", str(out), "--num-clips", "train=8,test=4", "--format", "jsonl"]) == 0
