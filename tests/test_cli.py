@@ -159,9 +159,12 @@ def test_predict_skips_bad_files_and_lists_them_at_the_end(converted, folder_wit
     assert "d.mp4" in report[start + 2] and "no audio track" in report[start + 2]
 
 
-def test_predict_on_error_abort_stops_at_the_first_bad_file(converted, folder_with_a_bad_file, capsys):
+@pytest.mark.parametrize("batch_size", ["1", "3"])
+def test_predict_on_error_abort_stops_at_the_first_bad_file(converted, folder_with_a_bad_file, capsys, batch_size):
+    """The files before the bad one are predicted whatever the batch size (a batch holding the bad file too)."""
     model = str(converted["social_mae_finetune"])
     args = ["predict", model, str(folder_with_a_bad_file), "--format", "jsonl", "--quiet", "--on-error", "abort"]
+    args += ["--batch-size", batch_size]
     assert cli_main(args) == 2
     captured = capsys.readouterr()
     assert [Path(json.loads(line)["file"]).name for line in captured.out.splitlines()] == ["a.mp4"]
