@@ -424,6 +424,17 @@ def test_training_script_flags_in_library_hints_become_the_commands(tmp_path, ca
     )
 
 
+def test_file_names_in_hints_stay_as_they_are():
+    """A path holding `name=value` (a partitioned folder) names the file, not an option: it is left alone."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--top-k", type=int)
+    parser.add_argument("--format", default="csv")
+    flags = keyword_flags(parser)
+    message = "runs/top_k=5/format=mp4.mp4: cannot be opened; pass top_k=3"
+    assert with_flags(message, flags) == "runs/top_k=5/format=mp4.mp4: cannot be opened; pass --top-k 3"
+    assert with_flags("C:\\runs\\top_k=5\\a.mp4: no such file", flags) == "C:\\runs\\top_k=5\\a.mp4: no such file"
+
+
 def test_synthetic_data_writes_loadable_manifests(tmp_path, capsys):
     out = tmp_path / "toy"
     assert cli_main(["synthetic-data", str(out), "--num-clips", "train=8,test=4", "--format", "jsonl"]) == 0

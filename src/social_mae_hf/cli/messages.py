@@ -14,10 +14,11 @@ import re
 
 __all__ = ["keyword_flags", "with_flags"]
 
-# `name=value`, the value quoted or running to a space, comma, semicolon, parenthesis or sentence end.
+# `name=value`, the value quoted or running to a space, comma, semicolon, parenthesis or sentence end; not inside
+# a path (a partitioned folder such as `runs/top_k=5/`): neither after a separator nor with one in the value.
 _KEYWORD_VALUE = re.compile(
-    r"(?<![\w-])(?P<name>[A-Za-z_]\w*)="
-    r"(?:'(?P<single>[^']*)'|\"(?P<double>[^\"]*)\"|(?P<bare>[^\s,;)'\"]+?))"
+    r"(?<![\w/\\-])(?P<name>[A-Za-z_]\w*)="
+    r"(?:'(?P<single>[^']*)'|\"(?P<double>[^\"]*)\"|(?P<bare>[^\s,;)'\"/\\]+?))"
     r"(?=[\s,;)]|[:.](?:\s|$)|$)"
 )
 _BACKTICKED = re.compile(r"`(?P<name>[A-Za-z_]\w*)`")
