@@ -1,5 +1,5 @@
-"""Which files a command runs on (the files named, and the media files in the folders named), and the options of
-the commands that run a model over them (among them the face crop)."""
+"""Which files a command runs on (the files named, and the media files in the folders named), the options of the
+commands that run a model over them (among them the face crop), and the processor and pipeline those options give."""
 
 from __future__ import annotations
 
