@@ -56,14 +56,14 @@ def write_clips(workdir: Path, count: int, **clip) -> list[Path]:
     return paths
 
 
-def loader(paths, extractor, batch: int, workers: int, steps: int, classes: int | None):
+def loader(paths, processor, batch: int, workers: int, steps: int, classes: int | None):
     names = tuple(str(i) for i in range(classes)) if classes else ()
     targets = TargetEncoder("classification", names) if classes else TargetEncoder("pretraining", ())
     records = [
         ClipRecord(str(paths[i % len(paths)]), None, str(i % classes) if classes else None, f"clip {i}")
         for i in range(batch * steps)
     ]
-    dataset = ClipDataset(records, extractor, targets, training=True)
+    dataset = ClipDataset(records, processor, targets, training=True)
     return torch.utils.data.DataLoader(
         dataset, batch_size=batch, num_workers=workers, collate_fn=SocialMAECollator(), shuffle=False
     )
@@ -120,13 +120,13 @@ def pipeline_section(args, paths) -> None:
         ("pretraining", SocialMAEForPreTraining, None),
     ):
         config = SocialMAEConfig.social_mae(num_labels=6, legacy_video_target_order=False)
-        extractor = SocialMAEProcessor.for_model_config(config)
+        processor = SocialMAEProcessor.for_model_config(config)
         torch.manual_seed(0)
         model = model_class(config)
         total = args.warmup + args.steps
         alone = train_steps(model, repeat(premade(config, 2, classes), total), args.warmup)
-        fed = train_steps(model, loader(paths, extractor, 2, 2, total, classes), args.warmup)
-        data = pipeline_only(loader(paths, extractor, 2, 2, 4 * total, classes), args.warmup)
+        fed = train_steps(model, loader(paths, processor, 2, 2, total, classes), args.warmup)
+        data = pipeline_only(loader(paths, processor, 2, 2, 4 * total, classes), args.warmup)
         print(f"| {name} | {alone:.3f} | {fed:.3f} | {fed / alone:.2f}x | {data:.2f} |", flush=True)
 
 
@@ -161,14 +161,14 @@ def small_model_section(args, workdir: Path) -> None:
     print("| --- | --- | --- | --- |")
     paths = write_clips(workdir / "small", 16, duration_s=1.0, fps=8, width=32, height=32, audio="tone")
     config = SocialMAEConfig.social_mae(**SMALL)
-    extractor = SocialMAEProcessor.for_model_config(config)
+    processor = SocialMAEProcessor.for_model_config(config)
     threads = torch.get_num_threads()
     baseline = None
     for workers, main_threads in ((0, threads), (2, threads), (2, 1)):
         torch.set_num_threads(main_threads)
         torch.manual_seed(0)
         model = SocialMAEForAudioVisualClassification(config)
-        rate = train_steps(model, loader(paths, extractor, 8, workers, 4 + 3 * args.small_steps, 4), 4)
+        rate = train_steps(model, loader(paths, processor, 8, workers, 4 + 3 * args.small_steps, 4), 4)
         baseline = baseline or rate
         print(f"| {workers} workers | {main_threads} | {rate:.1f} | {rate / baseline:.2f}x |", flush=True)
     torch.set_num_threads(threads)

@@ -31,6 +31,12 @@ def test_every_option_of_every_command_is_documented(capsys):
         assert "usage: social-mae " + name in capsys.readouterr().out
 
 
+def test_convert_no_processor_keeps_its_former_name():
+    for flag in ("--no-processor", "--no-feature-extractor"):
+        assert build_parser().parse_args(["convert", "x.pth", "out", flag]).no_processor is True
+    assert build_parser().parse_args(["convert", "x.pth", "out"]).no_processor is False
+
+
 @pytest.fixture()
 def folder_of_clips(media, tmp_path):
     folder = tmp_path / "clips"
@@ -153,9 +159,12 @@ def test_predict_skips_bad_files_and_lists_them_at_the_end(converted, folder_wit
     assert "d.mp4" in report[start + 2] and "no audio track" in report[start + 2]
 
 
-def test_predict_on_error_abort_stops_at_the_first_bad_file(converted, folder_with_a_bad_file, capsys):
+@pytest.mark.parametrize("batch_size", ["1", "3"])
+def test_predict_on_error_abort_stops_at_the_first_bad_file(converted, folder_with_a_bad_file, capsys, batch_size):
+    """The files before the bad one are predicted whatever the batch size (a batch holding the bad file too)."""
     model = str(converted["social_mae_finetune"])
     args = ["predict", model, str(folder_with_a_bad_file), "--format", "jsonl", "--quiet", "--on-error", "abort"]
+    args += ["--batch-size", batch_size]
     assert cli_main(args) == 2
     captured = capsys.readouterr()
     assert [Path(json.loads(line)["file"]).name for line in captured.out.splitlines()] == ["a.mp4"]
@@ -241,6 +250,21 @@ def test_embed_writes_embeddings_and_recall(converted, media, tmp_path, capsys):
         assert set(f.keys()) == {"video_embedding"}
     assert cli_main([*video_only, "--recall-at", "x"]) == 2
     assert "--recall-at must be comma-separated integers" in capsys.readouterr().err
+
+
+def test_embed_refuses_a_recall_it_cannot_give_before_embedding(converted, media, tmp_path, capsys):
+    """A k below 1, or recall asked of video-only embeddings, stops the command before any file is embedded."""
+    model, clip = str(converted["cav_mae_pretrain"]), str(media("c25.mp4"))
+    output = tmp_path / "e.safetensors"
+    embed = ["embed", model, clip, "--output", str(output), "--quiet"]
+    for value in ("0", "1,-5"):
+        assert one_line_error(capsys, *embed, "--recall-at", value).endswith(
+            f"--recall-at must be comma-separated integers >= 1, got {value!r}"
+        )
+    assert one_line_error(capsys, *embed, "--recall-at", "1", "--modalities", "video").endswith(
+        "--recall-at needs audio and video embeddings of every file, but --modalities video leaves one out"
+    )
+    assert not output.exists()
 
 
 def test_model_location_mistakes_are_named_without_asking_the_hub(converted, media, tmp_path, monkeypatch, capsys):
@@ -387,6 +411,31 @@ def test_keyword_hints_become_flags():
     )
 
 
+def test_training_script_flags_in_library_hints_become_the_commands(tmp_path, capsys):
+    """The manifest readers name the training scripts' options (`--split_column`); `social-mae shard` spells its
+    own `--split-column`."""
+    flags = keyword_flags(build_parser()._subparsers._group_actions[0].choices["shard"])
+    assert with_flags("needs its split column (--split_column); --do_train, --train-file", flags) == (
+        "needs its split column (--split-column); --do_train, --train-file"  # only the command's own options
+    )
+    manifest = tmp_path / "all.csv"
+    manifest.write_text("video,split\na.mp4,train\n")
+    assert one_line_error(capsys, "shard", str(tmp_path / "shards"), "--manifest", str(manifest)).endswith(
+        "a single manifest with several splits needs its split column (--split-column)"
+    )
+
+
+def test_file_names_in_hints_stay_as_they_are():
+    """A path holding `name=value` (a partitioned folder) names the file, not an option: it is left alone."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--top-k", type=int)
+    parser.add_argument("--format", default="csv")
+    flags = keyword_flags(parser)
+    message = "runs/top_k=5/format=mp4.mp4: cannot be opened; pass top_k=3"
+    assert with_flags(message, flags) == "runs/top_k=5/format=mp4.mp4: cannot be opened; pass --top-k 3"
+    assert with_flags("C:\\runs\\top_k=5\\a.mp4: no such file", flags) == "C:\\runs\\top_k=5\\a.mp4: no such file"
+
+
 def test_synthetic_data_writes_loadable_manifests(tmp_path, capsys):
     out = tmp_path / "toy"
     assert cli_main(["synthetic-data", str(out), "--num-clips", "train=8,test=4", "--format", "jsonl"]) == 0
@@ -441,3 +490,18 @@ def test_audio_track_and_channel_mix_options(converted, tmp_path, capsys):
     assert "tracks.mkv): --audio-stream 2, but it has 2 audio track(s): 0: mono (default); 1: 5.1" in (
         capsys.readouterr().err
     )
+
+
+def test_shard_counts_are_checked_by_the_command_line(tmp_path, capsys):
+    """A negative shard size or worker count is the option's usage error, naming it, before any manifest is read."""
+    for option in ("--clips-per-shard", "--num-workers"):
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main(["shard", str(tmp_path / "shards"), "--train-file", "train.csv", option, "-1"])
+        assert exit_info.value.code == 2
+        assert f"argument {option}: expected a whole number >= 0, got '-1'" in capsys.readouterr().err
+
+
+def test_synthetic_data_refuses_a_split_given_twice(tmp_path, capsys):
+    error = one_line_error(capsys, "synthetic-data", str(tmp_path / "s"), "--num-clips", "train=4,train=8")
+    assert error.endswith("--num-clips 'train=4,train=8': the split train is given twice")
+    assert not (tmp_path / "s").exists()

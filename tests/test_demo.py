@@ -1,5 +1,6 @@
 """`social-mae demo`: README's first command works offline, with the embedded default and with converted folders."""
 
+import pytest
 import torch
 
 from social_mae_hf.cli import main as cli_main
@@ -30,3 +31,12 @@ def test_demo_with_converted_folders(converted, media, capsys):
     assert results["reconstruction"] > 0
     results = run_demo(model=str(converted["social_mae_regression"]), video=clip)
     assert len(results["targets"]) == 6
+
+
+def test_demo_top_k_must_be_positive(capsys):
+    """`--top-k 0` would print an empty list and `-1` a torch traceback: argparse's usage error instead."""
+    for value in ("0", "-1"):
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main(["demo", "--top-k", value])
+        assert exit_info.value.code == 2
+        assert f"argument --top-k: expected a whole number >= 1, got '{value}'" in capsys.readouterr().err

@@ -58,9 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--id2label gives new ones.",
     )
     parser.add_argument(
-        "--no-feature-extractor",
+        "--no-processor",
+        "--no-feature-extractor",  # its name before the processor split
+        dest="no_processor",
         action="store_true",
-        help="Do not write the matching processor (processor_config.json: how media become inputs) next to the weights.",
+        help="Do not write the matching processor (processor_config.json: how media become inputs) next to the "
+        "weights. --no-feature-extractor is the same.",
     )
 
 
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         **conversion_kwargs(args),
         task=args.task,
         id2label=args.id2label,
-        write_processor=not args.no_feature_extractor,
+        write_processor=not args.no_processor,
         overwrite=args.overwrite,
         log=print,
     )

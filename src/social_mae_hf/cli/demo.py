@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .inputs import positive_int
+
 if TYPE_CHECKING:  # imported where used: building the command line must not import torch
     from ..configuration_social_mae import SocialMAEConfig
-    from ..modeling_social_mae import SocialMAEModel, SocialMAEPreTrainedModel
+    from ..modeling_social_mae import SocialMAEPreTrainedModel
     from ..processing_social_mae import SocialMAEProcessor
 
 HELP = "Generate a talking-face clip and run feature extraction and a model on it (offline, CPU)."
@@ -76,12 +78,6 @@ def _timed(fn):
     return result, time.perf_counter() - start
 
 
-def _encoder(model: SocialMAEPreTrainedModel) -> SocialMAEModel:
-    from ..modeling_social_mae import SocialMAEModel
-
-    return model if isinstance(model, SocialMAEModel) else model.social_mae
-
-
 def run_demo(
     model: str | None = None, video: str | None = None, output_dir: str | None = None, seed: int = 0, top_k: int = 3
 ) -> dict:
@@ -126,7 +122,7 @@ def _run_demo(model: str | None, video: str | None, output_dir: str | None, seed
     for name, tensor in features.items():
         print(f"   {name:13s} {tuple(tensor.shape)}  mean {tensor.mean():+.3f}  std {tensor.std():.3f}")
 
-    encoder = _encoder(network)
+    encoder = network.base_model  # the SocialMAEModel itself, or a head model's
     results = {"features": {k: tuple(v.shape) for k, v in features.items()}}
     print("4. encoder (pooled embedding = mean over tokens):")
     passes = {
@@ -175,7 +171,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video", default=None, help="Use this media file instead of generating a synthetic clip.")
     parser.add_argument("--output-dir", default=None, help="Where to write the synthetic clip (default: a temp dir).")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the synthetic clip and the random model.")
-    parser.add_argument("--top-k", type=int, default=3, help="Predictions to show for a classification model.")
+    parser.add_argument(
+        "--top-k", type=positive_int, default=3, help="Predictions to show for a classification model (default 3)."
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,9 +17,9 @@ from .inputs import (
     check_model_first,
     collect_media,
     face_options,
-    load_processor_with_face_crop,
+    load_command_pipeline,
     parse_modalities,
-    with_audio_options,
+    positive_int,
 )
 from .per_file import report_failures, run_per_file
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["run_embed"]
 
+KEYWORD_FLAGS = {"recall_ks": "--recall-at"}
 HELP = "Pooled audio, video and fused embeddings of media files, saved as safetensors; optional retrieval recall."
 
 
@@ -39,7 +40,7 @@ def run_embed(
     recursive: bool = False,
     batch_size: int = 1,
     device: str | None = None,
-    modalities: str | None = None,
+    modalities: str | tuple[str, ...] | None = None,
     missing_audio: str | None = None,
     recall_ks: list[int] | None = None,
     progress: bool = True,
@@ -53,16 +54,22 @@ def run_embed(
     video->audio recall@k over the files (they must have both modalities). Files that cannot be used are left out
     and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). `face_options`: the face crop's
     (`FACE_OPTIONS`); when the processor crops video, a `face_found` `(files,)` bool tensor is written too.
-    `audio_stream` picks the audio track of every file; `audio_channel_mix` replaces the processor's. Returns the tensors, the embedded files, the failures and the recall."""
+    `audio_stream` picks the audio track of every file; `audio_channel_mix` replaces the processor's. Returns
+    `{"tensors", "files", "failures", "recall"}`: the tensors, the embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
     from safetensors.torch import save_file
     from tqdm.auto import tqdm
-    from transformers import pipeline
 
-    from ..pipelines import FEATURE_EXTRACTION_TASK, load_pipeline_model
+    from ..pipelines import FEATURE_EXTRACTION_TASK
     from ..retrieval import recall_at_k
 
+    chosen = (modalities,) if isinstance(modalities, str) else tuple(modalities or ("audio", "video"))
+    if recall_ks and set(chosen) != {"audio", "video"}:
+        raise ValueError(
+            f"`recall_ks` needs audio and video embeddings of every file, but modalities='{'+'.join(chosen)}' "
+            "leaves one out"
+        )
     check_model_first("embed", model, inputs)
     check_device(device)
     check_face_options(face_options)
@@ -70,9 +77,13 @@ def run_embed(
         files, skipped = collect_media(inputs, recursive)
         if skipped:
             print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
-        loaded = load_pipeline_model(FEATURE_EXTRACTION_TASK, model)
-        processor = with_audio_options(load_processor_with_face_crop(model, **(face_options or {})), audio_channel_mix)
-        embedder = pipeline(FEATURE_EXTRACTION_TASK, model=loaded, processor=processor, device=device)
+        embedder = load_command_pipeline(
+            FEATURE_EXTRACTION_TASK,
+            model,
+            device=device,
+            face_options=face_options,
+            audio_channel_mix=audio_channel_mix,
+        )
         params = {"modalities": modalities, "missing_audio": missing_audio, "audio_stream": audio_stream}
         params = {k: v for k, v in params.items() if v is not None}
         failures = []
@@ -139,9 +150,9 @@ def run(args: argparse.Namespace) -> int:
     ks = None
     if args.recall_at is not None:
         try:
-            ks = [int(k) for k in args.recall_at.split(",")]
-        except ValueError as error:
-            raise ValueError(f"--recall-at must be comma-separated integers, got {args.recall_at!r}") from error
+            ks = [positive_int(k) for k in args.recall_at.split(",")]
+        except argparse.ArgumentTypeError:
+            raise ValueError(f"--recall-at must be comma-separated integers >= 1, got {args.recall_at!r}") from None
     result = run_embed(
         args.model,
         args.inputs,

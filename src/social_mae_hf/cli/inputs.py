@@ -1,5 +1,5 @@
-"""Which files a command runs on (the files named, and the media files in the folders named), and the options of
-the commands that run a model over them (among them the face crop)."""
+"""Which files a command runs on (the files named, and the media files in the folders named), the options of the
+commands that run a model over them (among them the face crop), and the processor and pipeline those options give."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ __all__ = [
     "check_model_first",
     "collect_media",
     "face_options",
-    "load_processor_with_face_crop",
+    "load_command_pipeline",
+    "load_command_processor",
     "non_negative_int",
     "parse_modalities",
     "positive_int",
-    "with_audio_options",
 ]
 
 # Containers PyAV reads that hold video or audio; other files in a folder are left out (and counted).
@@ -157,13 +157,6 @@ def add_audio_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def with_audio_options(processor, audio_channel_mix: str | None = None):
-    """`processor` hearing the channels as `--audio-channel-mix` says (unchanged without it)."""
-    if audio_channel_mix is not None:
-        processor.feature_extractor.audio_channel_mix = audio_channel_mix
-    return processor
-
-
 def parse_modalities(value: str | None):
     return None if value is None else tuple(value.split("+"))
 
@@ -221,15 +214,33 @@ def check_face_options(options: dict | None) -> None:
     face_crop_from_options(**(options or {}))
 
 
-def load_processor_with_face_crop(model: str, **options):
-    """The model's processor with the face crop `options` ask for (`FACE_OPTIONS`; without `face_crop`, the
-    processor's own setting stays), its detector built: a missing OpenCV or model file stops the command before
-    any file is read."""
+def load_command_processor(model: str, face_options: dict | None = None, audio_channel_mix: str | None = None):
+    """The model's processor with the command's options: the face crop `face_options` ask for (`FACE_OPTIONS`;
+    without `face_crop`, the processor's own setting stays), its detector built, so that a missing OpenCV or model
+    file stops the command before any file is read; and `--audio-channel-mix` (the processor's own without it)."""
     from ..loading import load_processor, with_face_crop
 
+    options = face_options or {}
     processor = load_processor(model)
     try:
-        return with_face_crop(processor, **options)
+        processor = with_face_crop(processor, **options)
     except ImportError as error:  # a one-line error, as for the other options
         detector = processor.video_processor.face_crop or {"detector": options.get("face_crop")}
         raise ValueError(f"face crop with detector {detector['detector']!r}: {error}") from None
+    if audio_channel_mix is not None:
+        processor.feature_extractor.audio_channel_mix = audio_channel_mix
+    return processor
+
+
+def load_command_pipeline(
+    task: str, model: str, *, device: str | None, face_options: dict | None, audio_channel_mix: str | None
+):
+    """`pipeline(task)` on `model` with the command's processor options; the model's loading errors are raised
+    as they are (one line), not in the traceback dump of `pipeline(task, model=name)`."""
+    from transformers import pipeline
+
+    from ..pipelines import load_pipeline_model
+
+    loaded = load_pipeline_model(task, model)
+    processor = load_command_processor(model, face_options, audio_channel_mix)
+    return pipeline(task, model=loaded, processor=processor, device=device)

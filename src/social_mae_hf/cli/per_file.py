@@ -52,29 +52,28 @@ def run_per_file(
 ) -> Iterator[tuple[str, object]]:
     """Yield `(name, result)` for every file `run` succeeds on, in order; `run(names)` returns one result per name.
 
-    A failing file is appended to `failures` (on_error="skip") or re-raised (on_error="abort").
+    A failing file is appended to `failures` (on_error="skip") or re-raised (on_error="abort"), after the files
+    before it whatever `group_size`.
     """
     if on_error not in ON_ERROR_CHOICES:
         raise ValueError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
     size = max(group_size, 1)
     for start in range(0, len(names), size):
         group = names[start : start + size]
-        try:
-            results = run(group)
-        except FILE_ERRORS as error:
-            if on_error == "abort":
-                raise
-            if len(group) == 1:
-                failures.append(FileFailure(group[0], _message(group[0], error)))
+        if len(group) > 1:
+            try:
+                results = run(group)
+            except FILE_ERRORS:
+                pass  # find the bad file(s) one by one
+            else:
+                yield from zip(group, results)
                 continue
-            results = None
-        if results is not None:
-            yield from zip(group, results)
-            continue
-        for name in group:  # the group failed: find its bad file(s)
+        for name in group:
             try:
                 result = run([name])[0]
             except FILE_ERRORS as error:
+                if on_error == "abort":
+                    raise
                 failures.append(FileFailure(name, _message(name, error)))
                 continue
             yield name, result

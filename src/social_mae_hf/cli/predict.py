@@ -17,10 +17,9 @@ from .inputs import (
     check_model_first,
     collect_media,
     face_options,
-    load_processor_with_face_crop,
+    load_command_pipeline,
     parse_modalities,
     positive_int,
-    with_audio_options,
 )
 from .per_file import FileFailure, report_failures, run_per_file
 
@@ -97,9 +96,8 @@ def run_predict(
     if output_format not in ("table", "jsonl"):
         raise ValueError(f"output format must be 'table' or 'jsonl', got {output_format!r}")
     from tqdm.auto import tqdm
-    from transformers import pipeline
 
-    from ..pipelines import CLASSIFICATION_TASK, load_pipeline_model
+    from ..pipelines import CLASSIFICATION_TASK
 
     out = output or sys.stdout
     check_model_first("predict", model, inputs)
@@ -108,10 +106,10 @@ def run_predict(
     files, skipped = collect_media(inputs, recursive)
     if skipped:
         print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
-    loaded = load_pipeline_model(CLASSIFICATION_TASK, model)
-    processor = with_audio_options(load_processor_with_face_crop(model, **(face_options or {})), audio_channel_mix)
-    face = processor.video_processor.face_crop is not None
-    classifier = pipeline(CLASSIFICATION_TASK, model=loaded, processor=processor, device=device)
+    classifier = load_command_pipeline(
+        CLASSIFICATION_TASK, model, device=device, face_options=face_options, audio_channel_mix=audio_channel_mix
+    )
+    face = classifier.crops_faces
     params = {k: v for k, v in call_params.items() if v is not None}
     names = [str(f) for f in files]
     width = max(len(n) for n in names)

@@ -50,7 +50,7 @@ def _reconstruct(args: argparse.Namespace, png) -> str:
 
     from ..loading import load_config, load_weights, saved_architecture
     from ..reconstruction import reconstruct_file, render
-    from .inputs import load_processor_with_face_crop, with_audio_options
+    from .inputs import load_command_processor
 
     architecture = saved_architecture(load_config(args.model))
     if architecture != "SocialMAEForPreTraining":
@@ -59,9 +59,7 @@ def _reconstruct(args: argparse.Namespace, png) -> str:
             "model (SocialMAEForPreTraining, with its decoder)"
         )
     model = load_weights(AutoModelForPreTraining.from_pretrained, args.model)
-    processor = with_audio_options(
-        load_processor_with_face_crop(args.model, **face_options(args)), args.audio_channel_mix
-    )
+    processor = load_command_processor(args.model, face_options(args), args.audio_channel_mix)
     result = reconstruct_file(
         model,
         processor,
@@ -72,7 +70,8 @@ def _reconstruct(args: argparse.Namespace, png) -> str:
         end_s=args.end_s,
         audio_stream=args.audio_stream,
     )
-    title = f"{args.model} on {args.input}: reconstruction loss video {result.video_loss:.4f}, audio {result.audio_loss:.4f}"
+    losses = f"video {result.video_loss:.4f}, audio {result.audio_loss:.4f}"
+    title = f"{args.model} on {args.input}: reconstruction loss {losses}"
     if result.face_found is not None:
         title += "; face crop" if result.face_found else "; no face: full frame"
     render(result, title).save(png, format="PNG")

@@ -2,6 +2,8 @@
 
 import argparse
 
+from .inputs import non_negative_int
+
 HELP = (
     "Pack manifests of clips into tar shards (one folder per split, with an index.json), optionally with the fbank "
     "and frames precomputed, for --train_shards of the training scripts."
@@ -27,7 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-columns", default=None, help="Regression: comma-separated float target columns.")
     parser.add_argument("--label-separator", default=",", help="Separator of class names in a multi-label cell.")
     parser.add_argument(
-        "--clips-per-shard", type=int, default=1000, help="Clips per shard (default 1000; 0: no limit but the size)."
+        "--clips-per-shard",
+        type=non_negative_int,
+        default=1000,
+        help="Clips per shard (default 1000; 0: no limit but the size).",
     )
     parser.add_argument(
         "--max-shard-size", default=None, help="Start a new shard before one grows past this size (e.g. 1GB, 500MB)."
@@ -51,9 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--on-decode-error",
         choices=["abort", "skip"],
         default="abort",
-        help="A clip that cannot be read (or decoded, with --precompute): abort, or leave it out (listed in the index).",
+        help="A clip that cannot be read (or decoded, with --precompute): abort, or leave it out (listed in the "
+        "index).",
     )
-    parser.add_argument("--num-workers", type=int, default=0, help="Processes reading and precomputing clips.")
+    parser.add_argument(
+        "--num-workers", type=non_negative_int, default=0, help="Processes reading and precomputing clips."
+    )
     parser.add_argument("--overwrite", action="store_true", help="Replace the shards of an existing split folder.")
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
 
@@ -117,8 +125,8 @@ def _processor(args: argparse.Namespace):
         return None
     if bool(args.processor) == bool(args.config_name):
         raise ValueError(
-            f"--precompute {args.precompute} needs the processor of the model to train: --processor (a model or processor "
-            "folder) or --config-name (a preset, with --config-overrides as given to the training script)"
+            f"--precompute {args.precompute} needs the processor of the model to train: --processor (a model or "
+            "processor folder) or --config-name (a preset, with --config-overrides as given to the training script)"
         )
     if args.processor:
         from ..loading import load_processor

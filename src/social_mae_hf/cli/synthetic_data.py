@@ -30,11 +30,15 @@ def run(args: argparse.Namespace) -> int:
     from ..synthetic.dataset import write_synthetic_dataset
 
     try:
-        counts = {split: int(count) for split, count in (pair.split("=") for pair in args.num_clips.split(","))}
+        pairs = [(split, int(count)) for split, count in (pair.split("=") for pair in args.num_clips.split(","))]
     except ValueError as error:
         raise ValueError(
             f"--num-clips {args.num_clips!r}: expected split=count pairs, e.g. train=64,test=32"
         ) from error
+    counts = dict(pairs)
+    if len(counts) < len(pairs):
+        twice = next(split for split in counts if sum(name == split for name, _ in pairs) > 1)
+        raise ValueError(f"--num-clips {args.num_clips!r}: the split {twice} is given twice")
     manifests = write_synthetic_dataset(
         args.output_dir,
         args.task,

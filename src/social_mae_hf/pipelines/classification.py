@@ -34,9 +34,9 @@ class AudioVisualClassificationPipeline(AudioVisualPipeline):
 
     Returns `[{"label", "score"}]` per input; a regression model gives every target, in the model's order,
     with its predicted value as `score`. With a face-cropping processor (`face_crop` in its video processor,
-    e.g. `processor=SocialMAEProcessor.from_pretrained(folder, face_crop=True)`), the frames are cropped around the face and
-    each row of an input with video also has `"face_found"` (False: no face, the whole frames were used), as
-    each window of a timeline does.
+    e.g. `processor=SocialMAEProcessor.from_pretrained(folder, face_crop=True)`), the frames are cropped around
+    the face and each row of an input with video also has `"face_found"` (False: no face, the whole frames were
+    used), as each window of a timeline does.
     """
 
     def _check_model(self) -> None:

@@ -18,8 +18,8 @@ class AudioVisualFeatureExtractionPipeline(AudioVisualPipeline):
     with `return_tensors=True`. Works with any Social-MAE / CAV-MAE model (its encoder is used).
 
     Call parameters: `return_tensors`, and `chunk_length_s`, `stride_length_s`, `modalities`, `missing_audio`,
-    `face_detector`, `audio_stream` as in [`AudioVisualClassificationPipeline`]. With a face-cropping processor, each result (each
-    window) also has `"face_found"`, a bool.
+    `face_detector`, `audio_stream` as in [`AudioVisualClassificationPipeline`]. With a face-cropping processor,
+    each result (each window) also has `"face_found"`, a bool.
     """
 
     def _check_model(self) -> None:
@@ -31,7 +31,7 @@ class AudioVisualFeatureExtractionPipeline(AudioVisualPipeline):
 
     @property
     def _encoder(self):
-        return getattr(self.model, "social_mae", self.model)
+        return self.model.base_model  # a head model's SocialMAEModel, or the model itself
 
     def _sanitize_parameters(self, return_tensors=None, **kwargs):
         preprocess, forward, postprocess = super()._sanitize_parameters(**kwargs)
