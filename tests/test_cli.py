@@ -184,6 +184,8 @@ def test_embed_leaves_out_bad_files(converted, folder_with_a_bad_file, tmp_path,
         video = f.get_tensor("video_embedding")
     expected = pipeline("audio-visual-feature-extraction", model=model)(good[1], return_tensors=True)
     torch.testing.assert_close(video[1], expected["video_embedding"])
+    assert cli_main([arg for arg in args if arg != "--quiet"]) == 1  # the progress bar counts skipped files too
+    assert "4/4" in capsys.readouterr().err
     bad_only = ["embed", model, str(folder_with_a_bad_file / "b.mp4"), "--output", str(tmp_path / "x.safetensors")]
     assert cli_main(bad_only) == 2
     assert "no file could be embedded" in capsys.readouterr().err

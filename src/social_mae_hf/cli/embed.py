@@ -95,9 +95,12 @@ def run_embed(
             failures,
         )
         names, rows = [], []
-        for name, row in tqdm(embedded, total=len(files), unit="file", disable=not progress, file=sys.stderr):
-            names.append(name)
-            rows.append(row)
+        with tqdm(total=len(files), unit="file", disable=not progress, file=sys.stderr) as bar:
+            for name, row in embedded:
+                names.append(name)
+                rows.append(row)
+                bar.update(len(names) + len(failures) - bar.n)  # skipped files count as done
+            bar.update(len(names) + len(failures) - bar.n)
         tensors = _stack(names, rows, failures)
         save_file(tensors, pending.path, metadata={"files": json.dumps(names), "model": str(model)})
     recall = None
