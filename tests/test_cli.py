@@ -489,7 +489,7 @@ def test_audio_track_and_channel_mix_options(converted, tmp_path, capsys):
     capsys.readouterr()
     wrong_track = ["embed", model, str(path), "--output", str(tmp_path / "x.safetensors"), "--audio-stream", "2"]
     assert cli_main(wrong_track) == 2  # the only file failed: nothing to write
-    assert "tracks.mkv): --audio-stream 2, but it has 2 audio track(s): 0: mono (default); 1: 5.1" in (
+    assert "tracks.mkv: --audio-stream 2, but it has 2 audio track(s): 0: mono (default); 1: 5.1" in (
         capsys.readouterr().err
     )
 
