@@ -74,9 +74,7 @@ def run_embed(
     check_device(device)
     check_face_options(face_options)
     with ReplacedAtEnd(output) as pending:  # a folder that cannot be written is reported before any work
-        files, skipped = collect_media(inputs, recursive)
-        if skipped:
-            print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
+        files = collect_media(inputs, recursive)
         embedder = load_command_pipeline(
             FEATURE_EXTRACTION_TASK,
             model,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from .per_file import add_on_error
@@ -86,9 +87,10 @@ def check_model_first(command: str, model: str, inputs: list[str]) -> None:
     raise ValueError(f"{model}: is a media file, but the model comes first ({usage}){hint}")
 
 
-def collect_media(paths: list[str | os.PathLike], recursive: bool = False) -> tuple[list[Path], list[Path]]:
-    """(files to run on, files skipped): files are taken as given (a non-media file then fails, naming itself);
-    folders contribute their media files by suffix, sorted, subfolders too with `recursive`."""
+def collect_media(paths: list[str | os.PathLike], recursive: bool = False) -> list[Path]:
+    """The files to run on: files are taken as given (a non-media file then fails, naming itself); folders
+    contribute their media files by suffix, sorted, subfolders too with `recursive` (the others are left out, with
+    a note on standard error)."""
     files, skipped = [], []
     for path in map(Path, paths):
         if path.is_dir() and (path / "config.json").is_file():
@@ -105,7 +107,9 @@ def collect_media(paths: list[str | os.PathLike], recursive: bool = False) -> tu
         raise ValueError(
             f"no media files in {', '.join(map(str, paths))} (looked for {', '.join(sorted(MEDIA_SUFFIXES))})"
         )
-    return files, skipped
+    if skipped:
+        print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
+    return files
 
 
 def add_model_and_inputs(parser: argparse.ArgumentParser, task: str) -> None:

@@ -103,9 +103,7 @@ def run_predict(
     check_model_first("predict", model, inputs)
     check_device(device)
     check_face_options(face_options)
-    files, skipped = collect_media(inputs, recursive)
-    if skipped:
-        print(f"skipping {len(skipped)} non-media file(s), e.g. {skipped[0]}", file=sys.stderr)
+    files = collect_media(inputs, recursive)
     classifier = load_command_pipeline(
         CLASSIFICATION_TASK, model, device=device, face_options=face_options, audio_channel_mix=audio_channel_mix
     )
