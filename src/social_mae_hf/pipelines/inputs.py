@@ -130,20 +130,21 @@ def _dict_lengths(video, audio, video_fps, sampling_rate, audio_stream) -> dict[
     """Seconds of each part; a video file without an `audio` part is also its audio source, as in the processor."""
     lengths = {}
     if video is not None and is_media_source(video):
-        with MediaFile(video, audio_stream=None if audio is not None else audio_stream) as media:
-            found = media.stream_durations()
+        found = _stream_lengths(video, None if audio is not None else audio_stream)
         lengths.update(found if audio is None else {k: v for k, v in found.items() if k == "video"})
     elif video is not None and video_fps:
         lengths["video"] = len(video) / float(video_fps)
     if audio is not None and is_media_source(audio):
-        with MediaFile(audio, audio_stream=audio_stream) as media:
-            found = media.stream_durations()
-        if "audio" in found:
-            lengths["audio"] = found["audio"]
+        lengths.update({k: v for k, v in _stream_lengths(audio, audio_stream).items() if k == "audio"})
     elif audio is not None and sampling_rate:
         samples = audio.shape[-1] if hasattr(audio, "shape") else len(audio)
         lengths["audio"] = samples / float(sampling_rate)
     return lengths
+
+
+def _stream_lengths(source, audio_stream) -> dict[str, float]:
+    with MediaFile(source, audio_stream=audio_stream) as media:
+        return media.stream_durations()
 
 
 def plan_windows(duration: float | None, chunk_length_s: float, stride_length_s: float | None, name: str):
