@@ -285,7 +285,7 @@ class ShardedClipDataset(ClipStream):
             np.random.default_rng([self.seed, epoch]).shuffle(order)
         return order
 
-    def worker_positions(self, epoch: int, worker: int, num_workers: int) -> np.ndarray:
+    def worker_positions(self, worker: int, num_workers: int) -> np.ndarray:
         """Epoch positions worker `worker` reads, in reading order: in training a contiguous run of whole batches,
         in evaluation every `num_workers`-th batch (see the module docstring)."""
         total = self.shards.num_samples
@@ -305,7 +305,7 @@ class ShardedClipDataset(ClipStream):
     def worker_plan(self, epoch: int, worker: int, num_workers: int) -> tuple[np.ndarray, np.ndarray]:
         """(positions in reading order, the order they are yielded in as indices into them, after the resume
         skip)."""
-        positions = self.worker_positions(epoch, worker, num_workers)
+        positions = self.worker_positions(worker, num_workers)
         rng = np.random.default_rng([self.seed, epoch, self.rank, worker, 1])
         order = buffer_order(len(positions), self.shuffle_buffer_size, rng)
         skip = batches_before(self._skipped_batches(epoch), worker, num_workers) * self.batch_size
