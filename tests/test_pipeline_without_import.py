@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import pipeline
 
-from social_mae_hf.pipeline_social_mae import hub_custom_pipelines
+from social_mae_hf.modeling_social_mae import hub_custom_pipelines
 
 SRC = Path(__file__).parents[1] / "src"
 

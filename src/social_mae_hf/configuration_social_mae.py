@@ -5,8 +5,6 @@ from typing import Literal
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
-from .pipeline_social_mae import hub_custom_pipelines
-
 
 @strict
 class SocialMAEConfig(PreTrainedConfig):
@@ -119,19 +117,13 @@ class SocialMAEConfig(PreTrainedConfig):
     regression_loss: Literal["l1", "mse"] = "l1"
 
     def __post_init__(self, **kwargs):
-        # A saved folder's `custom_pipelines` (see `pipeline_social_mae`) serve transformers without this package.
-        # The package registers its pipelines with transformers, which would prefer a loaded config's entry and ask
-        # for trust_remote_code; so the package's config drops it and a folder's copy of this file keeps it.
+        # A saved folder's `custom_pipelines` (written by the model's `save_pretrained`) serve transformers without
+        # this package. The package registers its pipelines with transformers, which would prefer a loaded config's
+        # entry and ask for trust_remote_code; so the package's config drops it and a folder's copy of this file
+        # keeps it.
         if __package__ == "social_mae_hf":
             kwargs.pop("custom_pipelines", None)
         super().__post_init__(**kwargs)
-
-    def to_dict(self) -> dict:
-        """As transformers', plus the folder's `custom_pipelines` when saved with its code (for the Hub)."""
-        output = super().to_dict()
-        if self._auto_class is not None:
-            output["custom_pipelines"] = hub_custom_pipelines()
-        return output
 
     @classmethod
     def social_mae(cls, **kwargs) -> "SocialMAEConfig":

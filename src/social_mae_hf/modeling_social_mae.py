@@ -13,9 +13,11 @@ positions line up one to one with their checkpoints.
 """
 
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -617,6 +619,26 @@ def hub_auto_map(architecture: str) -> dict[str, str]:
     return auto_map
 
 
+# The folder's file that points transformers at the installed package's pipelines (see that file). Nothing here
+# imports it (it imports the pipelines, which import the models): `save_pretrained` copies it by name.
+HUB_PIPELINE_FILE = "pipeline_social_mae.py"
+HUB_PIPELINES = {
+    # task -> (pipeline class, the stock transformers Auto class that loads its model through the folder's auto_map)
+    "audio-visual-classification": ("AudioVisualClassificationPipeline", HUB_HEAD_AUTO_CLASS),
+    "audio-visual-feature-extraction": ("AudioVisualFeatureExtractionPipeline", "AutoModel"),
+}
+
+
+def hub_custom_pipelines() -> dict:
+    """The `custom_pipelines` entry of a saved folder's config.json (the format `Pipeline.save_pretrained` writes),
+    so that `pipeline(task, model=folder, trust_remote_code=True)` finds our tasks without `import social_mae_hf`."""
+    module = HUB_PIPELINE_FILE.removesuffix(".py")
+    return {
+        task: {"impl": f"{module}.{pipeline}", "pt": [auto_class], "type": "multimodal"}
+        for task, (pipeline, auto_class) in HUB_PIPELINES.items()
+    }
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Pretrained model base
 # --------------------------------------------------------------------------------------------------------------
@@ -659,11 +681,24 @@ class SocialMAEPreTrainedModel(PreTrainedModel):
     accepts_loss_kwargs = False
 
     def save_pretrained(self, save_directory, *args, **kwargs):
-        """As transformers', plus the complete `auto_map` of a Hub folder when the classes are registered for the
-        Auto classes (importing `social_mae_hf` does that): see [`hub_auto_map`]."""
-        if self._auto_class is not None:
-            self.config.auto_map = hub_auto_map(type(self).__name__)
-        return super().save_pretrained(save_directory, *args, **kwargs)
+        """As transformers', plus, when the classes are registered for the Auto classes (importing `social_mae_hf`
+        does that), what a Hub folder needs without the package: the complete `auto_map` ([`hub_auto_map`]) and
+        the folder's pipelines ([`hub_custom_pipelines`] and their pointer file, when this code has it next to
+        itself: a copy loaded from a folder with `trust_remote_code` has only the files it imports)."""
+        if self._auto_class is None:
+            return super().save_pretrained(save_directory, *args, **kwargs)
+        self.config.auto_map = hub_auto_map(type(self).__name__)
+        pipeline_file = Path(__file__).with_name(HUB_PIPELINE_FILE)
+        if not pipeline_file.is_file():
+            return super().save_pretrained(save_directory, *args, **kwargs)
+        # As `Pipeline.save_pretrained` does; the config drops the entry again when the package loads it.
+        self.config.custom_pipelines = hub_custom_pipelines()
+        try:
+            result = super().save_pretrained(save_directory, *args, **kwargs)
+        finally:
+            del self.config.custom_pipelines
+        shutil.copy(pipeline_file, Path(save_directory) / HUB_PIPELINE_FILE)
+        return result
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -1174,5 +1209,6 @@ __all__ = [
     "SocialMAEModel",
     "SocialMAEPreTrainedModel",
     "hub_auto_map",
+    "hub_custom_pipelines",
     "patch_statistics",
 ]

@@ -2,31 +2,19 @@
 `import social_mae_hf`.
 
 transformers finds a task that is not its own through the folder's `config.json` (`custom_pipelines`: task ->
-"module.Class" of a code file in the folder). `SocialMAEConfig` writes that entry for both tasks when it is saved
-with its code, and this file comes along as a code file the config imports. It holds no pipeline code: the
+"module.Class" of a code file in the folder). The model's `save_pretrained` writes that entry for both tasks when it
+is saved with its code (`modeling_social_mae.hub_custom_pipelines`) and copies this file next to it; nothing in the
+package imports this file, which imports the pipelines, which import the models. It holds no pipeline code: the
 classes are the installed package's, imported when transformers asks for them, and without the package asking
 for them says to install it. So this file imports nothing but the standard library, and the remote-code check of
 transformers, which ignores imports inside `try`, does not require the package to load the model alone.
 """
 
-PIPELINES = {
-    # task -> (pipeline class, the stock transformers Auto class that loads its model through the folder's auto_map)
-    "audio-visual-classification": ("AudioVisualClassificationPipeline", "AutoModelForVideoClassification"),
-    "audio-visual-feature-extraction": ("AudioVisualFeatureExtractionPipeline", "AutoModel"),
-}
-
-
-def hub_custom_pipelines() -> dict:
-    """The `custom_pipelines` entry of a saved folder's config.json (the format `Pipeline.save_pretrained` writes)."""
-    module = __name__.rpartition(".")[2]
-    return {
-        task: {"impl": f"{module}.{pipeline}", "pt": [auto_class], "type": "multimodal"}
-        for task, (pipeline, auto_class) in PIPELINES.items()
-    }
+_PIPELINES = ("AudioVisualClassificationPipeline", "AudioVisualFeatureExtractionPipeline")
 
 
 def __getattr__(name: str):
-    if name not in {pipeline for pipeline, _ in PIPELINES.values()}:
+    if name not in _PIPELINES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     try:
         from social_mae_hf import pipelines

@@ -22,8 +22,7 @@ from huggingface_hub import HfApi, ModelCard
 from ..configuration_social_mae import SocialMAEConfig
 from ..hub import hub_endpoint, hub_offline, hub_reachable
 from ..loading import check_processor_matches
-from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map
-from ..pipeline_social_mae import hub_custom_pipelines
+from ..modeling_social_mae import SocialMAEForPreTraining, hub_auto_map, hub_custom_pipelines
 from .cards import BASE_MODEL, CARDS, CardSpec
 from .convert import convert_checkpoint, save_converted
 
