@@ -57,6 +57,15 @@ class SocialMAEConfig(PreTrainedConfig):
     """
 
     model_type = "social-mae"
+    # transformers' FSDP2 path (`from_pretrained(..., distributed_config=DistributedConfig(fsdp_size=N))`): each
+    # encoder layer and the embeddings are one unit, gathered for its forward and freed after; the rest (the
+    # encoder's final LayerNorms, a head) goes with the root unit. Keys are relative to `SocialMAEModel`.
+    base_model_fsdp_plan = {
+        "embeddings": "free_full_weight",
+        "encoder.audio_layers.*": "free_full_weight",
+        "encoder.video_layers.*": "free_full_weight",
+        "encoder.fusion_layers.*": "free_full_weight",
+    }
     # What `Trainer.prediction_step` leaves out of `EvalPrediction.predictions`, so that a head's predictions are
     # its logits alone (transformers' convention): the encoder's states, pooled output and masking bookkeeping.
     keys_to_ignore_at_inference = [

@@ -941,6 +941,9 @@ def patch_statistics(patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
 class SocialMAEForPreTraining(SocialMAEPreTrainedModel):
     """Masked reconstruction of both modalities plus audio-video contrastive learning."""
 
+    # FSDP2 units beyond the encoder's (`SocialMAEConfig.base_model_fsdp_plan`): each decoder layer.
+    _fsdp_plan = {"decoder.layers.*": "free_full_weight"}
+
     def __init__(self, config: SocialMAEConfig):
         super().__init__(config)
         self.social_mae = SocialMAEModel(config)
