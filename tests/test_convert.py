@@ -429,3 +429,30 @@ def test_cli_reports_errors_on_stderr(tmp_path, capsys):
     assert cli_main(["convert", str(tmp_path / "missing.pth"), str(tmp_path / "out")]) == 2
     assert "missing.pth: no such file" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_head_count_the_tensors_cannot_check_is_warned_about_and_recorded(tmp_path, caplog):
+    """12 heads and 8 heads give tensors of the same shapes: a count unlike the released models' is said, and the
+    options the conversion took are kept in config.json."""
+    folder = tmp_path / "eight"
+    with caplog.at_level("WARNING", logger="social_mae_hf.conversion.convert"):
+        model = convert_checkpoint(REFERENCE / "social_mae_finetune_tiny.pth", folder, num_attention_heads=8)
+    assert model.config.num_attention_heads == 8
+    assert "--num-attention-heads 8 differs from the released models' 12" in caplog.text
+    assert "converts without an error and gives different outputs" in caplog.text
+    saved = json.loads((folder / "config.json").read_text())
+    assert saved["conversion"] == {
+        "checkpoint": "social_mae_finetune_tiny.pth",
+        "family": "social-mae",
+        "stage": "finetuning",
+        "num_frames": 8,
+        "num_attention_heads": 8,
+        "task": "classification",
+    }
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="social_mae_hf.conversion.convert"):
+        pretraining = convert_checkpoint(
+            REFERENCE / "social_mae_pretrain_tiny.pth", num_attention_heads=4, decoder_num_attention_heads=4
+        )
+    assert "--decoder-num-attention-heads 4 differs from the released models' 16" in caplog.text
+    assert pretraining.config.conversion["decoder_num_attention_heads"] == 4

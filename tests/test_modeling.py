@@ -512,3 +512,17 @@ def test_pooler_output_is_the_token_mean():
     out = model(**tiny_inputs(model.config))
     torch.testing.assert_close(out.pooler_output, out.last_hidden_state.mean(1))
     assert out.last_hidden_state.shape == (2, 32 + 8, 32)
+
+
+@pytest.mark.parametrize("model_class", [SocialMAEConfig, SocialMAEModel, SocialMAEForAudioVisualClassification])
+def test_a_missing_local_folder_is_said_to_be_one(model_class, tmp_path, monkeypatch):
+    """Not an HFValidationError about repo ids, nor a download attempt: the folder the user named does not exist.
+    (`AutoModel.from_pretrained` reads the config through transformers' own code before knowing our classes, so
+    only our classes can say this without patching transformers.)"""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for name in ("./missing-folder", str(tmp_path / "missing"), tmp_path / "missing", "../missing-folder"):
+        with pytest.raises(FileNotFoundError, match=r"no such local folder \(/"):
+            model_class.from_pretrained(name)
+    build(SocialMAEModel).save_pretrained(tmp_path / "saved")
+    assert type(model_class.from_pretrained("./saved")) is model_class

@@ -1,5 +1,7 @@
 """Configuration of the Social-MAE / CAV-MAE audiovisual masked autoencoders."""
 
+import os
+from pathlib import Path
 from typing import Literal
 
 from huggingface_hub.dataclasses import strict
@@ -135,6 +137,12 @@ class SocialMAEConfig(PreTrainedConfig):
         super().__post_init__(**kwargs)
 
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs) -> "SocialMAEConfig":
+        """As transformers', but a local path that does not exist is said to be one (see [`check_local_path`])."""
+        check_local_path(pretrained_model_name_or_path)
+        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+
+    @classmethod
     def social_mae(cls, **kwargs) -> "SocialMAEConfig":
         """The released Social-MAE: 8 BGR frames in tubelets of 2, trained with the video target-order quirk."""
         defaults = {"num_frames": 8, "tubelet_size": 2, "legacy_video_target_order": True}
@@ -233,6 +241,21 @@ class SocialMAEConfig(PreTrainedConfig):
                 "`legacy_video_target_order` reproduces a Social-MAE (multi-frame) quirk; "
                 "it has no meaning for a single-frame (CAV-MAE) model."
             )
+
+
+def check_local_path(name) -> None:
+    """Refuse a name written as a local path (`./x`, `../x`, `/x`, `~/x`) that does not exist.
+
+    transformers takes any name that is not an existing folder for a Hub id, and reports a missing folder as a
+    malformed repo id (`HFValidationError`) or a failed download. A plain `name` or `namespace/name` stays a Hub id.
+    """
+    if not isinstance(name, (str, os.PathLike)):
+        return
+    text = os.fspath(name)
+    path = Path(text).expanduser()
+    written_as_path = text.startswith(("./", "../", "~", ".\\", "..\\")) or path.is_absolute()
+    if written_as_path and not path.exists():
+        raise FileNotFoundError(f"{text}: no such local folder ({path.absolute()}).")
 
 
 def _require_positive(config: SocialMAEConfig, *names: str) -> None:

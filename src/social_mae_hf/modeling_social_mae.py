@@ -33,7 +33,7 @@ from transformers.utils import ModelOutput, TransformersKwargs, logging
 from transformers.utils.generic import can_return_tuple
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
-from .configuration_social_mae import SocialMAEConfig
+from .configuration_social_mae import SocialMAEConfig, check_local_path
 
 logger = logging.get_logger(__name__)
 
@@ -680,6 +680,12 @@ class SocialMAEPreTrainedModel(PreTrainedModel):
     # accumulation itself and not multiply them by the number of processes (it would, seeing `**kwargs`).
     accepts_loss_kwargs = False
 
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """As transformers', but a local path that does not exist is said to be one, not taken for a Hub id."""
+        check_local_path(pretrained_model_name_or_path)
+        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+
     def save_pretrained(self, save_directory, *args, **kwargs):
         """As transformers', plus, when the classes are registered for the Auto classes (importing `social_mae_hf`
         does that), what a Hub folder needs without the package: the complete `auto_map` ([`hub_auto_map`]) and
@@ -697,7 +703,7 @@ class SocialMAEPreTrainedModel(PreTrainedModel):
             result = super().save_pretrained(save_directory, *args, **kwargs)
         finally:
             del self.config.custom_pipelines
-        shutil.copy(pipeline_file, Path(save_directory) / HUB_PIPELINE_FILE)
+        shutil.copyfile(pipeline_file, Path(save_directory) / HUB_PIPELINE_FILE)  # modes as the umask allows
         return result
 
     @torch.no_grad()

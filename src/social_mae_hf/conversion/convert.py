@@ -10,6 +10,7 @@ layers. Dropping them keeps every parameter of the port in use (DDP needs no unu
 """
 
 import json
+import logging
 import math
 import os
 import pickle
@@ -34,6 +35,15 @@ from ..modeling_social_mae import (
 from ..processing_social_mae import SocialMAEProcessor
 
 Task = Literal["classification", "regression"]
+
+logger = logging.getLogger(__name__)
+
+# Widths and head counts of the released checkpoints (both families): (option, width, heads). Head counts are not in
+# the tensors, so a checkpoint of another width, or another count given, is converted on the user's word.
+_RELEASED_HEADS = {
+    "encoder": ("--num-attention-heads", 768, 12),
+    "decoder": ("--decoder-num-attention-heads", 512, 16),
+}
 
 _LAYER_RENAMES = {
     "norm1": "layernorm_before",
@@ -167,6 +177,23 @@ def _check_heads(option: str, heads: int, width: int, tensor: str) -> None:
         )
 
 
+def _warn_unless_released_heads(part: str, width: int, heads: int) -> None:
+    """A head count the tensors cannot check, on a checkpoint or an option unlike the released ones: say so."""
+    option, released_width, released_heads = _RELEASED_HEADS[part]
+    if (width, heads) == (released_width, released_heads):
+        return
+    if heads != released_heads:
+        why = f"{option} {heads} differs from the released models' {released_heads}"
+    else:
+        why = f"the {part} width {width} is not a released architecture's ({released_width}), and {option} {heads} is"
+        why += " the released models' count"
+    logger.warning(
+        f"{why}. The tensors cannot tell head counts apart: a count other than the one the model was "
+        f"trained with converts without an error and gives different outputs. Make sure {heads} {part} heads is "
+        "what it was trained with."
+    )
+
+
 def _video_frames(sd, family: str, num_frames: int | None, tubelet: int, patch_size: int, log) -> tuple[int, int]:
     """(frames, image size): `--num-frames` checked against `pos_embed_v`'s token count."""
     num_tokens = _shape(sd, "pos_embed_v")[1]
@@ -228,11 +255,13 @@ def infer_config(
     tubelet = video_kernel.shape[4] if checkpoint.family == "social-mae" else 1
     num_frames, image_size = _video_frames(sd, checkpoint.family, num_frames, tubelet, patch_size, log)
     _check_heads("--num-attention-heads", num_attention_heads, hidden_size, "patch_embed_a.proj.weight")
+    _warn_unless_released_heads("encoder", hidden_size, num_attention_heads)
     if checkpoint.stage == "pretraining":
         decoder_width = _shape(sd, "decoder_embed.weight")[0]
         _check_heads(
             "--decoder-num-attention-heads", decoder_num_attention_heads, decoder_width, "decoder_embed.weight"
         )
+        _warn_unless_released_heads("decoder", decoder_width, decoder_num_attention_heads)
 
     values = {
         "hidden_size": hidden_size,
@@ -485,6 +514,18 @@ def convert_checkpoint(
     else:
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
 
+    # The options the conversion took on the user's word (the tensors do not say them), kept in config.json.
+    config.conversion = {
+        "checkpoint": Path(source).name,
+        "family": checkpoint.family,
+        "stage": checkpoint.stage,
+        "num_frames": config.num_frames,
+        "num_attention_heads": num_attention_heads,
+    }
+    if checkpoint.stage == "pretraining":
+        config.conversion["decoder_num_attention_heads"] = decoder_num_attention_heads
+    else:
+        config.conversion["task"] = task or "classification"
     model = model_class(config)
     model.load_state_dict(convert_state_dict(checkpoint.state_dict, model, source), strict=True)
     model.eval()
