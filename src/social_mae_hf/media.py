@@ -21,9 +21,10 @@ does the same by default (`CAP_PROP_ORIENTATION_AUTO`).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -45,6 +46,7 @@ __all__ = [
     "is_media_source",
     "is_silent",
     "mix_channels",
+    "open_media",
     "parse_time_range",
     "peak_dbfs",
     "sample_range",
@@ -73,12 +75,15 @@ SILENCE_THRESHOLD_DBFS = -60.0
 
 
 def is_media_source(x) -> bool:
-    """Whether `x` names a media file (a path) or holds one (bytes), as opposed to decoded samples or frames."""
-    return isinstance(x, (str, os.PathLike, bytes, bytearray, memoryview))
+    """Whether `x` names a media file (a path), holds one (bytes) or is one already opened (a `MediaFile`), as
+    opposed to decoded samples or frames."""
+    return isinstance(x, (str, os.PathLike, bytes, bytearray, memoryview, MediaFile))
 
 
 def describe_source(source: MediaSource) -> str:
     """A short name for messages: the path, or the size of a byte string."""
+    if isinstance(source, MediaFile):
+        return source.name
     if isinstance(source, (bytes, bytearray, memoryview)):
         return f"<{len(source)} bytes of media>"
     return str(os.fspath(source))
@@ -197,6 +202,11 @@ class MediaFile:
                 raise MediaDecodeError(f"{self.name}: no such file")
             if path.is_dir():
                 raise MediaDecodeError(f"{self.name}: is a directory, not a media file")
+            if not path.is_file():
+                # A FIFO, socket or device would block the demuxer (a FIFO forever, with no writer).
+                raise MediaDecodeError(
+                    f"{self.name}: is not a regular file (a FIFO, socket or device); give a media file or its bytes"
+                )
             self._bytes, self._path = None, str(path)
         else:
             raise MediaDecodeError(f"{self.name}: expected a path or bytes, got {type(source).__name__}")
@@ -232,11 +242,25 @@ class MediaFile:
             self._video.thread_type = "AUTO"
 
     def _fresh(self):
-        # A second pass (audio after video or the reverse) reopens: seeking back to 0 is not exact in
-        # every demuxer, reopening is.
+        """The container at its start, for a pass that must decode from there: reopened after an earlier pass
+        (seeking back is not exact in every demuxer, nor for audio codecs with a delay, reopening is). The frames
+        pass, which checks where its seek landed, seeks instead: so the processor (audio first, then frames)
+        reads a file through one opening."""
         if self._used:
             self._open()
         self._used = True
+        return self._container
+
+    def _rewound(self, stream):
+        """The container positioned at `stream`'s start by a seek when an earlier pass used it (exact enough to
+        read a frame's side data, which the stream gives every frame alike), else as opened."""
+        if not self._used:
+            self._used = True
+            return self._container
+        try:
+            self._container.seek(_stream_timing(stream)[0], stream=stream, backward=True)
+        except av.FFmpegError:
+            return self._fresh()
         return self._container
 
     def close(self) -> None:
@@ -264,6 +288,11 @@ class MediaFile:
                 f"{self.name}: audio_stream={self._audio_stream}, but it has {len(tracks)} audio track(s): {listed}"
             )
         return tracks[self._audio_stream]
+
+    @property
+    def audio_stream(self) -> int | None:
+        """The `audio_stream` this file was opened with (None: the default track)."""
+        return self._audio_stream
 
     @property
     def has_audio(self) -> bool:
@@ -343,7 +372,7 @@ class MediaFile:
 
     def _first_frame_orientation(self) -> _Orientation:
         """The display orientation of the first decodable frame (the stream's, in practice)."""
-        container = self._fresh()
+        container = self._rewound(self._video)
         try:
             frame = next(container.decode(self._video), None)
         except av.FFmpegError as err:
@@ -416,6 +445,8 @@ class MediaFile:
     def _decode_audio(self, sample_rate: int, stop_sample: int | None, seek_sample: int | None, channel_mix):
         """Decode (after seeking near `seek_sample`, if given) until `stop_sample`, mixing channels as
         `channel_mix` says; returns the samples and the track position (in output samples) of the first one."""
+        # Reopened after an earlier pass even to seek: after a whole pass a demuxer's index has grown, and where
+        # its seek lands (and the timestamps audio codecs with a delay give there) can move by a codec frame.
         container = self._fresh()
         stream = self._audio
         start, time_base = _stream_timing(stream)
@@ -603,6 +634,22 @@ class MediaFile:
         for target in wanted[index:]:  # past the last frame
             take(target, previous[0])
         return first_time, sought
+
+
+@contextlib.contextmanager
+def open_media(source, *, name: str | None = None, audio_stream: int | None = None) -> Iterator[MediaFile]:
+    """`source` as an opened `MediaFile`: the caller's own when it is one already (left open for its next use,
+    e.g. the next window of a long recording), else opened here and closed after."""
+    if isinstance(source, MediaFile):
+        if audio_stream is not None and audio_stream != source.audio_stream:
+            raise InvalidInputError(
+                f"{source.name}: audio_stream={audio_stream}, but this MediaFile was opened with "
+                f"audio_stream={source.audio_stream}; open it with the track wanted"
+            )
+        yield source
+        return
+    with MediaFile(source, name=name, audio_stream=audio_stream) as media:
+        yield media
 
 
 def mix_channels(samples: np.ndarray, channel_mix: str) -> np.ndarray:

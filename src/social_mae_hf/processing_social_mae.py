@@ -8,6 +8,7 @@ then the clip.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 from collections.abc import Callable, Sequence
@@ -23,7 +24,15 @@ from transformers.video_processing_utils import VideoProcessorMixin
 from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MissingModalityError
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_single_audio, pick_device
-from .media import SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, parse_time_range, sample_range
+from .media import (
+    SILENCE_THRESHOLD_DBFS,
+    MediaFile,
+    is_media_source,
+    is_silent,
+    open_media,
+    parse_time_range,
+    sample_range,
+)
 from .video_processing_social_mae import (
     SocialMAEVideoProcessor,
     check_video_fps,
@@ -179,8 +188,7 @@ class SocialMAEProcessor(ProcessorMixin):
         streams = per_item(audio_stream, batch, "audio_stream")
 
         # Open every media file once; both modalities come from that one opening.
-        opened: dict[int, MediaFile] = {}
-        try:
+        with _OpenFiles() as opened:
             audio_sources = (audio_items if audio_items is not None else video_items) if want_audio else []
             shared = video_items is not None and audio_items is None  # the audio source IS the video item
             clips = [
@@ -207,9 +215,6 @@ class SocialMAEProcessor(ProcessorMixin):
                 self._frames(item, i, batch, fps_list[i], opened, training, sample_indices_fn, generator, ranges[i])
                 for i, item in enumerate(video_items if want_video else [])
             ]
-        finally:
-            for media in opened.values():
-                media.close()
 
         device = pick_device(device, audio_items)
         data: dict[str, Any] = {}
@@ -231,14 +236,6 @@ class SocialMAEProcessor(ProcessorMixin):
             data = {k: v.detach().cpu().numpy() for k, v in data.items()}
         return BatchFeature(data=data)
 
-    @staticmethod
-    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], audio_stream=None) -> MediaFile:
-        """The item's video file, opened once for both modalities (closed by the caller): by the audio pass with
-        its `audio_stream` when the audio comes from it, else by the frames pass (which reads no audio track)."""
-        if index not in opened:
-            opened[index] = MediaFile(source, name=item_name(source, index, batch), audio_stream=audio_stream)
-        return opened[index]
-
     def _audio_clip(self, source, i, batch, sampling_rate, opened, shared, time_range, audio_stream):
         """The item's clip for the feature extractor (mono, mean subtracted, cropped); None: no audio track."""
         extractor = self.feature_extractor
@@ -247,9 +244,9 @@ class SocialMAEProcessor(ProcessorMixin):
             return None  # decoded frames carry no audio track
         if is_media_source(source):
             if shared:  # the video item: its opening is kept for the frames
-                wave = self._read_media_audio(self._open(source, i, batch, opened, audio_stream), name, time_range)
+                wave = self._read_media_audio(opened.get(source, i, batch, audio_stream), name, time_range)
             else:  # an audio file of its own
-                with MediaFile(source, name=name, audio_stream=audio_stream) as media:
+                with open_media(source, name=name, audio_stream=audio_stream) as media:
                     wave = self._read_media_audio(media, name, time_range)
             if wave is None:
                 return None
@@ -297,9 +294,25 @@ class SocialMAEProcessor(ProcessorMixin):
         name = item_name(item, i, batch)
         choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
         if is_media_source(item):
-            media = self._open(item, i, batch, opened)
+            media = opened.get(item, i, batch)
             return self.video_processor.read_media_frames(media, name, time_range=time_range, **choice)
         return self.video_processor.sample_decoded_frames(item, fps, name, time_range=time_range, **choice)
+
+
+class _OpenFiles(contextlib.ExitStack):
+    """Each item's media file, opened once per call for both modalities and closed with this stack (a `MediaFile`
+    given is the caller's and stays open): by the audio pass with its `audio_stream` when the audio comes from it,
+    else by the frames pass (which reads no audio track)."""
+
+    def __init__(self):
+        super().__init__()
+        self._by_item: dict[int, MediaFile] = {}
+
+    def get(self, source, index: int, batch: int, audio_stream=None) -> MediaFile:
+        if index not in self._by_item:
+            name = item_name(source, index, batch)
+            self._by_item[index] = self.enter_context(open_media(source, name=name, audio_stream=audio_stream))
+        return self._by_item[index]
 
 
 def _split_settings(overrides: dict) -> tuple[dict, dict]:

@@ -43,7 +43,7 @@ from .errors import InvalidInputError, MediaDecodeError
 from .face_crop import FaceCropper, face_crop_settings, face_cropper
 from .frame_sampling import cav_mae_frame_index, cav_mae_slot, social_mae_frame_indices, social_mae_window_start
 from .legacy_settings import is_legacy, video_settings
-from .media import MediaFile, is_media_source
+from .media import MediaFile, is_media_source, open_media
 
 __all__ = [
     "FACE_CROP_OUTPUTS",
@@ -328,7 +328,7 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             if is_media_source(item):
                 if not sample:
                     raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
-                with MediaFile(item, name=name) as media:
+                with open_media(item, name=name) as media:
                     video, meta = processor.read_media_frames(
                         media, name, training=training, generator=generator, sample_indices_fn=sample_indices_fn
                     )
