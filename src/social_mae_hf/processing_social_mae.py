@@ -33,6 +33,7 @@ from .media import (
     parse_time_range,
     sample_range,
 )
+from .unknown_settings import warn_unknown_settings
 from .video_processing_social_mae import (
     SocialMAEVideoProcessor,
     check_video_fps,
@@ -69,6 +70,22 @@ class SocialMAEProcessor(ProcessorMixin):
         if not isinstance(argument, base):
             raise TypeError(f"{argument_name} must be a {base.__name__}, got {type(argument).__name__}")
         return base
+
+    @staticmethod
+    def validate_init_kwargs(processor_config, valid_kwargs):
+        """transformers' split of a loaded `processor_config.json` into used and unused keys; an unused key
+        (a misspelled or misplaced setting) is warned about, with the closest setting of the processor or a part."""
+        unused, valid = ProcessorMixin.validate_init_kwargs(processor_config, valid_kwargs)
+        known = set(valid_kwargs) | _part_settings()[0] | _part_settings()[1]
+        warn_unknown_settings("processor_config.json", unused, known - {"self", "kwargs"})
+        misplaced = sorted(set(unused) & known)
+        if misplaced:
+            logger.warning(
+                'processor_config.json: %s belong under its "feature_extractor" or "video_processor" entry; '
+                "at the top level they are not used",
+                misplaced,
+            )
+        return unused, valid
 
     # -- presets -----------------------------------------------------------------------------------
 
@@ -315,10 +332,15 @@ class _OpenFiles(contextlib.ExitStack):
         return self._by_item[index]
 
 
+def _part_settings() -> tuple[set[str], set[str]]:
+    """The settings' names of the feature extractor and of the video processor."""
+    audio_names = set(inspect.signature(SocialMAEFeatureExtractor.__init__).parameters) - {"self", "kwargs"}
+    return audio_names, set(SocialMAEVideoProcessor.valid_kwargs.__annotations__) | {"image_size"}
+
+
 def _split_settings(overrides: dict) -> tuple[dict, dict]:
     """Preset overrides -> (feature extractor settings, video processor settings), by name."""
-    audio_names = set(inspect.signature(SocialMAEFeatureExtractor.__init__).parameters) - {"self", "kwargs"}
-    video_names = set(SocialMAEVideoProcessor.valid_kwargs.__annotations__) | {"image_size"}
+    audio_names, video_names = _part_settings()
     both = sorted(set(overrides) & audio_names & video_names)
     if both:
         raise ValueError(

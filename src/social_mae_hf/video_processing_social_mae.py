@@ -44,6 +44,7 @@ from .face_crop import FaceCropper, face_crop_settings, face_cropper
 from .frame_sampling import cav_mae_frame_index, cav_mae_slot, social_mae_frame_indices, social_mae_window_start
 from .legacy_settings import is_legacy, video_settings
 from .media import MediaFile, is_media_source, open_media
+from .unknown_settings import warn_unknown_settings
 
 __all__ = [
     "FACE_CROP_OUTPUTS",
@@ -120,6 +121,10 @@ class SocialMAEVideoProcessorKwargs(VideosKwargs, total=False):
     face_crop: dict | str | bool | None
 
 
+# Every setting the constructor takes: transformers' video settings, this processor's, and what `to_dict` saves.
+_KNOWN_SETTINGS = frozenset(SocialMAEVideoProcessorKwargs.__annotations__) | {"return_metadata"}
+
+
 def _is_frame(x) -> bool:
     return isinstance(x, PIL.Image.Image) or (is_array(x) and x.ndim == 3)
 
@@ -192,6 +197,8 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
                 f"{type(self).__name__}: got the settings of a {kwargs['feature_extractor_type']} (audio only); this "
                 "folder has no video processor settings: save the whole SocialMAEProcessor"
             )
+        else:
+            warn_unknown_settings(type(self).__name__, kwargs, _KNOWN_SETTINGS)
         super().__init__(**kwargs)
         self._validate_settings()
 
