@@ -516,7 +516,6 @@ def bad_cases(media, tmp_path):
         (dict(audio=np.zeros(300, np.float32), sampling_rate=16000), InvalidInputError, "too short: 300"),
         (dict(audio=nan_audio, sampling_rate=16000), InvalidInputError, "NaN or infinite"),
         (dict(audio=inf_audio, sampling_rate=16000), InvalidInputError, "NaN or infinite"),
-        (dict(audio=ok_audio), InvalidInputError, "needs `sampling_rate`"),
         (dict(audio=ok_audio, sampling_rate=16000.0), InvalidInputError, "must be an int"),
         (dict(audio=ok_audio, sampling_rate="16k"), InvalidInputError, "must be an int"),
         (dict(audio=ok_audio, sampling_rate=0), InvalidInputError, "must be positive"),
