@@ -24,9 +24,16 @@ from transformers.feature_extraction_utils import BatchFeature
 from .batching import as_batch, is_array, item_name
 from .errors import InvalidInputError
 from .fbank import fbank_num_samples, log_mel_fbank
-from .legacy_settings import audio_settings, is_legacy
 from .media import CHANNEL_MIXES, is_media_source, mix_channels
 from .unknown_settings import warn_unknown_settings
+
+try:  # only the installed package reads folders saved before the processor split (a Hub folder's copy never needs it)
+    from social_mae_hf.legacy_settings import audio_settings, is_legacy
+except ImportError:  # this file as remote code without the package: its folder is in the current format
+
+    def is_legacy(settings: dict) -> bool:
+        return False
+
 
 __all__ = [
     "MAX_SAMPLING_RATE",

@@ -43,9 +43,16 @@ from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MediaDecodeError
 from .face_crop import FaceCropper, face_crop_settings, face_cropper
 from .frame_sampling import cav_mae_frame_index, cav_mae_slot, social_mae_frame_indices, social_mae_window_start
-from .legacy_settings import is_legacy, video_settings
 from .media import MediaFile, is_media_source, open_media
 from .unknown_settings import warn_unknown_settings
+
+try:  # only the installed package reads folders saved before the processor split (a Hub folder's copy never needs it)
+    from social_mae_hf.legacy_settings import is_legacy, video_settings
+except ImportError:  # this file as remote code without the package: its folder is in the current format
+
+    def is_legacy(settings: dict) -> bool:
+        return False
+
 
 __all__ = [
     "FACE_CROP_OUTPUTS",
