@@ -45,8 +45,11 @@ CODE_FILES |= {
     "face_crop.py",
     "fbank.py",
     "frame_sampling.py",
-    "legacy_settings.py",
     "media.py",
+    "audio_reading.py",
+    "frame_reading.py",
+    "time_ranges.py",
+    "unknown_settings.py",
 }
 # What the loader script feeds the feature extractor alone.
 WAVEFORM = torch.sin(torch.arange(24000) * 0.05)
@@ -100,6 +103,7 @@ def test_pushed_repos_carry_code_and_a_complete_auto_map(pushed):
     for repo_id, (_, model_class) in REPOS.items():
         files = pushed[repo_id]
         assert set(files) >= CODE_FILES, f"{repo_id}: missing {CODE_FILES - set(files)}"
+        assert "legacy_settings.py" not in files  # only the installed package reads pre-split folders
         assert {"config.json", "model.safetensors", "processor_config.json", "README.md"} <= set(files)
         config = json.loads(files["config.json"])
         assert config["auto_map"] == hub_auto_map(model_class.__name__)

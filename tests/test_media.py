@@ -12,8 +12,14 @@ import pytest
 import torch
 from conftest import CLIPS, speech_waveform
 
-from social_mae_hf import SocialMAEFeatureExtractor, SocialMAEProcessor, SocialMAEVideoProcessor, synthetic
-from social_mae_hf import media as media_module
+from social_mae_hf import (
+    SocialMAEFeatureExtractor,
+    SocialMAEProcessor,
+    SocialMAEVideoProcessor,
+    audio_reading,
+    frame_reading,
+    synthetic,
+)
 from social_mae_hf.errors import InvalidInputError, MediaDecodeError, MissingModalityError
 from social_mae_hf.media import (
     CHANNEL_MIXES,
@@ -566,20 +572,20 @@ def test_reading_a_whole_track_holds_it_once(ten_minute_wav):
 def test_samples_buffer_grows_past_a_short_estimate():
     rng = np.random.default_rng(0)
     chunks = [rng.standard_normal((2, n)).astype(np.float32) for n in (5, 700, 1, 300)]
-    samples = media_module._Samples(capacity=10)
+    samples = audio_reading._Samples(capacity=10)
     for chunk in chunks:
         samples.append(chunk)
     out = samples.array(2)
     np.testing.assert_array_equal(out, np.concatenate(chunks, axis=1))
     assert out.flags.c_contiguous
-    assert media_module._Samples(100).array(3).shape == (3, 0)
+    assert audio_reading._Samples(100).array(3).shape == (3, 0)
 
 
 def test_frames_are_converted_as_soon_as_chosen(media, monkeypatch):
     """A chosen frame becomes an array when the next frame shows it is the nearest, not after the last one
     (decoded 4K frames are 12 MB each: holding every chosen one until the end is what this avoids)."""
     decoded, converted = [], []
-    decode, convert = MediaFile._decode_skipping, media_module._to_array
+    decode, convert = MediaFile._decode_skipping, frame_reading._to_array
 
     def counting_decode(*args):
         for frame in decode(*args):
@@ -591,7 +597,7 @@ def test_frames_are_converted_as_soon_as_chosen(media, monkeypatch):
         return convert(frame, fmt)
 
     monkeypatch.setattr(MediaFile, "_decode_skipping", staticmethod(counting_decode))
-    monkeypatch.setattr(media_module, "_to_array", counting_convert)
+    monkeypatch.setattr(frame_reading, "_to_array", counting_convert)
     wanted = [3, 40, 40, 41, 100]
     with MediaFile(media("c25.mp4")) as m:
         frames = m.read_frames_at([Fraction(i, 25) for i in wanted] + [9.0])  # 9 s: past the end, the last frame

@@ -11,6 +11,7 @@ Media files are decoded by [`SocialMAEProcessor`], which hands this extractor th
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -23,8 +24,16 @@ from transformers.feature_extraction_utils import BatchFeature
 from .batching import as_batch, is_array, item_name
 from .errors import InvalidInputError
 from .fbank import fbank_num_samples, log_mel_fbank
-from .legacy_settings import audio_settings, is_legacy
 from .media import CHANNEL_MIXES, is_media_source, mix_channels
+from .unknown_settings import warn_unknown_settings
+
+try:  # only the installed package reads folders saved before the processor split (a Hub folder's copy never needs it)
+    from social_mae_hf.legacy_settings import audio_settings, is_legacy
+except ImportError:  # this file as remote code without the package: its folder is in the current format
+
+    def is_legacy(settings: dict) -> bool:
+        return False
+
 
 __all__ = [
     "MAX_SAMPLING_RATE",
@@ -61,6 +70,10 @@ def is_waveform(x) -> bool:
 def is_single_audio(x) -> bool:
     """One audio input, as opposed to a list of them: a media file or a raw waveform."""
     return is_media_source(x) or is_waveform(x)
+
+
+# Settings of SequenceFeatureExtractor that reach `__init__` as keyword arguments (the others are named there).
+_KNOWN_EXTRA_SETTINGS = ("padding_side",)
 
 
 class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
@@ -113,6 +126,8 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
             sampling_rate, num_mel_bins = settings.pop("sampling_rate"), settings.pop("num_mel_bins")
             max_length, audio_channel_mix = settings.pop("max_length"), settings.pop("audio_channel_mix")
             kwargs = settings
+        known = set(inspect.signature(SocialMAEFeatureExtractor.__init__).parameters) - {"self", "kwargs"}
+        warn_unknown_settings(type(self).__name__, kwargs, known | set(_KNOWN_EXTRA_SETTINGS))
         super().__init__(
             feature_size=feature_size,
             sampling_rate=int(sampling_rate),

@@ -8,6 +8,8 @@ then the clip.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import inspect
 import logging
 from collections.abc import Callable, Sequence
@@ -23,7 +25,16 @@ from transformers.video_processing_utils import VideoProcessorMixin
 from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MissingModalityError
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_single_audio, pick_device
-from .media import SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, parse_time_range, sample_range
+from .media import (
+    SILENCE_THRESHOLD_DBFS,
+    MediaFile,
+    is_media_source,
+    is_silent,
+    open_media,
+    parse_time_range,
+    sample_range,
+)
+from .unknown_settings import warn_unknown_settings
 from .video_processing_social_mae import (
     SocialMAEVideoProcessor,
     check_video_fps,
@@ -61,6 +72,33 @@ class SocialMAEProcessor(ProcessorMixin):
             raise TypeError(f"{argument_name} must be a {base.__name__}, got {type(argument).__name__}")
         return base
 
+    @classmethod
+    def from_dict(cls, processor_dict: dict, **kwargs):
+        """transformers' loading, keeping the file's `auto_map` (which it drops), so that a save/load round trip
+        gives the same `to_dict()` as the processor saved."""
+        auto_map = processor_dict.get("auto_map")
+        loaded = super().from_dict(processor_dict, **kwargs)
+        processor = loaded[0] if isinstance(loaded, tuple) else loaded
+        if auto_map is not None:
+            processor.auto_map = auto_map
+        return loaded
+
+    @staticmethod
+    def validate_init_kwargs(processor_config, valid_kwargs):
+        """transformers' split of a loaded `processor_config.json` into used and unused keys; an unused key
+        (a misspelled or misplaced setting) is warned about, with the closest setting of the processor or a part."""
+        unused, valid = ProcessorMixin.validate_init_kwargs(processor_config, valid_kwargs)
+        known = set(valid_kwargs) | _part_settings()[0] | _part_settings()[1]
+        warn_unknown_settings("processor_config.json", unused, known - {"self", "kwargs"})
+        misplaced = sorted(set(unused) & known)
+        if misplaced:
+            logger.warning(
+                'processor_config.json: %s belong under its "feature_extractor" or "video_processor" entry; '
+                "at the top level they are not used",
+                misplaced,
+            )
+        return unused, valid
+
     # -- presets -----------------------------------------------------------------------------------
 
     @classmethod
@@ -96,19 +134,20 @@ class SocialMAEProcessor(ProcessorMixin):
         videos=None,
         audio=None,
         sampling_rate: int | None = None,
-        return_tensors: str | None = "pt",
-        training: bool = False,
+        return_tensors: str | None = None,
+        training: bool | None = None,
         sample_indices_fn: Callable | None = None,
         generator: torch.Generator | None = None,
         modalities: str | Sequence[str] | None = None,
-        missing_audio: str = "error",
+        missing_audio: str | None = None,
         video_fps: float | Sequence[float] | None = None,
         device: str | torch.device | None = None,
         start_s: float | Sequence[float] | None = None,
         end_s: float | Sequence[float | None] | None = None,
         audio_stream: int | Sequence[int | None] | None = None,
-        return_face_crop: bool = False,
+        return_face_crop: bool | None = None,
         face_detector: Callable | None = None,
+        **kwargs,
     ) -> BatchFeature:
         """Prepare one item or a batch (a list) for the model.
 
@@ -119,7 +158,8 @@ class SocialMAEProcessor(ProcessorMixin):
             audio: A media file (an audio file, or a video file whose audio track is used), or a raw
                 waveform `(samples,)` / `(channels, samples)` (float in [-1, 1], or int16); or a list
                 (a batch). When given with `videos`, it replaces the videos' own audio tracks.
-            sampling_rate: Rate of raw waveforms (required for them; ignored for files).
+            sampling_rate: Rate of raw waveforms (ignored for files); when not given, the feature extractor's
+                `sampling_rate` is assumed, with a warning, as transformers' feature extractors do.
             return_tensors: `"pt"` (default) or `"np"`.
             training: Random frame choice (Social-MAE window start, CAV-MAE slot) instead of the
                 deterministic evaluation choice (centred window, middle slot).
@@ -151,12 +191,17 @@ class SocialMAEProcessor(ProcessorMixin):
                 `SocialMAEProcessor.social_mae(face_crop=True)`), also return `face_found` and `face_boxes` (see
                 [`SocialMAEVideoProcessor.preprocess`]) when video is prepared (audio alone has no face to crop).
             face_detector: A face detector callable for this call (see [`SocialMAEVideoProcessor.preprocess`]).
+            kwargs: Settings of the video processor for this call (e.g. `num_frames`, `do_sample_frames=False`
+                to use every frame of decoded frames as given), routed to it as transformers' processors route them.
 
         Returns:
             `BatchFeature` with `input_values` `(batch, max_length, num_mel_bins)` float32 (time first)
             and/or `pixel_values` `(batch, num_frames, 3, height, width)` float32; with `return_face_crop`, also
             `face_found` `(batch,)` bool and `face_boxes` `(batch, num_frames, 4)` int64.
         """
+        video_processor = self._video_processor_for_call(kwargs)
+        training, return_face_crop = bool(training), bool(return_face_crop)
+        missing_audio = "error" if missing_audio is None else missing_audio
         video_items = as_batch(videos, is_single_video, "videos")
         audio_items = as_batch(audio, is_single_audio, "audio")
         if video_items is None and audio_items is None:
@@ -171,16 +216,22 @@ class SocialMAEProcessor(ProcessorMixin):
             raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
         if training and generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-        if (return_face_crop or face_detector is not None) and self.video_processor.face_crop is None:
+        if (return_face_crop or face_detector is not None) and video_processor.face_crop is None:
             asked = "return_face_crop" if return_face_crop else "face_detector"
             raise ValueError(f"{asked} needs a face crop: set the video processor's face_crop (e.g. face_crop=True)")
+        if sampling_rate is None and audio_items is not None and any(is_array(a) for a in audio_items):
+            sampling_rate = self.feature_extractor.sampling_rate
+            logger.warning(
+                "SocialMAEProcessor: raw audio without `sampling_rate`; assuming the feature extractor's %d Hz. Pass "
+                "`sampling_rate` to be sure: audio at another rate would give wrong features",
+                sampling_rate,
+            )
         fps_list = check_video_fps(video_fps, batch)
         ranges = _per_item_ranges(start_s, end_s, video_items if video_items is not None else audio_items)
         streams = per_item(audio_stream, batch, "audio_stream")
 
         # Open every media file once; both modalities come from that one opening.
-        opened: dict[int, MediaFile] = {}
-        try:
+        with _OpenFiles() as opened:
             audio_sources = (audio_items if audio_items is not None else video_items) if want_audio else []
             shared = video_items is not None and audio_items is None  # the audio source IS the video item
             clips = [
@@ -204,12 +255,20 @@ class SocialMAEProcessor(ProcessorMixin):
                         hint = "; pass modalities='video' or missing_audio='drop' for video only"
                     raise MissingModalityError(f"no audio track in {names}{hint}")
             sampled = [
-                self._frames(item, i, batch, fps_list[i], opened, training, sample_indices_fn, generator, ranges[i])
+                self._frames(
+                    video_processor,
+                    item,
+                    i,
+                    batch,
+                    fps_list[i],
+                    opened,
+                    training,
+                    sample_indices_fn,
+                    generator,
+                    ranges[i],
+                )
                 for i, item in enumerate(video_items if want_video else [])
             ]
-        finally:
-            for media in opened.values():
-                media.close()
 
         device = pick_device(device, audio_items)
         data: dict[str, Any] = {}
@@ -218,7 +277,7 @@ class SocialMAEProcessor(ProcessorMixin):
         if want_video:
             frames, metadata = zip(*sampled)
             data.update(
-                self.video_processor(
+                video_processor(
                     list(frames),
                     video_metadata=list(metadata),
                     do_sample_frames=False,
@@ -231,14 +290,6 @@ class SocialMAEProcessor(ProcessorMixin):
             data = {k: v.detach().cpu().numpy() for k, v in data.items()}
         return BatchFeature(data=data)
 
-    @staticmethod
-    def _open(source, index: int, batch: int, opened: dict[int, MediaFile], audio_stream=None) -> MediaFile:
-        """The item's video file, opened once for both modalities (closed by the caller): by the audio pass with
-        its `audio_stream` when the audio comes from it, else by the frames pass (which reads no audio track)."""
-        if index not in opened:
-            opened[index] = MediaFile(source, name=item_name(source, index, batch), audio_stream=audio_stream)
-        return opened[index]
-
     def _audio_clip(self, source, i, batch, sampling_rate, opened, shared, time_range, audio_stream):
         """The item's clip for the feature extractor (mono, mean subtracted, cropped); None: no audio track."""
         extractor = self.feature_extractor
@@ -247,9 +298,9 @@ class SocialMAEProcessor(ProcessorMixin):
             return None  # decoded frames carry no audio track
         if is_media_source(source):
             if shared:  # the video item: its opening is kept for the frames
-                wave = self._read_media_audio(self._open(source, i, batch, opened, audio_stream), name, time_range)
+                wave = self._read_media_audio(opened.get(source, i, batch, audio_stream), name, time_range)
             else:  # an audio file of its own
-                with MediaFile(source, name=name, audio_stream=audio_stream) as media:
+                with open_media(source, name=name, audio_stream=audio_stream) as media:
                     wave = self._read_media_audio(media, name, time_range)
             if wave is None:
                 return None
@@ -292,20 +343,86 @@ class SocialMAEProcessor(ProcessorMixin):
             )
         return wave
 
-    def _frames(self, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range):
+    @staticmethod
+    def _frames(video_processor, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range):
         """The item's chosen frames, uint8 RGB `(num_frames, H, W, 3)`, and their `VideoMetadata`."""
         name = item_name(item, i, batch)
         choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
         if is_media_source(item):
-            media = self._open(item, i, batch, opened)
-            return self.video_processor.read_media_frames(media, name, time_range=time_range, **choice)
-        return self.video_processor.sample_decoded_frames(item, fps, name, time_range=time_range, **choice)
+            if not video_processor.do_sample_frames:
+                raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
+            media = opened.get(item, i, batch)
+            return video_processor.read_media_frames(media, name, time_range=time_range, **choice)
+        if not video_processor.do_sample_frames:
+            if time_range is not None:
+                raise InvalidInputError(f"{name}: a time range needs frame sampling (do_sample_frames=True)")
+            frames = video_processor.validate_frames(item, name)
+            frames = frames if isinstance(frames, np.ndarray) else np.stack([np.asarray(f) for f in frames])
+            return frames, None
+        return video_processor.sample_decoded_frames(item, fps, name, time_range=time_range, **choice)
+
+    def _video_processor_for_call(self, kwargs: dict) -> SocialMAEVideoProcessor:
+        """The video processor with this call's settings (`kwargs`, transformers' routing); others are refused."""
+        if "raw_speech" in kwargs:
+            raise TypeError(
+                "SocialMAEProcessor takes raw audio (or audio files) as `audio=`; `raw_speech=` is the feature "
+                "extractor's name for it"
+            )
+        known = set(SocialMAEVideoProcessor.valid_kwargs.__annotations__)
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            hints = [difflib.get_close_matches(key, sorted(known | _CALL_OPTIONS), n=1) for key in unknown]
+            named = ", ".join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for k, h in zip(unknown, hints))
+            raise TypeError(f"SocialMAEProcessor: unexpected argument(s) {named}")
+        return self.video_processor.with_settings(**kwargs) if kwargs else self.video_processor
+
+
+class _OpenFiles(contextlib.ExitStack):
+    """Each item's media file, opened once per call for both modalities and closed with this stack (a `MediaFile`
+    given is the caller's and stays open): by the audio pass with its `audio_stream` when the audio comes from it,
+    else by the frames pass (which reads no audio track)."""
+
+    def __init__(self):
+        super().__init__()
+        self._by_item: dict[int, MediaFile] = {}
+
+    def get(self, source, index: int, batch: int, audio_stream=None) -> MediaFile:
+        if index not in self._by_item:
+            name = item_name(source, index, batch)
+            self._by_item[index] = self.enter_context(open_media(source, name=name, audio_stream=audio_stream))
+        return self._by_item[index]
+
+
+def _part_settings() -> tuple[set[str], set[str]]:
+    """The settings' names of the feature extractor and of the video processor."""
+    audio_names = set(inspect.signature(SocialMAEFeatureExtractor.__init__).parameters) - {"self", "kwargs"}
+    return audio_names, set(SocialMAEVideoProcessor.valid_kwargs.__annotations__) | {"image_size"}
+
+
+# The call's own options, for the hint on a misspelled one.
+_CALL_OPTIONS = {
+    "videos",
+    "audio",
+    "sampling_rate",
+    "return_tensors",
+    "training",
+    "sample_indices_fn",
+    "generator",
+    "modalities",
+    "missing_audio",
+    "video_fps",
+    "device",
+    "start_s",
+    "end_s",
+    "audio_stream",
+    "return_face_crop",
+    "face_detector",
+}
 
 
 def _split_settings(overrides: dict) -> tuple[dict, dict]:
     """Preset overrides -> (feature extractor settings, video processor settings), by name."""
-    audio_names = set(inspect.signature(SocialMAEFeatureExtractor.__init__).parameters) - {"self", "kwargs"}
-    video_names = set(SocialMAEVideoProcessor.valid_kwargs.__annotations__) | {"image_size"}
+    audio_names, video_names = _part_settings()
     both = sorted(set(overrides) & audio_names & video_names)
     if both:
         raise ValueError(

@@ -28,7 +28,7 @@ import torch
 
 from .batching import item_name
 from .face_crop import draw_box
-from .media import MediaFile, is_media_source, parse_time_range
+from .media import is_media_source, open_media, parse_time_range
 from .modeling_social_mae import patch_statistics
 from .processing_social_mae import SocialMAEProcessor
 
@@ -295,20 +295,22 @@ def reconstruct_file(model, processor: SocialMAEProcessor, media, **kwargs) -> R
     sampled frames as decoded with the crop boxes (`source_frames`, `face_boxes`), which `render` draws."""
     extract = {k: kwargs.pop(k) for k in ("start_s", "end_s", "audio_stream") if k in kwargs}
     crops = processor.video_processor.face_crop is not None
-    inputs = processor(videos=media, return_face_crop=crops, **extract)
-    result = reconstruct(model, inputs, processor, **kwargs)
-    if crops:
-        result.face_found = bool(inputs["face_found"][0])
-        result.face_boxes = inputs["face_boxes"][0].numpy()
-        if is_media_source(media):
-            result.source_frames = _sampled_frames(processor, media, extract.get("start_s"), extract.get("end_s"))
-    return result
-
-
-def _sampled_frames(processor: SocialMAEProcessor, media, start_s, end_s) -> np.ndarray:
-    """The frames the processor samples from a media file (its evaluation choice), uint8 RGB, as decoded."""
+    if not is_media_source(media):
+        inputs = processor(videos=media, return_face_crop=crops, **extract)
+        result = reconstruct(model, inputs, processor, **kwargs)
+        if crops:
+            result.face_found = bool(inputs["face_found"][0])
+            result.face_boxes = inputs["face_boxes"][0].numpy()
+        return result
     name = item_name(media, 0, 1)
-    time_range = None if start_s is None and end_s is None else parse_time_range(start_s, end_s, name)
-    with MediaFile(media, name=name) as opened:
-        frames, _ = processor.video_processor.read_media_frames(opened, name, time_range=time_range)
-    return frames
+    # One opening for the processor and, with a face crop, the frames it sampled.
+    with open_media(media, name=name, audio_stream=extract.pop("audio_stream", None)) as opened:
+        inputs = processor(videos=opened, return_face_crop=crops, **extract)
+        result = reconstruct(model, inputs, processor, **kwargs)
+        if crops:
+            result.face_found = bool(inputs["face_found"][0])
+            result.face_boxes = inputs["face_boxes"][0].numpy()
+            start_s, end_s = extract.get("start_s"), extract.get("end_s")
+            time_range = None if start_s is None and end_s is None else parse_time_range(start_s, end_s, name)
+            result.source_frames, _ = processor.video_processor.read_media_frames(opened, name, time_range=time_range)
+    return result

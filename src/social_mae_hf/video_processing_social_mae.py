@@ -24,6 +24,7 @@ takes from the base class is loading, saving, the Auto-class registration and th
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from fractions import Fraction
 from typing import ClassVar
@@ -36,14 +37,22 @@ from transformers.image_processing_utils import BatchFeature
 from transformers.image_utils import PILImageResampling
 from transformers.processing_utils import VideosKwargs
 from transformers.video_processing_utils import BaseVideoProcessor
-from transformers.video_utils import VideoMetadata
+from transformers.video_utils import VideoMetadata, default_sample_indices_fn
 
 from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MediaDecodeError
 from .face_crop import FaceCropper, face_crop_settings, face_cropper
 from .frame_sampling import cav_mae_frame_index, cav_mae_slot, social_mae_frame_indices, social_mae_window_start
-from .legacy_settings import is_legacy, video_settings
-from .media import MediaFile, is_media_source
+from .media import MediaFile, is_media_source, open_media
+from .unknown_settings import warn_unknown_settings
+
+try:  # only the installed package reads folders saved before the processor split (a Hub folder's copy never needs it)
+    from social_mae_hf.legacy_settings import is_legacy, video_settings
+except ImportError:  # this file as remote code without the package: its folder is in the current format
+
+    def is_legacy(settings: dict) -> bool:
+        return False
+
 
 __all__ = [
     "FACE_CROP_OUTPUTS",
@@ -60,7 +69,7 @@ MIN_FRAME_SIDE = 16  # a frame smaller than one 16 x 16 model patch is a mistake
 # What `return_face_crop=True` adds to the output: the crop's report, never a model input.
 FACE_CROP_OUTPUTS = ("face_found", "face_boxes")
 
-_FRAME_SAMPLINGS = ("window", "spread")
+_FRAME_SAMPLINGS = ("window", "spread", "uniform")
 _INTERPOLATION = {PILImageResampling.BICUBIC: "bicubic", PILImageResampling.BILINEAR: "bilinear"}
 
 # Every setting, spelled out, so that a preset does not move when a class default does.
@@ -101,8 +110,9 @@ _CAV_MAE_PRESET = {
 class SocialMAEVideoProcessorKwargs(VideosKwargs, total=False):
     """transformers' video settings plus the originals' frame choice and colour order.
 
-    frame_sampling (`str`): `"window"` (Social-MAE: frames at `fps` in a `window_seconds` window) or `"spread"`
-        (CAV-MAE: `spread_slots` frames spread over the first `spread_seconds`, one used per output frame).
+    frame_sampling (`str`): `"window"` (Social-MAE: frames at `fps` in a `window_seconds` window), `"spread"`
+        (CAV-MAE: `spread_slots` frames spread over the first `spread_seconds`, one used per output frame) or
+        `"uniform"` (transformers' default: `num_frames` spread over the whole video, or `fps` frames a second).
     window_seconds (`float`): Length of the Social-MAE window.
     spread_slots (`int`), spread_seconds (`float`): The CAV-MAE spread.
     antialias (`bool`): Antialiasing of the `F.interpolate` resize (`size` with height and width).
@@ -118,6 +128,10 @@ class SocialMAEVideoProcessorKwargs(VideosKwargs, total=False):
     antialias: bool
     channel_order: str
     face_crop: dict | str | bool | None
+
+
+# Every setting the constructor takes: transformers' video settings, this processor's, and what `to_dict` saves.
+_KNOWN_SETTINGS = frozenset(SocialMAEVideoProcessorKwargs.__annotations__) | {"return_metadata"}
 
 
 def _is_frame(x) -> bool:
@@ -140,8 +154,10 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
     Args:
         do_sample_frames: Choose `num_frames` frames as `frame_sampling` says (else the frames given are used).
         num_frames: Frames per clip in `pixel_values`.
-        frame_sampling: `"window"` (Social-MAE: frames at `fps` in a `window_seconds` window) or `"spread"`
-            (CAV-MAE: `spread_slots` frames spread over the first `spread_seconds`, one used).
+        frame_sampling: `"window"` (Social-MAE: frames at `fps` in a `window_seconds` window), `"spread"`
+            (CAV-MAE: `spread_slots` frames spread over the first `spread_seconds`, one used) or `"uniform"`
+            (transformers' `BaseVideoProcessor.sample_frames`: `num_frames` over the whole video, or, when a call
+            gives `fps`, that many frames a second; needs no frame rate for `num_frames`).
         fps, window_seconds: The window sampling's rate and length.
         spread_slots, spread_seconds: The spread sampling's slot count and span.
         size: `{"height", "width"}`: stretch to that size with torch `F.interpolate` (aspect ignored);
@@ -192,11 +208,18 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
                 f"{type(self).__name__}: got the settings of a {kwargs['feature_extractor_type']} (audio only); this "
                 "folder has no video processor settings: save the whole SocialMAEProcessor"
             )
+        else:
+            warn_unknown_settings(type(self).__name__, kwargs, _KNOWN_SETTINGS)
         super().__init__(**kwargs)
         self._validate_settings()
 
     def _validate_settings(self) -> None:
         self.resample = PILImageResampling(self.resample)
+        # One number is every channel's, as in transformers' image processors.
+        if isinstance(self.image_mean, (int, float)):
+            self.image_mean = [float(self.image_mean)] * 3
+        if isinstance(self.image_std, (int, float)):
+            self.image_std = [float(self.image_std)] * 3
         size, crop = self.size, self.crop_size
         checks = [
             (self.frame_sampling in _FRAME_SAMPLINGS, f"frame_sampling must be one of {_FRAME_SAMPLINGS}"),
@@ -309,6 +332,10 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             was found).
         """
         processor = self.with_settings(**settings) if settings else self
+        if processor.frame_sampling == "uniform":
+            # transformers' convention: a call's `num_frames` or `fps` (not both) says how many frames to take.
+            processor = copy.copy(processor)
+            processor._call_sampling = {key: settings[key] for key in ("num_frames", "fps") if key in settings}
         if processor.face_crop is None and (return_face_crop or face_detector is not None):
             asked = "return_face_crop" if return_face_crop else "face_detector"
             raise ValueError(f"{asked} needs a face crop: set face_crop (e.g. face_crop=True) on the processor")
@@ -328,7 +355,7 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             if is_media_source(item):
                 if not sample:
                     raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
-                with MediaFile(item, name=name) as media:
+                with open_media(item, name=name) as media:
                     video, meta = processor.read_media_frames(
                         media, name, training=training, generator=generator, sample_indices_fn=sample_indices_fn
                     )
@@ -389,6 +416,15 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         """The originals' frame indices (`frame_sampling`) for a video of `metadata.total_num_frames` frames at
         `metadata.fps`: Social-MAE's window (centred, or random when `training`) or CAV-MAE's spread slots
         (middle slot, or random ones when `training`). `num_frames` / `fps` default to this processor's."""
+        if self.frame_sampling == "uniform":
+            asked = {"num_frames": num_frames, "fps": fps}
+            if num_frames is None and fps is None:
+                asked = {"num_frames": None, "fps": None, **(getattr(self, "_call_sampling", None) or {})}
+                if asked["fps"] is None and asked["num_frames"] is None:
+                    asked["num_frames"] = self.num_frames
+            if asked["num_frames"] is not None and asked["fps"] is not None:
+                raise ValueError("`num_frames` and `fps` are mutually exclusive with frame_sampling='uniform'")
+            return np.asarray(default_sample_indices_fn(metadata, **asked), dtype=np.int64)
         num_frames = self.num_frames if num_frames is None else num_frames
         fps = self.fps if fps is None else fps
         count, video_fps = metadata.total_num_frames, metadata.fps
@@ -463,16 +499,17 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         """The chosen frames of decoded frames at `fps`, uint8 RGB `(num_frames, H, W, 3)`, and their metadata;
         `time_range` as in `read_media_frames`."""
         frames = self.validate_frames(video, name)
-        if fps is None:
+        if fps is None and (self.frame_sampling != "uniform" or time_range is not None):
             raise InvalidInputError(f"{name}: decoded frames need `video_fps` (their frame rate)")
-        first, count = frames_in_range(len(frames), Fraction(fps), time_range, name)
-        frames = frames[first : first + count]
+        if time_range is not None:
+            first, count = frames_in_range(len(frames), Fraction(fps), time_range, name)
+            frames = frames[first : first + count]
         metadata = VideoMetadata(
             total_num_frames=len(frames),
             fps=fps,
             width=frames[0].shape[1],
             height=frames[0].shape[0],
-            duration=len(frames) / fps,
+            duration=None if fps is None else len(frames) / fps,
             video_backend="array",
         )
         indices = self.choose_frame_indices(
@@ -481,11 +518,14 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         metadata.frames_indices = indices
         return np.stack([np.asarray(frames[k]) for k in indices]), metadata
 
-    @staticmethod
-    def validate_frames(video, name: str):
-        """Decoded RGB frames checked; returns an indexable sequence of `(H, W, 3)` uint8 arrays."""
+    def validate_frames(self, video, name: str):
+        """Decoded RGB frames checked; returns an indexable sequence of `(H, W, 3)` uint8 arrays.
+
+        Channels-first frames `(frames, 3, H, W)` (torch's layout) are turned channels-last; with `do_convert_rgb`,
+        PIL frames of another mode (RGBA, L) are converted to RGB."""
         if is_array(video):
             arr = video.detach().cpu().numpy() if isinstance(video, torch.Tensor) else video
+            arr = _channels_last(arr, 4)
             if arr.ndim != 4 or arr.shape[-1] != 3:
                 raise InvalidInputError(f"{name}: frames must be (frames, height, width, 3), got {arr.shape}")
             if arr.dtype != np.uint8:
@@ -501,11 +541,16 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         frames = []
         for k, frame in enumerate(video):
             if isinstance(frame, PIL.Image.Image):
+                if frame.mode != "RGB" and self.do_convert_rgb:
+                    frame = frame.convert("RGB")
                 if frame.mode != "RGB":
-                    raise InvalidInputError(f"{name}: frame {k} is a PIL image in mode {frame.mode}, need RGB")
+                    raise InvalidInputError(
+                        f"{name}: frame {k} is a PIL image in mode {frame.mode}, need RGB (or do_convert_rgb=True)"
+                    )
                 frame = np.asarray(frame)
             elif is_array(frame):
                 frame = frame.detach().cpu().numpy() if isinstance(frame, torch.Tensor) else frame
+                frame = _channels_last(frame, 3)
                 if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
                     raise InvalidInputError(
                         f"{name}: frame {k} must be (height, width, 3) uint8, got {frame.shape} {frame.dtype}"
@@ -573,6 +618,13 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         return np.asarray(image)
 
 
+def _channels_last(frames: np.ndarray, ndim: int) -> np.ndarray:
+    """Frames with 3 channels first (`(..., 3, H, W)`, torch's layout) as channels-last; others as they are."""
+    if frames.ndim == ndim and frames.shape[-1] != 3 and frames.shape[-3] == 3:
+        return np.moveaxis(frames, -3, -1)
+    return frames
+
+
 def _center_crop(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """torchvision's CenterCrop offsets (rounded) on `(T, 3, H, W)` frames at least that large."""
     h, w = frames.shape[-2:]
@@ -631,6 +683,10 @@ def _per_item_metadata(video_metadata, video_fps, batch: int) -> list[dict | Non
     entries = per_item(video_metadata, batch, "video_metadata")
     out = []
     for entry in entries:
+        if isinstance(entry, (list, tuple)) and len(entry) == 1:
+            entry = entry[0]  # transformers nests each video's metadata in a list of its own
+        if isinstance(entry, VideoMetadata):
+            entry = {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry)}
         meta = dict(entry) if entry is not None else None
         if meta is not None and meta.get("fps") is not None:
             meta["fps"] = check_video_fps(meta["fps"], 1)[0]

@@ -116,10 +116,14 @@ class AudioVisualPipeline(ChunkPipeline):
         face_detector=None,
         audio_stream=None,
     ):
-        item = parse_input(inputs, audio_stream)
         crop = {"return_face_crop": True, "face_detector": face_detector} if self.crops_faces else {}
         if face_detector is not None and not crop:
             raise ValueError("face_detector needs a face-cropping processor (its video processor's face_crop)")
+        # Each media file is opened here once, for its length and every window.
+        with parse_input(inputs, audio_stream) as item:
+            yield from self._windows(item, chunk_length_s, stride_length_s, modalities, missing_audio, crop)
+
+    def _windows(self, item, chunk_length_s, stride_length_s, modalities, missing_audio, crop):
         if chunk_length_s is None:
             if stride_length_s is not None:
                 raise ValueError("`stride_length_s` needs `chunk_length_s` (the window length)")
@@ -135,7 +139,6 @@ class AudioVisualPipeline(ChunkPipeline):
                 end_s=end,
                 modalities=modalities,
                 missing_audio=missing_audio,
-                audio_stream=audio_stream,
                 return_tensors="pt",
                 **crop,
             )

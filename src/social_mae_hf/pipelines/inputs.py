@@ -29,7 +29,10 @@ LENGTH_MISMATCH_S = 0.25
 @dataclass
 class AudioVisualInput:
     """One input, ready for the processor (`processor_kwargs`); `lengths`: seconds of its audio and its video,
-    where known (a file's audio track may stop before its video, or run on after it)."""
+    where known (a file's audio track may stop before its video, or run on after it).
+
+    Its media files are held open (`MediaFile`), so that measuring them and every window read them through one
+    opening each; `close()` (or `with`) closes them."""
 
     name: str
     videos: Any = None
@@ -62,6 +65,17 @@ class AudioVisualInput:
         chosen = self.lengths if modalities is None else (modalities,) if isinstance(modalities, str) else modalities
         return {m: self.lengths[m] for m in chosen if m in self.lengths}
 
+    def close(self) -> None:
+        for part in (self.videos, self.audio):
+            if isinstance(part, MediaFile):
+                part.close()
+
+    def __enter__(self) -> AudioVisualInput:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def processor_kwargs(self) -> dict:
         kwargs = {"videos": self.videos, "audio": self.audio}
         if self.sampling_rate is not None:
@@ -91,13 +105,11 @@ def parse_input(x, audio_stream: int | None = None) -> AudioVisualInput:
 
 
 def _media_input(source, audio_stream) -> AudioVisualInput:
-    name = describe_source(source)
-    with MediaFile(source, audio_stream=audio_stream) as media:
-        lengths = media.stream_durations()
-        if media.has_video:
-            return AudioVisualInput(name=name, videos=source, lengths=lengths)
-        # An audio file: the model runs on its audio alone.
-        return AudioVisualInput(name=name, audio=source, lengths=lengths)
+    media = MediaFile(source, audio_stream=audio_stream)
+    if media.has_video:
+        return AudioVisualInput(name=media.name, videos=media, lengths=media.stream_durations())
+    # An audio file: the model runs on its audio alone.
+    return AudioVisualInput(name=media.name, audio=media, lengths=media.stream_durations())
 
 
 def _dict_input(x: dict, audio_stream) -> AudioVisualInput:
@@ -116,35 +128,36 @@ def _dict_input(x: dict, audio_stream) -> AudioVisualInput:
         for k, v in (("video", video), ("audio", audio))
         if v is not None
     ]
-    return AudioVisualInput(
-        name=" + ".join(parts),
-        videos=video,
-        audio=audio,
-        sampling_rate=x.get("sampling_rate"),
-        video_fps=x.get("video_fps"),
-        lengths=_dict_lengths(video, audio, x.get("video_fps"), x.get("sampling_rate"), audio_stream),
-    )
+    item = AudioVisualInput(name=" + ".join(parts), sampling_rate=x.get("sampling_rate"), video_fps=x.get("video_fps"))
+    try:  # a video file without an `audio` part is also its audio source, as in the processor
+        item.videos = _opened(video, None if audio is not None else audio_stream)
+        item.audio = _opened(audio, audio_stream)
+        item.lengths = _dict_lengths(item.videos, item.audio, x.get("video_fps"), x.get("sampling_rate"))
+    except BaseException:
+        item.close()
+        raise
+    return item
 
 
-def _dict_lengths(video, audio, video_fps, sampling_rate, audio_stream) -> dict[str, float]:
+def _opened(part, audio_stream):
+    """A media file part opened (kept open for the windows); other parts as given."""
+    return MediaFile(part, audio_stream=audio_stream) if part is not None and is_media_source(part) else part
+
+
+def _dict_lengths(video, audio, video_fps, sampling_rate) -> dict[str, float]:
     """Seconds of each part; a video file without an `audio` part is also its audio source, as in the processor."""
     lengths = {}
-    if video is not None and is_media_source(video):
-        found = _stream_lengths(video, None if audio is not None else audio_stream)
+    if isinstance(video, MediaFile):
+        found = video.stream_durations()
         lengths.update(found if audio is None else {k: v for k, v in found.items() if k == "video"})
     elif video is not None and video_fps:
         lengths["video"] = len(video) / float(video_fps)
-    if audio is not None and is_media_source(audio):
-        lengths.update({k: v for k, v in _stream_lengths(audio, audio_stream).items() if k == "audio"})
+    if isinstance(audio, MediaFile):
+        lengths.update({k: v for k, v in audio.stream_durations().items() if k == "audio"})
     elif audio is not None and sampling_rate:
         samples = audio.shape[-1] if hasattr(audio, "shape") else len(audio)
         lengths["audio"] = samples / float(sampling_rate)
     return lengths
-
-
-def _stream_lengths(source, audio_stream) -> dict[str, float]:
-    with MediaFile(source, audio_stream=audio_stream) as media:
-        return media.stream_durations()
 
 
 def plan_windows(duration: float | None, chunk_length_s: float, stride_length_s: float | None, name: str):

@@ -1,0 +1,42 @@
+"""Time ranges of media in seconds (exact `Fraction`s), validated with the input named in errors."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from .errors import InvalidInputError
+
+__all__ = ["parse_time_range", "sample_range", "stream_timing"]
+
+
+def stream_timing(stream) -> tuple[int, Fraction]:
+    """The stream's first timestamp (in its time base; 0 when unknown) and its time base."""
+    return (stream.start_time if stream.start_time is not None else 0), Fraction(stream.time_base)
+
+
+def parse_time_range(start_s, end_s, name: str) -> tuple[Fraction, Fraction | None]:
+    """A validated `[start, end)` in seconds (start 0 and end None, the end of the media, when not given);
+    `name` names the input in errors."""
+    start = _seconds(start_s, "start_s", name) if start_s is not None else Fraction(0)
+    end = _seconds(end_s, "end_s", name) if end_s is not None else None
+    if end is not None and end <= start:
+        raise InvalidInputError(f"{name}: end_s ({float(end)}) must be after start_s ({float(start)})")
+    return start, end
+
+
+def sample_range(start_s, end_s, sample_rate: int, name: str) -> tuple[int, int | None]:
+    """[first, last) sample indices of a time range; validated, with the input named in errors."""
+    start, end = parse_time_range(start_s, end_s, name)
+    return round(start * sample_rate), None if end is None else round(end * sample_rate)
+
+
+def _seconds(value, what: str, name: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction, np.integer, np.floating)):
+        raise InvalidInputError(f"{name}: `{what}` must be a number of seconds, got {value!r}")
+    if not np.isfinite(float(value)) or value < 0:
+        raise InvalidInputError(f"{name}: `{what}` must be a finite number of seconds >= 0, got {value!r}")
+    if isinstance(value, Fraction):
+        return value
+    return Fraction(int(value)) if isinstance(value, (int, np.integer)) else Fraction(float(value))
