@@ -146,20 +146,6 @@ def test_tracking_follows_the_face_seen_throughout_over_a_larger_one_seen_once()
         assert all(face[2] == 40 for face in followed.faces), selection
 
 
-def test_the_selection_rule_picks_one_of_two_people_and_keeps_them_throughout():
-    # A: small, central, seen in every frame; B: large, off-centre, missed in odd frames.
-    a, b = (130, 90, 60, 60), (10, 10, 100, 100)
-    detections = [[a, b] if t % 2 == 0 else [a] for t in range(8)]
-    assert follow_face(detections, "track") == dict.fromkeys(range(8), a)  # 8 x 60 > 4 x 100
-    assert follow_face(detections, "largest") == {t: b for t in range(0, 8, 2)}
-    assert follow_face(detections, "central", frame_size=(320, 240)) == dict.fromkeys(range(8), a)
-    assert follow_face(detections, "largest", min_count=5) == dict.fromkeys(range(8), a)  # B: 4 frames
-    with pytest.raises(ValueError, match="needs the frame size"):
-        follow_face(detections, "central")
-    with pytest.raises(ValueError, match="selection must be one of"):
-        follow_face(detections, "speaker")
-
-
 def test_tracks_link_by_centre_distance_and_size_and_survive_a_missed_frame():
     first = (100, 100, 40, 40)
     near = (128, 100, 40, 40)  # moved 0.7 face sizes: same face

@@ -26,6 +26,7 @@ from .errors import ModelFilesError
 WEIGHTS_FILE = "face_mtcnn.safetensors"
 PYRAMID_FACTOR = 0.709  # each pyramid level is this much smaller than the one before (the paper's value)
 CELL = 12  # P-Net's window, in pixels of its pyramid level
+MAX_PROPOSALS = 200  # P-Net's best boxes that go on to R-Net (textures can propose thousands)
 
 
 class _PNet(nn.Module):
@@ -149,19 +150,22 @@ def _refine(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-def _crops(image: torch.Tensor, boxes: np.ndarray, size: int) -> torch.Tensor:
-    """`size` x `size` crops of `image` (1, 3, H, W) at `boxes`, zero (mid-grey) outside the image, area-resampled."""
+def _crops(image: torch.Tensor, boxes: np.ndarray, size: int, supersample: int = 3) -> torch.Tensor:
+    """`size` x `size` crops of `image` (1, 3, H, W) at `boxes`, zero (mid-grey) outside the image.
+
+    One `grid_sample` for all boxes (their grids stacked as one tall image), at `supersample` x the size, then
+    averaged down: a box far larger than `size` is not aliased.
+    """
     height, width = image.shape[-2:]
-    out = torch.empty(len(boxes), 3, size, size)
-    for k, (x1, y1, x2, y2) in enumerate(np.round(boxes[:, :4]).astype(np.int64)):
-        x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
-        patch = image[:, :, max(y1, 0) : min(y2, height), max(x1, 0) : min(x2, width)]
-        pad = (max(-x1, 0), max(x2 - width, 0), max(-y1, 0), max(y2 - height, 0))
-        if patch.shape[-1] == 0 or patch.shape[-2] == 0:
-            out[k] = 0
-            continue
-        out[k] = F.interpolate(F.pad(patch, pad), size=(size, size), mode="area")[0]
-    return out
+    n, fine = len(boxes), size * supersample
+    steps = (torch.arange(fine, dtype=torch.float32) + 0.5) / fine  # where each output pixel samples, in [0, 1]
+    x1, y1, x2, y2 = (torch.from_numpy(boxes[:, k].astype(np.float32))[:, None] for k in range(4))
+    xs = (x1 + (x2 - x1) * steps) / width * 2 - 1  # (N, fine) in grid_sample's [-1, 1] (align_corners=False)
+    ys = (y1 + (y2 - y1) * steps) / height * 2 - 1
+    grid = torch.stack(torch.broadcast_tensors(xs[:, None, :], ys[:, :, None]), dim=-1)  # (N, fine, fine, 2)
+    sampled = F.grid_sample(image, grid.reshape(1, n * fine, fine, 2), padding_mode="zeros", align_corners=False)
+    sampled = sampled.reshape(3, n, fine, fine).transpose(0, 1)
+    return F.avg_pool2d(sampled, supersample) if supersample > 1 else sampled
 
 
 @torch.inference_mode()
@@ -176,7 +180,7 @@ def detect_faces(
     scale = CELL / min_face
     proposals = []
     while min(height, width) * scale >= CELL:
-        level = F.interpolate(image, size=(math.ceil(height * scale), math.ceil(width * scale)), mode="area")
+        level = F.interpolate(image, size=(math.ceil(height * scale), math.ceil(width * scale)), mode="bilinear", antialias=True)
         prob, offsets = pnet(level)
         rows, cols = np.nonzero(prob[0].numpy() >= thresholds[0])
         if rows.size:
@@ -188,7 +192,7 @@ def detect_faces(
     if not proposals:
         return []
     boxes = np.concatenate(proposals)
-    boxes = boxes[_nms(boxes, 0.7)]
+    boxes = boxes[_nms(boxes, 0.7)][:MAX_PROPOSALS]  # best first
     boxes = _refine(boxes[:, :5], boxes[:, 5:9])
     for net, size, threshold, last in ((rnet, 24, thresholds[1], False), (onet, 48, thresholds[2], True)):
         if not len(boxes):
