@@ -180,7 +180,9 @@ def detect_faces(
     scale = CELL / min_face
     proposals = []
     while min(height, width) * scale >= CELL:
-        level = F.interpolate(image, size=(math.ceil(height * scale), math.ceil(width * scale)), mode="bilinear", antialias=True)
+        level = F.interpolate(
+            image, size=(math.ceil(height * scale), math.ceil(width * scale)), mode="bilinear", antialias=True
+        )
         prob, offsets = pnet(level)
         rows, cols = np.nonzero(prob[0].numpy() >= thresholds[0])
         if rows.size:
