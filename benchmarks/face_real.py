@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import fractions
+import functools
 import io
 import math
 import statistics
@@ -229,6 +230,9 @@ def clip_specs() -> list[ClipSpec]:
     return specs
 
 
+SPECS = {spec.name: spec for spec in clip_specs()}
+
+
 # -- photographs ---------------------------------------------------------------------------------------------
 
 
@@ -266,6 +270,34 @@ def load(photos: Path, name: str) -> PIL.Image.Image:
 # -- clips ---------------------------------------------------------------------------------------------------
 
 
+SLACK = 100  # pixels around the frame that a layer is drawn into, so that panning brings in real picture
+
+
+@functools.lru_cache(maxsize=4)
+def placed_layers(spec_name: str, photos: Path) -> list[tuple[PIL.Image.Image, tuple[float, float, float]]]:
+    """Each layer drawn once, at time 0, on a transparent canvas `SLACK` pixels larger than the frame on every side;
+    with its face (centre x, centre y, size) in frame pixels at time 0."""
+    spec = SPECS[spec_name]
+    out = []
+    for layer in spec.layers:
+        name, (fx, fy, fw, fh) = FACES[layer.face]
+        image = load(photos, name).convert("RGBA")
+        if layer.region:
+            alpha = PIL.Image.new("L", image.size, 0)
+            alpha.paste(255, tuple(layer.region))
+            image.putalpha(alpha)
+        s = layer.size / max(fw, fh)
+        cx, cy = layer.x + SLACK, layer.y + SLACK
+        theta = math.radians(layer.turn)
+        a, b = math.cos(theta) / s, math.sin(theta) / s
+        src = (fx + fw / 2, fy + fh / 2)
+        matrix = (a, b, src[0] - a * cx - b * cy, -b, a, src[1] + b * cx - a * cy)
+        size = (spec.width + 2 * SLACK, spec.height + 2 * SLACK)
+        placed = image.transform(size, PIL.Image.Transform.AFFINE, matrix, PIL.Image.Resampling.BILINEAR)
+        out.append((placed, (layer.x, layer.y, layer.size)))
+    return out
+
+
 def render(spec: ClipSpec, photos: Path, i: int) -> tuple[np.ndarray, tuple[float, float, float] | None]:
     """Frame `i` of the clip (upright), and its target face (centre x, centre y, size)."""
     t = i / FPS
@@ -277,23 +309,11 @@ def render(spec: ClipSpec, photos: Path, i: int) -> tuple[np.ndarray, tuple[floa
         return np.asarray(image)[: spec.height, dx : dx + spec.width].copy(), None
     frame = PIL.Image.new("RGB", (spec.width, spec.height), BACKGROUND)
     target = None
-    for layer in spec.layers:
-        name, (fx, fy, fw, fh) = FACES[layer.face]
-        image = load(photos, name).convert("RGBA")
-        if layer.region:
-            alpha = PIL.Image.new("L", image.size, 0)
-            alpha.paste(255, tuple(layer.region))
-            image.putalpha(alpha)
-        s = layer.size / max(fw, fh)
-        cx, cy = layer.x + layer.drift[0] * t, layer.y + layer.drift[1] * t
-        theta = math.radians(layer.turn)
-        a, b = math.cos(theta) / s, math.sin(theta) / s
-        src = (fx + fw / 2, fy + fh / 2)
-        matrix = (a, b, src[0] - a * cx - b * cy, -b, a, src[1] + b * cx - a * cy)
-        placed = image.transform(frame.size, PIL.Image.Transform.AFFINE, matrix, PIL.Image.Resampling.BILINEAR)
-        frame.paste(placed, (0, 0), placed)
+    for layer, (placed, (x, y, size)) in zip(spec.layers, placed_layers(spec.name, photos)):
+        dx, dy = round(layer.drift[0] * t), round(layer.drift[1] * t)
+        frame.paste(placed, (dx - SLACK, dy - SLACK), placed)
         if target is None:
-            target = (cx, cy, layer.size)
+            target = (x + dx, y + dy, size)
     if spec.degrade == "blur":
         frame = frame.filter(PIL.ImageFilter.GaussianBlur(3))
     if spec.degrade == "lowres":
@@ -364,9 +384,8 @@ def main(argv=None) -> None:
 
     extra = json.loads(args.settings)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    specs = clip_specs()
     clips = []
-    for spec in specs:
+    for spec in SPECS.values():
         path = args.workdir / (spec.name.replace(" ", "_").replace("+", "and") + ".mp4")
         if not path.exists():
             write_clip(spec, args.photos, path)

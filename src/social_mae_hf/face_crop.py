@@ -105,10 +105,10 @@ class FaceCropSettings:
     selection: str = "track"
     smoothing: str = "clip"
     smoothing_window: int = 3
-    min_size: float = 0.1
+    min_size: float = 0.05
     min_frames: float = 0.25
-    detection_max_side: int | None = 480
-    detection_stride: int = 2
+    detection_max_side: int | None = 640
+    detection_stride: int = 4
 
     def __post_init__(self):
         window, largest = self.smoothing_window, self.detection_max_side
