@@ -58,7 +58,7 @@ def run_embed(
     `{"tensors", "files", "failures", "recall"}`: the tensors, the embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
-    from safetensors.torch import save_file
+    from safetensors.torch import save
     from tqdm.auto import tqdm
 
     from ..pipelines import FEATURE_EXTRACTION_TASK
@@ -100,7 +100,9 @@ def run_embed(
                 bar.update(len(names) + len(failures) - bar.n)  # skipped files count as done
             bar.update(len(names) + len(failures) - bar.n)
         tensors = _stack(names, rows, failures)
-        save_file(tensors, pending.path, metadata={"files": json.dumps(names), "model": str(model)})
+        data = save(tensors, metadata={"files": json.dumps(names), "model": str(model)})
+        with open(pending.path, "wb") as handle:  # a FIFO or device output is written through, not replaced
+            handle.write(data)
     recall = None
     if recall_ks:
         if "audio_embedding" not in tensors or "video_embedding" not in tensors:
