@@ -13,11 +13,11 @@ from .inputs import (
     add_face_crop,
     add_model_and_inputs,
     check_device,
-    check_face_options,
     check_model_first,
     collect_media,
-    face_options,
+    face_crop_option,
     load_command_pipeline,
+    model_kwargs,
     parse_modalities,
     positive_int,
 )
@@ -45,16 +45,18 @@ def run_embed(
     recall_ks: list[int] | None = None,
     progress: bool = True,
     on_error: str = "skip",
-    face_options: dict | None = None,
+    face_crop: dict | bool | None = None,
     audio_stream: int | None = None,
     audio_channel_mix: str | None = None,
+    model_kwargs: dict | None = None,
 ) -> dict:
     """Embed every input file; writes `{audio,video,fused}_embedding` `(files, dim)` tensors to `output`
     (safetensors, with the embedded files and the model in its metadata). With `recall_ks`, also audio->video and
     video->audio recall@k over the files (they must have both modalities). Files that cannot be used are left out
-    and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). `face_options`: the face crop's
-    (`FACE_OPTIONS`); when the processor crops video, a `face_found` `(files,)` bool tensor is written too.
-    `audio_stream` picks the audio track of every file; `audio_channel_mix` replaces the processor's. Returns
+    and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). `face_crop` replaces the
+    processor's (see `loading.with_face_crop`); when the processor crops video, a `face_found` `(files,)` bool
+    tensor is written too. `audio_stream` picks the audio track of every file; `audio_channel_mix` replaces the
+    processor's; `model_kwargs` go to `from_pretrained` (`dtype`, `trust_remote_code`). Returns
     `{"tensors", "files", "failures", "recall"}`: the tensors, the embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
@@ -72,15 +74,15 @@ def run_embed(
         )
     check_model_first("embed", model, inputs)
     check_device(device)
-    check_face_options(face_options)
     with ReplacedAtEnd(output) as pending:  # a folder that cannot be written is reported before any work
         files = collect_media(inputs, recursive)
         embedder = load_command_pipeline(
             FEATURE_EXTRACTION_TASK,
             model,
             device=device,
-            face_options=face_options,
+            face_crop=face_crop,
             audio_channel_mix=audio_channel_mix,
+            **(model_kwargs or {}),
         )
         params = {"modalities": modalities, "missing_audio": missing_audio, "audio_stream": audio_stream}
         params = {k: v for k, v in params.items() if v is not None}
@@ -168,9 +170,10 @@ def run(args: argparse.Namespace) -> int:
         recall_ks=ks,
         progress=not args.quiet,
         on_error=args.on_error,
-        face_options=face_options(args),
+        face_crop=face_crop_option(args),
         audio_stream=args.audio_stream,
         audio_channel_mix=args.audio_channel_mix,
+        model_kwargs=model_kwargs(args),
     )
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in result["tensors"].items())
     print(f"{len(result['files'])} file(s) -> {args.output}: {shapes}")

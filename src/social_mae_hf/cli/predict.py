@@ -13,11 +13,11 @@ from .inputs import (
     add_face_crop,
     add_model_and_inputs,
     check_device,
-    check_face_options,
     check_model_first,
     collect_media,
-    face_options,
+    face_crop_option,
     load_command_pipeline,
+    model_kwargs,
     parse_modalities,
     positive_int,
 )
@@ -81,17 +81,19 @@ def run_predict(
     device: str | None = None,
     progress: bool = True,
     on_error: str = "skip",
-    face_options: dict | None = None,
+    face_crop: dict | bool | None = None,
     audio_channel_mix: str | None = None,
+    model_kwargs: dict | None = None,
     **call_params,
 ) -> tuple[list[dict], list[FileFailure]]:
     """Classify every input file (folders: their media files); returns `[{"file", "predictions" | "timeline"}]`
     and the files that could not be used (`on_error="skip"`; with `"abort"` the first one raises).
 
     `call_params` are the pipeline's (`top_k`, `function_to_apply`, `chunk_length_s`, `stride_length_s`,
-    `modalities`, `missing_audio`, `audio_stream`); None values are left out. `face_options`: the face crop's
-    (`FACE_OPTIONS`); when the processor crops, each record (each window of a timeline) has `face_found`.
-    `audio_channel_mix` replaces the processor's.
+    `modalities`, `missing_audio`, `audio_stream`); None values are left out. `face_crop` replaces the
+    processor's (see `loading.with_face_crop`); when the processor crops, each record (each window of a timeline)
+    has `face_found`. `audio_channel_mix` replaces the processor's. `model_kwargs` go to `from_pretrained`
+    (`dtype`, `trust_remote_code`).
     """
     if output_format not in ("table", "jsonl"):
         raise ValueError(f"output format must be 'table' or 'jsonl', got {output_format!r}")
@@ -102,10 +104,14 @@ def run_predict(
     out = output or sys.stdout
     check_model_first("predict", model, inputs)
     check_device(device)
-    check_face_options(face_options)
     files = collect_media(inputs, recursive)
     classifier = load_command_pipeline(
-        CLASSIFICATION_TASK, model, device=device, face_options=face_options, audio_channel_mix=audio_channel_mix
+        CLASSIFICATION_TASK,
+        model,
+        device=device,
+        face_crop=face_crop,
+        audio_channel_mix=audio_channel_mix,
+        **(model_kwargs or {}),
     )
     face = classifier.crops_faces
     params = {k: v for k, v in call_params.items() if v is not None}
@@ -185,6 +191,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    face_crop = face_crop_option(args)
+
     def predict(output: TextIO | None) -> tuple[list[dict], list[FileFailure]]:
         return run_predict(
             args.model,
@@ -202,9 +210,10 @@ def run(args: argparse.Namespace) -> int:
             modalities=parse_modalities(args.modalities),
             missing_audio=args.missing_audio,
             on_error=args.on_error,
-            face_options=face_options(args),
+            face_crop=face_crop,
             audio_stream=args.audio_stream,
             audio_channel_mix=args.audio_channel_mix,
+            model_kwargs=model_kwargs(args),
         )
 
     if args.output is None:
