@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -51,14 +52,17 @@ class ReplacedAtEnd:
     symlink, next to the file it points to (the link stays); for a device, FIFO or socket, `path` is `target`
     itself. Entering creates the folder and the temporary file, so that an output that cannot be written is
     reported before any work; `discard()` keeps the target as it was. The target keeps its own permissions when it
-    exists, and gets `open()`'s otherwise. A full disk is reported as such, the target unchanged.
+    exists, and gets `open()`'s otherwise. A full disk is reported as such, the target unchanged. With
+    `keep_partial`, the temporary file is `<target>.partial`, and a run that stops (an error, Ctrl-C, or a kill,
+    which runs no cleanup) leaves what it wrote there.
 
         with ReplacedAtEnd("out.jsonl") as output:
             write(output.path)
     """
 
-    def __init__(self, target: str | os.PathLike):
+    def __init__(self, target: str | os.PathLike, keep_partial: bool = False):
         self.target = Path(target)
+        self.keep_partial = keep_partial
         self.path: Path | None = None
         self._discarded = False
         self._through = False
@@ -74,10 +78,14 @@ class ReplacedAtEnd:
         folder = final.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=final.suffix, dir=folder)
+            if self.keep_partial:
+                name = f"{final}.partial"
+                os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            else:
+                handle, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=final.suffix, dir=folder)
+                os.close(handle)
         except OSError as error:
             raise OSError(f"{self.target}: cannot write into {folder} ({error.strerror or error})") from error
-        os.close(handle)
         self.final = final
         self.path = Path(name)
         return self
@@ -92,7 +100,16 @@ class ReplacedAtEnd:
                 os.chmod(self.path, mode)
                 os.replace(self.path, self.final)
         finally:
-            if not self._through:
+            stopped = error_type is not None and not self._discarded
+            if (
+                self.keep_partial
+                and stopped
+                and not self._through
+                and self.path.exists()
+                and self.path.stat().st_size > 0
+            ):
+                print(f"the results written before the run stopped are in {self.path}", file=sys.stderr)
+            elif not self._through:
                 self.path.unlink(missing_ok=True)
         if isinstance(error, OSError) and error.errno == errno.ENOSPC:
             kept = "" if self._through or not self.target.exists() else "; the earlier file is as it was"

@@ -21,7 +21,7 @@ from .inputs import (
     parse_modalities,
     positive_int,
 )
-from .per_file import report_failures, run_per_file
+from .per_file import add_windows, count_windows, report_failures, run_per_file
 
 if TYPE_CHECKING:
     import torch
@@ -49,6 +49,8 @@ def run_embed(
     audio_stream: int | None = None,
     audio_channel_mix: str | None = None,
     model_kwargs: dict | None = None,
+    chunk_length_s: float | None = None,
+    stride_length_s: float | None = None,
 ) -> dict:
     """Embed every input file; writes `{audio,video,fused}_embedding` `(files, dim)` tensors to `output`
     (safetensors, with the embedded files and the model in its metadata). With `recall_ks`, also audio->video and
@@ -56,7 +58,9 @@ def run_embed(
     and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). `face_crop` replaces the
     processor's (see `loading.with_face_crop`); when the processor crops video, a `face_found` `(files,)` bool
     tensor is written too. `audio_stream` picks the audio track of every file; `audio_channel_mix` replaces the
-    processor's; `model_kwargs` go to `from_pretrained` (`dtype`, `trust_remote_code`). Returns
+    processor's; `model_kwargs` go to `from_pretrained` (`dtype`, `trust_remote_code`). With `chunk_length_s`
+    (and `stride_length_s`), each file is cut into windows and the tensors are `(windows, dim)`, every file's
+    windows in turn, with `window_file` (the index of its file), `window_start_s` and `window_end_s`. Returns
     `{"tensors", "files", "failures", "recall"}`: the tensors, the embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
@@ -84,8 +88,15 @@ def run_embed(
             audio_channel_mix=audio_channel_mix,
             **(model_kwargs or {}),
         )
-        params = {"modalities": modalities, "missing_audio": missing_audio, "audio_stream": audio_stream}
+        params = {
+            "modalities": modalities,
+            "missing_audio": missing_audio,
+            "audio_stream": audio_stream,
+            "chunk_length_s": chunk_length_s,
+            "stride_length_s": stride_length_s,
+        }
         params = {k: v for k, v in params.items() if v is not None}
+        timeline = chunk_length_s is not None
         failures = []
         embedded = run_per_file(
             lambda group: embedder(group, batch_size=batch_size, return_tensors=True, **params),
@@ -95,13 +106,15 @@ def run_embed(
             failures,
         )
         names, rows = [], []
-        with tqdm(total=len(files), unit="file", disable=not progress, file=sys.stderr) as bar:
+        windows = tqdm(unit="window", disable=not (progress and timeline), file=sys.stderr, position=1, leave=False)
+        count_windows(embedder, windows)
+        with windows, tqdm(total=len(files), unit="file", disable=not progress, file=sys.stderr) as bar:
             for name, row in embedded:
                 names.append(name)
                 rows.append(row)
                 bar.update(len(names) + len(failures) - bar.n)  # skipped files count as done
             bar.update(len(names) + len(failures) - bar.n)
-        tensors = _stack(names, rows, failures)
+        tensors = _stack_timelines(names, rows, failures) if timeline else _stack(names, rows, failures)
         data = save(tensors, metadata={"files": json.dumps(names), "model": str(model)})
         with open(pending.path, "wb") as handle:  # a FIFO or device output is written through, not replaced
             handle.write(data)
@@ -134,6 +147,21 @@ def _stack(names: list[str], rows: list[dict], failures) -> dict[str, torch.Tens
     return tensors
 
 
+def _stack_timelines(names: list[str], timelines: list[list[dict]], failures) -> dict[str, torch.Tensor]:
+    """`(windows, dim)` tensors of every file's windows in turn, with each window's file index and times."""
+    import torch
+
+    windows = [window for timeline in timelines for window in timeline]
+    if not windows:
+        return _stack(names, [], failures)
+    owners = [(index, names[index]) for index, timeline in enumerate(timelines) for _ in timeline]
+    tensors = _stack([name for _, name in owners], windows, failures)
+    tensors["window_file"] = torch.tensor([index for index, _ in owners], dtype=torch.int64)
+    tensors["window_start_s"] = torch.tensor([w["start"] for w in windows], dtype=torch.float64)
+    tensors["window_end_s"] = torch.tensor([w["end"] for w in windows], dtype=torch.float64)
+    return tensors
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_and_inputs(parser, "any Social-MAE / CAV-MAE model; its encoder is used")
     parser.add_argument(
@@ -146,8 +174,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recall-at",
         default=None,
-        help="Also print audio->video and video->audio retrieval recall@k over the files, e.g. 1,5,10.",
+        help="Also print audio->video and video->audio retrieval recall@k over the files (over the windows with "
+        "--chunk-length-s), e.g. 1,5,10.",
     )
+    add_windows(parser, "embed")
     add_face_crop(parser)
 
 
@@ -174,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
         audio_stream=args.audio_stream,
         audio_channel_mix=args.audio_channel_mix,
         model_kwargs=model_kwargs(args),
+        chunk_length_s=args.chunk_length_s,
+        stride_length_s=args.stride_length_s,
     )
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in result["tensors"].items())
     print(f"{len(result['files'])} file(s) -> {args.output}: {shapes}")

@@ -21,7 +21,7 @@ from .inputs import (
     parse_modalities,
     positive_int,
 )
-from .per_file import FileFailure, report_failures, run_per_file
+from .per_file import FileFailure, add_windows, count_windows, report_failures, run_per_file
 
 __all__ = ["format_row", "run_predict", "without_nan"]
 
@@ -125,6 +125,8 @@ def run_predict(
     records: list[dict] = []
     failures: list[FileFailure] = []
     bar = tqdm(total=len(names), unit="file", disable=not progress, file=sys.stderr)
+    windows = tqdm(unit="window", disable=not (progress and timeline), file=sys.stderr, position=1, leave=False)
+    count_windows(classifier, windows)
     for name, result in run_per_file(
         lambda group: classifier(group, batch_size=batch_size, **params), names, batch_size, on_error, failures
     ):
@@ -144,8 +146,10 @@ def run_predict(
         else:
             text = "\n".join(format_row(name, result, width, face))
         bar.write(text, file=out)  # above the progress bar, not through it
+        out.flush()  # each file's results are on disk as soon as they are done: a killed run keeps them
         bar.update(len(records) + len(failures) - bar.n)
     bar.update(len(records) + len(failures) - bar.n)
+    windows.close()
     bar.close()
     if face:
         clips = [w for r in records for w in r.get("timeline", [r]) if "face_found" in w]
@@ -166,18 +170,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Scores: softmax (default), sigmoid (default for multi-label models), none (raw logits; regression).",
     )
-    parser.add_argument(
-        "--chunk-length-s",
-        type=float,
-        default=None,
-        help="Cut each recording into windows of this many seconds and predict each (a timeline).",
-    )
-    parser.add_argument(
-        "--stride-length-s",
-        type=float,
-        default=None,
-        help="Seconds between window starts (default: the window length; smaller values overlap).",
-    )
+    add_windows(parser, "predict")
     parser.add_argument(
         "--format", choices=["table", "jsonl"], default="table", help="A table (default) or one JSON object per file."
     )
@@ -185,7 +178,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output",
         default=None,
         help="Write the results to this file instead of standard output; it is replaced only when the run ends "
-        "with results (an earlier file stays as it was otherwise).",
+        "with results (an earlier file stays as it was otherwise). Until then each file's results are written to "
+        "OUTPUT.partial as soon as they are done, which a stopped run leaves behind. A device or FIFO "
+        "(/dev/stdout) is written to directly.",
     )
     add_face_crop(parser)
 
@@ -219,7 +214,10 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         records, failures = predict(None)
     else:
-        with ReplacedAtEnd(args.output) as output, open(output.path, "w", encoding="utf-8") as handle:
+        with (
+            ReplacedAtEnd(args.output, keep_partial=True) as output,
+            open(output.path, "w", encoding="utf-8") as handle,
+        ):
             records, failures = predict(handle)
             if not records:
                 output.discard()  # keep an earlier result rather than replace it with nothing
