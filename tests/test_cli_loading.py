@@ -29,9 +29,9 @@ def test_commands_load_through_loading_with_the_face_crop_as_one_dict(converted,
     calls = []
     load_model, load_processor = loading.load_model, loading.load_processor
 
-    def model_spy(name, kind="encoder", **kwargs):
-        calls.append(("model", kind, kwargs))
-        return load_model(name, kind, **kwargs)
+    def model_spy(name, auto_class, **kwargs):
+        calls.append(("model", auto_class.__name__, kwargs))
+        return load_model(name, auto_class, **kwargs)
 
     def processor_spy(name, **kwargs):
         calls.append(("processor", kwargs))
@@ -42,8 +42,9 @@ def test_commands_load_through_loading_with_the_face_crop_as_one_dict(converted,
     model, clip = str(converted["social_mae_finetune"]), str(media("c25.mp4"))
     argv = ["predict", model, clip, "--face-crop", "haar", "--face-margin", "1.5", "--dtype", "float32", "--quiet"]
     assert cli_main(argv) == 0
-    (_, kind, model_kwargs), (_, processor_kwargs) = calls
-    assert kind == "head" and model_kwargs == {"dtype": "float32"}
+    (_, auto_class, model_kwargs), (_, processor_kwargs) = calls
+    assert auto_class == "AutoModelForAudioVisualClassification"
+    assert model_kwargs == {"needs": "head", "dtype": "float32"}
     face_crop = processor_kwargs["face_crop"]
     assert type(face_crop) is dict and face_crop["detector"] == "haar" and face_crop["margin"] == 1.5
     json.dumps(face_crop)  # plain JSON values, as a saved processor config holds them
@@ -129,3 +130,31 @@ def test_hints_name_the_commands_flags(converted, media, capsys):
     predict = build_parser()._subparsers._group_actions[0].choices["predict"]
     message = "load it with trust_remote_code=True, or pass modalities='video'"
     assert with_flags(message, keyword_flags(predict)) == "load it with --trust-remote-code, or pass --modalities video"
+
+
+def _imported_modules(path) -> set[str]:
+    """The package modules a source file imports (at any depth of the file: lazy imports count), as dotted names
+    relative to `social_mae_hf`."""
+    import ast
+    from pathlib import Path
+
+    package = Path(loading.__file__).parent
+    folder = path.parent.relative_to(package).parts  # the package the file is in
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = folder[: len(folder) - (node.level - 1)]
+            found.add(".".join([*base, *([node.module] if node.module else [])]))
+    return found
+
+
+def test_loading_goes_one_way_and_nothing_imports_the_command_line():
+    from pathlib import Path
+
+    package = Path(loading.__file__).parent
+    assert not {m for m in _imported_modules(package / "loading.py") if m.split(".")[0] in ("auto", "pipelines", "cli")}
+    pipelines = _imported_modules(package / "pipelines" / "__init__.py")
+    assert "cli" not in {m.split(".")[0] for m in pipelines}
+    for path in package.rglob("*.py"):
+        if "cli" not in path.relative_to(package).parts:
+            assert not any(m.split(".")[0] == "cli" for m in _imported_modules(path)), path

@@ -169,35 +169,20 @@ def load_weights(load, name, *args, **kwargs):
         ) from err
 
 
-# `load_model` kinds: the Auto class each loads with, and whether the saved model must have a trained head.
-_MODEL_KINDS = {
-    "encoder": ("AutoModel", False),
-    "head": ("AutoModelForAudioVisualClassification", True),
-    "pretraining": ("AutoModelForPreTraining", False),
-}
-
-
-def load_model(name, kind: str = "encoder", **kwargs):
-    """A saved model for a job: `kind` "encoder" (the encoder of any of our models), "head" (a trained
-    classification / regression head; a model without one is refused) or "pretraining" (with its decoder).
-    The model type is checked first (see `check_model_type`); `kwargs` go to `from_pretrained` (`dtype`,
-    `trust_remote_code`, the Hub ones)."""
-    import transformers
-
-    from . import auto
-
-    if kind not in _MODEL_KINDS:
-        raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(_MODEL_KINDS)}")
-    class_name, needs_head = _MODEL_KINDS[kind]
+def load_model(name, auto_class, *, needs: str | None = None, **kwargs):
+    """`auto_class.from_pretrained(name, **kwargs)` (`dtype`, `trust_remote_code`, the Hub ones) for a job, after
+    the checks: the model type first (see `check_model_type`), then what the job `needs` of the saved model:
+    "head" (a trained classification / regression head) or "pretraining" (the decoder)."""
     config = load_config(name, **kwargs)
-    if needs_head:
+    if needs == "head":
         require_head(config, name)
-    if kind == "pretraining" and saved_architecture(config) != "SocialMAEForPreTraining":
+    elif needs == "pretraining" and saved_architecture(config) != "SocialMAEForPreTraining":
         raise ModelFilesError(
             f"{name}: was saved as {saved_architecture(config) or '?'}; this needs a pretraining model "
             "(SocialMAEForPreTraining, with its decoder)"
         )
-    auto_class = getattr(auto, class_name, None) or getattr(transformers, class_name)
+    elif needs not in (None, "head", "pretraining"):
+        raise ValueError(f"needs must be None, 'head' or 'pretraining', got {needs!r}")
     return load_weights(auto_class.from_pretrained, name, **kwargs)
 
 

@@ -279,11 +279,15 @@ def load_command_pipeline(
     """`pipeline(task)` on `model` loaded through `loading` (so that its errors are one line, not the traceback
     dump of `pipeline(task, model=name)`), with the processor's `face_crop` and `audio_channel_mix` when given;
     `model_kwargs` go to `from_pretrained` (`dtype`, `trust_remote_code`)."""
-    from transformers import pipeline
+    from transformers import AutoModel, pipeline
 
+    from ..auto import AutoModelForAudioVisualClassification
     from ..loading import load_model, load_processor
     from ..pipelines import CLASSIFICATION_TASK
 
-    loaded = load_model(model, "head" if task == CLASSIFICATION_TASK else "encoder", **model_kwargs)
+    if task == CLASSIFICATION_TASK:
+        loaded = load_model(model, AutoModelForAudioVisualClassification, needs="head", **model_kwargs)
+    else:
+        loaded = load_model(model, AutoModel, **model_kwargs)
     processor = load_processor(model, face_crop=face_crop, audio_channel_mix=audio_channel_mix)
     return pipeline(task, model=loaded, processor=processor, device=device)

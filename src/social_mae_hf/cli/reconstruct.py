@@ -47,10 +47,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _reconstruct(args: argparse.Namespace, face_crop, png) -> str:
     """Draw the reconstruction into `png`; returns its title."""
+    from transformers import AutoModelForPreTraining
+
     from ..loading import load_model, load_processor
     from ..reconstruction import reconstruct_file, render
 
-    model = load_model(args.model, "pretraining", **model_kwargs(args))
+    model = load_model(args.model, AutoModelForPreTraining, needs="pretraining", **model_kwargs(args))
     processor = load_processor(args.model, face_crop=face_crop, audio_channel_mix=args.audio_channel_mix)
     result = reconstruct_file(
         model,

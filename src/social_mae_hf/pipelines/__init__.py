@@ -37,7 +37,7 @@ class _HeadModelForPipeline(AutoModelForAudioVisualClassification):
 
     @classmethod
     def from_pretrained(cls, name, **kwargs):
-        return load_model(name, "head", **kwargs)
+        return load_model(name, AutoModelForAudioVisualClassification, needs="head", **kwargs)
 
 
 class _EncoderForPipeline(AutoModel):
@@ -45,7 +45,7 @@ class _EncoderForPipeline(AutoModel):
 
     @classmethod
     def from_pretrained(cls, name, **kwargs):
-        return load_model(name, "encoder", **kwargs)
+        return load_model(name, AutoModel, **kwargs)
 
 
 class _NoDefaultModel(dict):
