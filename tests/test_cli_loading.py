@@ -12,17 +12,19 @@ from safetensors import safe_open
 import social_mae_hf.loading as loading
 from social_mae_hf.cli import main as cli_main
 from social_mae_hf.cli.inputs import collect_media
+from social_mae_hf.face_crop import FaceCropSettings
 
 
 def test_a_bare_face_crop_does_not_take_the_next_argument(monkeypatch):
     seen = []
     monkeypatch.setattr("social_mae_hf.cli.predict.run", lambda args: seen.append(args) or 0)
     assert cli_main(["predict", "model", "--face-crop", "clip.mp4"]) == 0
-    assert seen[-1].face_crop == "haar" and seen[-1].inputs == ["clip.mp4"]
+    assert seen[-1].face_crop == "default" and seen[-1].inputs == ["clip.mp4"]
     assert cli_main(["predict", "model", "a.mp4", "--face-crop", "yunet", "--face-detector-model", "y.onnx"]) == 0
     assert seen[-1].face_crop == "yunet" and seen[-1].inputs == ["a.mp4"]
     assert cli_main(["predict", "model", "a.mp4", "--face-crop"]) == 0
-    assert seen[-1].face_crop == "haar"
+    assert seen[-1].face_crop == "default"
+    assert loading.face_crop_from_flags("default") == loading.face_crop_from_flags(FaceCropSettings().detector)
 
 
 def test_commands_load_through_loading_with_the_face_crop_as_one_dict(converted, media, monkeypatch, capsys):

@@ -20,7 +20,7 @@ from transformers import AutoConfig, PretrainedConfig
 from transformers.utils import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, cached_file
 
 from .errors import ModelFilesError
-from .face_crop import face_crop_from_options, face_cropper
+from .face_crop import FaceCropSettings, face_crop_from_options, face_cropper
 from .processing_social_mae import SocialMAEProcessor
 
 __all__ = [
@@ -212,7 +212,10 @@ def load_processor(name, *, face_crop=None, audio_channel_mix: str | None = None
 def face_crop_from_flags(face_crop: str | None, **options) -> dict | bool | None:
     """Command-line face crop options (`face_crop` a detector name or "none", `face_margin`,
     `face_detector_model`, `face_smoothing`: see `face_crop.face_crop_from_options`), checked, in the one form a
-    processor takes: None (not asked: the processor's own setting stays), False (no crop) or the settings dict."""
+    processor takes: None (not asked: the processor's own setting stays), False (no crop) or the settings dict.
+    `face_crop` "default" is the default detector."""
+    if face_crop == "default":
+        face_crop = FaceCropSettings().detector
     settings = face_crop_from_options(face_crop, **options)
     if face_crop is None:
         return None

@@ -199,14 +199,15 @@ def parse_modalities(value: str | None):
     return None if value is None else tuple(value.split("+"))
 
 
-# What `--face-crop` may be followed by; anything else after it is the next argument, not its detector.
-FACE_DETECTOR_CHOICES = ("haar", "yunet", "none")
-_BARE_FACE_CROP = "haar"
+# What `--face-crop` may be followed by; anything else after it is the next argument, not its detector. "default"
+# is what a bare `--face-crop` means: the face crop's default detector (`face_crop.FaceCropSettings`).
+FACE_DETECTOR_CHOICES = ("default", "mtcnn", "haar", "yunet", "none")
+_BARE_FACE_CROP = "default"
 
 
 def give_face_crop_its_detector(argv: list[str]) -> list[str]:
-    """`argv` with a bare `--face-crop` written `--face-crop=haar`, so that argparse cannot take the argument after
-    it (`predict MODEL --face-crop clip.mp4`) as its detector."""
+    """`argv` with a bare `--face-crop` written `--face-crop=default`, so that argparse cannot take the argument
+    after it (`predict MODEL --face-crop clip.mp4`) as its detector."""
     return [
         f"--face-crop={_BARE_FACE_CROP}"
         if arg == "--face-crop" and (i + 1 == len(argv) or argv[i + 1] not in FACE_DETECTOR_CHOICES)
@@ -229,7 +230,8 @@ def add_face_crop(parser: argparse.ArgumentParser) -> None:
         default=None,
         choices=FACE_DETECTOR_CHOICES,
         metavar="DETECTOR",
-        help='haar (the default detector: OpenCV\'s Haar cascade, offline; needs pip install "social-mae-hf[face]"), '
+        help="Alone: the default detector (see Face-centred clips in the README). Or name one: mtcnn, haar "
+        '(OpenCV\'s Haar cascade, offline; needs pip install "social-mae-hf[face]"), '
         "yunet (better on turned and small faces; needs --face-detector-model), or none (whole frames even when "
         "the model's processor crops). Without it: the model's processor decides (no crop, unless it was saved "
         "with one).",
