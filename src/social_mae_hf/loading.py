@@ -1,9 +1,10 @@
 """Loading a model and its processor for a job (pipelines, command line, training), with errors that name the model
-and say what to do.
+and say what to do. The one way in for the command line: `load_model` and `load_processor`.
 
-The checks here are the ones transformers cannot make: whether a saved model has the head a job needs (a
-pretraining checkpoint loaded for classification would get a random head, with only a warning), whether the
-folder has the processor config that fixes the model's inputs, and which file is corrupt.
+The checks here are the ones transformers cannot make: whether a folder is one of ours before anything can import
+its code (`auto_map`), whether a saved model has the head a job needs (a pretraining checkpoint loaded for
+classification would get a random head, with only a warning), whether the folder has the processor config that
+fixes the model's inputs, and which file is corrupt.
 """
 
 from __future__ import annotations
@@ -15,19 +16,22 @@ from pathlib import Path
 
 from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError
-from transformers import AutoConfig
+from transformers import AutoConfig, PretrainedConfig
 from transformers.utils import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, cached_file
 
 from .errors import ModelFilesError
-from .face_crop import face_crop_from_options, face_cropper
+from .face_crop import FaceCropSettings, face_crop_from_options, face_cropper
 from .processing_social_mae import SocialMAEProcessor
 
 __all__ = [
     "HEAD_ARCHITECTURES",
     "check_model_location",
+    "check_model_type",
     "check_processor_matches",
+    "face_crop_from_flags",
     "hub_kwargs",
     "load_config",
+    "load_model",
     "load_processor",
     "load_weights",
     "processor_mismatches",
@@ -105,11 +109,25 @@ def check_model_location(name, subfolder: str | None = None) -> None:
         raise ModelFilesError(f"no model folder {text}{hint}")
 
 
-def load_config(name, **kwargs):
-    """The model's config; refuses a config of another model type, naming it."""
+def check_model_type(name, **kwargs) -> None:
+    """Refuse a folder of another model type, read from its config.json as data: before any Auto class is asked,
+    which would offer to run (or with `trust_remote_code`, run) the code its `auto_map` names."""
     check_model_location(name, kwargs.get("subfolder"))
+    values, _ = PretrainedConfig.get_config_dict(name, **hub_kwargs(kwargs))
+    model_type = values.get("model_type")
+    if model_type != MODEL_TYPE:
+        code = "; its code (auto_map) is not run" if "auto_map" in values else ""
+        raise ModelFilesError(f"{name}: is a {model_type!r} model, not a Social-MAE / CAV-MAE ({MODEL_TYPE!r}){code}")
+
+
+def load_config(name, **kwargs):
+    """The model's config; refuses a config of another model type, naming it, before any of its code can run.
+    `trust_remote_code=True` loads a folder of ours with its own code files instead of the installed package's."""
+    check_model_type(name, **kwargs)
     try:
-        config = AutoConfig.from_pretrained(name, **hub_kwargs(kwargs))
+        config = AutoConfig.from_pretrained(
+            name, trust_remote_code=bool(kwargs.get("trust_remote_code")), **hub_kwargs(kwargs)
+        )
     except StrictDataclassError as error:  # a wrong type or value in config.json
         where = (
             Path(name, kwargs.get("subfolder") or "", "config.json") if Path(name).is_dir() else f"{name} config.json"
@@ -151,10 +169,28 @@ def load_weights(load, name, *args, **kwargs):
         ) from err
 
 
-def load_processor(name, **kwargs) -> SocialMAEProcessor:
+def load_model(name, auto_class, *, needs: str | None = None, **kwargs):
+    """`auto_class.from_pretrained(name, **kwargs)` (`dtype`, `trust_remote_code`, the Hub ones) for a job, after
+    the checks: the model type first (see `check_model_type`), then what the job `needs` of the saved model:
+    "head" (a trained classification / regression head) or "pretraining" (the decoder)."""
+    config = load_config(name, **kwargs)
+    if needs == "head":
+        require_head(config, name)
+    elif needs == "pretraining" and saved_architecture(config) != "SocialMAEForPreTraining":
+        raise ModelFilesError(
+            f"{name}: was saved as {saved_architecture(config) or '?'}; this needs a pretraining model "
+            "(SocialMAEForPreTraining, with its decoder)"
+        )
+    elif needs not in (None, "head", "pretraining"):
+        raise ValueError(f"needs must be None, 'head' or 'pretraining', got {needs!r}")
+    return load_weights(auto_class.from_pretrained, name, **kwargs)
+
+
+def load_processor(name, *, face_crop=None, audio_channel_mix: str | None = None, **kwargs) -> SocialMAEProcessor:
     """The folder's own processor (its `processor_config.json`, or the `preprocessor_config.json` of folders saved
     before the processor split). A folder without one is an error, everywhere in this package: the settings that
-    turn media into this model's inputs are never guessed."""
+    turn media into this model's inputs are never guessed. `face_crop` and `audio_channel_mix` replace the saved
+    ones when given (see `with_face_crop`)."""
     location = hub_kwargs(kwargs)
     found = [
         cached_file(name, filename, _raise_exceptions_for_missing_entries=False, **location)
@@ -167,20 +203,40 @@ def load_processor(name, **kwargs) -> SocialMAEProcessor:
             ".save_pretrained(...)` gives the family's preset sized to the model; `social-mae convert` writes it), or "
             "pass the processor in (`processor=` to the pipelines)."
         )
-    return SocialMAEProcessor.from_pretrained(name, **location)
+    processor = with_face_crop(SocialMAEProcessor.from_pretrained(name, **location), face_crop)
+    if audio_channel_mix is not None:
+        processor.feature_extractor.audio_channel_mix = audio_channel_mix
+    return processor
 
 
-def with_face_crop(processor: SocialMAEProcessor, **options) -> SocialMAEProcessor:
-    """`processor` with the face crop that command-line style options ask for (`face_crop` a detector name or
-    "none", `face_margin`, `face_detector_model`, `face_smoothing`: see `face_crop.face_crop_from_options`);
-    without `face_crop`, its own setting stays. When it crops, the detector is built now (and kept for the
+def face_crop_from_flags(face_crop: str | None, **options) -> dict | bool | None:
+    """Command-line face crop options (`face_crop` a detector name or "none", `face_margin`,
+    `face_detector_model`, `face_smoothing`: see `face_crop.face_crop_from_options`), checked, in the one form a
+    processor takes: None (not asked: the processor's own setting stays), False (no crop) or the settings dict.
+    `face_crop` "default" is the default detector."""
+    if face_crop == "default":
+        face_crop = FaceCropSettings().detector
+    settings = face_crop_from_options(face_crop, **options)
+    if face_crop is None:
+        return None
+    return False if settings is None else settings.to_dict()
+
+
+def with_face_crop(processor: SocialMAEProcessor, face_crop=None, **options) -> SocialMAEProcessor:
+    """`processor` with the face crop `face_crop` asks for: None keeps its own, False turns it off, True, a
+    detector name or a settings dict sets it; with command-line `options` (`face_margin`, ...), `face_crop` is
+    their detector name (see `face_crop_from_flags`). When it crops, the detector is built now (and kept for the
     processor's calls), so that a missing OpenCV or model file fails before any clip is read."""
-    settings = face_crop_from_options(**options)
-    if options.get("face_crop") is not None:
-        crop = None if settings is None else settings.to_dict()
-        processor.video_processor = processor.video_processor.with_settings(face_crop=crop)
+    if options or face_crop == "none":
+        face_crop = face_crop_from_flags(face_crop, **options)
+    if face_crop is not None:
+        processor.video_processor = processor.video_processor.with_settings(face_crop=face_crop or None)
     if processor.video_processor.face_crop is not None:
-        _ = face_cropper(processor.video_processor.face_crop).detector
+        try:
+            _ = face_cropper(processor.video_processor.face_crop).detector
+        except ImportError as error:  # a one-line error, as for the other options
+            detector = processor.video_processor.face_crop["detector"]
+            raise ValueError(f"face crop with detector {detector!r}: {error}") from None
     return processor
 
 

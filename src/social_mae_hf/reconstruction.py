@@ -119,8 +119,8 @@ def reconstruct(
         raise ValueError("reconstruction needs one clip with both audio and video")
     generator = torch.Generator().manual_seed(seed)
     out = model.eval()(
-        input_values=audio,
-        pixel_values=video,
+        input_values=audio.to(model.dtype),  # the processor's float32, in the model's dtype (`--dtype`)
+        pixel_values=video.to(model.dtype),
         audio_noise=torch.rand(1, config.num_audio_patches, generator=generator),
         video_noise=torch.rand(1, config.num_video_patches, generator=generator),
         audio_mask_ratio=mask_ratio,

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 
+from .inputs import give_face_crop_its_detector
 from .messages import keyword_flags, with_flags
 
 # Subcommand name -> module of this package with HELP, add_arguments(parser) and run(args) -> exit status, and
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = give_face_crop_its_detector(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     quiet = getattr(args, "quiet", False)
     if quiet:

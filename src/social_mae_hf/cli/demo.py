@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .inputs import positive_int
+from .inputs import add_model_loading, model_kwargs, positive_int
 
 if TYPE_CHECKING:  # imported where used: building the command line must not import torch
     from ..configuration_social_mae import SocialMAEConfig
@@ -39,8 +39,9 @@ def demo_config(seed_labels: tuple[str, ...] = CREMA_D_EMOTIONS) -> SocialMAECon
     )
 
 
-def load_model(model: str | None, seed: int) -> tuple[SocialMAEPreTrainedModel, SocialMAEProcessor, str]:
-    """The user's converted folder / Hub id with its own processor, or the embedded random default."""
+def load_model(model: str | None, seed: int, **kwargs) -> tuple[SocialMAEPreTrainedModel, SocialMAEProcessor, str]:
+    """The user's converted folder / Hub id with its own processor, or the embedded random default; `kwargs` go to
+    `from_pretrained` (`dtype`: the default model is cast to it, "auto" keeping its float32)."""
     import torch
 
     from ..loading import load_config, load_processor, load_weights, saved_architecture
@@ -55,8 +56,10 @@ def load_model(model: str | None, seed: int) -> tuple[SocialMAEPreTrainedModel, 
     if model is None:
         torch.manual_seed(seed)
         network = SocialMAEForAudioVisualClassification(demo_config())
+        if kwargs.get("dtype", "auto") != "auto":
+            network = network.to(getattr(torch, kwargs["dtype"]))
         return network.eval(), SocialMAEProcessor.for_model_config(network.config), "embedded default"
-    architecture = saved_architecture(load_config(model)) or SocialMAEModel.__name__
+    architecture = saved_architecture(load_config(model, **kwargs)) or SocialMAEModel.__name__
     classes = {
         cls.__name__: cls
         for cls in (
@@ -68,7 +71,7 @@ def load_model(model: str | None, seed: int) -> tuple[SocialMAEPreTrainedModel, 
     }
     if architecture not in classes:
         raise ValueError(f"{model}: architecture {architecture!r} is not a Social-MAE model.")
-    network = load_weights(classes[architecture].from_pretrained, model).eval()
+    network = load_weights(classes[architecture].from_pretrained, model, **kwargs).eval()
     return network, load_processor(model), str(model)
 
 
@@ -79,16 +82,24 @@ def _timed(fn):
 
 
 def run_demo(
-    model: str | None = None, video: str | None = None, output_dir: str | None = None, seed: int = 0, top_k: int = 3
+    model: str | None = None,
+    video: str | None = None,
+    output_dir: str | None = None,
+    seed: int = 0,
+    top_k: int = 3,
+    **model_kwargs,
 ) -> dict:
-    """Run and print every step; returns what was computed (for tests and notebooks)."""
+    """Run and print every step; returns what was computed (for tests and notebooks). `model_kwargs` go to
+    `from_pretrained` (`dtype`, `trust_remote_code`)."""
     import torch
 
     with torch.inference_mode():
-        return _run_demo(model, video, output_dir, seed, top_k)
+        return _run_demo(model, video, output_dir, seed, top_k, model_kwargs)
 
 
-def _run_demo(model: str | None, video: str | None, output_dir: str | None, seed: int, top_k: int) -> dict:
+def _run_demo(
+    model: str | None, video: str | None, output_dir: str | None, seed: int, top_k: int, model_kwargs: dict
+) -> dict:
     from .. import synthetic
     from ..modeling_social_mae import (
         SocialMAEForAudioVisualClassification,
@@ -110,14 +121,16 @@ def _run_demo(model: str | None, video: str | None, output_dir: str | None, seed
     else:
         print(f"1. using {video}")
 
-    network, processor, source = load_model(model, seed)
+    network, processor, source = load_model(model, seed, **model_kwargs)
     config = network.config
     print(
         f"2. model: {type(network).__name__} ({source}), {sum(p.numel() for p in network.parameters()) / 1e6:.1f}M "
-        f"parameters, {config.num_modality_layers}+{config.num_fusion_layers} layers x {config.hidden_size} wide"
+        f"parameters in {str(network.dtype).removeprefix('torch.')}, {config.num_modality_layers}+"
+        f"{config.num_fusion_layers} layers x {config.hidden_size} wide"
     )
 
     features, seconds = _timed(lambda: processor(videos=str(video)))
+    features = {k: v.to(network.dtype) if v.is_floating_point() else v for k, v in features.items()}
     print(f"3. features in {seconds:.2f} s (PyAV decoding, Kaldi fbank, frame sampling and resize):")
     for name, tensor in features.items():
         print(f"   {name:13s} {tuple(tensor.shape)}  mean {tensor.mean():+.3f}  std {tensor.std():.3f}")
@@ -132,19 +145,19 @@ def _run_demo(model: str | None, video: str | None, output_dir: str | None, seed
     }
     for name, inputs in passes.items():
         outputs, seconds = _timed(lambda inputs=inputs: encoder(**inputs))
-        norm = outputs.pooler_output.norm(dim=-1).item()
+        norm = outputs.pooler_output.float().norm(dim=-1).item()
         tokens = outputs.last_hidden_state.shape[1]
         print(f"   {name:12s} {tokens:5d} tokens  |pooled| {norm:7.3f}  {seconds * 1000:7.1f} ms")
         results[f"{name} norm"] = norm
 
     if isinstance(network, SocialMAEForRegression):  # first: a subclass of the classification head
-        values = network(**features).logits[0]
+        values = network(**features).logits[0].float()
         print("5. predicted targets:")
         for index, value in enumerate(values.tolist()):
             print(f"   {config.id2label.get(index, f'target_{index}'):18s} {value:+.3f}")
         results["targets"] = values.tolist()
     elif isinstance(network, SocialMAEForAudioVisualClassification):
-        probabilities = network(**features).logits.softmax(-1)[0]
+        probabilities = network(**features).logits.float().softmax(-1)[0]
         scores, indices = probabilities.topk(min(top_k, probabilities.numel()))
         top = [(config.id2label[int(i)], float(s)) for s, i in zip(scores, indices)]
         note = " (random weights: meaningless until you pass --model)" if model is None else ""
@@ -174,8 +187,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--top-k", type=positive_int, default=3, help="Predictions to show for a classification model (default 3)."
     )
+    add_model_loading(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    run_demo(model=args.model, video=args.video, output_dir=args.output_dir, seed=args.seed, top_k=args.top_k)
+    run_demo(
+        model=args.model,
+        video=args.video,
+        output_dir=args.output_dir,
+        seed=args.seed,
+        top_k=args.top_k,
+        **model_kwargs(args),
+    )
     return 0

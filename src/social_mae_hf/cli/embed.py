@@ -13,15 +13,15 @@ from .inputs import (
     add_face_crop,
     add_model_and_inputs,
     check_device,
-    check_face_options,
     check_model_first,
     collect_media,
-    face_options,
+    face_crop_option,
     load_command_pipeline,
+    model_kwargs,
     parse_modalities,
     positive_int,
 )
-from .per_file import report_failures, run_per_file
+from .per_file import add_windows, count_windows, report_failures, run_per_file
 
 if TYPE_CHECKING:
     import torch
@@ -45,20 +45,26 @@ def run_embed(
     recall_ks: list[int] | None = None,
     progress: bool = True,
     on_error: str = "skip",
-    face_options: dict | None = None,
+    face_crop: dict | bool | None = None,
     audio_stream: int | None = None,
     audio_channel_mix: str | None = None,
+    model_kwargs: dict | None = None,
+    chunk_length_s: float | None = None,
+    stride_length_s: float | None = None,
 ) -> dict:
     """Embed every input file; writes `{audio,video,fused}_embedding` `(files, dim)` tensors to `output`
     (safetensors, with the embedded files and the model in its metadata). With `recall_ks`, also audio->video and
     video->audio recall@k over the files (they must have both modalities). Files that cannot be used are left out
-    and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). `face_options`: the face crop's
-    (`FACE_OPTIONS`); when the processor crops video, a `face_found` `(files,)` bool tensor is written too.
-    `audio_stream` picks the audio track of every file; `audio_channel_mix` replaces the processor's. Returns
+    and listed under "failures" (`on_error="skip"`), or stop the run (`"abort"`). `face_crop` replaces the
+    processor's (see `loading.with_face_crop`); when the processor crops video, a `face_found` `(files,)` bool
+    tensor is written too. `audio_stream` picks the audio track of every file; `audio_channel_mix` replaces the
+    processor's; `model_kwargs` go to `from_pretrained` (`dtype`, `trust_remote_code`). With `chunk_length_s`
+    (and `stride_length_s`), each file is cut into windows and the tensors are `(windows, dim)`, every file's
+    windows in turn, with `window_file` (the index of its file), `window_start_s` and `window_end_s`. Returns
     `{"tensors", "files", "failures", "recall"}`: the tensors, the embedded files, the failures and the recall."""
     if Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")
-    from safetensors.torch import save_file
+    from safetensors.torch import save
     from tqdm.auto import tqdm
 
     from ..pipelines import FEATURE_EXTRACTION_TASK
@@ -72,18 +78,25 @@ def run_embed(
         )
     check_model_first("embed", model, inputs)
     check_device(device)
-    check_face_options(face_options)
     with ReplacedAtEnd(output) as pending:  # a folder that cannot be written is reported before any work
         files = collect_media(inputs, recursive)
         embedder = load_command_pipeline(
             FEATURE_EXTRACTION_TASK,
             model,
             device=device,
-            face_options=face_options,
+            face_crop=face_crop,
             audio_channel_mix=audio_channel_mix,
+            **(model_kwargs or {}),
         )
-        params = {"modalities": modalities, "missing_audio": missing_audio, "audio_stream": audio_stream}
+        params = {
+            "modalities": modalities,
+            "missing_audio": missing_audio,
+            "audio_stream": audio_stream,
+            "chunk_length_s": chunk_length_s,
+            "stride_length_s": stride_length_s,
+        }
         params = {k: v for k, v in params.items() if v is not None}
+        timeline = chunk_length_s is not None
         failures = []
         embedded = run_per_file(
             lambda group: embedder(group, batch_size=batch_size, return_tensors=True, **params),
@@ -93,14 +106,18 @@ def run_embed(
             failures,
         )
         names, rows = [], []
-        with tqdm(total=len(files), unit="file", disable=not progress, file=sys.stderr) as bar:
+        windows = tqdm(unit="window", disable=not (progress and timeline), file=sys.stderr, position=1, leave=False)
+        count_windows(embedder, windows)
+        with windows, tqdm(total=len(files), unit="file", disable=not progress, file=sys.stderr) as bar:
             for name, row in embedded:
                 names.append(name)
                 rows.append(row)
                 bar.update(len(names) + len(failures) - bar.n)  # skipped files count as done
             bar.update(len(names) + len(failures) - bar.n)
-        tensors = _stack(names, rows, failures)
-        save_file(tensors, pending.path, metadata={"files": json.dumps(names), "model": str(model)})
+        tensors = _stack_timelines(names, rows, failures) if timeline else _stack(names, rows, failures)
+        data = save(tensors, metadata={"files": json.dumps(names), "model": str(model)})
+        with open(pending.path, "wb") as handle:  # a FIFO or device output is written through, not replaced
+            handle.write(data)
     recall = None
     if recall_ks:
         if "audio_embedding" not in tensors or "video_embedding" not in tensors:
@@ -130,6 +147,21 @@ def _stack(names: list[str], rows: list[dict], failures) -> dict[str, torch.Tens
     return tensors
 
 
+def _stack_timelines(names: list[str], timelines: list[list[dict]], failures) -> dict[str, torch.Tensor]:
+    """`(windows, dim)` tensors of every file's windows in turn, with each window's file index and times."""
+    import torch
+
+    windows = [window for timeline in timelines for window in timeline]
+    if not windows:
+        return _stack(names, [], failures)
+    owners = [(index, names[index]) for index, timeline in enumerate(timelines) for _ in timeline]
+    tensors = _stack([name for _, name in owners], windows, failures)
+    tensors["window_file"] = torch.tensor([index for index, _ in owners], dtype=torch.int64)
+    tensors["window_start_s"] = torch.tensor([w["start"] for w in windows], dtype=torch.float64)
+    tensors["window_end_s"] = torch.tensor([w["end"] for w in windows], dtype=torch.float64)
+    return tensors
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_and_inputs(parser, "any Social-MAE / CAV-MAE model; its encoder is used")
     parser.add_argument(
@@ -142,8 +174,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recall-at",
         default=None,
-        help="Also print audio->video and video->audio retrieval recall@k over the files, e.g. 1,5,10.",
+        help="Also print audio->video and video->audio retrieval recall@k over the files (over the windows with "
+        "--chunk-length-s), e.g. 1,5,10.",
     )
+    add_windows(parser, "embed")
     add_face_crop(parser)
 
 
@@ -166,9 +200,12 @@ def run(args: argparse.Namespace) -> int:
         recall_ks=ks,
         progress=not args.quiet,
         on_error=args.on_error,
-        face_options=face_options(args),
+        face_crop=face_crop_option(args),
         audio_stream=args.audio_stream,
         audio_channel_mix=args.audio_channel_mix,
+        model_kwargs=model_kwargs(args),
+        chunk_length_s=args.chunk_length_s,
+        stride_length_s=args.stride_length_s,
     )
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in result["tensors"].items())
     print(f"{len(result['files'])} file(s) -> {args.output}: {shapes}")

@@ -1,5 +1,6 @@
 """Which files a command runs on (the files named, and the media files in the folders named), the options of the
-commands that run a model over them (among them the face crop), and the processor and pipeline those options give."""
+commands that run a model over them (among them the face crop and the dtype), and the pipeline those options give:
+the model and processor come from `loading` (`load_model`, `load_processor`), the one way in."""
 
 from __future__ import annotations
 
@@ -11,18 +12,20 @@ from pathlib import Path
 from .per_file import add_on_error
 
 __all__ = [
-    "FACE_OPTIONS",
+    "DTYPES",
+    "FACE_DETECTOR_CHOICES",
     "MEDIA_SUFFIXES",
     "add_audio_options",
     "add_face_crop",
     "add_model_and_inputs",
+    "add_model_loading",
     "check_device",
-    "check_face_options",
     "check_model_first",
     "collect_media",
-    "face_options",
+    "face_crop_option",
+    "give_face_crop_its_detector",
     "load_command_pipeline",
-    "load_command_processor",
+    "model_kwargs",
     "non_negative_int",
     "parse_modalities",
     "positive_int",
@@ -99,8 +102,10 @@ def collect_media(paths: list[str | os.PathLike], recursive: bool = False) -> li
             found = sorted(p for p in (path.rglob("*") if recursive else path.iterdir()) if p.is_file())
             for p in found:
                 (files if p.suffix.lower() in MEDIA_SUFFIXES else skipped).append(p)
-        elif path.exists():
+        elif path.is_file():
             files.append(path)
+        elif path.exists():  # reading a FIFO or a device would wait forever or never end
+            raise ValueError(f"{path}: is not a regular file (a FIFO, device or socket); give a media file")
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")
     if not files:
@@ -139,8 +144,37 @@ def add_model_and_inputs(parser: argparse.ArgumentParser, task: str) -> None:
         help="A video without a sound track: stop with an error (default) or use its frames alone.",
     )
     add_audio_options(parser)
+    add_model_loading(parser)
     add_on_error(parser)
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+
+
+# `--dtype` choices: torch dtype names, and "auto" (the dtype the model was saved in, as transformers means it).
+DTYPES = ("float32", "bfloat16", "float16", "auto")
+
+
+def add_model_loading(parser: argparse.ArgumentParser) -> None:
+    """How the model is loaded: its dtype, and whether a folder of ours may run its own code files."""
+    parser.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default=None,
+        help="The model's dtype (default: auto, the dtype it was saved in: float32 for converted models). bfloat16 "
+        "runs several times as fast on CPUs with AMX / AVX512-BF16 and on recent GPUs, with logits within about "
+        "0.01 of float32's; the inputs are cast to it.",
+    )
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="Load a Social-MAE / CAV-MAE folder with the code files it carries instead of this package's. A "
+        "folder of another model type is refused either way, and its code never runs.",
+    )
+
+
+def model_kwargs(args: argparse.Namespace) -> dict:
+    """The `from_pretrained` keyword arguments that `add_model_loading`'s options ask for."""
+    kwargs = {"dtype": args.dtype} if args.dtype is not None else {}
+    return {**kwargs, "trust_remote_code": True} if args.trust_remote_code else kwargs
 
 
 def add_audio_options(parser: argparse.ArgumentParser) -> None:
@@ -165,8 +199,21 @@ def parse_modalities(value: str | None):
     return None if value is None else tuple(value.split("+"))
 
 
-# The face crop's options, by their argparse `dest` (the keyword names of `face_crop.face_crop_from_options`).
-FACE_OPTIONS = ("face_crop", "face_margin", "face_detector_model", "face_smoothing")
+# What `--face-crop` may be followed by; anything else after it is the next argument, not its detector. "default"
+# is what a bare `--face-crop` means: the face crop's default detector (`face_crop.FaceCropSettings`).
+FACE_DETECTOR_CHOICES = ("default", "mtcnn", "haar", "yunet", "none")
+_BARE_FACE_CROP = "default"
+
+
+def give_face_crop_its_detector(argv: list[str]) -> list[str]:
+    """`argv` with a bare `--face-crop` written `--face-crop=default`, so that argparse cannot take the argument
+    after it (`predict MODEL --face-crop clip.mp4`) as its detector."""
+    return [
+        f"--face-crop={_BARE_FACE_CROP}"
+        if arg == "--face-crop" and (i + 1 == len(argv) or argv[i + 1] not in FACE_DETECTOR_CHOICES)
+        else arg
+        for i, arg in enumerate(argv)
+    ]
 
 
 def add_face_crop(parser: argparse.ArgumentParser) -> None:
@@ -179,14 +226,15 @@ def add_face_crop(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--face-crop",
         nargs="?",
-        const="haar",
+        const=_BARE_FACE_CROP,
         default=None,
-        choices=["haar", "yunet", "none"],
+        choices=FACE_DETECTOR_CHOICES,
         metavar="DETECTOR",
-        help='haar (the default detector: OpenCV\'s Haar cascade, offline; needs pip install "social-mae-hf[face]"), '
+        help="Alone: the default detector (see Face-centred clips in the README). Or name one: mtcnn, haar "
+        '(OpenCV\'s Haar cascade, offline; needs pip install "social-mae-hf[face]"), '
         "yunet (better on turned and small faces; needs --face-detector-model), or none (whole frames even when "
         "the model's processor crops). Without it: the model's processor decides (no crop, unless it was saved "
-        "with one). Put it after the inputs, or give the detector.",
+        "with one).",
     )
     group.add_argument(
         "--face-margin", type=float, default=None, help="Side of the square crop / the face size (default 1.3)."
@@ -207,44 +255,41 @@ def add_face_crop(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def face_options(args: argparse.Namespace) -> dict:
-    return {name: getattr(args, name) for name in FACE_OPTIONS}
+def face_crop_option(args: argparse.Namespace) -> dict | bool | None:
+    """The face crop the options ask for, checked before anything is loaded (a missing model file, options that do
+    not go together), in the one form the processor takes: None (the model's processor decides), False or a
+    settings dict."""
+    from ..loading import face_crop_from_flags
 
-
-def check_face_options(options: dict | None) -> None:
-    """Refuse face crop options that do not go together (or a missing model file) before anything is loaded."""
-    from ..face_crop import face_crop_from_options
-
-    face_crop_from_options(**(options or {}))
-
-
-def load_command_processor(model: str, face_options: dict | None = None, audio_channel_mix: str | None = None):
-    """The model's processor with the command's options: the face crop `face_options` ask for (`FACE_OPTIONS`;
-    without `face_crop`, the processor's own setting stays), its detector built, so that a missing OpenCV or model
-    file stops the command before any file is read; and `--audio-channel-mix` (the processor's own without it)."""
-    from ..loading import load_processor, with_face_crop
-
-    options = face_options or {}
-    processor = load_processor(model)
-    try:
-        processor = with_face_crop(processor, **options)
-    except ImportError as error:  # a one-line error, as for the other options
-        detector = processor.video_processor.face_crop or {"detector": options.get("face_crop")}
-        raise ValueError(f"face crop with detector {detector['detector']!r}: {error}") from None
-    if audio_channel_mix is not None:
-        processor.feature_extractor.audio_channel_mix = audio_channel_mix
-    return processor
+    return face_crop_from_flags(
+        args.face_crop,
+        face_margin=args.face_margin,
+        face_detector_model=args.face_detector_model,
+        face_smoothing=args.face_smoothing,
+    )
 
 
 def load_command_pipeline(
-    task: str, model: str, *, device: str | None, face_options: dict | None, audio_channel_mix: str | None
+    task: str,
+    model: str,
+    *,
+    device: str | None = None,
+    face_crop: dict | bool | None = None,
+    audio_channel_mix: str | None = None,
+    **model_kwargs,
 ):
-    """`pipeline(task)` on `model` with the command's processor options; the model's loading errors are raised
-    as they are (one line), not in the traceback dump of `pipeline(task, model=name)`."""
-    from transformers import pipeline
+    """`pipeline(task)` on `model` loaded through `loading` (so that its errors are one line, not the traceback
+    dump of `pipeline(task, model=name)`), with the processor's `face_crop` and `audio_channel_mix` when given;
+    `model_kwargs` go to `from_pretrained` (`dtype`, `trust_remote_code`)."""
+    from transformers import AutoModel, pipeline
 
-    from ..pipelines import load_pipeline_model
+    from ..auto import AutoModelForAudioVisualClassification
+    from ..loading import load_model, load_processor
+    from ..pipelines import CLASSIFICATION_TASK
 
-    loaded = load_pipeline_model(task, model)
-    processor = load_command_processor(model, face_options, audio_channel_mix)
+    if task == CLASSIFICATION_TASK:
+        loaded = load_model(model, AutoModelForAudioVisualClassification, needs="head", **model_kwargs)
+    else:
+        loaded = load_model(model, AutoModel, **model_kwargs)
+    processor = load_processor(model, face_crop=face_crop, audio_channel_mix=audio_channel_mix)
     return pipeline(task, model=loaded, processor=processor, device=device)

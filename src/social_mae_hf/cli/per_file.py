@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from ..errors import InvalidInputError
 from .messages import with_flags
 
-__all__ = ["ON_ERROR_CHOICES", "FileFailure", "add_on_error", "report_failures", "run_per_file"]
+__all__ = [
+    "ON_ERROR_CHOICES",
+    "FileFailure",
+    "add_on_error",
+    "add_windows",
+    "count_windows",
+    "report_failures",
+    "run_per_file",
+]
 
 ON_ERROR_CHOICES = ("skip", "abort")
 # What a bad input file raises (decoding, missing stream, empty track, ...); anything else is not the file's fault.
@@ -36,6 +44,39 @@ def add_on_error(parser: argparse.ArgumentParser) -> None:
         help="A file that cannot be used (corrupt, no sound track, ...): skip it, go on, list it at the end and "
         "exit with status 1 (skip, the default), or stop at it with status 2 (abort).",
     )
+
+
+def add_windows(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--chunk-length-s` / `--stride-length-s`: a long recording as a timeline of windows."""
+    parser.add_argument(
+        "--chunk-length-s",
+        type=float,
+        default=None,
+        help=f"Cut each recording into windows of this many seconds and {what} each (a timeline). Windows start "
+        "every --stride-length-s; the last one ends at the end of the recording (so it may overlap the one before), "
+        "and a recording shorter than one window is one window.",
+    )
+    parser.add_argument(
+        "--stride-length-s",
+        type=float,
+        default=None,
+        help="Seconds between window starts (default: the window length; smaller values overlap).",
+    )
+
+
+def count_windows(pipe, bar) -> None:
+    """Advance `bar` by the windows of each forward pass of `pipe` (a long recording's windows show progress
+    before its file is done). Wraps the pipeline instance's `forward`, which its chunk iterator calls per batch."""
+    forward = pipe.forward
+
+    def counted(model_inputs, **forward_params):
+        first = next(iter(model_inputs.values()))  # a model input: (windows, ...)
+        windows = len(first) if hasattr(first, "__len__") else 1
+        outputs = forward(model_inputs, **forward_params)
+        bar.update(windows)
+        return outputs
+
+    pipe.forward = counted
 
 
 def _message(name: str, error: BaseException) -> str:

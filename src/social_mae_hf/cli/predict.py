@@ -13,15 +13,15 @@ from .inputs import (
     add_face_crop,
     add_model_and_inputs,
     check_device,
-    check_face_options,
     check_model_first,
     collect_media,
-    face_options,
+    face_crop_option,
     load_command_pipeline,
+    model_kwargs,
     parse_modalities,
     positive_int,
 )
-from .per_file import FileFailure, report_failures, run_per_file
+from .per_file import FileFailure, add_windows, count_windows, report_failures, run_per_file
 
 __all__ = ["format_row", "run_predict", "without_nan"]
 
@@ -81,17 +81,19 @@ def run_predict(
     device: str | None = None,
     progress: bool = True,
     on_error: str = "skip",
-    face_options: dict | None = None,
+    face_crop: dict | bool | None = None,
     audio_channel_mix: str | None = None,
+    model_kwargs: dict | None = None,
     **call_params,
 ) -> tuple[list[dict], list[FileFailure]]:
     """Classify every input file (folders: their media files); returns `[{"file", "predictions" | "timeline"}]`
     and the files that could not be used (`on_error="skip"`; with `"abort"` the first one raises).
 
     `call_params` are the pipeline's (`top_k`, `function_to_apply`, `chunk_length_s`, `stride_length_s`,
-    `modalities`, `missing_audio`, `audio_stream`); None values are left out. `face_options`: the face crop's
-    (`FACE_OPTIONS`); when the processor crops, each record (each window of a timeline) has `face_found`.
-    `audio_channel_mix` replaces the processor's.
+    `modalities`, `missing_audio`, `audio_stream`); None values are left out. `face_crop` replaces the
+    processor's (see `loading.with_face_crop`); when the processor crops, each record (each window of a timeline)
+    has `face_found`. `audio_channel_mix` replaces the processor's. `model_kwargs` go to `from_pretrained`
+    (`dtype`, `trust_remote_code`).
     """
     if output_format not in ("table", "jsonl"):
         raise ValueError(f"output format must be 'table' or 'jsonl', got {output_format!r}")
@@ -102,10 +104,14 @@ def run_predict(
     out = output or sys.stdout
     check_model_first("predict", model, inputs)
     check_device(device)
-    check_face_options(face_options)
     files = collect_media(inputs, recursive)
     classifier = load_command_pipeline(
-        CLASSIFICATION_TASK, model, device=device, face_options=face_options, audio_channel_mix=audio_channel_mix
+        CLASSIFICATION_TASK,
+        model,
+        device=device,
+        face_crop=face_crop,
+        audio_channel_mix=audio_channel_mix,
+        **(model_kwargs or {}),
     )
     face = classifier.crops_faces
     params = {k: v for k, v in call_params.items() if v is not None}
@@ -119,6 +125,8 @@ def run_predict(
     records: list[dict] = []
     failures: list[FileFailure] = []
     bar = tqdm(total=len(names), unit="file", disable=not progress, file=sys.stderr)
+    windows = tqdm(unit="window", disable=not (progress and timeline), file=sys.stderr, position=1, leave=False)
+    count_windows(classifier, windows)
     for name, result in run_per_file(
         lambda group: classifier(group, batch_size=batch_size, **params), names, batch_size, on_error, failures
     ):
@@ -138,8 +146,10 @@ def run_predict(
         else:
             text = "\n".join(format_row(name, result, width, face))
         bar.write(text, file=out)  # above the progress bar, not through it
+        out.flush()  # each file's results are on disk as soon as they are done: a killed run keeps them
         bar.update(len(records) + len(failures) - bar.n)
     bar.update(len(records) + len(failures) - bar.n)
+    windows.close()
     bar.close()
     if face:
         clips = [w for r in records for w in r.get("timeline", [r]) if "face_found" in w]
@@ -160,18 +170,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Scores: softmax (default), sigmoid (default for multi-label models), none (raw logits; regression).",
     )
-    parser.add_argument(
-        "--chunk-length-s",
-        type=float,
-        default=None,
-        help="Cut each recording into windows of this many seconds and predict each (a timeline).",
-    )
-    parser.add_argument(
-        "--stride-length-s",
-        type=float,
-        default=None,
-        help="Seconds between window starts (default: the window length; smaller values overlap).",
-    )
+    add_windows(parser, "predict")
     parser.add_argument(
         "--format", choices=["table", "jsonl"], default="table", help="A table (default) or one JSON object per file."
     )
@@ -179,12 +178,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output",
         default=None,
         help="Write the results to this file instead of standard output; it is replaced only when the run ends "
-        "with results (an earlier file stays as it was otherwise).",
+        "with results (an earlier file stays as it was otherwise). Until then each file's results are written to "
+        "OUTPUT.partial as soon as they are done, which a stopped run leaves behind. A device or FIFO "
+        "(/dev/stdout) is written to directly.",
     )
     add_face_crop(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    face_crop = face_crop_option(args)
+
     def predict(output: TextIO | None) -> tuple[list[dict], list[FileFailure]]:
         return run_predict(
             args.model,
@@ -202,15 +205,19 @@ def run(args: argparse.Namespace) -> int:
             modalities=parse_modalities(args.modalities),
             missing_audio=args.missing_audio,
             on_error=args.on_error,
-            face_options=face_options(args),
+            face_crop=face_crop,
             audio_stream=args.audio_stream,
             audio_channel_mix=args.audio_channel_mix,
+            model_kwargs=model_kwargs(args),
         )
 
     if args.output is None:
         records, failures = predict(None)
     else:
-        with ReplacedAtEnd(args.output) as output, open(output.path, "w", encoding="utf-8") as handle:
+        with (
+            ReplacedAtEnd(args.output, keep_partial=True) as output,
+            open(output.path, "w", encoding="utf-8") as handle,
+        ):
             records, failures = predict(handle)
             if not records:
                 output.discard()  # keep an earlier result rather than replace it with nothing

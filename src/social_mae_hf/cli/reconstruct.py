@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from .inputs import add_audio_options, add_face_crop, face_options
+from .inputs import add_audio_options, add_face_crop, add_model_loading, face_crop_option, model_kwargs
 
 HELP = (
     "Masked reconstruction of a clip as a PNG: frames and spectrogram, original / masked / reconstructed; with "
@@ -25,41 +25,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start-s", type=float, default=None, help="Use the clip from this time (seconds).")
     parser.add_argument("--end-s", type=float, default=None, help="Use the clip up to this time (seconds).")
     add_audio_options(parser)
+    add_model_loading(parser)
     add_face_crop(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..files import ReplacedAtEnd
     from ..reconstruction import check_mask_ratio
-    from .inputs import check_face_options, check_model_first
+    from .inputs import check_model_first
 
     check_model_first("reconstruct", args.model, [args.input])
-    check_face_options(face_options(args))
+    face_crop = face_crop_option(args)
     check_mask_ratio(args.mask_ratio)
     if Path(args.output).suffix.lower() != ".png":
         raise ValueError(f"--output {args.output}: the picture is written as PNG; give a .png file name")
     with ReplacedAtEnd(args.output) as output:  # a folder that cannot be written is reported before any work
-        title = _reconstruct(args, output.path)
+        title = _reconstruct(args, face_crop, output.path)
     print(f"{args.output}: {title}")
     return 0
 
 
-def _reconstruct(args: argparse.Namespace, png) -> str:
+def _reconstruct(args: argparse.Namespace, face_crop, png) -> str:
     """Draw the reconstruction into `png`; returns its title."""
     from transformers import AutoModelForPreTraining
 
-    from ..loading import load_config, load_weights, saved_architecture
+    from ..loading import load_model, load_processor
     from ..reconstruction import reconstruct_file, render
-    from .inputs import load_command_processor
 
-    architecture = saved_architecture(load_config(args.model))
-    if architecture != "SocialMAEForPreTraining":
-        raise ValueError(
-            f"{args.model}: was saved as {architecture or '?'}; reconstruction needs a pretraining "
-            "model (SocialMAEForPreTraining, with its decoder)"
-        )
-    model = load_weights(AutoModelForPreTraining.from_pretrained, args.model)
-    processor = load_command_processor(args.model, face_options(args), args.audio_channel_mix)
+    model = load_model(args.model, AutoModelForPreTraining, needs="pretraining", **model_kwargs(args))
+    processor = load_processor(args.model, face_crop=face_crop, audio_channel_mix=args.audio_channel_mix)
     result = reconstruct_file(
         model,
         processor,

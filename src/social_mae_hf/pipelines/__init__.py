@@ -14,7 +14,7 @@ from transformers import AutoModel
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from ..auto import AutoModelForAudioVisualClassification
-from ..loading import load_config, load_weights, require_head
+from ..loading import load_model
 from .base import CLASSIFICATION_TASK, FEATURE_EXTRACTION_TASK
 from .classification import AudioVisualClassificationPipeline
 from .feature_extraction import EMBEDDING_KEYS, AudioVisualFeatureExtractionPipeline
@@ -25,7 +25,6 @@ __all__ = [
     "FEATURE_EXTRACTION_TASK",
     "AudioVisualClassificationPipeline",
     "AudioVisualFeatureExtractionPipeline",
-    "load_pipeline_model",
     "register_pipelines",
 ]
 
@@ -37,27 +36,16 @@ class _HeadModelForPipeline(AutoModelForAudioVisualClassification):
     """A saved classification / regression model; a saved model without a trained head is refused, naming it."""
 
     @classmethod
-    def from_pretrained(cls, name, *args, **kwargs):
-        require_head(load_config(name, **kwargs), name)
-        return load_weights(super().from_pretrained, name, *args, **kwargs)
+    def from_pretrained(cls, name, **kwargs):
+        return load_model(name, AutoModelForAudioVisualClassification, needs="head", **kwargs)
 
 
 class _EncoderForPipeline(AutoModel):
     """The encoder of any saved Social-MAE / CAV-MAE model."""
 
     @classmethod
-    def from_pretrained(cls, name, *args, **kwargs):
-        load_config(name, **kwargs)
-        return load_weights(super().from_pretrained, name, *args, **kwargs)
-
-
-def load_pipeline_model(task: str, name, **kwargs):
-    """The model `pipeline(task, model=name)` would load, with our errors raised as they are (the pipeline wraps
-    loading errors in a traceback dump): for command lines, then `pipeline(task, model=<this model>)`."""
-    loaders = {CLASSIFICATION_TASK: _HeadModelForPipeline, FEATURE_EXTRACTION_TASK: _EncoderForPipeline}
-    if task not in loaders:
-        raise ValueError(f"unknown task {task!r}; choose one of {sorted(loaders)}")
-    return loaders[task].from_pretrained(name, **kwargs)
+    def from_pretrained(cls, name, **kwargs):
+        return load_model(name, AutoModel, **kwargs)
 
 
 class _NoDefaultModel(dict):
