@@ -325,7 +325,7 @@ def test_rerunning_a_finished_run_changes_nothing(synthetic_set, tmp_path):
     # Killed after its last checkpoint, before the final save: the rerun completes that save without training.
     for name in ("model.safetensors", "trainer_state.json"):
         (out / name).unlink()
-    with Captured("example_run_finetune") as log:
+    with Captured("social_mae_hf", "example_run_finetune") as log:
         run_finetune(args)
     assert "its final save, cut short, is completed from" in log, log.messages
     assert (out / "model.safetensors").read_bytes() == (out / "checkpoint-3" / "model.safetensors").read_bytes()
@@ -348,7 +348,7 @@ def test_rerunning_a_finished_pretraining_changes_nothing(synthetic_set, tmp_pat
     args += ["--save_strategy", "steps", "--save_steps", "1", "--lr_scheduler_type", "constant", *COMMON]
     run_pretrain(args)
     weights = (out / "model.safetensors").read_bytes()
-    with Captured("example_run_pretrain") as log:
+    with Captured("social_mae_hf", "example_run_pretrain") as log:
         assert run_pretrain(args) == {}
     assert "Training already complete" in log, log.messages
     assert (out / "model.safetensors").read_bytes() == weights and not (out / "checkpoint-3").exists()

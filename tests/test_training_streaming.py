@@ -618,3 +618,14 @@ def test_the_accelerate_config_files_load_and_name_what_exists():
     assert json.loads((ROOT / deepspeed["deepspeed_config_file"]).read_text())["zero_optimization"]["stage"] == 2
     node = (ACCELERATE / "multi_node.yaml").read_text()
     assert "machine_rank: 0                 # CHANGE" in node and "main_process_ip: 10.0.0.1       # CHANGE" in node
+
+
+def test_the_trainer_reports_the_whole_shard_set_not_one_process_share(shards):
+    """With 2 processes each reads half the shards; the Trainer's `Num examples` and its sample counts must still
+    say the set's size (it read `len(dataset)`, this process's share: 32 for a 64-clip set)."""
+    encoder = TargetEncoder("classification", ("high_circle", "high_square", "low_circle", "low_square"))
+    dataset = ShardedClipDataset(open_shards(str(shards()["train"])), tiny_processor(), encoder, training=True)
+    dataset.configure(rank=1, world_size=2, batch_size=4)
+    assert len(dataset) == 32
+    trainer = SocialMAETrainer.__new__(SocialMAETrainer)  # num_examples reads only the DataLoader
+    assert trainer.num_examples(torch.utils.data.DataLoader(dataset, batch_size=4)) == 64
