@@ -384,18 +384,100 @@ def test_trainer_scales_the_loss_for_accumulation_and_devices(model_class, tmp_p
     assert Trainer(model=model, args=args).model_accepts_loss_kwargs is False
 
 
-def test_regression_losses():
-    model = build(SocialMAEForRegression, num_labels=5)
-    assert model.config.problem_type == "regression"
+@pytest.mark.parametrize("model_class", [SocialMAEForAudioVisualClassification, SocialMAEForRegression])
+def test_regression_follows_problem_type(model_class):
+    """L1 (the paper's) by default, MSE when `regression_loss="mse"`, whichever class carries the head."""
+    model = build(model_class, num_labels=5, problem_type="regression")
     inputs = tiny_inputs(model.config)
     targets = torch.rand(2, 5)
     out = model(**inputs, labels=targets)
     torch.testing.assert_close(out.loss, (out.logits - targets).abs().mean())
-    mse = build(SocialMAEForRegression, num_labels=5, regression_loss="mse")
+    mse = build(model_class, num_labels=5, problem_type="regression", regression_loss="mse")
     out = mse(**inputs, labels=targets)
     torch.testing.assert_close(out.loss, ((out.logits - targets) ** 2).mean())
     with pytest.raises(ValueError, match=r"must have shape \(2, 5\)"):
         model(**inputs, labels=torch.rand(2, 4))
+
+
+def test_regression_class_sets_the_problem_type_and_refuses_another():
+    assert build(SocialMAEForRegression, num_labels=5).config.problem_type == "regression"
+    assert issubclass(SocialMAEForRegression, SocialMAEForAudioVisualClassification)
+    with pytest.raises(ValueError, match="problem_type='regression'"):
+        build(SocialMAEForRegression, problem_type="single_label_classification")
+
+
+def test_regression_folder_saved_without_the_loss_setting_loads_with_the_same_outputs(tmp_path):
+    """A folder saved as `SocialMAEForRegression` by an older version (no `regression_loss` key) loads through the
+    Auto class and both heads, with the same outputs and the paper's L1 loss."""
+    import json
+
+    model = build(SocialMAEForRegression, num_labels=5)
+    model.save_pretrained(tmp_path)
+    config_file = tmp_path / "config.json"
+    saved = json.loads(config_file.read_text())
+    assert saved["architectures"] == ["SocialMAEForRegression"]
+    saved.pop("regression_loss")
+    config_file.write_text(json.dumps(saved))
+    inputs, targets = tiny_inputs(model.config), torch.rand(2, 5)
+    with torch.no_grad():
+        expected = model(**inputs, labels=targets)
+        for loaded in (
+            AutoModelForAudioVisualClassification.from_pretrained(tmp_path),
+            SocialMAEForRegression.from_pretrained(tmp_path),
+            SocialMAEForAudioVisualClassification.from_pretrained(tmp_path),
+        ):
+            out = loaded.eval()(**inputs, labels=targets)
+            assert loaded.config.problem_type == "regression"
+            assert torch.equal(out.logits, expected.logits)
+            torch.testing.assert_close(out.loss, (out.logits - targets).abs().mean())
+    assert type(AutoModelForAudioVisualClassification.from_pretrained(tmp_path)) is SocialMAEForRegression
+
+
+def test_a_plain_trainer_gets_the_logits_as_predictions(tmp_path):
+    """A user's own `Trainer` with a standard `compute_metrics` (argmax over the predictions) runs."""
+    from torch.utils.data import Dataset
+    from transformers import Trainer, TrainingArguments
+
+    class Clips(Dataset):
+        def __init__(self, config, count=6):
+            inputs = tiny_inputs(config, batch=count)
+            self.rows = [
+                {"input_values": inputs["input_values"][i], "pixel_values": inputs["pixel_values"][i], "labels": i % 3}
+                for i in range(count)
+            ]
+
+        def __len__(self):
+            return len(self.rows)
+
+        def __getitem__(self, index):
+            return self.rows[index]
+
+    seen = {}
+
+    def compute_metrics(prediction):
+        seen["predictions"] = prediction.predictions
+        return {"accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())}
+
+    model = build(SocialMAEForAudioVisualClassification)
+    args = TrainingArguments(
+        str(tmp_path), per_device_eval_batch_size=4, num_train_epochs=1, report_to="none", use_cpu=True
+    )
+    trainer = Trainer(
+        model,
+        args,
+        train_dataset=Clips(model.config),
+        eval_dataset=Clips(model.config),
+        compute_metrics=compute_metrics,
+    )
+    trainer.train()
+    metrics = trainer.evaluate()
+    assert isinstance(seen["predictions"], np.ndarray) and seen["predictions"].shape == (6, 3)
+    assert 0.0 <= metrics["eval_accuracy"] <= 1.0
+    with torch.no_grad():
+        expected = model.eval()(
+            **{k: torch.stack([row[k] for row in Clips(model.config).rows]) for k in ("input_values", "pixel_values")}
+        )
+    np.testing.assert_allclose(seen["predictions"], expected.logits.numpy(), atol=1e-5, rtol=1e-5)
 
 
 def test_pooler_output_is_the_token_mean():

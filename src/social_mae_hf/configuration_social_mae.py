@@ -55,10 +55,28 @@ class SocialMAEConfig(PreTrainedConfig):
             `"modality_specific"` runs them with that modality's LayerNorms (the originals' audioonly/videoonly);
             `"average_fusion"` averages that pass with a pass through the joint LayerNorms (CAV-MAE's
             missingaudioonly/missingvideoonly, for models fine-tuned on both modalities).
-        regression_loss: Loss of [`SocialMAEForRegression`]: `"l1"` (the paper) or `"mse"`.
+        regression_loss: Loss of the head under `problem_type="regression"`: `"l1"` (the paper) or `"mse"`.
     """
 
     model_type = "social-mae"
+    # What `Trainer.prediction_step` leaves out of `EvalPrediction.predictions`, so that a head's predictions are
+    # its logits alone (transformers' convention): the encoder's states, pooled output and masking bookkeeping.
+    keys_to_ignore_at_inference = [
+        "pooler_output",
+        "last_hidden_state",
+        "audio_last_hidden_state",
+        "video_last_hidden_state",
+        "hidden_states",
+        "audio_hidden_states",
+        "video_hidden_states",
+        "attentions",
+        "audio_attentions",
+        "video_attentions",
+        "audio_ids_restore",
+        "video_ids_restore",
+        "audio_contrastive_tokens",
+        "video_contrastive_tokens",
+    ]
 
     hidden_size: int = 768
     num_attention_heads: int = 12

@@ -1078,8 +1078,11 @@ class SocialMAEHead(nn.Module):
         return self.dense(self.layernorm(pooled))
 
 
-class _SocialMAEWithHead(SocialMAEPreTrainedModel):
-    """Shared body of the classification and regression models: encoder, pooling, head."""
+class SocialMAEForAudioVisualClassification(SocialMAEPreTrainedModel):
+    """A clip-level head on the pooled encoder output, its loss chosen by `config.problem_type` as in transformers:
+    cross-entropy (`"single_label_classification"`), BCE (`"multi_label_classification"`) or, for continuous
+    targets such as the five First Impressions traits, `"regression"` with `config.regression_loss` (L1 as the
+    paper, or MSE)."""
 
     def __init__(self, config: SocialMAEConfig):
         super().__init__(config)
@@ -1089,9 +1092,6 @@ class _SocialMAEWithHead(SocialMAEPreTrainedModel):
 
     def get_input_embeddings(self) -> nn.Module:
         return self.social_mae.get_input_embeddings()
-
-    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
 
     @can_return_tuple
     def forward(
@@ -1104,8 +1104,9 @@ class _SocialMAEWithHead(SocialMAEPreTrainedModel):
         r"""
         labels: class indices `(batch_size,)` or class probabilities `(batch_size, num_labels)` (soft targets, e.g.
             mixup) for `problem_type="single_label_classification"`, multi-hot `(batch_size, num_labels)` for
-            `problem_type="multi_label_classification"`, or float targets `(batch_size, num_labels)` for regression.
-            With `problem_type` unset, float `(batch_size, num_labels)` labels are taken as multi-label.
+            `problem_type="multi_label_classification"`, or float targets `(batch_size, num_labels)` for
+            `problem_type="regression"`. With `problem_type` unset, float `(batch_size, num_labels)` labels are
+            taken as multi-label, anything else as single-label.
         """
         outputs = self.social_mae(input_values=input_values, pixel_values=pixel_values, return_dict=True, **kwargs)
         logits = self.classifier(outputs.pooler_output)
@@ -1117,26 +1118,19 @@ class _SocialMAEWithHead(SocialMAEPreTrainedModel):
             **{name: getattr(outputs, name) for name in RECORDED_FIELDS},
         )
 
-
-class SocialMAEForAudioVisualClassification(_SocialMAEWithHead):
-    """Emotion / laughter / any clip-level classes; cross-entropy, or BCE for multi-label problems."""
-
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         config = self.config
         if config.problem_type is None:
             multi = labels.dtype.is_floating_point and labels.shape == logits.shape
             config.problem_type = "multi_label_classification" if multi else "single_label_classification"
+        if config.problem_type == "regression":
+            return _regression_loss(logits, labels, config.regression_loss)
         if config.problem_type == "multi_label_classification":
             if labels.shape != logits.shape:
                 raise ValueError(
                     f"Multi-label `labels` must have shape {tuple(logits.shape)}, got {tuple(labels.shape)}."
                 )
             return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-        if config.problem_type != "single_label_classification":
-            raise ValueError(
-                f"problem_type {config.problem_type!r} is not a classification problem; use "
-                "SocialMAEForRegression for regression."
-            )
         if labels.dtype.is_floating_point and labels.shape == logits.shape:
             # Class probabilities (mixup, label smoothing): soft-target cross-entropy.
             return nn.functional.cross_entropy(logits, labels.to(logits.dtype))
@@ -1151,26 +1145,32 @@ class SocialMAEForAudioVisualClassification(_SocialMAEWithHead):
         return nn.functional.cross_entropy(logits, labels)
 
 
-class SocialMAEForRegression(_SocialMAEWithHead):
-    """Continuous targets per clip (e.g. the five First Impressions traits in [0, 1]); L1 loss as in the paper."""
+def _regression_loss(logits: torch.Tensor, labels: torch.Tensor, kind: str) -> torch.Tensor:
+    labels = labels.to(logits.dtype)
+    if labels.ndim == 1 and logits.shape[1] == 1:
+        labels = labels.unsqueeze(1)
+    if labels.shape != logits.shape:
+        raise ValueError(
+            f"Regression `labels` must have shape {tuple(logits.shape)} (batch, num_labels), got {tuple(labels.shape)}."
+        )
+    if kind == "mse":
+        return nn.functional.mse_loss(logits, labels)
+    return nn.functional.l1_loss(logits, labels)
+
+
+class SocialMAEForRegression(SocialMAEForAudioVisualClassification):
+    """[`SocialMAEForAudioVisualClassification`] with `problem_type="regression"`: the name regression folders
+    are saved under (their `architectures`), kept so that they load as before."""
 
     def __init__(self, config: SocialMAEConfig):
         if config.problem_type is None:
             config.problem_type = "regression"
-        super().__init__(config)
-
-    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        labels = labels.to(logits.dtype)
-        if labels.ndim == 1 and logits.shape[1] == 1:
-            labels = labels.unsqueeze(1)
-        if labels.shape != logits.shape:
+        elif config.problem_type != "regression":
             raise ValueError(
-                f"Regression `labels` must have shape {tuple(logits.shape)} (batch, num_labels), got "
-                f"{tuple(labels.shape)}."
+                f"SocialMAEForRegression needs `problem_type='regression'`, got {config.problem_type!r}; use "
+                "SocialMAEForAudioVisualClassification for classification."
             )
-        if self.config.regression_loss == "mse":
-            return nn.functional.mse_loss(logits, labels)
-        return nn.functional.l1_loss(logits, labels)
+        super().__init__(config)
 
 
 __all__ = [
