@@ -48,6 +48,7 @@ from social_mae_hf.training import (
     load_clip_splits,
     load_model_and_processor,
     lock_output_dir,
+    paper_metrics_line,
     resume_point,
     run_script,
     setup_logging,
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         model_args, data_args, label_args, ft_args, training_args = parser.parse_args_into_dataclasses(args=argv)
 
-    setup_logging(training_args)
+    logger.setLevel(setup_logging(training_args))
     if training_args.push_to_hub:  # fail now rather than after training
         check_hub_available(token=training_args.hub_token)
     if not (training_args.do_train or training_args.do_eval or training_args.do_predict):
@@ -334,6 +335,8 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.do_eval:
         metrics = trainer.evaluate(eval_dataset)
         trainer.log_metrics("eval", metrics)
+        if paper := paper_metrics_line(task, metrics, "eval", encoder.names):
+            logger.info("The paper's metrics, %s", paper)
         trainer.save_metrics("eval", metrics)
         results.update(metrics)
 
@@ -342,6 +345,8 @@ def main(argv: list[str] | None = None) -> dict:
         output = trainer.predict(predict_dataset, metric_key_prefix="test")
         metrics = output.metrics
         trainer.log_metrics("test", metrics)
+        if paper := paper_metrics_line(task, metrics, "test", encoder.names):
+            logger.info("The paper's metrics, %s", paper)
         trainer.save_metrics("test", metrics)
         results.update(metrics)
         if trainer.is_world_process_zero():

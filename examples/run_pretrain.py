@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         model_args, data_args, pt_args, training_args = parser.parse_args_into_dataclasses(args=argv)
 
-    setup_logging(training_args)
+    logger.setLevel(setup_logging(training_args))
     if training_args.push_to_hub:  # fail now rather than after training
         check_hub_available(token=training_args.hub_token)
     if training_args.do_predict:

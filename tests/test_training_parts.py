@@ -160,8 +160,13 @@ def test_classification_metrics_by_hand():
     f1 = [2 * 1 * (2 / 3) / (1 + 2 / 3), 2 * (1 / 3) * 1 / (1 / 3 + 1), 0.0]  # precision/recall per class
     assert got["f1_macro"] == pytest.approx(sum(f1) / 3)
     assert got["f1_micro"] == pytest.approx(3 / 5)
-    computed = MetricsComputer("classification")(EvalPrediction(predictions=(logits, None), label_ids=labels))
-    assert computed == got
+    # With the class names (as the fine-tuning script passes them), per class precision, recall and F1 as well.
+    computed = MetricsComputer("classification", ["a", "b", "c"])(EvalPrediction(predictions=logits, label_ids=labels))
+    assert {k: v for k, v in computed.items() if k in got} == got
+    assert computed["precision_a"] == 1.0 and computed["recall_a"] == pytest.approx(2 / 3)
+    assert computed["precision_b"] == pytest.approx(1 / 3) and computed["recall_b"] == 1.0
+    assert computed["precision_c"] == computed["recall_c"] == computed["f1_c"] == 0.0
+    assert [computed[f"f1_{name}"] for name in "abc"] == pytest.approx(f1)
 
 
 def test_multi_label_metrics_by_hand():

@@ -49,6 +49,7 @@ from .metrics import (
     MetricsComputer,
     classification_metrics,
     multi_label_metrics,
+    paper_metrics_line,
     pretraining_metrics,
     regression_metrics,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "multi_label_metrics",
     "open_shards",
     "optional_column",
+    "paper_metrics_line",
     "parameter_groups",
     "pretraining_metrics",
     "read_manifest",

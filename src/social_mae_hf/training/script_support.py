@@ -21,8 +21,9 @@ __all__ = ["USER_ERRORS", "run_script", "setup_logging"]
 USER_ERRORS = (ValueError, FileNotFoundError, ModelFilesError, OutputDirInUse, HubUnavailableError, HubPushError)
 
 
-def setup_logging(training_args) -> None:
-    """INFO on the main process, warnings elsewhere (transformers' examples' set-up), for this package as well."""
+def setup_logging(training_args) -> int:
+    """INFO on the main process, warnings elsewhere (transformers' examples' set-up), for this package as well;
+    returns the level, for the script's own logger."""
     logging.basicConfig(
         format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
         datefmt="%m/%d/%Y %H:%M:%S",
@@ -31,13 +32,12 @@ def setup_logging(training_args) -> None:
     if training_args.should_log:
         transformers.utils.logging.set_verbosity_info()
     log_level = training_args.get_process_log_level()
-    logging.getLogger("__main__").setLevel(log_level)
     logging.getLogger("social_mae_hf").setLevel(log_level)
     datasets.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.enable_default_handler()
     transformers.utils.logging.enable_explicit_format()
-    logging.getLogger("__main__").warning(
+    logging.getLogger(__name__).warning(
         "Process rank %s, device %s, n_gpu %s, distributed %s, bf16 %s, fp16 %s",
         training_args.process_index,
         training_args.device,
@@ -46,6 +46,7 @@ def setup_logging(training_args) -> None:
         training_args.bf16,
         training_args.fp16,
     )
+    return log_level
 
 
 def run_script(main: Callable[[], object]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import fields
 
 import torch
 import transformers.trainer
@@ -21,7 +20,6 @@ from torch.utils.data import DataLoader
 from transformers import ProcessorMixin, Trainer, TrainerState
 
 from ..hub import HubPushError
-from ..modeling_social_mae import SocialMAEPredictionOutput
 from ..video_processing_social_mae import FACE_CROP_OUTPUTS
 from .augmentation import TrainAugmentation
 from .checkpoints import FinishedRun
@@ -34,9 +32,6 @@ from .optimization import parameter_groups
 __all__ = ["SocialMAEPreTrainingTrainer", "SocialMAETrainer"]
 
 logger = logging.getLogger(__name__)
-
-# Model outputs that are not predictions: not gathered during evaluation.
-_NOT_PREDICTIONS = [f.name for f in fields(SocialMAEPredictionOutput) if f.name not in ("loss", "logits")]
 
 
 class SocialMAETrainer(Trainer):
@@ -254,10 +249,6 @@ class SocialMAETrainer(Trainer):
         outputs = model(**inputs)
         loss = weighted_classification_loss(outputs.logits, labels, self.class_weights)
         return (loss, outputs) if return_outputs else loss
-
-    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
-        ignore = _NOT_PREDICTIONS if ignore_keys is None else ignore_keys
-        return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore)
 
     def push_to_hub(self, *args, **kwargs):
         """The Trainer's push (also called by `save_model` with `--push_to_hub`); a failure says what is safe."""
