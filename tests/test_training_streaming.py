@@ -225,6 +225,19 @@ def test_precomputed_features_give_the_inputs_of_decoding_the_media(synthetic_se
     assert media_only.decoded == ("audio", "video") and next(iter(media_only))["input_values"].shape == (32, 128)
 
 
+def test_a_saved_and_reloaded_processor_still_uses_the_precomputed_features(shards, tmp_path):
+    """`save_pretrained` adds `auto_map` (and a reload keeps it); such keys do not change a tensor, so the shards'
+    features stay usable (they were refused as "made with other feature settings")."""
+    processor = tiny_processor()
+    processor.feature_extractor.auto_map = {"AutoFeatureExtractor": "feature_extraction_social_mae.X"}
+    processor.video_processor.auto_map = {"AutoVideoProcessor": "video_processing_social_mae.X"}
+    processor.save_pretrained(tmp_path / "saved")
+    reloaded = SocialMAEProcessor.from_pretrained(tmp_path / "saved")
+    encoder = TargetEncoder("classification", ("high_circle", "high_square", "low_circle", "low_square"))
+    stored = ShardedClipDataset(open_shards(str(shards("all")["validation"])), reloaded, encoder)
+    assert stored.decoded == ()
+
+
 @pytest.mark.parametrize("family", ["social-mae", "cav-mae"])
 def test_stored_frames_hold_every_frame_the_training_choice_can_pick(media, family):
     """Social-MAE: training windows start on the grid through the evaluation window; CAV-MAE: all 10 slots."""
