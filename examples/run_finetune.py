@@ -30,7 +30,7 @@ from social_mae_hf import SocialMAEForAudioVisualClassification, SocialMAEForReg
 from social_mae_hf.hub import check_hub_available
 from social_mae_hf.loading import with_face_crop
 from social_mae_hf.training import (
-    ClipDataArguments,
+    DataArguments,
     ManifestColumns,
     MetricsComputer,
     Mixup,
@@ -121,7 +121,7 @@ class FinetuneArguments:
 def main(argv: list[str] | None = None) -> dict:
     """Fine-tune (and/or evaluate, predict) as the arguments say; returns the metrics written to
     `output_dir/all_results.json`."""
-    parser = HfArgumentParser((ModelArguments, ClipDataArguments, LabelArguments, FinetuneArguments, TrainingArguments))
+    parser = HfArgumentParser((ModelArguments, DataArguments, LabelArguments, FinetuneArguments, TrainingArguments))
     if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
         model_args, data_args, label_args, ft_args, training_args = parser.parse_json_file(
             json_file=os.path.abspath(sys.argv[1])

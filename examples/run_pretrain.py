@@ -29,7 +29,7 @@ from social_mae_hf import SocialMAEForPreTraining
 from social_mae_hf.hub import check_hub_available
 from social_mae_hf.loading import with_face_crop
 from social_mae_hf.training import (
-    ClipDataArguments,
+    DataArguments,
     ManifestColumns,
     MetricsComputer,
     ModelArguments,
@@ -66,7 +66,7 @@ class PretrainArguments:
 def main(argv: list[str] | None = None) -> dict:
     """Pretrain (and/or evaluate the reconstruction and contrastive losses); returns the metrics written to
     `output_dir/all_results.json`."""
-    parser = HfArgumentParser((ModelArguments, ClipDataArguments, PretrainArguments, TrainingArguments))
+    parser = HfArgumentParser((ModelArguments, DataArguments, PretrainArguments, TrainingArguments))
     if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
         model_args, data_args, pt_args, training_args = parser.parse_json_file(json_file=os.path.abspath(sys.argv[1]))
     else:

@@ -16,7 +16,7 @@ Needs the `train` extra (accelerate, datasets, scikit-learn).
 """
 
 from ..hub import HubPushError, HubUnavailableError, check_hub_available
-from .arguments import ClipDataArguments, ModelArguments
+from .arguments import DataArguments, ModelArguments
 from .augmentation import Mixup, SpecAugment, TrainAugmentation
 from .checkpoints import (
     FinishedRun,
@@ -61,11 +61,11 @@ from .trainer import SocialMAEPreTrainingTrainer, SocialMAETrainer
 from .unused_parameters import freeze_unused_parameters, unused_parameter_names
 
 __all__ = [
-    "ClipDataArguments",
     "ClipDataset",
     "ClipDecodeError",
     "ClipRecord",
     "ClipSplits",
+    "DataArguments",
     "DecodeFailure",
     "FinishedRun",
     "HubPushError",

@@ -11,7 +11,7 @@ from .data.clip_dataset import DECODE_ERROR_POLICIES
 from .data.manifest import optional_column
 from .inflation import VIDEO_INIT_CHOICES
 
-__all__ = ["ClipDataArguments", "ModelArguments"]
+__all__ = ["DataArguments", "ModelArguments"]
 
 
 @dataclass
@@ -59,7 +59,7 @@ class ModelArguments:
 
 
 @dataclass
-class ClipDataArguments:
+class DataArguments:
     """Which clips, and which columns hold their media (the labels' columns are the fine-tuning script's)."""
 
     train_file: str | None = field(default=None, metadata={"help": "Training manifest (.csv, .tsv, .jsonl, .json)."})

@@ -23,7 +23,8 @@ from ..hub import HubPushError
 from ..video_processing_social_mae import FACE_CROP_OUTPUTS
 from .augmentation import TrainAugmentation
 from .checkpoints import FinishedRun
-from .data.collator import FACES_FOUND_KEY, SKIPPED_CLIPS_KEY
+from .data.clip_dataset import CLIP_SOURCE_KEY
+from .data.collator import FACELESS_CLIPS_KEY, FACES_FOUND_KEY, SKIPPED_CLIPS_KEY
 from .data.streaming import ClipStream, ShardedClipDataset, clip_count
 from .losses import weighted_classification_loss
 from .metrics import PRETRAINING_STATS
@@ -32,6 +33,8 @@ from .optimization import parameter_groups
 __all__ = ["SocialMAEPreTrainingTrainer", "SocialMAETrainer"]
 
 logger = logging.getLogger(__name__)
+
+_FACELESS_EXAMPLES = 5  # clips without a face named in the end-of-pass report
 
 
 class SocialMAETrainer(Trainer):
@@ -68,9 +71,10 @@ class SocialMAETrainer(Trainer):
         self.class_weights = class_weights
         self.skipped_clips = 0
         self.face_crops = [0, 0]  # clips cropped, and among them clips without a face
+        self._faceless_examples: list[str] = []  # the first few of this pass, for the report
 
     def train(self, *args, **kwargs):
-        before = list(self.face_crops)
+        before, self._faceless_examples = list(self.face_crops), []
         with _without_token_alignment(self.processing_class):
             output = super().train(*args, **kwargs)
         output.metrics.update(self._face_crop_metrics("train", before))
@@ -81,9 +85,11 @@ class SocialMAETrainer(Trainer):
         self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
     ):
         before, skipped = list(self.face_crops), self.skipped_clips
+        train_examples, self._faceless_examples = self._faceless_examples, []
         output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
         output.metrics.update(self._face_crop_metrics(metric_key_prefix, before))
         output.metrics.update(self._split_counts(metric_key_prefix, dataloader.dataset, skipped))
+        self._faceless_examples = train_examples  # an evaluation during training leaves the training's examples
         return output
 
     def _split_counts(self, prefix: str, dataset, skipped_before: int) -> dict:
@@ -99,10 +105,21 @@ class SocialMAETrainer(Trainer):
         return counts
 
     def _face_crop_metrics(self, prefix: str, before: list[int]) -> dict:
-        """`{prefix}_clips_without_face` and its share since `before`; nothing when no clip was cropped."""
+        """`{prefix}_clips_without_face` and its share since `before`; nothing when no clip was cropped. Clips without
+        a face are said at the end of the pass (count and a few names): their whole frames were used."""
         cropped, without = (now - then for now, then in zip(self.face_crops, before))
+        examples, self._faceless_examples = self._faceless_examples, []
         if not cropped:
             return {}
+        if without:
+            logger.warning(
+                "The face crop found no face in %d of %d %s clips (%.0f%%); their whole frames were used. E.g.: %s",
+                without,
+                cropped,
+                prefix,
+                100 * without / cropped,
+                "; ".join(examples),
+            )
         return {f"{prefix}_clips_without_face": without, f"{prefix}_clips_without_face_share": without / cropped}
 
     def complete_finished_run(self, finished: FinishedRun) -> None:
@@ -221,7 +238,8 @@ class SocialMAETrainer(Trainer):
         """The columns `remove_unused_columns` keeps for the collator: the model's arguments and the labels, and
         the face crop's report, which the collator turns into a count (it never reaches the model)."""
         super()._set_signature_columns_if_needed()
-        self._signature_columns += [key for key in FACE_CROP_OUTPUTS if key not in self._signature_columns]
+        extra = [*FACE_CROP_OUTPUTS, CLIP_SOURCE_KEY]
+        self._signature_columns += [key for key in extra if key not in self._signature_columns]
 
     def _prepare_inputs(self, inputs):
         skipped = inputs.pop(SKIPPED_CLIPS_KEY, None)
@@ -232,6 +250,8 @@ class SocialMAETrainer(Trainer):
         if found:
             self.face_crops[0] += len(found)
             self.face_crops[1] += found.count(False)
+        faceless = inputs.pop(FACELESS_CLIPS_KEY, None) or []
+        self._faceless_examples.extend(faceless[: _FACELESS_EXAMPLES - len(self._faceless_examples)])
         return super()._prepare_inputs(inputs)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
