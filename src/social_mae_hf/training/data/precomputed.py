@@ -203,9 +203,23 @@ def precomputed_inputs(
     inputs = {}
     if "audio" in modalities and FBANK_MEMBER in members:
         array = np.load(io.BytesIO(members[FBANK_MEMBER]), allow_pickle=False)
-        inputs["input_values"] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+        extractor = processor.feature_extractor
+        expected = (extractor.max_length, extractor.num_mel_bins)
+        if array.dtype != np.float32 or array.shape != expected:
+            raise ManifestError(
+                f"{FBANK_MEMBER}: {array.dtype} {array.shape}, the processor's features are float32 {expected}"
+            )
+        if not np.isfinite(array).all():
+            raise ManifestError(f"{FBANK_MEMBER}: holds NaN or infinite values")
+        inputs["input_values"] = torch.from_numpy(np.ascontiguousarray(array))
     if "video" in modalities and FRAMES_MEMBER in members:
         stored = StoredFrames.from_bytes(members[FRAMES_MEMBER])
+        frames = stored.frames
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) != len(stored.indices):
+            raise ManifestError(
+                f"{FRAMES_MEMBER}: frames {frames.dtype} {frames.shape} for {len(stored.indices)} frame numbers; "
+                "stored frames are uint8 (frames, height, width, 3)"
+            )
         rows = stored.choose_rows(processor.video_processor, training=training, generator=generator)
         # Frames are stored uncropped: a face-cropping processor crops the chosen ones, as it does decoded clips.
         video = processor(
