@@ -93,7 +93,6 @@ def _run_demo(model: str | None, video: str | None, output_dir: str | None, seed
     from ..modeling_social_mae import (
         SocialMAEForAudioVisualClassification,
         SocialMAEForPreTraining,
-        SocialMAEForRegression,
     )
 
     folder = Path(output_dir or tempfile.mkdtemp(prefix="social-mae-demo-"))
@@ -137,7 +136,13 @@ def _run_demo(model: str | None, video: str | None, output_dir: str | None, seed
         print(f"   {name:12s} {tokens:5d} tokens  |pooled| {norm:7.3f}  {seconds * 1000:7.1f} ms")
         results[f"{name} norm"] = norm
 
-    if isinstance(network, SocialMAEForAudioVisualClassification):
+    if isinstance(network, SocialMAEForAudioVisualClassification) and config.problem_type == "regression":
+        values = network(**features).logits[0]
+        print("5. predicted targets:")
+        for index, value in enumerate(values.tolist()):
+            print(f"   {config.id2label.get(index, f'target_{index}'):18s} {value:+.3f}")
+        results["targets"] = values.tolist()
+    elif isinstance(network, SocialMAEForAudioVisualClassification):
         probabilities = network(**features).logits.softmax(-1)[0]
         scores, indices = probabilities.topk(min(top_k, probabilities.numel()))
         top = [(config.id2label[int(i)], float(s)) for s, i in zip(scores, indices)]
@@ -146,12 +151,6 @@ def _run_demo(model: str | None, video: str | None, output_dir: str | None, seed
         for label, score in top:
             print(f"   {label:12s} {score:.3f}")
         results["top"] = top
-    elif isinstance(network, SocialMAEForRegression):
-        values = network(**features).logits[0]
-        print("5. predicted targets:")
-        for index, value in enumerate(values.tolist()):
-            print(f"   {config.id2label.get(index, f'target_{index}'):18s} {value:+.3f}")
-        results["targets"] = values.tolist()
     elif isinstance(network, SocialMAEForPreTraining):
         outputs = network(**features)
         print(
