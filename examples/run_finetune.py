@@ -24,18 +24,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import logging
 from dataclasses import dataclass, field
 
-import datasets
-import transformers
-from transformers import HfArgumentParser, TrainerState, TrainingArguments, set_seed
+from transformers import HfArgumentParser, TrainingArguments, set_seed
 
 from social_mae_hf import SocialMAEForAudioVisualClassification, SocialMAEForRegression
-from social_mae_hf.face_crop import face_crop_from_options
 from social_mae_hf.hub import check_hub_available
 from social_mae_hf.loading import with_face_crop
 from social_mae_hf.training import (
+    DataArguments,
     ManifestColumns,
     MetricsComputer,
     Mixup,
+    ModelArguments,
     SocialMAECollator,
     SocialMAETrainer,
     SpecAugment,
@@ -43,20 +42,20 @@ from social_mae_hf.training import (
     TrainAugmentation,
     checkpoint_label_names,
     choose_label_names,
-    clip_count,
     clip_records,
-    finished_run,
     freeze_backbone,
     freeze_unused_parameters,
-    last_complete_checkpoint,
     load_clip_splits,
     load_model_and_processor,
-    optional_column,
+    lock_output_dir,
+    paper_metrics_line,
+    resume_point,
+    run_script,
+    setup_logging,
     split_dataset,
     write_predictions,
 )
-from social_mae_hf.training.data import DECODE_ERROR_POLICIES, MODALITY_CHOICES
-from social_mae_hf.training.inflation import VIDEO_INIT_CHOICES
+from social_mae_hf.training.data import MODALITY_CHOICES
 from social_mae_hf.training.losses import parse_class_weights
 
 logger = logging.getLogger(__name__)
@@ -69,102 +68,12 @@ def comma_list(text: str | None) -> list[str]:
 
 
 @dataclass
-class ModelArguments:
-    """Where the model starts from."""
+class LabelArguments:
+    """Where the labels are (and the test split, which only fine-tuning predicts)."""
 
-    model_name_or_path: str | None = field(
-        default=None,
-        metadata={"help": "A converted checkpoint folder or Hub id to start from (`social-mae convert` makes one)."},
-    )
-    config_name: str | None = field(
-        default=None,
-        metadata={
-            "help": "Train from scratch instead: a preset ('social-mae', 'cav-mae') or a config folder / Hub id."
-        },
-    )
-    config_overrides: str | None = field(
-        default=None,
-        metadata={
-            "help": "Config changes as key=value pairs separated by commas, e.g. "
-            "'hidden_size=64,num_attention_heads=4' or 'num_frames=8,tubelet_size=2' (with --video_init)."
-        },
-    )
-    processor_name: str | None = field(
-        default=None,
-        metadata={
-            "help": "Processor folder / Hub id (default: the checkpoint's own, required then; with --config_name, the "
-            "family preset sized to the config)."
-        },
-    )
-    video_init: str | None = field(
-        default=None,
-        metadata={
-            "help": "Starting a multi-frame model from a single-frame CAV-MAE checkpoint: 'inflate' (repeat its "
-            "2D video weights over time) or 'reinit' (fresh video embedding, as the Social-MAE paper).",
-            "choices": list(VIDEO_INIT_CHOICES),
-        },
-    )
-    attn_implementation: str | None = field(
-        default=None, metadata={"help": "'sdpa' or 'eager' attention (default: transformers' choice, sdpa)."}
-    )
-    cache_dir: str | None = field(default=None, metadata={"help": "Where Hub downloads are cached."})
-    model_revision: str = field(default="main", metadata={"help": "Hub revision (branch, tag or commit)."})
-    token: str | None = field(default=None, metadata={"help": "Hub token for private models/datasets."})
-
-
-@dataclass
-class DataArguments:
-    """Which clips, and which columns hold what."""
-
-    train_file: str | None = field(default=None, metadata={"help": "Training manifest (.csv, .tsv, .jsonl, .json)."})
-    validation_file: str | None = field(default=None, metadata={"help": "Validation manifest."})
     test_file: str | None = field(default=None, metadata={"help": "Test manifest (--do_predict)."})
-    manifest: str | None = field(
-        default=None, metadata={"help": "One manifest holding every split, with a --split_column."}
-    )
-    split_column: str | None = field(default=None, metadata={"help": "Column naming each row's split."})
-    train_split_name: str = field(default="train", metadata={"help": "Split value / dataset split for training."})
-    validation_split_name: str = field(default="validation", metadata={"help": "... for validation."})
-    test_split_name: str = field(default="test", metadata={"help": "... for testing."})
-    dataset_name: str | None = field(
-        default=None,
-        metadata={
-            "help": "A `datasets` dataset instead of manifests: a save_to_disk folder, a local data folder, or a Hub "
-            "name (needs the Hub)."
-        },
-    )
-    dataset_config_name: str | None = field(default=None, metadata={"help": "The dataset's configuration."})
-    streaming: bool = field(
-        default=False,
-        metadata={
-            "help": "Read --dataset_name as a stream (`datasets` streaming) instead of listing it; needs --max_steps."
-        },
-    )
-    train_shards: str | None = field(
-        default=None,
-        metadata={
-            "help": "Training shards instead of a manifest: a folder written by `social-mae shard` (with its index.json), "
-            "a brace pattern such as 'shards/train/train-{000000..000099}.tar', or any fsspec URL (s3://, gs://, ...)."
-        },
-    )
-    validation_shards: str | None = field(default=None, metadata={"help": "Validation shards (as --train_shards)."})
+    test_split_name: str = field(default="test", metadata={"help": "Split value / dataset split for testing."})
     test_shards: str | None = field(default=None, metadata={"help": "Test shards (as --train_shards)."})
-    shuffle_buffer_size: int = field(
-        default=1000,
-        metadata={"help": "Streams: training clips each DataLoader worker shuffles among (held undecoded in memory)."},
-    )
-    use_precomputed_features: bool = field(
-        default=True,
-        metadata={
-            "help": "Shards: use the fbank / frames stored by `social-mae shard --precompute` instead of decoding."
-        },
-    )
-    video_column: str | None = field(
-        default="video", metadata={"help": "Media path column (a video with its sound); 'none' for audio files only."}
-    )
-    audio_column: str | None = field(
-        default=None, metadata={"help": "Separate audio path column (replaces the video's sound)."}
-    )
     label_column: str = field(default="label", metadata={"help": "Class name column (or class names, multi-label)."})
     target_columns: str | None = field(
         default=None, metadata={"help": "Regression: comma-separated float target columns, in output order."}
@@ -172,45 +81,7 @@ class DataArguments:
     label_separator: str = field(
         default=",", metadata={"help": "Separator of class names in a multi-label cell (or use a JSON list)."}
     )
-    on_decode_error: str = field(
-        default="abort",
-        metadata={
-            "help": "A clip that is missing or cannot be decoded: 'abort' the run naming it, or 'skip' it (it is "
-            "reported by path and counted).",
-            "choices": list(DECODE_ERROR_POLICIES),
-        },
-    )
-    max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training clips."})
-    max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N validation clips."})
     max_predict_samples: int | None = field(default=None, metadata={"help": "Use only the first N test clips."})
-
-    face_crop: str | None = field(
-        default=None,
-        metadata={
-            "help": "Crop the sampled frames around the face before the resize (for footage that is not face-centred, "
-            "as the originals' training clips were): 'haar' (OpenCV's Haar cascade, the default when the flag is "
-            "given alone; pip install 'social-mae-hf[face]'), 'yunet' (needs --face_detector_model), or 'none' (no "
-            "crop, even if the processor has one). Saved with the processor, so that inference crops alike; the "
-            "share of clips without a face (whole frames used) is logged and in the metrics.",
-            "nargs": "?",
-            "const": "haar",
-            "choices": ["haar", "yunet", "none"],
-        },
-    )
-    face_margin: float | None = field(
-        default=None, metadata={"help": "Face crop: side of the square crop / the face size (default 1.3)."}
-    )
-    face_detector_model: str | None = field(
-        default=None,
-        metadata={"help": "Face crop: the detector's model file (YuNet's ONNX file, or a Haar cascade XML)."},
-    )
-
-    def __post_init__(self):
-        self.video_column = optional_column(self.video_column)
-        self.audio_column = optional_column(self.audio_column)
-        face_crop_from_options(
-            self.face_crop, face_margin=self.face_margin, face_detector_model=self.face_detector_model
-        )
 
 
 @dataclass
@@ -250,42 +121,21 @@ class FinetuneArguments:
 def main(argv: list[str] | None = None) -> dict:
     """Fine-tune (and/or evaluate, predict) as the arguments say; returns the metrics written to
     `output_dir/all_results.json`."""
-    parser = HfArgumentParser((ModelArguments, DataArguments, FinetuneArguments, TrainingArguments))
+    parser = HfArgumentParser((ModelArguments, DataArguments, LabelArguments, FinetuneArguments, TrainingArguments))
     if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
-        model_args, data_args, ft_args, training_args = parser.parse_json_file(json_file=os.path.abspath(sys.argv[1]))
+        model_args, data_args, label_args, ft_args, training_args = parser.parse_json_file(
+            json_file=os.path.abspath(sys.argv[1])
+        )
     else:
-        model_args, data_args, ft_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+        model_args, data_args, label_args, ft_args, training_args = parser.parse_args_into_dataclasses(args=argv)
 
-    # Logging: INFO on the main process, warnings elsewhere.
-    logging.basicConfig(
-        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
-        datefmt="%m/%d/%Y %H:%M:%S",
-        handlers=[logging.StreamHandler(sys.stdout)],
-    )
-    if training_args.should_log:
-        transformers.utils.logging.set_verbosity_info()
-    log_level = training_args.get_process_log_level()
-    logger.setLevel(log_level)
-    logging.getLogger("social_mae_hf").setLevel(log_level)
-    datasets.utils.logging.set_verbosity(log_level)
-    transformers.utils.logging.set_verbosity(log_level)
-    transformers.utils.logging.enable_default_handler()
-    transformers.utils.logging.enable_explicit_format()
-    logger.warning(
-        "Process rank %s, device %s, n_gpu %s, distributed %s, bf16 %s, fp16 %s",
-        training_args.process_index,
-        training_args.device,
-        training_args.n_gpu,
-        training_args.parallel_mode.value == "distributed",
-        training_args.bf16,
-        training_args.fp16,
-    )
+    logger.setLevel(setup_logging(training_args))
     if training_args.push_to_hub:  # fail now rather than after training
         check_hub_available(token=training_args.hub_token)
     if not (training_args.do_train or training_args.do_eval or training_args.do_predict):
         raise ValueError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
     task = ft_args.task
-    targets = comma_list(data_args.target_columns)
+    targets = comma_list(label_args.target_columns)
     if task == "regression" and not targets:
         raise ValueError("regression needs --target_columns (comma-separated float columns)")
     if task != "regression" and targets:
@@ -297,32 +147,11 @@ def main(argv: list[str] | None = None) -> dict:
     if data_args.streaming and training_args.do_train and training_args.max_steps <= 0:
         raise ValueError("a --streaming dataset has no length: give --max_steps (shards have one)")
 
-    # The checkpoint to resume from (the newest complete one), or a training that already finished.
-    last_checkpoint = finished = None
-    if (
-        training_args.do_train
-        and training_args.resume_from_checkpoint is None
-        and os.path.isdir(training_args.output_dir)
-        and not ft_args.overwrite_output_dir
-    ):
-        last_checkpoint = last_complete_checkpoint(
-            training_args.output_dir, optimizer_state=not training_args.save_only_model
-        )
-        finished = finished_run(
-            training_args.output_dir,
-            last_checkpoint,
-            max_steps=training_args.max_steps,
-            num_train_epochs=training_args.num_train_epochs,
-            load_best_model_at_end=training_args.load_best_model_at_end,
-        )
-        if finished is not None:
-            logger.warning(finished.message(training_args.output_dir))
-        elif last_checkpoint is not None:
-            logger.info(
-                "Checkpoint detected, resuming training at %s. Pass --overwrite_output_dir to start afresh, or "
-                "--resume_from_checkpoint to pick another.",
-                last_checkpoint,
-            )
+    # The checkpoint to resume from (the newest complete one), or a training that already finished; the output
+    # folder is this run's alone while it trains.
+    last_checkpoint, finished = resume_point(training_args, ft_args.overwrite_output_dir)
+    if training_args.do_train and training_args.process_index == 0:
+        lock_output_dir(training_args.output_dir)
 
     set_seed(training_args.seed)
 
@@ -331,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     columns = ManifestColumns(
         video=data_args.video_column,
         audio=data_args.audio_column,
-        label=data_args.label_column if task != "regression" else None,
+        label=label_args.label_column if task != "regression" else None,
         targets=tuple(targets),
         split=data_args.split_column,
     )
@@ -339,11 +168,11 @@ def main(argv: list[str] | None = None) -> dict:
         task,
         {"train": training_args.do_train, "validation": training_args.do_eval, "test": training_args.do_predict},
         columns,
-        files={"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file},
+        files={"train": data_args.train_file, "validation": data_args.validation_file, "test": label_args.test_file},
         shards={
             "train": data_args.train_shards,
             "validation": data_args.validation_shards,
-            "test": data_args.test_shards,
+            "test": label_args.test_shards,
         },
         streaming=data_args.streaming,
         manifest=data_args.manifest,
@@ -352,13 +181,13 @@ def main(argv: list[str] | None = None) -> dict:
         split_names={
             "train": data_args.train_split_name,
             "validation": data_args.validation_split_name,
-            "test": data_args.test_split_name,
+            "test": label_args.test_split_name,
         },
-        label_separator=data_args.label_separator,
+        label_separator=label_args.label_separator,
         max_samples={
             "train": data_args.max_train_samples,
             "validation": data_args.max_eval_samples,
-            "test": data_args.max_predict_samples,
+            "test": label_args.max_predict_samples,
         },
         on_decode_error=data_args.on_decode_error,
         cache_dir=model_args.cache_dir,
@@ -444,7 +273,7 @@ def main(argv: list[str] | None = None) -> dict:
             shuffle_buffer_size=data_args.shuffle_buffer_size,
             seed=training_args.data_seed if training_args.data_seed is not None else training_args.seed,
             use_precomputed_features=data_args.use_precomputed_features,
-            label_separator=data_args.label_separator,
+            label_separator=label_args.label_separator,
         )
 
     train_dataset = clip_dataset("train", training=True) if training_args.do_train else None
@@ -482,6 +311,7 @@ def main(argv: list[str] | None = None) -> dict:
         eval_dataset=eval_dataset,
         processing_class=processor,
         data_collator=SocialMAECollator(),
+        missing_files=splits.missing_files,
         compute_metrics=MetricsComputer(task, encoder.names),
         head_learning_rate=ft_args.head_learning_rate,
         train_augmentation=augmentation,
@@ -492,46 +322,31 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Training (when already finished: nothing, but completing its final save if a kill cut that short)
     if training_args.do_train and finished is not None:
-        trainer.state = TrainerState.load_from_json(finished.state_path)
-        if not finished.saved:
-            trainer.save_model()
-            trainer.save_state()
+        trainer.complete_finished_run(finished)
     elif training_args.do_train:
-        checkpoint = training_args.resume_from_checkpoint or last_checkpoint
-        train_result = trainer.train(resume_from_checkpoint=checkpoint)
+        train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint or last_checkpoint)
         trainer.save_model()
-        metrics = dict(train_result.metrics)
-        if (count := clip_count(train_dataset)) is not None:  # a `datasets` stream has no count
-            metrics["train_samples"] = count
-        metrics["train_skipped_clips"] = trainer.skipped_clips
-        metrics["train_missing_files"] = splits.missing_files.get("train", 0)  # left out before training
-        trainer.log_metrics("train", metrics)
-        trainer.save_metrics("train", metrics)
+        trainer.log_metrics("train", train_result.metrics)
+        trainer.save_metrics("train", train_result.metrics)
         trainer.save_state()
-        results.update(metrics)
+        results.update(train_result.metrics)
 
     # Evaluation
     if training_args.do_eval:
-        before = trainer.skipped_clips
         metrics = trainer.evaluate(eval_dataset)
-        if (count := clip_count(eval_dataset)) is not None:  # a `datasets` stream has no count
-            metrics["eval_samples"] = count
-        metrics["eval_skipped_clips"] = trainer.skipped_clips - before
-        metrics["eval_missing_files"] = splits.missing_files.get("validation", 0)
         trainer.log_metrics("eval", metrics)
+        if paper := paper_metrics_line(task, metrics, "eval", encoder.names):
+            logger.info("The paper's metrics, %s", paper)
         trainer.save_metrics("eval", metrics)
         results.update(metrics)
 
     # Prediction: test metrics, and predictions.csv
     if training_args.do_predict:
-        before = trainer.skipped_clips
         output = trainer.predict(predict_dataset, metric_key_prefix="test")
-        metrics = dict(output.metrics)
-        if (count := clip_count(predict_dataset)) is not None:  # a `datasets` stream has no count
-            metrics["test_samples"] = count
-        metrics["test_skipped_clips"] = trainer.skipped_clips - before
-        metrics["test_missing_files"] = splits.missing_files.get("test", 0)
+        metrics = output.metrics
         trainer.log_metrics("test", metrics)
+        if paper := paper_metrics_line(task, metrics, "test", encoder.names):
+            logger.info("The paper's metrics, %s", paper)
         trainer.save_metrics("test", metrics)
         results.update(metrics)
         if trainer.is_world_process_zero():
@@ -551,4 +366,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

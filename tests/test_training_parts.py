@@ -25,6 +25,7 @@ from social_mae_hf.training import (
     ManifestError,
     MetricsComputer,
     Mixup,
+    SocialMAECollator,
     SocialMAETrainer,
     SpecAugment,
     TrainAugmentation,
@@ -160,8 +161,13 @@ def test_classification_metrics_by_hand():
     f1 = [2 * 1 * (2 / 3) / (1 + 2 / 3), 2 * (1 / 3) * 1 / (1 / 3 + 1), 0.0]  # precision/recall per class
     assert got["f1_macro"] == pytest.approx(sum(f1) / 3)
     assert got["f1_micro"] == pytest.approx(3 / 5)
-    computed = MetricsComputer("classification")(EvalPrediction(predictions=(logits, None), label_ids=labels))
-    assert computed == got
+    # With the class names (as the fine-tuning script passes them), per class precision, recall and F1 as well.
+    computed = MetricsComputer("classification", ["a", "b", "c"])(EvalPrediction(predictions=logits, label_ids=labels))
+    assert {k: v for k, v in computed.items() if k in got} == got
+    assert computed["precision_a"] == 1.0 and computed["recall_a"] == pytest.approx(2 / 3)
+    assert computed["precision_b"] == pytest.approx(1 / 3) and computed["recall_b"] == 1.0
+    assert computed["precision_c"] == computed["recall_c"] == computed["f1_c"] == 0.0
+    assert [computed[f"f1_{name}"] for name in "abc"] == pytest.approx(f1)
 
 
 def test_multi_label_metrics_by_hand():
@@ -434,23 +440,26 @@ def test_push_to_hub_fails_early_and_clearly_when_the_hub_is_unreachable():
 
 
 def test_the_flags_both_example_scripts_have_mean_the_same():
-    """Each script declares its own arguments (as transformers' examples do); the flags they share must not drift."""
+    """The flags both scripts take come from the same argument dataclasses, so they cannot drift; what pretraining
+    has no use for (labels, the test split) is not offered there."""
     from dataclasses import fields
 
+    from social_mae_hf.training import DataArguments, ModelArguments
+
     finetune, pretrain = load_example("run_finetune"), load_example("run_pretrain")
+    for module in (finetune, pretrain):
+        assert module.ModelArguments is ModelArguments and module.DataArguments is DataArguments
 
-    def flags(module, *classes):
-        return {f.name: (f.default, f.metadata) for name in classes for f in fields(getattr(module, name))}
+    def flags(*classes):
+        return {f.name: (f.default, f.metadata) for cls in classes for f in fields(cls)}
 
-    model = flags(finetune, "ModelArguments")
-    assert model and model == flags(pretrain, "ModelArguments")
-    shared = flags(pretrain, "DataArguments", "PretrainArguments")
-    ours = flags(finetune, "DataArguments", "FinetuneArguments")
+    shared = flags(DataArguments, pretrain.PretrainArguments)
+    ours = flags(DataArguments, finetune.LabelArguments, finetune.FinetuneArguments)
     common = set(shared) & set(ours)
     assert {"train_file", "video_column", "on_decode_error", "overwrite_output_dir"} <= common
     assert {name: ours[name] for name in common} == {name: shared[name] for name in common}
-    # What pretraining has no use for is not offered there.
     assert {"label_column", "target_columns", "test_file", "class_names"}.isdisjoint(shared)
+    assert {"label_column", "target_columns", "test_file", "class_names"} <= set(ours)
 
 
 def test_example_script_reads_its_arguments_from_one_json_file(tmp_path, monkeypatch):
@@ -562,3 +571,29 @@ def test_a_run_is_finished_when_its_saved_state_reached_this_runs_end(tmp_path):
         best
     )
     assert finished_run(out, str(last), max_steps=10, num_train_epochs=3) is None
+
+
+def test_clips_without_a_face_are_counted_and_named_at_the_end_of_the_pass(monkeypatch, caplog):
+    """Training on whole frames because the crop found no face must not be silent: the count and a few clip names
+    are logged when the pass ends (and are in its metrics)."""
+    import torch
+    from transformers import Trainer
+
+    from social_mae_hf.training.data.collator import FACELESS_CLIPS_KEY
+
+    items = [
+        {"pixel_values": torch.zeros(2), "labels": 0, "face_found": k % 3 != 0, "clip_source": f"train.csv row {k}"}
+        for k in range(9)
+    ]
+    batches = [SocialMAECollator()(items[i : i + 3]) for i in range(0, 9, 3)]
+    assert batches[0][FACELESS_CLIPS_KEY] == ["train.csv row 0"] and "clip_source" not in batches[0]
+    monkeypatch.setattr(Trainer, "_prepare_inputs", lambda self, inputs: inputs)
+    trainer = SocialMAETrainer.__new__(SocialMAETrainer)
+    trainer.skipped_clips, trainer.face_crops, trainer._faceless_examples = 0, [0, 0], []
+    for batch in batches:
+        assert set(trainer._prepare_inputs(batch)) == {"pixel_values", "labels"}
+    with caplog.at_level("WARNING", logger="social_mae_hf.training.trainer"):
+        metrics = trainer._face_crop_metrics("train", [0, 0])
+    assert metrics == {"train_clips_without_face": 3, "train_clips_without_face_share": 3 / 9}
+    assert "no face in 3 of 9 train clips (33%)" in caplog.text
+    assert "train.csv row 0; train.csv row 3; train.csv row 6" in caplog.text

@@ -94,6 +94,7 @@ def test_finetuning_learns_what_needs_both_modalities(synthetic_set, tmp_path, o
          "--output_dir", str(out), "--do_eval", "--per_device_eval_batch_size", "8", *COMMON]
     )  # fmt: skip
     assert metrics["eval_accuracy"] == accuracy["audiovisual"] and metrics["eval_samples"] == 32
+    assert {"eval_f1_micro", "eval_f1_macro", "eval_precision_high_circle", "eval_recall_low_square"} <= set(metrics)
 
 
 def test_pretraining_lowers_reconstruction_and_learns_which_sound_goes_with_which_picture(
@@ -171,8 +172,12 @@ def test_regression_end_to_end(synthetic_set, tmp_path, one_torch_thread):
         str(manifests["validation"]),
         "--do_predict",
     )
-    run_finetune(args)
+    with Captured("example_run_finetune") as log:
+        run_finetune(args)
     metrics = results(out)
+    # The paper's scores, printed at evaluation: 1 - MAE per trait and their mean.
+    assert f"eval: 1-MAE pitch {metrics['eval_one_minus_mae_pitch']:.4f}, redness " in log, log.messages
+    assert f"mean {metrics['test_one_minus_mae']:.4f}" in log
     for split in ("eval", "test"):
         assert {f"{split}_one_minus_mae_pitch", f"{split}_pearson_redness", f"{split}_one_minus_mae"} <= set(metrics)
     # Each target is learned from its own modality (an untrained head's r is about 0 +- 0.18 on 32 clips).
@@ -325,7 +330,7 @@ def test_rerunning_a_finished_run_changes_nothing(synthetic_set, tmp_path):
     # Killed after its last checkpoint, before the final save: the rerun completes that save without training.
     for name in ("model.safetensors", "trainer_state.json"):
         (out / name).unlink()
-    with Captured("example_run_finetune") as log:
+    with Captured("social_mae_hf", "example_run_finetune") as log:
         run_finetune(args)
     assert "its final save, cut short, is completed from" in log, log.messages
     assert (out / "model.safetensors").read_bytes() == (out / "checkpoint-3" / "model.safetensors").read_bytes()
@@ -348,7 +353,7 @@ def test_rerunning_a_finished_pretraining_changes_nothing(synthetic_set, tmp_pat
     args += ["--save_strategy", "steps", "--save_steps", "1", "--lr_scheduler_type", "constant", *COMMON]
     run_pretrain(args)
     weights = (out / "model.safetensors").read_bytes()
-    with Captured("example_run_pretrain") as log:
+    with Captured("social_mae_hf", "example_run_pretrain") as log:
         assert run_pretrain(args) == {}
     assert "Training already complete" in log, log.messages
     assert (out / "model.safetensors").read_bytes() == weights and not (out / "checkpoint-3").exists()

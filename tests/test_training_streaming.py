@@ -91,6 +91,7 @@ def shards(synthetic_set, tmp_path_factory):
                     processor=tiny_processor() if precompute != "none" else None,
                     shuffle=False,
                     progress=False,
+                    media_root=manifests[split].parent,
                 )
                 written[precompute][split] = folder
         return written[precompute]
@@ -145,7 +146,7 @@ def test_shards_hold_every_clip_once_with_its_target_and_index(synthetic_set, sh
         for sample in iter_shard_samples(str(folder.parent / "small" / entry["name"]))
     ]
     assert sorted(sources) == sorted(r.source for r in records) and sources != [r.source for r in records]
-    with pytest.raises(ManifestError, match=r"index\.json exists: pass --overwrite"):
+    with pytest.raises(ManifestError, match=r"already holds 'train' shards or an index .*: pass --overwrite"):
         write_split_shards(records, folder.parent / "small", "train", task="classification", columns=ManifestColumns())
 
 
@@ -168,7 +169,8 @@ def test_shards_are_found_by_folder_index_pattern_glob_and_fsspec_urls(shards, t
         shutil.copy(folder / f"train-{i:06d}.tar", bare)
     found = open_shards(str(bare / "train-*.tar"))
     assert [s.num_samples for s in found.shards] == [10, 4] and found.index == {}
-    assert open_shards(str(bare)).num_samples == 14
+    with pytest.raises(ManifestError, match=r"no index\.json in that folder .*a pattern such as '.*/bare/\*\.tar'"):
+        open_shards(str(bare))  # a folder is read through its index only (a cut-short run leaves none)
     # fsspec URLs: file:// and an in-memory filesystem.
     assert open_shards(f"file://{folder}").num_samples == 64
     memory = fsspec.filesystem("memory")
@@ -223,6 +225,19 @@ def test_precomputed_features_give_the_inputs_of_decoding_the_media(synthetic_se
         open_shards(str(shards("all")["validation"])), other, encoder, use_precomputed_features=False
     )
     assert media_only.decoded == ("audio", "video") and next(iter(media_only))["input_values"].shape == (32, 128)
+
+
+def test_a_saved_and_reloaded_processor_still_uses_the_precomputed_features(shards, tmp_path):
+    """`save_pretrained` adds `auto_map` (and a reload keeps it); such keys do not change a tensor, so the shards'
+    features stay usable (they were refused as "made with other feature settings")."""
+    processor = tiny_processor()
+    processor.feature_extractor.auto_map = {"AutoFeatureExtractor": "feature_extraction_social_mae.X"}
+    processor.video_processor.auto_map = {"AutoVideoProcessor": "video_processing_social_mae.X"}
+    processor.save_pretrained(tmp_path / "saved")
+    reloaded = SocialMAEProcessor.from_pretrained(tmp_path / "saved")
+    encoder = TargetEncoder("classification", ("high_circle", "high_square", "low_circle", "low_square"))
+    stored = ShardedClipDataset(open_shards(str(shards("all")["validation"])), reloaded, encoder)
+    assert stored.decoded == ()
 
 
 @pytest.mark.parametrize("family", ["social-mae", "cav-mae"])
@@ -618,3 +633,14 @@ def test_the_accelerate_config_files_load_and_name_what_exists():
     assert json.loads((ROOT / deepspeed["deepspeed_config_file"]).read_text())["zero_optimization"]["stage"] == 2
     node = (ACCELERATE / "multi_node.yaml").read_text()
     assert "machine_rank: 0                 # CHANGE" in node and "main_process_ip: 10.0.0.1       # CHANGE" in node
+
+
+def test_the_trainer_reports_the_whole_shard_set_not_one_process_share(shards):
+    """With 2 processes each reads half the shards; the Trainer's `Num examples` and its sample counts must still
+    say the set's size (it read `len(dataset)`, this process's share: 32 for a 64-clip set)."""
+    encoder = TargetEncoder("classification", ("high_circle", "high_square", "low_circle", "low_square"))
+    dataset = ShardedClipDataset(open_shards(str(shards()["train"])), tiny_processor(), encoder, training=True)
+    dataset.configure(rank=1, world_size=2, batch_size=4)
+    assert len(dataset) == 32
+    trainer = SocialMAETrainer.__new__(SocialMAETrainer)  # num_examples reads only the DataLoader
+    assert trainer.num_examples(torch.utils.data.DataLoader(dataset, batch_size=4)) == 64

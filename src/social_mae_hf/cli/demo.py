@@ -104,7 +104,6 @@ def _run_demo(
     from ..modeling_social_mae import (
         SocialMAEForAudioVisualClassification,
         SocialMAEForPreTraining,
-        SocialMAEForRegression,
     )
 
     folder = Path(output_dir or tempfile.mkdtemp(prefix="social-mae-demo-"))
@@ -150,7 +149,7 @@ def _run_demo(
         print(f"   {name:12s} {tokens:5d} tokens  |pooled| {norm:7.3f}  {seconds * 1000:7.1f} ms")
         results[f"{name} norm"] = norm
 
-    if isinstance(network, SocialMAEForRegression):  # first: a subclass of the classification head
+    if isinstance(network, SocialMAEForAudioVisualClassification) and config.problem_type == "regression":
         values = network(**features).logits[0].float()
         print("5. predicted targets:")
         for index, value in enumerate(values.tolist()):

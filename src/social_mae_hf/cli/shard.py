@@ -62,7 +62,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--num-workers", type=non_negative_int, default=0, help="Processes reading and precomputing clips."
     )
-    parser.add_argument("--overwrite", action="store_true", help="Replace the shards of an existing split folder.")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace the shards in an existing split folder (of a finished run, or of one that was cut short).",
+    )
+    parser.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="Pack media that are symbolic links out of the manifest's folder (refused by default).",
+    )
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
 
 
@@ -107,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
             num_workers=args.num_workers,
             overwrite=args.overwrite,
             progress=not args.quiet,
+            media_root=Path(files.get(split) or args.manifest).resolve().parent,
+            follow_symlinks=args.follow_symlinks,
         )
         size = sum(shard["num_bytes"] for shard in index["shards"])
         skipped = f", {len(index['skipped'])} left out" if index["skipped"] else ""

@@ -16,8 +16,17 @@ Needs the `train` extra (accelerate, datasets, scikit-learn).
 """
 
 from ..hub import HubPushError, HubUnavailableError, check_hub_available
+from .arguments import DataArguments, ModelArguments
 from .augmentation import Mixup, SpecAugment, TrainAugmentation
-from .checkpoints import FinishedRun, checkpoint_problems, finished_run, last_complete_checkpoint
+from .checkpoints import (
+    FinishedRun,
+    OutputDirInUse,
+    checkpoint_problems,
+    finished_run,
+    last_complete_checkpoint,
+    lock_output_dir,
+    resume_point,
+)
 from .data.clip_dataset import ClipDataset, ClipDecodeError, DecodeFailure
 from .data.collator import SocialMAECollator
 from .data.manifest import (
@@ -40,12 +49,14 @@ from .metrics import (
     MetricsComputer,
     classification_metrics,
     multi_label_metrics,
+    paper_metrics_line,
     pretraining_metrics,
     regression_metrics,
 )
 from .model_init import load_model_and_processor
 from .optimization import freeze_backbone, parameter_groups
 from .predictions import write_predictions
+from .script_support import run_script, setup_logging
 from .trainer import SocialMAEPreTrainingTrainer, SocialMAETrainer
 from .unused_parameters import freeze_unused_parameters, unused_parameter_names
 
@@ -54,6 +65,7 @@ __all__ = [
     "ClipDecodeError",
     "ClipRecord",
     "ClipSplits",
+    "DataArguments",
     "DecodeFailure",
     "FinishedRun",
     "HubPushError",
@@ -62,6 +74,8 @@ __all__ = [
     "ManifestError",
     "MetricsComputer",
     "Mixup",
+    "ModelArguments",
+    "OutputDirInUse",
     "ShardSet",
     "ShardedClipDataset",
     "SocialMAECollator",
@@ -88,15 +102,20 @@ __all__ = [
     "load_clip_splits",
     "load_dataset_splits",
     "load_model_and_processor",
+    "lock_output_dir",
     "multi_label_metrics",
     "open_shards",
     "optional_column",
+    "paper_metrics_line",
     "parameter_groups",
     "pretraining_metrics",
     "read_manifest",
     "read_manifest_splits",
     "records_from_dataset",
     "regression_metrics",
+    "resume_point",
+    "run_script",
+    "setup_logging",
     "split_dataset",
     "unused_parameter_names",
     "weighted_classification_loss",

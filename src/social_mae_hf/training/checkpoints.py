@@ -23,7 +23,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FinishedRun", "checkpoint_problems", "finished_run", "last_complete_checkpoint"]
+__all__ = [
+    "FinishedRun",
+    "OutputDirInUse",
+    "checkpoint_problems",
+    "finished_run",
+    "last_complete_checkpoint",
+    "lock_output_dir",
+    "resume_point",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -216,3 +224,69 @@ def finished_run(
         if best.is_dir() and not checkpoint_problems(best, optimizer_state=False):
             model = best
     return FinishedRun(str(path), str(model), False, state["global_step"])
+
+
+class OutputDirInUse(RuntimeError):
+    """Another run is writing checkpoints into the same output folder."""
+
+
+_HELD_LOCKS: dict[str, object] = {}  # output folder -> its open lock file, for this process's lifetime
+
+
+def lock_output_dir(output_dir: str | os.PathLike) -> None:
+    """Hold an exclusive lock on `output_dir` until this process ends, so that two runs never interleave their
+    checkpoints. The lock file holds the holder's pid and host for the message; the operating system drops the lock
+    when the process ends, however it ends (a kill -9 included), so a resume is never blocked by a dead run. A
+    process that already holds the folder (a script's `main` called again, as the tests do) keeps it.
+
+    Raises [`OutputDirInUse`] naming the other run."""
+    import fcntl
+    import socket
+
+    folder = Path(output_dir).resolve()
+    if str(folder) in _HELD_LOCKS:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / ".run.lock", "a+")  # noqa: SIM115 - held open while the process lives
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "an unknown process"
+        handle.close()
+        raise OutputDirInUse(
+            f"--output_dir {output_dir} is in use by another run ({holder}): wait for it to end, or choose "
+            "another --output_dir"
+        ) from None
+    handle.truncate(0)
+    handle.write(f"pid {os.getpid()} on host {socket.gethostname()}\n")
+    handle.flush()
+    _HELD_LOCKS[str(folder)] = handle
+
+
+def resume_point(training_args, overwrite_output_dir: bool = False) -> tuple[str | None, FinishedRun | None]:
+    """Where a training run in `training_args.output_dir` starts: `(the newest complete checkpoint or None, the run
+    that already finished or None)`. Nothing to pick up without `do_train`, with `--resume_from_checkpoint` (the
+    Trainer takes that one) or with `--overwrite_output_dir`."""
+    args = training_args
+    if not args.do_train or args.resume_from_checkpoint is not None or overwrite_output_dir:
+        return None, None
+    if not os.path.isdir(args.output_dir):
+        return None, None
+    last_checkpoint = last_complete_checkpoint(args.output_dir, optimizer_state=not args.save_only_model)
+    finished = finished_run(
+        args.output_dir,
+        last_checkpoint,
+        max_steps=args.max_steps,
+        num_train_epochs=args.num_train_epochs,
+        load_best_model_at_end=args.load_best_model_at_end,
+    )
+    if finished is not None:
+        logger.warning(finished.message(args.output_dir))
+    elif last_checkpoint is not None:
+        logger.info(
+            "Checkpoint detected, resuming training at %s. Pass --overwrite_output_dir to start afresh, or "
+            "--resume_from_checkpoint to pick another.",
+            last_checkpoint,
+        )
+    return last_checkpoint, finished

@@ -1,7 +1,7 @@
 """Evaluation metrics computed offline with scikit-learn / numpy (no `evaluate`, no Hub).
 
 Classification: accuracy, balanced accuracy (mean per-class recall, the fair score on imbalanced sets such as
-CREMA-D), F1 micro and macro. Multi-label: F1 micro / macro at a 0.5 probability threshold, exact-match
+CREMA-D), F1 micro and macro (the paper's CREMA-D and NDC-ME scores), and per class precision, recall and F1. Multi-label: F1 micro / macro at a 0.5 probability threshold, exact-match
 accuracy and mean average precision. Regression: 1 - MAE per target and on average (the First Impressions
 score, for targets in [0, 1]) and Pearson r. Pretraining: the mean reconstruction and contrastive losses and
 the contrastive accuracy.
@@ -12,13 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, average_precision_score, balanced_accuracy_score, f1_score
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    balanced_accuracy_score,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 __all__ = [
     "PRETRAINING_STATS",
     "MetricsComputer",
     "classification_metrics",
     "multi_label_metrics",
+    "paper_metrics_line",
     "pretraining_metrics",
     "regression_metrics",
 ]
@@ -33,20 +40,26 @@ PRETRAINING_STATS = (
 )
 
 
-def _first(predictions):
-    return predictions[0] if isinstance(predictions, (tuple, list)) else predictions
-
-
-def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Single-label scores from logits `(n, num_labels)` and class indices `(n,)`."""
+def classification_metrics(logits: np.ndarray, labels: np.ndarray, names: Sequence[str] = ()) -> dict[str, float]:
+    """Single-label scores from logits `(n, num_labels)` and class indices `(n,)`; with the class `names` (in
+    output order) also `precision_<name>`, `recall_<name>` and `f1_<name>` (0 for a class never predicted or
+    never present)."""
     predicted = np.asarray(logits).argmax(axis=-1)
     labels = np.asarray(labels).astype(int)
-    return {
+    metrics = {
         "accuracy": float(accuracy_score(labels, predicted)),
         "balanced_accuracy": float(balanced_accuracy_score(labels, predicted)),
         "f1_macro": float(f1_score(labels, predicted, average="macro", zero_division=0)),
         "f1_micro": float(f1_score(labels, predicted, average="micro", zero_division=0)),
     }
+    if names:
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            labels, predicted, labels=list(range(len(names))), zero_division=0
+        )
+        for i, name in enumerate(names):
+            metrics.update({f"precision_{name}": float(precision[i]), f"recall_{name}": float(recall[i])})
+            metrics[f"f1_{name}"] = float(f1[i])
+    return metrics
 
 
 def multi_label_metrics(logits: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
@@ -109,6 +122,17 @@ def pretraining_metrics(stats: np.ndarray) -> dict[str, float]:
     return {name: float(np.nanmean(stats[:, i])) for i, name in enumerate(PRETRAINING_STATS)}
 
 
+def paper_metrics_line(task: str, metrics: dict[str, float], prefix: str, names: Sequence[str] = ()) -> str | None:
+    """The scores the Social-MAE paper reports, as one line (classification: F1 micro / macro; regression: 1 - MAE
+    per target and their mean), from a split's metrics; `None` for other tasks."""
+    if task == "classification":
+        return f"{prefix}: F1 micro {metrics[f'{prefix}_f1_micro']:.4f}, F1 macro {metrics[f'{prefix}_f1_macro']:.4f}"
+    if task == "regression":
+        each = ", ".join(f"{name} {metrics[f'{prefix}_one_minus_mae_{name}']:.4f}" for name in names)
+        return f"{prefix}: 1-MAE {each}; mean {metrics[f'{prefix}_one_minus_mae']:.4f} (MAE {metrics[f'{prefix}_mae']:.4f})"
+    return None
+
+
 class MetricsComputer:
     """The Trainer's `compute_metrics` for one task (a picklable callable, not a closure)."""
 
@@ -117,9 +141,9 @@ class MetricsComputer:
         self.names = tuple(names)
 
     def __call__(self, prediction) -> dict[str, float]:
-        predictions = _first(prediction.predictions)
+        predictions = prediction.predictions
         if self.task == "classification":
-            return classification_metrics(predictions, prediction.label_ids)
+            return classification_metrics(predictions, prediction.label_ids, self.names)
         if self.task == "multi_label_classification":
             return multi_label_metrics(predictions, prediction.label_ids)
         if self.task == "regression":

@@ -12,20 +12,20 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import fields
 
 import torch
 import transformers.trainer
 from accelerate.data_loader import prepare_data_loader
 from torch.utils.data import DataLoader
-from transformers import ProcessorMixin, Trainer
+from transformers import ProcessorMixin, Trainer, TrainerState
 
 from ..hub import HubPushError
-from ..modeling_social_mae import SocialMAEPredictionOutput
 from ..video_processing_social_mae import FACE_CROP_OUTPUTS
 from .augmentation import TrainAugmentation
-from .data.collator import FACES_FOUND_KEY, SKIPPED_CLIPS_KEY
-from .data.streaming import ClipStream, ShardedClipDataset
+from .checkpoints import FinishedRun
+from .data.clip_dataset import CLIP_SOURCE_KEY
+from .data.collator import FACELESS_CLIPS_KEY, FACES_FOUND_KEY, SKIPPED_CLIPS_KEY
+from .data.streaming import ClipStream, ShardedClipDataset, clip_count
 from .losses import weighted_classification_loss
 from .metrics import PRETRAINING_STATS
 from .optimization import parameter_groups
@@ -34,8 +34,7 @@ __all__ = ["SocialMAEPreTrainingTrainer", "SocialMAETrainer"]
 
 logger = logging.getLogger(__name__)
 
-# Model outputs that are not predictions: not gathered during evaluation.
-_NOT_PREDICTIONS = [f.name for f in fields(SocialMAEPredictionOutput) if f.name not in ("loss", "logits")]
+_FACELESS_EXAMPLES = 5  # clips without a face named in the end-of-pass report
 
 
 class SocialMAETrainer(Trainer):
@@ -45,6 +44,11 @@ class SocialMAETrainer(Trainer):
         head_learning_rate: Learning rate of the `classifier` head; `None`: the backbone's (`args.learning_rate`).
         train_augmentation: Applied to each training batch on its device (SpecAugment, mixup); never to eval.
         class_weights: Per-class loss weights (single-label classification), replacing the model's loss.
+        missing_files: Clips left out of each split (`train`, `validation`, `test`) before the run for a missing
+            file (`ClipSplits.missing_files`): reported in that split's metrics.
+
+    The metrics of `train`, `evaluate` and `predict` hold the split's clip count (`train_samples`, ...; none for a
+    `datasets` stream), the clips skipped for failing to decode and the files left out for missing.
 
     With a face-cropping processor, the clips where no face was found (their whole frames were used) are counted:
     `clips_without_face` (and its share of the clips cropped) in the training logs and in the metrics of `train`,
@@ -57,36 +61,74 @@ class SocialMAETrainer(Trainer):
         head_learning_rate: float | None = None,
         train_augmentation: TrainAugmentation | None = None,
         class_weights: torch.Tensor | None = None,
+        missing_files: dict[str, int] | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.missing_files = dict(missing_files or {})
         self.head_learning_rate = head_learning_rate
         self.train_augmentation = train_augmentation
         self.class_weights = class_weights
         self.skipped_clips = 0
         self.face_crops = [0, 0]  # clips cropped, and among them clips without a face
+        self._faceless_examples: list[str] = []  # the first few of this pass, for the report
 
     def train(self, *args, **kwargs):
-        before = list(self.face_crops)
-        with _without_token_alignment(self.processing_class), _skipping_inside_shard_streams():
+        before, self._faceless_examples = list(self.face_crops), []
+        with _without_token_alignment(self.processing_class):
             output = super().train(*args, **kwargs)
         output.metrics.update(self._face_crop_metrics("train", before))
+        output.metrics.update(self._split_counts("train", self.train_dataset, 0))
         return output
 
     def evaluation_loop(
         self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
     ):
-        before = list(self.face_crops)
+        before, skipped = list(self.face_crops), self.skipped_clips
+        train_examples, self._faceless_examples = self._faceless_examples, []
         output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
         output.metrics.update(self._face_crop_metrics(metric_key_prefix, before))
+        output.metrics.update(self._split_counts(metric_key_prefix, dataloader.dataset, skipped))
+        self._faceless_examples = train_examples  # an evaluation during training leaves the training's examples
         return output
 
+    def _split_counts(self, prefix: str, dataset, skipped_before: int) -> dict:
+        """The split's clip count (none for a `datasets` stream), clips skipped since `skipped_before`, files left
+        out before the run."""
+        counts = {
+            f"{prefix}_skipped_clips": self.skipped_clips - skipped_before,
+            f"{prefix}_missing_files": self.missing_files.get("validation" if prefix == "eval" else prefix, 0),
+        }
+        dataset = getattr(dataset, "dataset", dataset)  # Accelerate's IterableDatasetShard holds it
+        if (count := clip_count(dataset)) is not None:
+            counts[f"{prefix}_samples"] = count
+        return counts
+
     def _face_crop_metrics(self, prefix: str, before: list[int]) -> dict:
-        """`{prefix}_clips_without_face` and its share since `before`; nothing when no clip was cropped."""
+        """`{prefix}_clips_without_face` and its share since `before`; nothing when no clip was cropped. Clips without
+        a face are said at the end of the pass (count and a few names): their whole frames were used."""
         cropped, without = (now - then for now, then in zip(self.face_crops, before))
+        examples, self._faceless_examples = self._faceless_examples, []
         if not cropped:
             return {}
+        if without:
+            logger.warning(
+                "The face crop found no face in %d of %d %s clips (%.0f%%); their whole frames were used. E.g.: %s",
+                without,
+                cropped,
+                prefix,
+                100 * without / cropped,
+                "; ".join(examples),
+            )
         return {f"{prefix}_clips_without_face": without, f"{prefix}_clips_without_face_share": without / cropped}
+
+    def complete_finished_run(self, finished: FinishedRun) -> None:
+        """A run that already reached its end trains no more: its state is loaded, and its final save (the model and
+        `trainer_state.json` in the output folder) is done when a kill cut that short."""
+        self.state = TrainerState.load_from_json(finished.state_path)
+        if not finished.saved:
+            self.save_model()
+            self.save_state()
 
     # ---- data -------------------------------------------------------------------------------------------------
 
@@ -124,6 +166,23 @@ class SocialMAETrainer(Trainer):
             dispatch_batches=False,
             non_blocking=self.args.accelerator_config.non_blocking,
         )
+
+    def get_resumed_dataloader(self, dataloader: DataLoader, num_batches: int) -> DataLoader:
+        """Shards are told how many batches of the resumed epoch to pass over: their workers read past those clips
+        instead of decoding them, as Accelerate's `skip_first_batches` would (see `data/streaming.py`)."""
+        dataset = getattr(dataloader, "dataset", None)
+        if not isinstance(dataset, ShardedClipDataset):
+            return super().get_resumed_dataloader(dataloader, num_batches)
+        logger.info("Resuming the shards after %d batches of the epoch, without decoding their clips", num_batches)
+        dataset.skip_batches(num_batches)
+        return dataloader
+
+    def num_examples(self, dataloader: DataLoader) -> int:
+        """The whole split's clip count (a shard stream's length is this process's share)."""
+        dataset = getattr(dataloader, "dataset", None)
+        if isinstance(dataset, ShardedClipDataset):
+            return dataset.num_clips
+        return super().num_examples(dataloader)
 
     def get_eval_dataloader(self, eval_dataset=None) -> DataLoader:
         dataset = self.eval_dataset if eval_dataset is None else eval_dataset
@@ -179,7 +238,8 @@ class SocialMAETrainer(Trainer):
         """The columns `remove_unused_columns` keeps for the collator: the model's arguments and the labels, and
         the face crop's report, which the collator turns into a count (it never reaches the model)."""
         super()._set_signature_columns_if_needed()
-        self._signature_columns += [key for key in FACE_CROP_OUTPUTS if key not in self._signature_columns]
+        extra = [*FACE_CROP_OUTPUTS, CLIP_SOURCE_KEY]
+        self._signature_columns += [key for key in extra if key not in self._signature_columns]
 
     def _prepare_inputs(self, inputs):
         skipped = inputs.pop(SKIPPED_CLIPS_KEY, None)
@@ -190,6 +250,8 @@ class SocialMAETrainer(Trainer):
         if found:
             self.face_crops[0] += len(found)
             self.face_crops[1] += found.count(False)
+        faceless = inputs.pop(FACELESS_CLIPS_KEY, None) or []
+        self._faceless_examples.extend(faceless[: _FACELESS_EXAMPLES - len(self._faceless_examples)])
         return super()._prepare_inputs(inputs)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
@@ -207,10 +269,6 @@ class SocialMAETrainer(Trainer):
         outputs = model(**inputs)
         loss = weighted_classification_loss(outputs.logits, labels, self.class_weights)
         return (loss, outputs) if return_outputs else loss
-
-    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
-        ignore = _NOT_PREDICTIONS if ignore_keys is None else ignore_keys
-        return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore)
 
     def push_to_hub(self, *args, **kwargs):
         """The Trainer's push (also called by `save_model` with `--push_to_hub`); a failure says what is safe."""
@@ -297,25 +355,6 @@ def _replaced(module, name: str, value):
         yield
     finally:
         setattr(module, name, original)
-
-
-@contextmanager
-def _skipping_inside_shard_streams():
-    """A resumed `Trainer` skips the resumed epoch's first batches by drawing and dropping them (Accelerate's
-    `skip_first_batches`), which for shards would read and decode every clip they held. A [`ShardedClipDataset`]
-    is told the count instead: its workers read past those clips (see `data/streaming.py`)."""
-    skip = transformers.trainer.skip_first_batches
-
-    def skip_in_stream(dataloader, num_batches=0):
-        dataset = getattr(dataloader, "dataset", None)
-        if not isinstance(dataset, ShardedClipDataset):
-            return skip(dataloader, num_batches)
-        logger.info("Resuming the shards after %d batches of the epoch, without decoding their clips", num_batches)
-        dataset.skip_batches(num_batches)
-        return dataloader
-
-    with _replaced(transformers.trainer, "skip_first_batches", skip_in_stream):
-        yield
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from .records import DatasetMedia
 from .targets import TargetEncoder
 
 __all__ = [
+    "CLIP_SOURCE_KEY",
     "DECODE_ERRORS",
     "DECODE_ERROR_POLICIES",
     "MODALITY_CHOICES",
@@ -131,6 +132,10 @@ def decode_failure(record: ClipRecord, error: Exception, on_decode_error: str) -
     return DecodeFailure(f"{record.source} ({names})", f"{type(error).__name__}: {error}")
 
 
+# Item key naming the clip (its manifest row or shard key), set when a face crop reports on it.
+CLIP_SOURCE_KEY = "clip_source"
+
+
 def decode_clip(
     record: ClipRecord,
     processor,
@@ -160,6 +165,8 @@ def decode_clip(
     except DECODE_ERRORS as error:
         return decode_failure(record, error, on_decode_error)
     item = {name: value[0] for name, value in features.items()}
+    if crops:
+        item[CLIP_SOURCE_KEY] = record.source  # for the report of clips where the crop found no face
     label = targets.encode(record)
     if label is not None:
         item["labels"] = label

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 
 import torch
 
-from .clip_dataset import ClipDecodeError, DecodeFailure
+from .clip_dataset import CLIP_SOURCE_KEY, ClipDecodeError, DecodeFailure
 
-__all__ = ["FACES_FOUND_KEY", "SKIPPED_CLIPS_KEY", "SocialMAECollator"]
+__all__ = ["FACELESS_CLIPS_KEY", "FACES_FOUND_KEY", "SKIPPED_CLIPS_KEY", "SocialMAECollator"]
 
 # Batch key listing the clips dropped from the batch; the trainer pops and counts it (the model never sees it).
 SKIPPED_CLIPS_KEY = "skipped_clips"
 # Batch key with, per clip of the batch, whether the face crop found its face; popped and counted by the trainer.
 FACES_FOUND_KEY = "faces_found"
+# Batch key naming the clips of the batch where the face crop found no face (for the trainer's report).
+FACELESS_CLIPS_KEY = "faceless_clips"
 _INPUTS = ("input_values", "pixel_values")
 
 
@@ -27,7 +29,7 @@ class SocialMAECollator:
     targets. [`DecodeFailure`] items are dropped and their names listed under `skipped_clips`; a batch in
     which every clip failed raises, since there is nothing to train on. The face crop's report (`face_found`,
     `face_boxes`, from a face-cropping processor) is not a model input: it becomes `faces_found`, one bool per
-    clip, for the trainer to count.
+    clip, and `faceless_clips`, the names of those without a face, for the trainer to count and report.
     """
 
     def __call__(self, items: Sequence[dict | DecodeFailure]) -> dict:
@@ -49,6 +51,8 @@ class SocialMAECollator:
             batch[SKIPPED_CLIPS_KEY] = [f.source for f in failures]
         if "face_found" in keys:
             batch[FACES_FOUND_KEY] = [bool(item["face_found"]) for item in kept]
+            if CLIP_SOURCE_KEY in keys:
+                batch[FACELESS_CLIPS_KEY] = [item[CLIP_SOURCE_KEY] for item in kept if not item["face_found"]]
         return batch
 
     @staticmethod

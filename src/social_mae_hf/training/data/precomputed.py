@@ -49,13 +49,23 @@ FBANK_MEMBER = "input_values.npy"
 FRAMES_MEMBER = "frames.npz"
 # Video processor settings that decide which frames can be picked (the rest act on the picked frames).
 FRAME_CHOICE_SETTINGS = ("num_frames", "frame_sampling", "fps", "window_seconds", "spread_slots", "spread_seconds")
+# Feature extractor settings that say how it is saved or loaded, not what it computes: left out of the comparison
+# (a saved and reloaded processor gains an `auto_map`). Any other setting, a new one included, is compared.
+NOT_FEATURE_SETTINGS = (
+    "auto_map",
+    "feature_extractor_type",
+    "processor_class",
+    "padding_side",
+    "return_attention_mask",
+)
 
 
 def feature_settings(processor, features) -> dict:
     """The processor settings that `features` depend on, as stored in the shard index."""
     settings = {}
     if "input_values" in features:
-        settings["feature_extractor"] = json.loads(processor.feature_extractor.to_json_string())
+        extractor = json.loads(processor.feature_extractor.to_json_string())
+        settings["feature_extractor"] = {k: v for k, v in extractor.items() if k not in NOT_FEATURE_SETTINGS}
     if "frames" in features:
         video = json.loads(processor.video_processor.to_json_string())
         settings["frame_choice"] = {name: video[name] for name in FRAME_CHOICE_SETTINGS}
@@ -66,7 +76,7 @@ def check_feature_settings(processor, stored: dict, features, where: str) -> Non
     """Raise when `processor` would not compute the stored `features` as they are (naming what differs)."""
     current = feature_settings(processor, features)
     for part, settings in current.items():
-        saved = stored.get(part, {})
+        saved = {k: v for k, v in stored.get(part, {}).items() if k not in NOT_FEATURE_SETTINGS}
         differ = sorted(name for name in set(settings) | set(saved) if settings.get(name) != saved.get(name))
         if differ:
             listed = ", ".join(
@@ -193,9 +203,23 @@ def precomputed_inputs(
     inputs = {}
     if "audio" in modalities and FBANK_MEMBER in members:
         array = np.load(io.BytesIO(members[FBANK_MEMBER]), allow_pickle=False)
-        inputs["input_values"] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+        extractor = processor.feature_extractor
+        expected = (extractor.max_length, extractor.num_mel_bins)
+        if array.dtype != np.float32 or array.shape != expected:
+            raise ManifestError(
+                f"{FBANK_MEMBER}: {array.dtype} {array.shape}, the processor's features are float32 {expected}"
+            )
+        if not np.isfinite(array).all():
+            raise ManifestError(f"{FBANK_MEMBER}: holds NaN or infinite values")
+        inputs["input_values"] = torch.from_numpy(np.ascontiguousarray(array))
     if "video" in modalities and FRAMES_MEMBER in members:
         stored = StoredFrames.from_bytes(members[FRAMES_MEMBER])
+        frames = stored.frames
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) != len(stored.indices):
+            raise ManifestError(
+                f"{FRAMES_MEMBER}: frames {frames.dtype} {frames.shape} for {len(stored.indices)} frame numbers; "
+                "stored frames are uint8 (frames, height, width, 3)"
+            )
         rows = stored.choose_rows(processor.video_processor, training=training, generator=generator)
         # Frames are stored uncropped: a face-cropping processor crops the chosen ones, as it does decoded clips.
         video = processor(

@@ -4,15 +4,19 @@ split's `index.json`; `social-mae shard` runs this for each split of a manifest.
 Clips are shuffled (seeded) before packing unless asked not to: training shuffles the shard order and a buffer
 of samples, which cannot undo a manifest sorted by class or speaker. Features to precompute are computed in
 DataLoader workers, in order. A shard is written under a temporary name and renamed once complete; the index is
-written last, so that a folder with an `index.json` holds complete shards.
+written last and atomically, with each shard's sample count, size and SHA-256, so that a folder with an
+`index.json` holds complete shards (the reader refuses a folder without one). Only files that are media are packed,
+and the paths stored in a sample's `json` are relative to the manifest's folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import random
+import stat
 import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,9 +98,10 @@ def _target_columns(record: ClipRecord, task: str, columns: ManifestColumns) -> 
 class _SampleMembers(torch.utils.data.Dataset):
     """Member bytes of each clip (media, json, precomputed features), built in DataLoader workers."""
 
-    def __init__(self, records, task, columns, processor, features):
+    def __init__(self, records, task, columns, processor, features, media_root, follow_symlinks):
         self.records, self.task, self.columns = records, task, columns
         self.processor, self.features = processor, features
+        self.media_root, self.follow_symlinks = media_root, follow_symlinks
 
     def __len__(self) -> int:
         return len(self.records)
@@ -106,8 +111,9 @@ class _SampleMembers(torch.utils.data.Dataset):
         record = self.records[index]
         members = {}
         row = {**_target_columns(record, self.task, self.columns), "_source": record.source}
-        media = [str(m) for m in (record.video, record.audio) if m is not None]
-        row["_media"] = media[0] if len(media) == 1 else media
+        media = [self._relative(m) for m in (record.video, record.audio) if m is not None]
+        if all(media):  # paths relative to the manifest's folder: shards get published, absolute paths are not
+            row["_media"] = media[0] if len(media) == 1 else media
         members[TARGETS_EXTENSION] = json.dumps(row, ensure_ascii=False).encode()
         for kind, path in (("video", record.video), ("audio", record.audio)):
             if path is None:
@@ -120,7 +126,9 @@ class _SampleMembers(torch.utils.data.Dataset):
                 else:
                     kinds = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
                     extension = "audio." + _media_extension(path, kinds, "audio", record.source)
-                members[extension] = Path(path).read_bytes()
+                file = _media_file(path, self.media_root, self.follow_symlinks, record.source)
+                _check_decodes(file, kind, record.source)
+                members[extension] = file.read_bytes()
             except (OSError, ManifestError) as error:
                 return {}, f"{record.source}: {type(error).__name__}: {error}"
         if self.features:
@@ -131,6 +139,51 @@ class _SampleMembers(torch.utils.data.Dataset):
             except (*DECODE_ERRORS, ManifestError) as error:
                 return {}, f"{record.source}: {type(error).__name__}: {error}"
         return members, None
+
+    def _relative(self, path) -> str | None:
+        if self.media_root is None or not isinstance(path, str):
+            return None
+        root, file = os.path.abspath(self.media_root), os.path.abspath(path)
+        return os.path.relpath(file, root) if os.path.commonpath([root, file]) == root else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _media_file(path: str, root: Path | None, follow_symlinks: bool, what: str) -> Path:
+    """`path` as a file that may be packed: a regular file (a FIFO or device would hang or leak), inside the
+    manifest's folder `root` unless `follow_symlinks` (a link to a private file elsewhere is not packed)."""
+    file = Path(path)
+    if file.is_symlink() and not follow_symlinks and root is not None:
+        target = file.resolve()
+        if not target.is_relative_to(root.resolve()):
+            raise ManifestError(
+                f"{what}: {path} is a symbolic link out of the manifest's folder (to {target}); pass "
+                "--follow-symlinks to pack such files"
+            )
+    if not file.exists():
+        raise ManifestError(f"{what}: {path} does not exist")
+    if not stat.S_ISREG(file.stat().st_mode):
+        raise ManifestError(f"{what}: {path} is not a regular file (a pipe, device or folder cannot be packed)")
+    return file
+
+
+def _check_decodes(path: Path, kind: str, what: str) -> None:
+    """Refuse a file that does not open as media with a `kind` stream (only media are packed into shards)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            streams = container.streams.video if kind == "video" else container.streams.audio
+            if not streams:
+                raise ManifestError(f"{what}: {path} has no {kind} stream")
+    except av.FFmpegError as error:
+        raise ManifestError(f"{what}: {path} does not decode as {kind} ({error})") from None
 
 
 class _ShardWriter:
@@ -159,7 +212,9 @@ class _ShardWriter:
     def _finish(self) -> None:
         self.tar.close()
         os.replace(self.folder / f"{self.name}.tmp", self.folder / self.name)
-        entry = {"name": self.name, "num_samples": self.count, "num_bytes": (self.folder / self.name).stat().st_size}
+        path = self.folder / self.name
+        entry = {"name": self.name, "num_samples": self.count, "num_bytes": path.stat().st_size}
+        entry["sha256"] = _sha256(path)
         self.shards.append(entry)
         self.tar = None
 
@@ -186,6 +241,8 @@ def write_split_shards(
     num_workers: int = 0,
     overwrite: bool = False,
     progress: bool = True,
+    media_root: str | os.PathLike | None = None,
+    follow_symlinks: bool = False,
 ) -> dict:
     """Write `records` as `output_dir/{split}-000000.tar`, ... and `output_dir/index.json`; returns the index.
 
@@ -197,7 +254,10 @@ def write_split_shards(
         on_decode_error: A clip whose media cannot be read or decoded aborts (`"abort"`) or is left out and listed
             in the index (`"skip"`).
         num_workers: DataLoader workers reading and precomputing clips.
-        overwrite: Replace the shards of an existing index.
+        overwrite: Replace what the folder holds of this split (an index, its shards, or shards of a run that was
+            cut short); without it such a folder is refused.
+        media_root: The manifest's folder: `_media` paths are stored relative to it (none for files outside it),
+            and symbolic links out of it are refused unless `follow_symlinks`.
     """
     if precompute not in PRECOMPUTE_CHOICES:
         raise ValueError(f"precompute must be one of {tuple(PRECOMPUTE_CHOICES)}, got {precompute!r}")
@@ -209,19 +269,20 @@ def write_split_shards(
     if not records:
         raise ManifestError(f"split {split!r} has no clips to pack")
     folder = Path(output_dir)
-    if (folder / SHARD_INDEX).exists():
-        if not overwrite:
-            raise ManifestError(f"{folder / SHARD_INDEX} exists: pass --overwrite to write the {split!r} shards again")
-        old = json.loads((folder / SHARD_INDEX).read_text(encoding="utf-8"))
-        (folder / SHARD_INDEX).unlink()
-        for entry in old.get("shards", []):
-            (folder / entry["name"]).unlink(missing_ok=True)
+    old = sorted(folder.glob(f"{split}-*.tar*")) + ([folder / SHARD_INDEX] if (folder / SHARD_INDEX).exists() else [])
+    if old and not overwrite:
+        raise ManifestError(
+            f"{folder} already holds {split!r} shards or an index ({', '.join(p.name for p in old[:3])}"
+            f"{', ...' if len(old) > 3 else ''}): pass --overwrite to replace them"
+        )
+    for path in old:  # the index first, so that a folder never lists shards that are gone
+        path.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     records = list(records)
     if shuffle:
         random.Random(seed).shuffle(records)
     loader = torch.utils.data.DataLoader(
-        _SampleMembers(records, task, columns, processor, features),
+        _SampleMembers(records, task, columns, processor, features, media_root, follow_symlinks),
         batch_size=None,
         num_workers=num_workers,
     )
@@ -262,5 +323,8 @@ def write_split_shards(
             for name in (record.target,) if task == "classification" else record.target:
                 by_class[name] = by_class.get(name, 0) + 1
         index["classes"] = dict(sorted(by_class.items()))
-    (folder / SHARD_INDEX).write_text(json.dumps(index, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    # Written last and atomically: a folder with an index holds every shard it lists, complete.
+    partial = folder / f".{SHARD_INDEX}.tmp"
+    partial.write_text(json.dumps(index, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(partial, folder / SHARD_INDEX)
     return index

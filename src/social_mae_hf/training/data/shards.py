@@ -13,9 +13,10 @@ A sample holds:
 - optionally, features computed when the shard was written (`precomputed.py`): `KEY.input_values.npy` (the
   audio's `input_values`) and `KEY.frames.npz` (the decoded frames the frame choice can pick).
 
-`social-mae shard` writes one folder per split with an `index.json` next to the shards: their names and sample
-counts, the task and classes, and the processor settings of precomputed features. Shards made by other tools
-(no index) are counted once by reading their tar headers.
+`social-mae shard` writes one folder per split with an `index.json` next to the shards, last: their names, sample
+counts, sizes and checksums, the task and classes, and the processor settings of precomputed features. A folder is
+read through its index only (a folder without one, as a cut-short run leaves, is refused), and each shard is checked
+against it. Shards made by other tools (no index) are named by a pattern, and counted once from their tar headers.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "Shard",
     "ShardSample",
     "ShardSet",
+    "check_against_index",
     "count_samples",
     "expand_braces",
     "iter_shard_samples",
@@ -57,6 +59,8 @@ INDEX_FORMAT = "social-mae-shards/1"
 VIDEO_EXTENSIONS = ("mp4", "mkv", "webm", "mov", "avi", "m4v")
 AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "m4a", "opus")
 TARGETS_EXTENSION = "json"
+# The most bytes read from one member (a 4K minute of H.264 is about 300 MB): a larger one is refused, not read.
+MAX_MEMBER_BYTES = 2**31
 _BRACE_RANGE = re.compile(r"^(-?\d+)\.\.(-?\d+)$")
 _MEMBER = re.compile(r"^((?:.*/|)[^./]+)\.([^/]*)$")  # WebDataset's base_plus_ext
 
@@ -191,7 +195,33 @@ def read_index(url: str) -> dict:
     for entry in shards:
         if not isinstance(entry, dict) or not isinstance(entry.get("num_samples"), int) or not entry.get("name"):
             raise ManifestError(f"{url}: shard entry {entry!r} needs a name and an integer num_samples")
+    if sum(entry["num_samples"] for entry in shards) != index.get("num_samples"):
+        raise ManifestError(
+            f"{url}: incomplete index: its shards hold {sum(e['num_samples'] for e in shards)} samples, it says "
+            f"{index.get('num_samples')}; write the shards again (`social-mae shard --overwrite`)"
+        )
     return index
+
+
+def check_against_index(url: str, entry: dict) -> None:
+    """Refuse a shard that is not the one its index lists: missing, of another size, or (local files, whose tar
+    headers are read quickly) holding another number of samples."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(url)
+    try:
+        size = fs.size(path)
+    except (OSError, FileNotFoundError):
+        raise ManifestError(f"shard {url}: listed in its {SHARD_INDEX} but missing; write the shards again") from None
+    if entry.get("num_bytes") is not None and size != entry["num_bytes"]:
+        raise ManifestError(
+            f"shard {url}: {size} bytes, its {SHARD_INDEX} says {entry['num_bytes']} (changed or cut short after "
+            "the index was written); write the shards again"
+        )
+    if "file" in fs.protocol and (count := count_samples(url)) != entry["num_samples"]:
+        raise ManifestError(
+            f"shard {url}: holds {count} samples, its {SHARD_INDEX} says {entry['num_samples']}; write the shards again"
+        )
 
 
 def _glob(pattern: str) -> list[str]:
@@ -227,14 +257,14 @@ def open_shards(spec: str | Sequence[str], *, count_missing: bool = True) -> Sha
         if len(expanded) == 1 and not expanded[0].endswith(".tar") and not any(c in expanded[0] for c in "*?["):
             folder = expanded[0].rstrip("/")
             candidate = _join(folder, SHARD_INDEX)
-            if _exists(candidate):
-                index, index_base = read_index(candidate), folder
-                urls.extend(_join(folder, entry["name"]) for entry in index["shards"])
-            else:
-                found = _glob(_join(folder, "*.tar"))
-                if not found:
-                    raise ManifestError(f"--*_shards {item!r}: no {SHARD_INDEX} and no .tar files in that folder")
-                urls.extend(found)
+            if not _exists(candidate):
+                raise ManifestError(
+                    f"--*_shards {item!r}: no {SHARD_INDEX} in that folder (a `social-mae shard` run that did not "
+                    "finish writes none: run it again with --overwrite). For shards made by another tool, name the "
+                    f"files with a pattern such as '{_join(folder, '*.tar')}'"
+                )
+            index, index_base = read_index(candidate), folder
+            urls.extend(_join(folder, entry["name"]) for entry in index["shards"])
             continue
         for url in expanded:
             urls.extend(_glob(url) if any(c in url for c in "*?[") else [url])
@@ -247,12 +277,15 @@ def open_shards(spec: str | Sequence[str], *, count_missing: bool = True) -> Sha
             index, index_base = read_index(candidate), folder
     counts = {}
     if index:
-        counts = {_join(index_base, entry["name"]): entry["num_samples"] for entry in index["shards"]}
-        listed = set(counts)
-        if not all(url in listed for url in urls):
-            index, counts = {}, {}  # another set of shards than the index describes: use none of it
-        elif len(urls) < len(listed):
-            index = {**index, "partial": True}  # its class counts are those of all its shards
+        entries = {_join(index_base, entry["name"]): entry for entry in index["shards"]}
+        if not all(url in entries for url in urls):
+            index = {}  # another set of shards than the index describes: use none of it
+        else:
+            for url in urls:
+                check_against_index(url, entries[url])
+                counts[url] = entries[url]["num_samples"]
+            if len(urls) < len(entries):
+                index = {**index, "partial": True}  # its class counts are those of all its shards
     missing = [url for url in urls if url not in counts]
     if missing:
         if not count_missing:
@@ -300,13 +333,18 @@ def _open_tar(url: str) -> Iterator[tarfile.TarFile]:
             yield tar
 
 
-def _members(tar: tarfile.TarFile) -> Iterator[tuple[str, str, tarfile.TarInfo]]:
-    for info in tar:
-        if not info.isfile():
-            continue
-        key, extension = split_member_name(info.name)
-        if key is not None:
-            yield key, extension, info
+def _members(tar: tarfile.TarFile, url: str = "") -> Iterator[tuple[str, str, tarfile.TarInfo]]:
+    key = None
+    try:
+        for info in tar:
+            if not info.isfile():
+                continue
+            key, extension = split_member_name(info.name)
+            if key is not None:
+                yield key, extension, info
+    except (tarfile.TarError, EOFError) as error:
+        after = f" after key {key!r}" if key is not None else ""
+        raise ManifestError(f"shard {url}: unreadable{after} ({error}); the shard is damaged or truncated") from None
 
 
 def iter_shard_samples(
@@ -325,7 +363,7 @@ def iter_shard_samples(
     stop = float("inf") if stop is None else stop
     with _open_tar(url) as tar:
         position, key, members = -1, None, {}
-        for member_key, extension, info in _members(tar):
+        for member_key, extension, info in _members(tar, url):
             if member_key != key:
                 if key is not None and start <= position < stop and (read is None or read(position)):
                     yield ShardSample(url, key, position, members)
@@ -337,7 +375,21 @@ def iter_shard_samples(
             if wanted is None or wanted(extension):
                 if extension in members:
                     raise ManifestError(f"shard {url}: key {key!r} has two {extension!r} members")
-                members[extension] = tar.extractfile(info).read()
+                if info.size > MAX_MEMBER_BYTES:
+                    raise ManifestError(
+                        f"shard {url}: key {key!r} member {extension!r} is {info.size} bytes, more than the "
+                        f"{MAX_MEMBER_BYTES} read from one member"
+                    )
+                try:
+                    data = tar.extractfile(info).read(info.size)
+                except (tarfile.ReadError, EOFError):
+                    data = b""
+                if len(data) != info.size:
+                    raise ManifestError(
+                        f"shard {url}: key {key!r} member {extension!r} is cut short (fewer than its {info.size} "
+                        "bytes): the shard is truncated; write the shards again"
+                    )
+                members[extension] = data
         if key is not None and start <= position < stop and (read is None or read(position)):
             yield ShardSample(url, key, position, members)
         if stop != float("inf") and position + 1 < stop:
@@ -350,7 +402,7 @@ def iter_shard_samples(
 def count_samples(url: str) -> int:
     """Samples in one shard, from its tar headers only."""
     with _open_tar(url) as tar:
-        return sum(1 for _ in itertools.groupby(_members(tar), key=lambda member: member[0]))
+        return sum(1 for _ in itertools.groupby(_members(tar, url), key=lambda member: member[0]))
 
 
 def add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
