@@ -8,6 +8,7 @@ import pytest
 from conftest import TRAIN_OVERRIDES, load_example
 from test_manifests import class_folders, crema_d, first_impressions, original_layout, voxceleb2  # noqa: F401
 
+from social_mae_hf.cli import main as cli_main
 from social_mae_hf.manifests import (
     TRAITS,
     read_crema_d,
@@ -67,3 +68,18 @@ def test_original_layout_manifest_trains(original_layout, tmp_path, one_torch_th
 
 def test_class_folders_manifest_trains(class_folders, tmp_path, one_torch_thread):  # noqa: F811
     train_on(read_folders(class_folders, ratios="0.6,0.2,0.2"), tmp_path)
+
+
+def test_voxceleb2_manifest_packed_into_shards_pretrains(voxceleb2, tmp_path, one_torch_thread):  # noqa: F811
+    """The corpus-scale path of the README: manifest -> `social-mae shard` -> `run_pretrain.py --train_shards`."""
+    paths = write_manifests(read_voxceleb2(voxceleb2, validation_speakers=1), tmp_path / "manifests")
+    shards = tmp_path / "shards"
+    argv = ["shard", str(shards), "--task", "pretraining", "--audio-column", "audio", "--quiet"]
+    assert cli_main([*argv, "--train-file", str(paths["train"]), "--validation-file", str(paths["validation"])]) == 0
+    out = tmp_path / "run"
+    load_example("run_pretrain").main(
+        ["--train_shards", str(shards / "train"), "--validation_shards", str(shards / "validation"),
+         "--output_dir", str(out), "--do_train", "--do_eval", *COMMON]
+    )  # fmt: skip
+    results = json.loads((out / "all_results.json").read_text())
+    assert results["eval_samples"] == 2 and results["eval_loss"] > 0
