@@ -10,7 +10,7 @@
 # starting from the last one's model with half its learning rate (Adam's moments restart with each stage).
 # Environment: VALIDATION_SPEAKERS (default 50) dev/ speakers held out; BATCH_SIZE per device (default 8: the
 # paper does not state it); SHARD_WORKERS (default 8).
-# Read eval_loss, eval_loss_mae_audio / eval_loss_mae_video and eval_contrastive_accuracy in each stage's
+# Read eval_audio_reconstruction_loss, eval_video_reconstruction_loss and eval_contrastive_accuracy in each stage's
 # all_results.json; the paper reports no pretraining numbers, only the fine-tuned results of the other recipes.
 set -euo pipefail
 if [ $# -lt 3 ]; then
