@@ -59,18 +59,33 @@ def flv(path: Path, seed: int = 0) -> Path:
     return path
 
 
-def python2_pickle(path: Path, annotations: dict[str, dict[str, float]]) -> Path:
-    """`{trait: {clip: score}}` as Python 2's cPickle (protocol 2) writes it: byte strings, binary floats."""
+def py2_text(value: str | bytes) -> bytes:
+    data = value.encode("latin1") if isinstance(value, str) else value
+    return b"U" + bytes([len(data)]) + data  # SHORT_BINSTRING: Python 2's str
 
-    def text(value: str) -> bytes:
-        data = value.encode("latin1")
-        return b"U" + bytes([len(data)]) + data  # SHORT_BINSTRING
 
+def py2_numpy_float64(value: float) -> bytes:
+    """`numpy.float64(value)` as Python 2's cPickle (protocol 2) writes it: a call of numpy's `scalar` on a dtype
+    and the number's 8 raw bytes."""
+    return b"".join(
+        [
+            b"cnumpy.core.multiarray\nscalar\n",  # GLOBAL
+            b"cnumpy\ndtype\n" + py2_text("f8") + b"K\x00K\x01\x87R",  # dtype('f8', 0, 1): TUPLE3, REDUCE
+            b"(K\x03" + py2_text("<") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb",  # its state: BUILD
+            py2_text(struct.pack("<d", value)) + b"\x86R",  # scalar(dtype, raw bytes): TUPLE2, REDUCE
+        ]
+    )
+
+
+def python2_pickle(path: Path, annotations: dict[str, dict[str, float]], *, numpy_scores: bool = False) -> Path:
+    """`{trait: {clip: score}}` as Python 2's cPickle (protocol 2) writes it: byte strings, and the scores as binary
+    floats or as numpy float64 scalars."""
     out = [b"\x80\x02", b"}", b"("]  # PROTO 2, EMPTY_DICT, MARK
     for trait, scores in annotations.items():
-        out += [text(trait), b"}", b"("]
+        out += [py2_text(trait), b"}", b"("]
         for name, score in scores.items():
-            out += [text(name), b"G" + struct.pack(">d", score)]  # BINFLOAT
+            number = py2_numpy_float64(score) if numpy_scores else b"G" + struct.pack(">d", score)  # BINFLOAT
+            out += [py2_text(name), number]
         out.append(b"u")  # SETITEMS
     out += [b"u", b"."]
     path.write_bytes(b"".join(out))
@@ -186,7 +201,7 @@ def first_impressions(tmp_path_factory) -> Path:
             trait: {name: round(0.1 + 0.1 * t + 0.01 * k, 6) for k, name in enumerate(annotated)}
             for t, trait in enumerate([*TRAITS, "interview"])
         }
-        python2_pickle(root / files[split], scores)
+        python2_pickle(root / files[split], scores, numpy_scores=split != "train")
     clip(root / "train" / "training80_01" / "stray0000000.000.mp4")
     return root
 
@@ -201,6 +216,7 @@ def test_first_impressions_keeps_the_official_splits_and_trait_order(first_impre
     second = rows["train"][1]
     assert second["youtube_id"] == "vid01AbCdEf"
     assert [float(second[t]) for t in [*TRAITS, "interview"]] == pytest.approx([0.11, 0.21, 0.31, 0.41, 0.51, 0.61])
+    assert [rows["validation"][1][t] for t in TRAITS] == ["0.11", "0.21", "0.31", "0.41", "0.51"]  # numpy scores
     assert table.training_flags() == ["--task", "regression", "--target_columns", ",".join(TRAITS)]
     left_out = dict(table.left_out)
     assert (
@@ -249,6 +265,26 @@ def test_annotation_pickles_that_ask_for_code_are_refused_and_nothing_runs(paylo
     assert not marker.exists()
     assert cli_main(["manifest", "first-impressions", str(tree), str(tmp_path / "out")]) == 2
     assert not marker.exists() and not (tmp_path / "out" / "train.csv").exists()
+
+
+def test_numpy_scores_are_read_as_numpy_would_without_numpy(tmp_path):
+    import numpy
+
+    data = b"\x80\x02]q\x00(" + py2_numpy_float64(0.5420560747663551) + py2_numpy_float64(-3.25) + b"e."
+    trusted = pickle.loads(data, encoding="latin1")  # our own bytes: numpy's reading, to compare with
+    assert [type(v) for v in trusted] == [numpy.float64] * 2
+    path = tmp_path / "scores.pkl"
+    path.write_bytes(data)
+    loaded = load_plain_pickle(path)
+    assert loaded == [float(v) for v in trusted] == [0.5420560747663551, -3.25]
+    assert [type(v) for v in loaded] == [float, float]
+    # An array, or a numpy type that is not a plain number, is refused.
+    path.write_bytes(pickle.dumps(numpy.zeros(2), protocol=2))
+    with pytest.raises(UnsafePickleError, match=r"asks for numpy\._?core\.multiarray\._reconstruct"):
+        load_plain_pickle(path)
+    path.write_bytes(data.replace(py2_text("f8"), py2_text("O8")))
+    with pytest.raises(UnsafePickleError, match="'O8' in the pickle is not a plain number type"):
+        load_plain_pickle(path)
 
 
 def test_plain_pickles_are_read():
