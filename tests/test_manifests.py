@@ -420,6 +420,17 @@ def test_folders_split_each_class_by_ratio_or_take_split_folders(class_folders, 
         read_folders(tmp_path / "mixed")
 
 
+def test_media_paths_keep_the_names_of_symbolic_links(class_folders, tmp_path):
+    """A dataset of links (as a download cache makes them) keeps the links' names, relative to the CSV."""
+    for label in ("happy", "sad"):
+        (tmp_path / "links" / label).mkdir(parents=True)
+        for k in range(5):
+            (tmp_path / "links" / label / f"link{k}.mp4").symlink_to(class_folders / label / f"clip{k}.mp4")
+    rows = written(read_folders(tmp_path / "links", ratios="0.6,0.2,0.2"), tmp_path)
+    videos = [r["video"] for split_rows in rows.values() for r in split_rows]
+    assert all(v.startswith("../links/") and Path(v).name.startswith("link") for v in videos), videos
+
+
 def test_folders_of_sound_files_make_an_audio_manifest(tmp_path):
     for label in ("laugh", "smile"):
         for k in range(3):

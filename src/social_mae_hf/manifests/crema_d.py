@@ -110,7 +110,9 @@ def _clips(folder: Path, suffix: str, left_out: list[tuple[str, str]]) -> dict[s
     clips = {}
     for path in list_files(folder):
         match = _NAME.match(path.stem)
-        if path.parent != folder or path.suffix.lower() != suffix or match is None:
+        if path.parent != folder or path.suffix.lower() != suffix:
+            left_out.append((str(path), f"not a {suffix} file directly in {folder.name}/"))
+        elif match is None:
             left_out.append((str(path), f"not a CREMA-D clip name (ActorID_Sentence_Emotion_Level{suffix})"))
         elif match["emotion"] not in EMOTIONS:
             left_out.append((str(path), f"unknown emotion code {match['emotion']!r} (expected {sorted(EMOTIONS)})"))

@@ -28,7 +28,7 @@ def write_manifests(table: ManifestTable, output_dir: str | os.PathLike, *, over
     existing = [str(p) for p in (*targets.values(), output_dir / LEFT_OUT_FILE) if p.exists()]
     if existing and not overwrite:
         raise DatasetLayoutError(f"{', '.join(existing)} already exist(s); pass --overwrite to replace")
-    base = output_dir.resolve()
+    base = Path(os.path.abspath(output_dir))
     with ExitStack() as stack:
         for split, target in targets.items():
             output = stack.enter_context(ReplacedAtEnd(target))
@@ -49,7 +49,8 @@ def write_manifests(table: ManifestTable, output_dir: str | os.PathLike, *, over
 def _relative(row: dict[str, str], media_columns: tuple[str, ...], base: Path) -> dict[str, str]:
     out = dict(row)
     for column in media_columns:
-        out[column] = Path(os.path.relpath(Path(row[column]).resolve(), base)).as_posix()
+        # abspath, not resolve: a dataset of symbolic links (a cache's blobs) keeps its own file names
+        out[column] = Path(os.path.relpath(os.path.abspath(row[column]), base)).as_posix()
     return out
 
 
