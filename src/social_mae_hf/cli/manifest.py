@@ -2,12 +2,13 @@
 
 import argparse
 
+from ..manifests import DATASETS  # standard library only: the parser stays fast
+
 HELP = (
     "Write train.csv, validation.csv and test.csv (the training scripts' manifests) from a dataset folder in its "
     "own layout: crema-d, first-impressions, voxceleb2, social-mae-layout (the original code's video/ + audio/ "
     "tree) or folders (one folder per class)."
 )
-DATASETS = ("crema-d", "first-impressions", "voxceleb2", "social-mae-layout", "folders")
 # Option (its argparse dest) -> the datasets it applies to; giving it for another dataset is an error.
 OPTIONS = {
     "split_ratios": ("crema-d", "folders"),
@@ -20,9 +21,13 @@ OPTIONS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", choices=DATASETS, help="The layout of SOURCE.")
-    parser.add_argument("source", help="The dataset's folder, as it unpacks.")
-    parser.add_argument("output_dir", help="Folder for train.csv, validation.csv, test.csv (and left_out.txt).")
+    parser.add_argument(
+        "dataset", metavar="DATASET", choices=sorted(DATASETS), help=f"The layout of SOURCE: {', '.join(DATASETS)}."
+    )
+    parser.add_argument("source", metavar="SOURCE", help="The dataset's folder, as it unpacks.")
+    parser.add_argument(
+        "output_dir", metavar="OUTPUT_DIR", help="Folder for train.csv, validation.csv, test.csv (and left_out.txt)."
+    )
     parser.add_argument(
         "--split-ratios",
         help="crema-d, folders: train,validation,test shares (default 0.8,0.1,0.1); crema-d splits whole actors.",
@@ -46,7 +51,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..manifests import DATASETS as READERS
     from ..manifests import summarize, write_manifests
 
     options = {}
@@ -58,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             flag = "--" + dest.replace("_", "-")
             raise ValueError(f"{flag} is for {' / '.join(datasets)}, not {args.dataset}")
         options["ratios" if dest == "split_ratios" else dest] = value
-    table = READERS[args.dataset](args.source, **options)
+    table = DATASETS[args.dataset](args.source, **options)
     paths = write_manifests(table, args.output_dir, overwrite=args.overwrite)
     print(summarize(table))
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
