@@ -473,7 +473,7 @@ def test_an_interrupted_write_leaves_no_half_manifest(class_folders, tmp_path, m
         write_manifests(table, out)
 
 
-def test_manifest_command(crema_d, tmp_path, capsys):
+def test_manifest_command(crema_d, voxceleb2, tmp_path, capsys):
     out = tmp_path / "out"
     assert cli_main(["manifest", "crema-d", str(crema_d), str(out), "--audio", "wav", "--seed", "2"]) == 0
     printed = capsys.readouterr().out
@@ -487,3 +487,11 @@ def test_manifest_command(crema_d, tmp_path, capsys):
     assert "--audio is for crema-d, not voxceleb2" in capsys.readouterr().err
     assert cli_main(["manifest", "voxceleb2", str(crema_d), str(tmp_path / "o2")]) == 2
     assert "is this VoxCeleb2?" in capsys.readouterr().err
+    # No validation speakers: an empty validation.csv, which the printed command leaves out.
+    assert cli_main(["manifest", "voxceleb2", str(voxceleb2), str(tmp_path / "vox")]) == 0
+    printed = capsys.readouterr().out
+    assert "validation: 0 clips; 0 speakers" in printed and "unpaired files: {'dev': 2}" in printed
+    vox = tmp_path / "vox"
+    assert (
+        f"train with: python examples/run_pretrain.py --train_file {vox / 'train.csv'} --audio_column audio" in printed
+    )

@@ -67,9 +67,6 @@ def run(args: argparse.Namespace) -> int:
     print(summarize(table))
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     script = "run_pretrain.py" if table.task == "pretraining" else "run_finetune.py"
-    flags = " ".join(table.training_flags())
-    print(
-        f"train with: python examples/{script} --train_file {paths['train']} --validation_file "
-        f"{paths['validation']} {flags}".rstrip()
-    )
+    files = [f"--{split}_file {paths[split]}" for split in ("train", "validation") if table.splits[split]]
+    print(f"train with: python examples/{script} {' '.join(files + table.training_flags())}")
     return 0
