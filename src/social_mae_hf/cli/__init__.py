@@ -22,6 +22,7 @@ COMMANDS = {
     "reconstruct": "reconstruct",
     "synthetic-data": "synthetic_data",
     "shard": "shard",
+    "manifest": "manifest",
     "convert": "convert",
     "publish": "publish",
 }

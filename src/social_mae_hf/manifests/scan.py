@@ -1,0 +1,45 @@
+"""Listing a dataset's files: every file is either used or reported with the reason it was left out."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["AUDIO_SUFFIXES", "VIDEO_SUFFIXES", "describe_folder", "list_files", "unreadable_reason"]
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp"})
+AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".wma"})
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Every file under `folder`, sorted (hidden files too: macOS's `._name` copies are worth seeing)."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        found.extend(Path(root) / name for name in sorted(files))
+    return found
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why a media file cannot be used without opening it (empty, unreadable), or `None`."""
+    try:
+        if path.stat().st_size == 0:
+            return "empty file (0 bytes)"
+    except OSError as error:
+        return f"cannot stat ({error.strerror or error})"
+    if not os.access(path, os.R_OK):
+        return "not readable (permissions)"
+    return None
+
+
+def describe_folder(folder: Path, limit: int = 8) -> str:
+    """What a folder holds, for 'expected ..., found ...' messages."""
+    if not folder.exists():
+        return f"{folder} does not exist"
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
+    if not names:
+        return f"{folder} is empty"
+    shown = ", ".join(names[:limit]) + (f", ... ({len(names)} entries)" if len(names) > limit else "")
+    return f"{folder} holds {shown}"
