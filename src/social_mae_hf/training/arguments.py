@@ -123,13 +123,13 @@ class DataArguments:
         default=None,
         metadata={
             "help": "Crop the sampled frames around the face before the resize (for footage that is not face-centred, "
-            "as the originals' training clips were): 'haar' (OpenCV's Haar cascade, the default when the flag is "
-            "given alone; pip install 'social-mae-hf[face]'), 'yunet' (needs --face_detector_model), or 'none' (no "
-            "crop, even if the processor has one). Saved with the processor, so that inference crops alike; the "
+            "as the originals' training clips were): 'mtcnn' (the default when the flag is given alone; its "
+            "weights ship with the package), 'haar' (OpenCV's Haar cascade; pip install 'social-mae-hf[face]'), "
+            "'yunet' (needs --face_detector_model), or 'none' (no crop, even if the processor has one). Saved with the processor, so that inference crops alike; the "
             "share of clips without a face (whole frames used) is logged and in the metrics.",
             "nargs": "?",
-            "const": "haar",
-            "choices": ["haar", "yunet", "none"],
+            "const": "mtcnn",
+            "choices": ["mtcnn", "haar", "yunet", "none"],
         },
     )
     face_margin: float | None = field(
