@@ -275,7 +275,8 @@ def test_transformers_video_classification_pipeline_with_a_cropping_processor(co
 
 @pytest.fixture(scope="module")
 def face_clips(tmp_path_factory):
-    """Talking clips whose drawn circle "face" OpenCV's Haar cascade finds, and one whose square it does not."""
+    """Talking clips whose drawn circle "face" OpenCV's Haar cascade finds, and one whose square it does not (the
+    commands below name `--face-crop haar` for them: MTCNN, the default, rightly finds no face in a drawn circle)."""
     from social_mae_hf.synthetic import write_clip
 
     root = tmp_path_factory.mktemp("face_clips")
@@ -303,7 +304,7 @@ def test_predict_face_crop_reports_face_found_per_file_and_window(converted, fac
 
     model = str(converted["social_mae_finetune"])
     files = [str(face_clips["face"]), str(face_clips["no_face"])]
-    assert cli_main(["predict", model, *files, "--face-crop", "--quiet"]) == 0
+    assert cli_main(["predict", model, *files, "--face-crop", "haar", "--quiet"]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert lines[0].split() == ["file", "face", "predictions"]
@@ -321,12 +322,12 @@ def test_predict_face_crop_reports_face_found_per_file_and_window(converted, fac
     plain = pipeline(CLASSIFY, model=model)(files[0], top_k=6)
     assert {row["label"]: row["score"] for row in plain} != pytest.approx(expected, abs=1e-6)  # the crop mattered
 
-    assert cli_main([*args, "--face-crop", "--chunk-length-s", "3", "--batch-size", "2"]) == 0
+    assert cli_main([*args, "--face-crop", "haar", "--chunk-length-s", "3", "--batch-size", "2"]) == 0
     captured = capsys.readouterr()
     timelines = [[w["face_found"] for w in json.loads(line)["timeline"]] for line in captured.out.splitlines()]
     assert timelines == [[True, True], [False, False]]
     assert "face crop: 2 of 4 window(s) without a face" in captured.err
-    assert cli_main(["predict", model, files[0], "--face-crop", "--chunk-length-s", "3", "--quiet"]) == 0
+    assert cli_main(["predict", model, files[0], "--face-crop", "haar", "--chunk-length-s", "3", "--quiet"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["file", "window", "(s)", "face", "predictions"]
     assert [line.split()[1:3] for line in lines[1:]] == [["0.00-3.00", "yes"], ["3.00-6.00", "yes"]]
@@ -359,7 +360,7 @@ def test_embed_face_crop_writes_face_found_and_counts_clips_without_a_face(conve
     model = str(converted["social_mae_pretrain"])
     out = tmp_path / "embeddings.safetensors"
     files = [str(face_clips["face"]), str(face_clips["no_face"])]
-    assert cli_main(["embed", model, *files, "--output", str(out), "--face-crop", "--quiet"]) == 0
+    assert cli_main(["embed", model, *files, "--output", str(out), "--face-crop", "haar", "--quiet"]) == 0
     assert "face crop: 1 of 2 file(s) without a face (whole frames used)" in capsys.readouterr().out
     tensors = load_file(out)
     assert tensors["face_found"].dtype == torch.bool and tensors["face_found"].tolist() == [True, False]
@@ -376,7 +377,7 @@ def test_reconstruct_face_crop_draws_the_crop_on_the_sampled_frames(converted, f
 
     folder = converted["social_mae_pretrain"]
     png = tmp_path / "face.png"
-    args = ["reconstruct", str(folder), str(face_clips["wide"]), "--output", str(png), "--face-crop"]
+    args = ["reconstruct", str(folder), str(face_clips["wide"]), "--output", str(png), "--face-crop", "haar"]
     assert cli_main(args) == 0
     assert capsys.readouterr().out.strip().endswith("; face crop")
     assert PIL.Image.open(png).size[0] > 150 + 8 * 32  # the decoded 16:9 frames are wider than the model's
@@ -402,7 +403,10 @@ def test_reconstruct_face_crop_draws_the_crop_on_the_sampled_frames(converted, f
     without = reconstruct_file(model, haar_processor(folder), str(face_clips["no_face"]))
     assert without.face_found is False and caption(without)[0].startswith("No face found: the model saw the full")
     assert not np.any(np.all(np.asarray(render(without))[:32] == CROP_COLOUR, axis=-1))
-    assert cli_main(["reconstruct", str(folder), str(face_clips["no_face"]), "--output", str(png), "--face-crop"]) == 0
+    assert (
+        cli_main(["reconstruct", str(folder), str(face_clips["no_face"]), "--output", str(png), "--face-crop", "haar"])
+        == 0
+    )
     assert capsys.readouterr().out.strip().endswith("; no face: full frame")
     assert reconstruct_file(model, plain, str(face_clips["wide"])).source_frames is None  # no crop, no extra row
 
@@ -434,7 +438,7 @@ def test_face_crop_option_mistakes_are_one_line_errors_before_any_file_is_read(c
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setitem(sys.modules, "cv2", None)
-            assert cli_main(["predict", model, clip_path, "--face-crop", "--quiet"]) == 2
+            assert cli_main(["predict", model, clip_path, "--face-crop", "haar", "--quiet"]) == 2
     finally:
         face_crop._cached_cropper.cache_clear()
     captured = capsys.readouterr()
@@ -498,7 +502,7 @@ def test_fine_tuning_with_a_face_crop_saves_it_and_counts_clips_without_a_face(f
     assert metrics["train_clips_without_face"] == 2 and metrics["train_clips_without_face_share"] == 0.5
     assert metrics["eval_clips_without_face"] == 2 and metrics["eval_clips_without_face_share"] == 0.5
     # Saved with the model, so that inference crops the same way.
-    expected = FaceCropSettings(detector="haar", margin=1.4).to_dict()
+    expected = FaceCropSettings(margin=1.4).to_dict()  # --face_crop alone: the default detector
     assert AutoProcessor.from_pretrained(out).video_processor.face_crop == expected
     clips = [str(face_manifest.parent / f"{k}.mp4") for k in range(2)]
     results = pipeline(CLASSIFY, model=str(out))(clips, modalities="video")

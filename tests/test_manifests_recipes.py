@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import ROOT, load_example
@@ -45,9 +46,15 @@ def run_recipe(name: str, source: Path, tmp_path: Path, **env) -> list[tuple[str
     for line in log.read_text().splitlines():
         script, *argv = json.loads(line)
         example = load_example(Path(script).stem)
-        recipe = example.FinetuneArguments if hasattr(example, "FinetuneArguments") else example.PretrainArguments
-        parser = HfArgumentParser((example.ModelArguments, example.DataArguments, recipe, TrainingArguments))
-        calls.append((Path(script).name, parser.parse_args_into_dataclasses(args=argv)))
+        if hasattr(example, "FinetuneArguments"):  # its label flags (and --test_file) are a dataclass of their own
+            classes = (example.ModelArguments, example.DataArguments, example.LabelArguments, example.FinetuneArguments)
+        else:
+            classes = (example.ModelArguments, example.DataArguments, example.PretrainArguments)
+        parsed = HfArgumentParser((*classes, TrainingArguments)).parse_args_into_dataclasses(args=argv)
+        if len(parsed) == 5:  # the data and label flags read as one set, as the recipe writes them
+            model, data, labels, recipe, training = parsed
+            parsed = (model, SimpleNamespace(**vars(data), **vars(labels)), recipe, training)
+        calls.append((Path(script).name, parsed))
     return calls
 
 

@@ -13,6 +13,7 @@ The cascade: P-Net scores every 12 x 12 window of an image pyramid and proposes 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
 import os
 
@@ -96,12 +97,9 @@ def weights_path() -> str:
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), WEIGHTS_FILE)
     if os.path.isfile(here):
         return here
-    try:
-        import social_mae_hf
-
-        installed = os.path.join(os.path.dirname(social_mae_hf.__file__), WEIGHTS_FILE)
-    except ImportError:
-        installed = None
+    # Found, not imported: importing the package from here would close an import circle through its registration.
+    spec = importlib.util.find_spec("social_mae_hf")
+    installed = os.path.join(os.path.dirname(spec.origin), WEIGHTS_FILE) if spec and spec.origin else None
     if installed and os.path.isfile(installed):
         return installed
     raise ModelFilesError(
