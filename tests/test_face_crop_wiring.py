@@ -564,3 +564,15 @@ def test_shards_store_whole_frames_and_a_cropping_processor_crops_them_as_decode
         assert bool(reference["face_found"]) == bool(item["face_found"])
         torch.testing.assert_close(item["face_boxes"], reference["face_boxes"])
         torch.testing.assert_close(item["pixel_values"], reference["pixel_values"], atol=1e-5, rtol=1e-5)
+
+
+def test_a_failing_detector_in_the_video_processor_names_the_file(tmp_path):
+    from social_mae_hf.face_detection import FaceDetectorError
+
+    def broken(frame):
+        raise RuntimeError("model not loaded")
+
+    path = write_video(tmp_path / "talk.mp4", real_face_frames(20)[0])
+    processor = SocialMAEProcessor.social_mae(face_crop=True)
+    with pytest.raises(FaceDetectorError, match=r"failed on frame 0 of .*talk\.mp4.*: RuntimeError: model not loaded"):
+        processor.video_processor([str(path)], face_detector=broken)

@@ -349,9 +349,10 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         batch = len(items)
         sample = processor.do_sample_frames if do_sample_frames is None else do_sample_frames
         metadata = _per_item_metadata(video_metadata, video_fps, batch)
-        frames, chosen = [], []
+        frames, chosen, names = [], [], []
         for i, item in enumerate(items):
             name = item_name(item, i, batch)
+            names.append(name)
             if is_media_source(item):
                 if not sample:
                     raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
@@ -377,7 +378,7 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
                 cropper = face_cropper(processor.face_crop)  # one per settings: the detector is built once
             else:
                 cropper = FaceCropper(processor.face_crop, face_detector)
-            crops = [cropper.crop_clip(video) for video in frames]
+            crops = [cropper.crop_clip(video, source=name) for video, name in zip(frames, names)]  # errors name it
             frames = [crop.frames for crop in crops]
             if return_face_crop:
                 data["face_found"] = torch.tensor([crop.face_found for crop in crops], dtype=torch.bool)
