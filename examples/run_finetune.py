@@ -241,12 +241,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     model, processor = loaded.model, loaded.processor
     # The face crop, when asked: set on the processor, so that the trainer saves it with the model.
-    processor = with_face_crop(
-        processor,
-        face_crop=data_args.face_crop,
-        face_margin=data_args.face_margin,
-        face_detector_model=data_args.face_detector_model,
-    )
+    processor = with_face_crop(processor, data_args.face_crop_settings)
     if processor.video_processor.face_crop is not None:
         logger.info("Face crop: %s", processor.video_processor.face_crop)
     if ft_args.freeze_backbone:

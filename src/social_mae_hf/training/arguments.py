@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..face_crop import face_crop_from_options
+from ..loading import face_crop_from_flags
 from .data.clip_dataset import DECODE_ERROR_POLICIES
 from .data.manifest import optional_column
 from .inflation import VIDEO_INIT_CHOICES
@@ -143,6 +143,7 @@ class DataArguments:
     def __post_init__(self):
         self.video_column = optional_column(self.video_column)
         self.audio_column = optional_column(self.audio_column)
-        face_crop_from_options(
+        # Checked now (a bad option fails before any clip is read), and kept in the one form a processor takes.
+        self.face_crop_settings = face_crop_from_flags(
             self.face_crop, face_margin=self.face_margin, face_detector_model=self.face_detector_model
         )
