@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["AUDIO_SUFFIXES", "VIDEO_SUFFIXES", "describe_folder", "list_files", "unreadable_reason"]
+__all__ = ["AUDIO_SUFFIXES", "VIDEO_SUFFIXES", "describe_folder", "list_files", "pair_by_path", "unreadable_reason"]
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp"})
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".wma"})
@@ -43,3 +44,20 @@ def describe_folder(folder: Path, limit: int = 8) -> str:
         return f"{folder} is empty"
     shown = ", ".join(names[:limit]) + (f", ... ({len(names)} entries)" if len(names) > limit else "")
     return f"{folder} holds {shown}"
+
+
+def pair_by_path(
+    videos: dict[Path, Path],
+    sounds: dict[Path, Path],
+    left_out: list[tuple[str, str]],
+    *,
+    no_sound: Callable[[Path], str],
+    no_video: Callable[[Path], str],
+) -> list[Path]:
+    """The keys (relative paths without suffix) that have both a video and a sound file, sorted; a file without its
+    partner goes to `left_out` with the reason `no_sound(key)` / `no_video(key)` gives."""
+    for key in sorted(videos.keys() - sounds.keys()):
+        left_out.append((str(videos[key]), no_sound(key)))
+    for key in sorted(sounds.keys() - videos.keys()):
+        left_out.append((str(sounds[key]), no_video(key)))
+    return sorted(videos.keys() & sounds.keys())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .scan import AUDIO_SUFFIXES, VIDEO_SUFFIXES, describe_folder, list_files, unreadable_reason
+from .scan import AUDIO_SUFFIXES, VIDEO_SUFFIXES, describe_folder, list_files, pair_by_path, unreadable_reason
 from .table import DatasetLayoutError, ManifestTable
 
 __all__ = ["SPLIT_FOLDERS", "read_social_mae_layout"]
@@ -55,12 +55,15 @@ def read_social_mae_layout(source: str | Path) -> ManifestTable:
                 files[key] = path
         trees[kind] = files
     videos, sounds = trees["video"], trees["audio"]
-    for key in sorted(set(videos) - set(sounds)):
-        left_out.append((str(videos[key]), f"unpaired: no audio/{key.as_posix()}.* sound file"))
-    for key in sorted(set(sounds) - set(videos)):
-        left_out.append((str(sounds[key]), f"unpaired: no video/{key.as_posix()}.* video file"))
+    paired = pair_by_path(
+        videos,
+        sounds,
+        left_out,
+        no_sound=lambda key: f"unpaired: no audio/{key.as_posix()}.* sound file",
+        no_video=lambda key: f"unpaired: no video/{key.as_posix()}.* video file",
+    )
     splits: dict[str, list[dict[str, str]]] = {}
-    for key in sorted(set(videos) & set(sounds)):
+    for key in paired:
         split, label, url = key.parts[:3]
         row = {"video": str(videos[key]), "audio": str(sounds[key]), "label": label, "url": url}
         splits.setdefault(SPLIT_FOLDERS[split.lower()], []).append(row)

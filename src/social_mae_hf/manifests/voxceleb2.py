@@ -7,7 +7,7 @@ import random
 import re
 from pathlib import Path
 
-from .scan import describe_folder, list_files, unreadable_reason
+from .scan import describe_folder, list_files, pair_by_path, unreadable_reason
 from .table import DatasetLayoutError, ManifestTable
 
 __all__ = ["read_voxceleb2"]
@@ -86,14 +86,17 @@ def _pairs(part: Path, left_out: list[tuple[str, str]], unpaired: dict[str, int]
                 files[relative.with_suffix("")] = path
         trees[kind] = files
     videos, sounds = trees["mp4"], trees["aac"]
-    for key in sorted(set(videos) - set(sounds)):
-        left_out.append((str(videos[key]), f"unpaired: no {part.name}/aac/{key.as_posix()}.m4a"))
-    for key in sorted(set(sounds) - set(videos)):
-        left_out.append((str(sounds[key]), f"unpaired: no {part.name}/mp4/{key.as_posix()}.mp4"))
+    paired = pair_by_path(
+        videos,
+        sounds,
+        left_out,
+        no_sound=lambda key: f"unpaired: no {part.name}/aac/{key.as_posix()}.m4a",
+        no_video=lambda key: f"unpaired: no {part.name}/mp4/{key.as_posix()}.mp4",
+    )
     count = len(set(videos) ^ set(sounds))
     if count:
         unpaired[part.name] = count
     return [
         {"video": str(videos[key]), "audio": str(sounds[key]), "speaker": key.parts[0], "youtube_id": key.parts[1]}
-        for key in sorted(set(videos) & set(sounds))
+        for key in paired
     ]
