@@ -7,9 +7,9 @@
 Runs unchanged under `accelerate launch` (DDP; FSDP / DeepSpeed through an Accelerate config). Arguments can
 also come from one JSON file (`python examples/run_finetune.py args.json`). Every option: `--help`.
 
-The script reads top to bottom as the run goes: arguments, logging, the checkpoint to resume from, the clips,
-the classes, the model, the datasets and the training recipe, the `Trainer`, train / evaluate / predict, push.
-The parts it assembles (manifests and datasets, decoding, collator, metrics, inflation, trainer) are in
+The script reads top to bottom as the run goes: arguments, logging, the checkpoint to resume from, the clips
+(loaded with `datasets`, or shards), the classes, the model, the decoding transform and the training recipe, the
+`Trainer`, train / evaluate / predict, push. What is specific to these models and data is in
 `social_mae_hf.training`.
 """
 
@@ -28,7 +28,6 @@ from transformers import HfArgumentParser, TrainingArguments, set_seed
 
 from social_mae_hf import SocialMAEForAudioVisualClassification, SocialMAEForRegression
 from social_mae_hf.hub import check_hub_available
-from social_mae_hf.loading import with_face_crop
 from social_mae_hf.training import (
     DataArguments,
     ManifestColumns,
@@ -42,21 +41,20 @@ from social_mae_hf.training import (
     TrainAugmentation,
     checkpoint_label_names,
     choose_label_names,
-    clip_records,
+    class_indices,
+    class_names_of,
+    decoded_dataset,
     freeze_backbone,
-    freeze_unused_parameters,
-    load_clip_splits,
+    load_clip_datasets,
     load_model_and_processor,
-    lock_output_dir,
     paper_metrics_line,
+    parse_class_weights,
     resume_point,
     run_script,
     setup_logging,
-    split_dataset,
     write_predictions,
 )
 from social_mae_hf.training.data import MODALITY_CHOICES
-from social_mae_hf.training.losses import parse_class_weights
 
 logger = logging.getLogger(__name__)
 
@@ -150,13 +148,10 @@ def main(argv: list[str] | None = None) -> dict:
     # The checkpoint to resume from (the newest complete one), or a training that already finished; the output
     # folder is this run's alone while it trains.
     last_checkpoint, finished = resume_point(training_args, ft_args.overwrite_output_dir)
-    if training_args.do_train and training_args.process_index == 0:
-        lock_output_dir(training_args.output_dir)
-
     set_seed(training_args.seed)
 
-    # The clips of each split: listed (manifests, a dataset) or streamed (shards, --streaming); their media are decoded
-    # later, in the DataLoader workers.
+    # The clips of each split, loaded with `datasets` (manifests, a dataset, a stream) or shards; checked now, their
+    # media decoded later, in the DataLoader workers.
     columns = ManifestColumns(
         video=data_args.video_column,
         audio=data_args.audio_column,
@@ -164,7 +159,7 @@ def main(argv: list[str] | None = None) -> dict:
         targets=tuple(targets),
         split=data_args.split_column,
     )
-    splits = load_clip_splits(
+    raw_datasets, missing_files = load_clip_datasets(
         task,
         {"train": training_args.do_train, "validation": training_args.do_eval, "test": training_args.do_predict},
         columns,
@@ -183,7 +178,6 @@ def main(argv: list[str] | None = None) -> dict:
             "validation": data_args.validation_split_name,
             "test": label_args.test_split_name,
         },
-        label_separator=label_args.label_separator,
         max_samples={
             "train": data_args.max_train_samples,
             "validation": data_args.max_eval_samples,
@@ -194,13 +188,14 @@ def main(argv: list[str] | None = None) -> dict:
         token=model_args.token,
     )
 
-    # The classes (or regression targets), in model output order.
+    # The classes (or regression targets), in model output order; every clip's target is checked against them.
+    reader = TargetEncoder(task, (), columns, label_args.label_separator)
     if task == "regression":
         names = targets
     else:
         names = choose_label_names(
             task,
-            splits.classes(),
+            {split: class_names_of(dataset, reader, split) for split, dataset in raw_datasets.items()},
             class_names=comma_list(ft_args.class_names),
             checkpoint_names=checkpoint_label_names(
                 model_args.model_name_or_path,
@@ -210,24 +205,29 @@ def main(argv: list[str] | None = None) -> dict:
                 token=model_args.token,
             ),
         )
-    encoder = TargetEncoder(task, tuple(names))
-    splits.check(encoder)
+    encoder = TargetEncoder(task, tuple(names), columns, label_args.label_separator)
+    for split, dataset in raw_datasets.items():
+        if hasattr(dataset, "select_columns") and hasattr(dataset, "__len__"):
+            encoder.check(dataset, split)
+        elif task != "regression" and (
+            unknown := sorted((class_names_of(dataset, reader, split) or set()) - set(names))
+        ):
+            raise ValueError(f"split {split!r} has class(es) {unknown} not among the classes {list(names)}")
 
-    # The model and its processor.
-    if finished is None:
-        start = {
-            "model_name_or_path": model_args.model_name_or_path,
-            "config_name": model_args.config_name,
-            "config_overrides": model_args.config_overrides,
-            "processor_name": model_args.processor_name,
-            "video_init": model_args.video_init,
-        }
-    else:  # training already finished: evaluate / predict with the model it ended with
-        start = {"model_name_or_path": finished.model_path}
+    # The model and its processor (with the face crop when asked); what the modality never uses is frozen.
+    start = {"model_name_or_path": finished.model_path} if finished is not None else {
+        "model_name_or_path": model_args.model_name_or_path,
+        "config_name": model_args.config_name,
+        "config_overrides": model_args.config_overrides,
+        "processor_name": model_args.processor_name,
+        "video_init": model_args.video_init,
+    }  # fmt: skip
     model_class = SocialMAEForRegression if task == "regression" else SocialMAEForAudioVisualClassification
     loaded = load_model_and_processor(
         model_class,
         **start,
+        face_crop=data_args.face_crop_settings,
+        modality=ft_args.modality,
         config_updates={
             "num_labels": encoder.num_labels,
             "id2label": encoder.id2label,
@@ -240,40 +240,26 @@ def main(argv: list[str] | None = None) -> dict:
         token=model_args.token,
     )
     model, processor = loaded.model, loaded.processor
-    # The face crop, when asked: set on the processor, so that the trainer saves it with the model.
-    processor = with_face_crop(processor, data_args.face_crop_settings)
-    if processor.video_processor.face_crop is not None:
-        logger.info("Face crop: %s", processor.video_processor.face_crop)
     if ft_args.freeze_backbone:
         logger.info("Linear probe: froze %d backbone tensors", freeze_backbone(model))
-    # What this modality leaves without gradient is frozen, so that DDP needs no unused-parameter search.
-    unused = freeze_unused_parameters(model, ft_args.modality)
-    if unused:
-        logger.info("Froze %d tensors that modality %r never uses: %s", len(unused), ft_args.modality, unused)
-    if training_args.ddp_find_unused_parameters is None:
-        training_args.ddp_find_unused_parameters = False
 
-    # Datasets: each clip decoded on the fly, with random frame choice in training (streams: shuffled per epoch,
-    # each process reading its own part).
-    def clip_dataset(split: str, training: bool):
-        return split_dataset(
-            splits,
-            split,
+    # Each split decoded on the fly by the processor (a `set_transform`; shards and streams as they are read), with
+    # a random frame choice in training.
+    datasets = {
+        split: decoded_dataset(
+            raw,
             processor,
             encoder,
-            columns=columns,
+            split=split,
             modality=ft_args.modality,
-            training=training,
+            training=split == "train",
             on_decode_error=data_args.on_decode_error,
             shuffle_buffer_size=data_args.shuffle_buffer_size,
             seed=training_args.data_seed if training_args.data_seed is not None else training_args.seed,
             use_precomputed_features=data_args.use_precomputed_features,
-            label_separator=label_args.label_separator,
         )
-
-    train_dataset = clip_dataset("train", training=True) if training_args.do_train else None
-    eval_dataset = clip_dataset("validation", training=False) if training_args.do_eval else None
-    predict_dataset = clip_dataset("test", training=False) if training_args.do_predict else None
+        for split, raw in raw_datasets.items()
+    }
 
     # The recipe: CAV-MAE's augmentations, class weights.
     augmentation = None
@@ -295,58 +281,41 @@ def main(argv: list[str] | None = None) -> dict:
         if training_args.label_smoothing_factor:
             raise ValueError("--label_smoothing_factor cannot be combined with --class_weights")
         balanced = ft_args.class_weights.strip() == "balanced"
-        indices = splits.class_indices("train", encoder) if balanced else []
+        indices = class_indices(raw_datasets["train"], encoder, "train") if balanced else []
         class_weights = parse_class_weights(ft_args.class_weights, indices, encoder.names)
         logger.info("Class weights: %s", dict(zip(encoder.names, class_weights.tolist())))
 
     trainer = SocialMAETrainer(
         model=model,
         args=training_args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
+        train_dataset=datasets.get("train"),
+        eval_dataset=datasets.get("validation"),
         processing_class=processor,
         data_collator=SocialMAECollator(),
-        missing_files=splits.missing_files,
+        missing_files=missing_files,
         compute_metrics=MetricsComputer(task, encoder.names),
         head_learning_rate=ft_args.head_learning_rate,
         train_augmentation=augmentation,
         class_weights=class_weights,
     )
 
+    # Training (a run that already finished trains no more), evaluation, prediction with predictions.csv
     results = {}
-
-    # Training (when already finished: nothing, but completing its final save if a kill cut that short)
-    if training_args.do_train and finished is not None:
-        trainer.complete_finished_run(finished)
-    elif training_args.do_train:
-        train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint or last_checkpoint)
-        trainer.save_model()
-        trainer.log_metrics("train", train_result.metrics)
-        trainer.save_metrics("train", train_result.metrics)
-        trainer.save_state()
-        results.update(train_result.metrics)
-
-    # Evaluation
-    if training_args.do_eval:
-        metrics = trainer.evaluate(eval_dataset)
-        trainer.log_metrics("eval", metrics)
-        if paper := paper_metrics_line(task, metrics, "eval", encoder.names):
+    if training_args.do_train:
+        results.update(trainer.train_and_save(training_args.resume_from_checkpoint or last_checkpoint, finished))
+    for split, prefix in (("validation", "eval"), ("test", "test")):
+        if split not in datasets:
+            continue
+        output = trainer.predict(datasets[split], metric_key_prefix=prefix) if split == "test" else None
+        metrics = output.metrics if output is not None else trainer.evaluate(datasets[split])
+        trainer.log_metrics(prefix, metrics)
+        if paper := paper_metrics_line(task, metrics, prefix, encoder.names):
             logger.info("The paper's metrics, %s", paper)
-        trainer.save_metrics("eval", metrics)
+        trainer.save_metrics(prefix, metrics)
         results.update(metrics)
-
-    # Prediction: test metrics, and predictions.csv
-    if training_args.do_predict:
-        output = trainer.predict(predict_dataset, metric_key_prefix="test")
-        metrics = output.metrics
-        trainer.log_metrics("test", metrics)
-        if paper := paper_metrics_line(task, metrics, "test", encoder.names):
-            logger.info("The paper's metrics, %s", paper)
-        trainer.save_metrics("test", metrics)
-        results.update(metrics)
-        if trainer.is_world_process_zero():
+        if split == "test" and trainer.is_world_process_zero():
             path = os.path.join(training_args.output_dir, "predictions.csv")
-            write_predictions(path, clip_records(predict_dataset), output.predictions, encoder)
+            write_predictions(path, datasets[split], output.predictions, encoder)
             logger.info("Wrote %s", path)
 
     # Push to the Hub with a model card (a failure raises HubPushError, naming where the outputs are).

@@ -7,9 +7,9 @@
 Runs unchanged under `accelerate launch` (DDP; FSDP / DeepSpeed through an Accelerate config). Arguments can
 also come from one JSON file (`python examples/run_pretrain.py args.json`). Every option: `--help`.
 
-The script reads top to bottom as the run goes: arguments, logging, the checkpoint to resume from, the clips,
-the model, the datasets, the `Trainer`, train / evaluate, push. The parts it assembles (manifests and datasets,
-decoding, collator, metrics, inflation, trainer) are in `social_mae_hf.training`.
+The script reads top to bottom as the run goes: arguments, logging, the checkpoint to resume from, the clips
+(loaded with `datasets`, or shards), the model, the decoding transform, the `Trainer`, train / evaluate, push.
+What is specific to these models and data is in `social_mae_hf.training`.
 """
 
 import os
@@ -27,7 +27,6 @@ from transformers import HfArgumentParser, TrainingArguments, set_seed
 
 from social_mae_hf import SocialMAEForPreTraining
 from social_mae_hf.hub import check_hub_available
-from social_mae_hf.loading import with_face_crop
 from social_mae_hf.training import (
     DataArguments,
     ManifestColumns,
@@ -36,14 +35,12 @@ from social_mae_hf.training import (
     SocialMAECollator,
     SocialMAEPreTrainingTrainer,
     TargetEncoder,
-    freeze_unused_parameters,
-    load_clip_splits,
+    decoded_dataset,
+    load_clip_datasets,
     load_model_and_processor,
-    lock_output_dir,
     resume_point,
     run_script,
     setup_logging,
-    split_dataset,
 )
 
 logger = logging.getLogger(__name__)
@@ -85,19 +82,14 @@ def main(argv: list[str] | None = None) -> dict:
     # The checkpoint to resume from (the newest complete one), or a training that already finished; the output
     # folder is this run's alone while it trains.
     last_checkpoint, finished = resume_point(training_args, pt_args.overwrite_output_dir)
-    if training_args.do_train and training_args.process_index == 0:
-        lock_output_dir(training_args.output_dir)
-
     set_seed(training_args.seed)
 
-    # The clips of each split: listed (manifests, a dataset) or streamed (shards, --streaming); their media are decoded
-    # later, in the DataLoader workers.
-    columns = ManifestColumns(
-        video=data_args.video_column, audio=data_args.audio_column, label=None, split=data_args.split_column
-    )
-    splits = load_clip_splits(
+    # Unlabelled clips, loaded with `datasets` (manifests, a dataset, a stream) or shards.
+    columns = ManifestColumns(video=data_args.video_column, audio=data_args.audio_column, split=data_args.split_column)
+    wanted = {"train": training_args.do_train, "validation": training_args.do_eval}
+    raw_datasets, missing_files = load_clip_datasets(
         "pretraining",
-        {"train": training_args.do_train, "validation": training_args.do_eval},
+        wanted,
         columns,
         files={"train": data_args.train_file, "validation": data_args.validation_file},
         shards={"train": data_args.train_shards, "validation": data_args.validation_shards},
@@ -112,87 +104,58 @@ def main(argv: list[str] | None = None) -> dict:
         token=model_args.token,
     )
 
-    # The model and its processor; the pretraining losses as asked.
-    if finished is None:
-        start = {
-            "model_name_or_path": model_args.model_name_or_path,
-            "config_name": model_args.config_name,
-            "config_overrides": model_args.config_overrides,
-            "processor_name": model_args.processor_name,
-            "video_init": model_args.video_init,
-        }
-    else:  # training already finished: evaluate with the model it ended with
+    # The model and its processor, with the pretraining losses asked for (and the face crop when asked).
+    if finished is not None:  # training already finished: evaluate with the model it ended with
         start = {"model_name_or_path": finished.model_path}
+    else:
+        start = {key: getattr(model_args, key) for key in ("model_name_or_path", "config_name", "config_overrides")}
+        start.update(processor_name=model_args.processor_name, video_init=model_args.video_init)
     losses = ("audio_mask_ratio", "video_mask_ratio", "reconstruction_loss_weight", "contrastive_loss_weight")
     loaded = load_model_and_processor(
         SocialMAEForPreTraining,
         **start,
+        face_crop=data_args.face_crop_settings,
+        modality="audiovisual",
         config_updates={name: getattr(pt_args, name) for name in losses if getattr(pt_args, name) is not None},
         attn_implementation=model_args.attn_implementation,
         cache_dir=model_args.cache_dir,
         revision=model_args.model_revision,
         token=model_args.token,
     )
-    model, processor = loaded.model, loaded.processor
-    # The face crop, when asked: set on the processor, so that the trainer saves it with the model.
-    processor = with_face_crop(processor, data_args.face_crop_settings)
-    if processor.video_processor.face_crop is not None:
-        logger.info("Face crop: %s", processor.video_processor.face_crop)
-    # What pretraining leaves without gradient is frozen, so that DDP needs no unused-parameter search.
-    unused = freeze_unused_parameters(model, "audiovisual")
-    if unused:
-        logger.info("Froze %d tensors that pretraining never uses: %s", len(unused), unused)
-    if training_args.ddp_find_unused_parameters is None:
-        training_args.ddp_find_unused_parameters = False
 
-    # Datasets: each clip decoded on the fly, with random frame choice in training (streams: shuffled per epoch,
-    # each process reading its own part).
-    no_targets = TargetEncoder("pretraining", ())
-
-    def clip_dataset(split: str, training: bool):
-        return split_dataset(
-            splits,
-            split,
-            processor,
-            no_targets,
-            columns=columns,
-            training=training,
+    # Each split decoded on the fly (random frame choice in training); evaluation masks are seeded by the trainer.
+    seed = training_args.data_seed if training_args.data_seed is not None else training_args.seed
+    datasets = {}
+    for split, raw in raw_datasets.items():
+        datasets[split] = decoded_dataset(
+            raw,
+            loaded.processor,
+            TargetEncoder("pretraining", (), columns),
+            split=split,
+            training=split == "train",
             on_decode_error=data_args.on_decode_error,
             shuffle_buffer_size=data_args.shuffle_buffer_size,
-            seed=training_args.data_seed if training_args.data_seed is not None else training_args.seed,
+            seed=seed,
             use_precomputed_features=data_args.use_precomputed_features,
         )
 
-    train_dataset = clip_dataset("train", training=True) if training_args.do_train else None
-    eval_dataset = clip_dataset("validation", training=False) if training_args.do_eval else None
-
     trainer = SocialMAEPreTrainingTrainer(
-        model=model,
+        model=loaded.model,
         args=training_args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
-        processing_class=processor,
+        train_dataset=datasets.get("train"),
+        eval_dataset=datasets.get("validation"),
+        processing_class=loaded.processor,
         data_collator=SocialMAECollator(),
-        missing_files=splits.missing_files,
+        missing_files=missing_files,
         compute_metrics=MetricsComputer("pretraining"),
     )
 
+    # Training (a run that already finished trains no more), then the held-out losses.
     results = {}
-
-    # Training (when already finished: nothing, but completing its final save if a kill cut that short)
-    if training_args.do_train and finished is not None:
-        trainer.complete_finished_run(finished)
-    elif training_args.do_train:
-        train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint or last_checkpoint)
-        trainer.save_model()
-        trainer.log_metrics("train", train_result.metrics)
-        trainer.save_metrics("train", train_result.metrics)
-        trainer.save_state()
-        results.update(train_result.metrics)
-
-    # Evaluation
+    if training_args.do_train:
+        results.update(trainer.train_and_save(training_args.resume_from_checkpoint or last_checkpoint, finished))
     if training_args.do_eval:
-        metrics = trainer.evaluate(eval_dataset)
+        metrics = trainer.evaluate()
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
         results.update(metrics)

@@ -21,3 +21,8 @@ class MissingModalityError(InvalidInputError):
 
 class ModelFilesError(OSError):
     """A model folder or Hub repository whose files are missing, unreadable, or not what the job needs."""
+
+
+class ManifestError(ValueError):
+    """A manifest, dataset or shard set that cannot be used: the message names the file or split, the row (or
+    sample) and the column."""

@@ -45,8 +45,12 @@ from .errors import InvalidInputError, MediaDecodeError
 from .frame_reading import FrameReading, VideoInfo
 from .time_ranges import parse_time_range, sample_range, stream_timing
 
+# What a broken media file can raise while it is decoded (PyAV's errors are not all OSErrors).
+DECODE_ERRORS = (InvalidInputError, OSError, av.error.FFmpegError, EOFError)
+
 __all__ = [
     "CHANNEL_MIXES",
+    "DECODE_ERRORS",
     "SILENCE_THRESHOLD_DBFS",
     "AudioTrack",
     "MediaFile",

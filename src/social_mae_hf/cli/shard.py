@@ -78,8 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..training.data.manifest import ManifestColumns, optional_column, read_manifest_splits
-    from ..training.data.shard_writer import ShardLimits, parse_size, write_split_shards
+    from ..shards.writer import ShardLimits, parse_size, write_split_shards
+    from ..training.data import ManifestColumns, TargetEncoder, load_clip_datasets, optional_column
 
     files = {split: getattr(args, f"{split}_file") for split in SPLITS}
     files = {split: path for split, path in files.items() if path}
@@ -98,8 +98,12 @@ def run(args: argparse.Namespace) -> int:
     )
     processor = _processor(args)
     limits = ShardLimits(clips=args.clips_per_shard or None, bytes=parse_size(args.max_shard_size))
-    splits = read_manifest_splits(files, columns, task, manifest=args.manifest, label_separator=args.label_separator)
-    for split, records in splits.items():
+    splits, _ = load_clip_datasets(
+        task, dict.fromkeys(SPLITS, True), columns, files=files, manifest=args.manifest, check_media=False
+    )
+    encoder = TargetEncoder(task, columns.targets if task == "regression" else (), columns, args.label_separator)
+    for split, dataset in splits.items():
+        records = [_clip(row, f"split {split!r} row {row['_row'] + 1}", encoder) for row in dataset.to_list()]
         folder = Path(args.output_dir) / split
         index = write_split_shards(
             records,
@@ -126,6 +130,26 @@ def run(args: argparse.Namespace) -> int:
             f"{folder / index['pattern']}"
         )
     return 0
+
+
+def _clip(row: dict, where: str, encoder):
+    """A manifest row as the clip `write_split_shards` packs: its media paths and its checked target."""
+    from ..shards.writer import ShardClip
+
+    columns, task = encoder.columns, encoder.task
+    if task == "regression":
+        encoder.encode(row, where)  # the floats are checked
+        target = tuple(float(row[name]) for name in encoder.names)
+    elif task == "pretraining":
+        target = None
+    else:
+        classes = encoder.classes(row, where)
+        target = classes[0] if task == "classification" else classes
+    media = {c: row.get(c) for c in columns.media}
+    for column, value in media.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{where}: column {column!r} must be a media path, got {value!r}")
+    return ShardClip(media.get(columns.video), media.get(columns.audio), target, where)
 
 
 def _processor(args: argparse.Namespace):

@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..loading import face_crop_from_flags
-from .data.clip_dataset import DECODE_ERROR_POLICIES
-from .data.manifest import optional_column
+from .data import DECODE_ERROR_POLICIES, optional_column
 from .inflation import VIDEO_INIT_CHOICES
 
 __all__ = ["DataArguments", "ModelArguments"]

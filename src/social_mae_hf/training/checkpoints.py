@@ -267,8 +267,11 @@ def lock_output_dir(output_dir: str | os.PathLike) -> None:
 def resume_point(training_args, overwrite_output_dir: bool = False) -> tuple[str | None, FinishedRun | None]:
     """Where a training run in `training_args.output_dir` starts: `(the newest complete checkpoint or None, the run
     that already finished or None)`. Nothing to pick up without `do_train`, with `--resume_from_checkpoint` (the
-    Trainer takes that one) or with `--overwrite_output_dir`."""
+    Trainer takes that one) or with `--overwrite_output_dir`. A training run takes the folder's lock (on its main
+    process): a second run into it is refused, naming the first."""
     args = training_args
+    if args.do_train and args.process_index == 0:
+        lock_output_dir(args.output_dir)
     if not args.do_train or args.resume_from_checkpoint is not None or overwrite_output_dir:
         return None, None
     if not os.path.isdir(args.output_dir):

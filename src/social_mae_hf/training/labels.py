@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 
 from ..configuration_social_mae import SocialMAEConfig
-from .data.manifest import ClipRecord, ManifestError
-from .data.targets import classes_of
+from ..errors import ManifestError
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +68,13 @@ def _check_case_variants(by_split: Mapping[str, set[str]], checkpoint: Sequence[
 
 def choose_label_names(
     task: str,
-    records: Mapping[str, Sequence[ClipRecord] | AbstractSet[str] | None],
+    records: Mapping[str, set[str] | None],
     *,
     class_names: Sequence[str] | None = None,
     checkpoint_names: Sequence[str] | None = None,
 ) -> list[str] | None:
-    """Class names in output order for `records` (split -> clips, or a streamed split's class names, `None` when
-    they are unknown); `None` for regression (its names are the target columns).
+    """Class names in output order for `records` (split -> the class names its clips use, `None` when unknown: a
+    stream); `None` for regression (its names are the target columns).
 
     Args:
         class_names: The user's explicit classes and order (`--class_names`); they are taken as given.
@@ -87,11 +85,7 @@ def choose_label_names(
     """
     if task == "regression":
         return None
-    by_split = {
-        split: set(value) if isinstance(value, AbstractSet) else classes_of(value, task)
-        for split, value in records.items()
-        if value is not None
-    }
+    by_split = {split: set(value) for split, value in records.items() if value is not None}
     if class_names:
         names = [name.strip() for name in class_names if name.strip()]
         untaught = sorted(set(names) - by_split["train"]) if "train" in by_split else []

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..configuration_social_mae import SocialMAEConfig
-from ..loading import check_processor_matches, load_processor
+from ..loading import check_processor_matches, load_processor, with_face_crop
 from ..processing_social_mae import SocialMAEProcessor
 from ..video_processing_social_mae import SocialMAEVideoProcessor
 from .inflation import VIDEO_INIT_CHOICES, initialise_from_single_frame
 from .optimization import is_head_parameter
+from .unused_parameters import freeze_unused_parameters
 
 __all__ = ["CONFIG_PRESETS", "LoadedModel", "fresh_config", "load_model_and_processor", "parse_config_overrides"]
 
@@ -96,7 +97,22 @@ def _load_processor(config: SocialMAEConfig, processor_name: str | None, model_n
     return load_processor(name, **hub_kwargs)
 
 
-def load_model_and_processor(
+def load_model_and_processor(model_class, *, face_crop=None, modality: str | None = None, **kwargs) -> LoadedModel:
+    """[`load_checkpoint`], then the face crop set on the processor (so that the trainer saves it with the model)
+    and, for a `modality` (`"audiovisual"` in pretraining), what it never uses frozen, so that DDP needs no
+    unused-parameter search."""
+    loaded = load_checkpoint(model_class, **kwargs)
+    loaded.processor = with_face_crop(loaded.processor, face_crop)
+    if loaded.processor.video_processor.face_crop is not None:
+        logger.info("Face crop: %s", loaded.processor.video_processor.face_crop)
+    if modality is not None:
+        unused = freeze_unused_parameters(loaded.model, modality)
+        if unused:
+            logger.info("Froze %d tensors that modality %r never uses: %s", len(unused), modality, unused)
+    return loaded
+
+
+def load_checkpoint(
     model_class,
     *,
     model_name_or_path: str | None = None,

@@ -1,36 +1,52 @@
-"""`predictions.csv`: the test clips' predictions next to the manifest rows they came from."""
+"""`predictions.csv`: each test clip's media, its true label when the data has one, the prediction, and per-class
+probabilities (sigmoids for multi-label) or per-target values."""
 
 from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
 
 import numpy as np
 
-from .data.manifest import ClipRecord
-from .data.targets import TargetEncoder
+from ..media import describe_source
+from .data import ROW_COLUMN, TargetEncoder, media_value
+from .sharded_dataset import ShardedClipDataset
 
-__all__ = ["write_predictions"]
+__all__ = ["test_clips", "write_predictions"]
 
 logger = logging.getLogger(__name__)
 
 
-def _media_name(record: ClipRecord) -> str:
-    media = record.video if record.video is not None else record.audio
-    return media if isinstance(media, str) else str(media)
+def test_clips(dataset, encoder: TargetEncoder) -> list[tuple[str, dict]] | None:
+    """(media name, row holding the targets) of each clip of a test split in its order; `None` for a stream."""
+    if isinstance(dataset, ShardedClipDataset):
+        return dataset.list_rows()
+    if not hasattr(dataset, "__len__"):
+        return None
+    columns = encoder.columns
+    wanted = [c for c in (columns.video or columns.audio, columns.label, *encoder.names) if c in dataset.column_names]
+    table = dataset.select_columns([*dict.fromkeys(wanted), ROW_COLUMN]).with_format(None).to_list()
+    media = columns.video or columns.audio
+    return [(describe_source(media_value(row[media])), row) for row in table]
 
 
-def write_predictions(path: str, records: Sequence[ClipRecord] | None, predictions, encoder: TargetEncoder) -> None:
-    """One row per test clip: its manifest row and media, the prediction, and per-class probabilities (sigmoids
-    for multi-label) or per-target values. `predictions` are the logits `Trainer.predict` returns; `records` the
-    test clips in order (`None` for a `datasets` stream, whose rows are not listed: no source and media)."""
+def _true_label(encoder: TargetEncoder, row: dict) -> str:
+    """The row's target as written in predictions.csv (class names; regression targets have their own columns)."""
+    if encoder.task == "regression" or encoder.columns.label not in row:
+        return ""
+    return ",".join(encoder.classes(row, "a test clip"))
+
+
+def write_predictions(path: str, dataset, predictions, encoder: TargetEncoder) -> None:
+    """`dataset`: the test split as the run loaded it (rows in the order of `predictions`, the logits
+    `Trainer.predict` returns)."""
+    clips = test_clips(getattr(dataset, "dataset", dataset), encoder)
     predictions = np.asarray(predictions[0] if isinstance(predictions, tuple) else predictions)
-    matched = records is not None and len(predictions) == len(records)
-    if records is None:
-        logger.warning("The test clips were streamed, not listed: predictions.csv has no source and media values")
+    matched = clips is not None and len(predictions) == len(clips)
+    if clips is None:
+        logger.warning("The test clips were streamed, not listed: predictions.csv has no media and label values")
     elif not matched:
-        logger.warning("Some test clips were skipped: predictions.csv rows cannot be matched to manifest rows")
+        logger.warning("Some test clips were skipped: predictions.csv rows cannot be matched to the test clips")
     names = list(encoder.names)
     if encoder.task == "classification":
         scores = np.exp(predictions - predictions.max(axis=1, keepdims=True))
@@ -43,8 +59,14 @@ def write_predictions(path: str, records: Sequence[ClipRecord] | None, predictio
         scores, chosen = predictions, None
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["source", "media", *(["prediction"] if chosen is not None else []), *names])
+        regression = chosen is None
+        if regression:  # predicted values under the target names, the true ones under true_<name>
+            writer.writerow(["media", *names, *(f"true_{name}" for name in names)])
+        else:
+            writer.writerow(["media", "label", "prediction", *names])
         for i, row in enumerate(scores):
-            where = [records[i].source, _media_name(records[i])] if matched else ["", ""]
-            label = [chosen[i]] if chosen is not None else []
-            writer.writerow([*where, *label, *(f"{v:.6g}" for v in row)])
+            media, data = clips[i] if matched else ("", {})
+            if regression:
+                writer.writerow([media, *(f"{v:.6g}" for v in row), *(data.get(name, "") for name in names)])
+            else:
+                writer.writerow([media, _true_label(encoder, data), chosen[i], *(f"{v:.6g}" for v in row)])

@@ -20,15 +20,13 @@ from torch.utils.data import DataLoader
 from transformers import ProcessorMixin, Trainer, TrainerState
 
 from ..hub import HubPushError
-from ..video_processing_social_mae import FACE_CROP_OUTPUTS
 from .augmentation import TrainAugmentation
 from .checkpoints import FinishedRun
-from .data.clip_dataset import CLIP_SOURCE_KEY
-from .data.collator import FACELESS_CLIPS_KEY, FACES_FOUND_KEY, SKIPPED_CLIPS_KEY
-from .data.streaming import ClipStream, ShardedClipDataset, clip_count
+from .collator import FACELESS_CLIPS_KEY, FACES_FOUND_KEY, SKIPPED_CLIPS_KEY
 from .losses import weighted_classification_loss
 from .metrics import PRETRAINING_STATS
 from .optimization import parameter_groups
+from .sharded_dataset import ShardedClipDataset
 
 __all__ = ["SocialMAEPreTrainingTrainer", "SocialMAETrainer"]
 
@@ -64,6 +62,12 @@ class SocialMAETrainer(Trainer):
         missing_files: dict[str, int] | None = None,
         **kwargs,
     ):
+        training_args = kwargs.get("args")
+        if training_args is not None:
+            # The media columns are what the `set_transform` decodes: the Trainer must not strip them as unused.
+            training_args.remove_unused_columns = False
+            if training_args.device.type == "cpu":  # pinning needs an accelerator (a warning per DataLoader)
+                training_args.dataloader_pin_memory = False
         super().__init__(*args, **kwargs)
         self.missing_files = dict(missing_files or {})
         self.head_learning_rate = head_learning_rate
@@ -100,8 +104,10 @@ class SocialMAETrainer(Trainer):
             f"{prefix}_missing_files": self.missing_files.get("validation" if prefix == "eval" else prefix, 0),
         }
         dataset = getattr(dataset, "dataset", dataset)  # Accelerate's IterableDatasetShard holds it
-        if (count := clip_count(dataset)) is not None:
-            counts[f"{prefix}_samples"] = count
+        if isinstance(dataset, ShardedClipDataset):
+            counts[f"{prefix}_samples"] = dataset.num_clips
+        elif hasattr(dataset, "__len__"):  # not a `datasets` stream
+            counts[f"{prefix}_samples"] = len(dataset)
         return counts
 
     def _face_crop_metrics(self, prefix: str, before: list[int]) -> dict:
@@ -122,21 +128,30 @@ class SocialMAETrainer(Trainer):
             )
         return {f"{prefix}_clips_without_face": without, f"{prefix}_clips_without_face_share": without / cropped}
 
-    def complete_finished_run(self, finished: FinishedRun) -> None:
-        """A run that already reached its end trains no more: its state is loaded, and its final save (the model and
-        `trainer_state.json` in the output folder) is done when a kill cut that short."""
-        self.state = TrainerState.load_from_json(finished.state_path)
-        if not finished.saved:
-            self.save_model()
-            self.save_state()
+    def train_and_save(self, resume_from_checkpoint: str | None, finished: FinishedRun | None) -> dict:
+        """`train`, then the model, metrics and state saved as transformers' examples do; returns the metrics. A run
+        that already reached its end trains no more: its state is loaded, and its final save is done when a kill
+        cut that short."""
+        if finished is not None:
+            self.state = TrainerState.load_from_json(finished.state_path)
+            if not finished.saved:
+                self.save_model()
+                self.save_state()
+            return {}
+        metrics = self.train(resume_from_checkpoint=resume_from_checkpoint).metrics
+        self.save_model()
+        self.log_metrics("train", metrics)
+        self.save_metrics("train", metrics)
+        self.save_state()
+        return metrics
 
     # ---- data -------------------------------------------------------------------------------------------------
 
     def get_train_dataloader(self) -> DataLoader:
-        """A stream ([`ClipStream`]) reads its process's part itself: its DataLoader is not split by Accelerate
-        (which would have the main process read for all, or every process read everything)."""
+        """Shards read their process's part themselves: their DataLoader is not split by Accelerate (which would
+        have the main process read for all, or every process read everything)."""
         dataset = self.train_dataset
-        if not isinstance(dataset, ClipStream):
+        if not isinstance(dataset, ShardedClipDataset):
             return super().get_train_dataloader()
         batch_size = self._train_batch_size
         dataset.configure(
@@ -195,9 +210,9 @@ class SocialMAETrainer(Trainer):
         return super().get_test_dataloader(test_dataset)
 
     def _configure_evaluation_stream(self, dataset) -> None:
-        """Evaluation streams are read whole by the main process, which Accelerate's DataLoader hands out to the
+        """Evaluation shards are read whole by the main process, which Accelerate's DataLoader hands out to the
         others (its default for iterable datasets, which drops the padding from gathered predictions)."""
-        if isinstance(dataset, ClipStream):
+        if isinstance(dataset, ShardedClipDataset):
             dataset.configure(batch_size=self.args.eval_batch_size)
 
     # ---- optimizer ------------------------------------------------------------------------------------------
@@ -233,13 +248,6 @@ class SocialMAETrainer(Trainer):
         return self.optimizer
 
     # ---- inputs -----------------------------------------------------------------------------------------------
-
-    def _set_signature_columns_if_needed(self):
-        """The columns `remove_unused_columns` keeps for the collator: the model's arguments and the labels, and
-        the face crop's report, which the collator turns into a count (it never reaches the model)."""
-        super()._set_signature_columns_if_needed()
-        extra = [*FACE_CROP_OUTPUTS, CLIP_SOURCE_KEY]
-        self._signature_columns += [key for key in extra if key not in self._signature_columns]
 
     def _prepare_inputs(self, inputs):
         skipped = inputs.pop(SKIPPED_CLIPS_KEY, None)

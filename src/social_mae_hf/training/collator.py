@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .clip_dataset import CLIP_SOURCE_KEY, ClipDecodeError, DecodeFailure
+from .data import FAILURE_KEY, SOURCE_KEY, ClipDecodeError
 
 __all__ = ["FACELESS_CLIPS_KEY", "FACES_FOUND_KEY", "SKIPPED_CLIPS_KEY", "SocialMAECollator"]
 
@@ -26,17 +26,17 @@ class SocialMAECollator:
     """`[item, ...]` -> `{"input_values", "pixel_values", "labels"}` tensors (whichever the items have).
 
     Labels become int64 class indices `(batch,)`, or float32 `(batch, num_labels)` for multi-hot and regression
-    targets. [`DecodeFailure`] items are dropped and their names listed under `skipped_clips`; a batch in
-    which every clip failed raises, since there is nothing to train on. The face crop's report (`face_found`,
-    `face_boxes`, from a face-cropping processor) is not a model input: it becomes `faces_found`, one bool per
-    clip, and `faceless_clips`, the names of those without a face, for the trainer to count and report.
+    targets. Items of clips that failed to decode (`decode_error` set, under `--on_decode_error skip`) are dropped
+    and named under `skipped_clips`; a batch in which every clip failed raises, since there is nothing to train on.
+    The face crop's report (`face_found`, from a face-cropping processor) is not a model input: it becomes
+    `faces_found`, one bool per clip, and `faceless_clips`, the names of those without a face, for the trainer.
     """
 
-    def __call__(self, items: Sequence[dict | DecodeFailure]) -> dict:
-        failures = [item for item in items if isinstance(item, DecodeFailure)]
-        kept = [item for item in items if not isinstance(item, DecodeFailure)]
+    def __call__(self, items: Sequence[dict]) -> dict:
+        failures = [item for item in items if item.get(FAILURE_KEY) is not None]
+        kept = [item for item in items if item.get(FAILURE_KEY) is None]
         if not kept:
-            listed = "; ".join(f"{f.source}: {f.reason}" for f in failures)
+            listed = "; ".join(f"{item.get(SOURCE_KEY)}: {item[FAILURE_KEY]}" for item in failures)
             raise ClipDecodeError(
                 f"every clip of a batch of {len(items)} failed to decode ({listed}); fix or remove these files"
             )
@@ -48,11 +48,10 @@ class SocialMAECollator:
         if "labels" in keys:
             batch["labels"] = self._labels([item["labels"] for item in kept])
         if failures:
-            batch[SKIPPED_CLIPS_KEY] = [f.source for f in failures]
+            batch[SKIPPED_CLIPS_KEY] = [f"{item.get(SOURCE_KEY)}: {item[FAILURE_KEY]}" for item in failures]
         if "face_found" in keys:
             batch[FACES_FOUND_KEY] = [bool(item["face_found"]) for item in kept]
-            if CLIP_SOURCE_KEY in keys:
-                batch[FACELESS_CLIPS_KEY] = [item[CLIP_SOURCE_KEY] for item in kept if not item["face_found"]]
+            batch[FACELESS_CLIPS_KEY] = [item.get(SOURCE_KEY) for item in kept if not item["face_found"]]
         return batch
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""Packing a split's clips into WebDataset-style tar shards (the format is described in `shards.py`), with the
+"""Packing a split's clips into WebDataset-style tar shards (the format is described in `reader.py`), with the
 split's `index.json`; `social-mae shard` runs this for each split of a manifest.
 
 Clips are shuffled (seeded) before packing unless asked not to: training shuffles the shard order and a buffer
@@ -21,15 +21,15 @@ import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
-from ...media import describe_source
-from .clip_dataset import DECODE_ERROR_POLICIES, DECODE_ERRORS
-from .manifest import ClipRecord, ManifestColumns, ManifestError
+from ..errors import ManifestError
+from ..media import DECODE_ERRORS, describe_source
 from .precomputed import PRECOMPUTE_CHOICES, compute_features, feature_settings
-from .shards import (
+from .reader import (
     AUDIO_EXTENSIONS,
     INDEX_FORMAT,
     SHARD_INDEX,
@@ -80,6 +80,20 @@ def _tar_size(members: dict[str, bytes]) -> int:
     return sum(512 + -(-len(data) // 512) * 512 for data in members.values())
 
 
+DECODE_ERROR_POLICIES = ("abort", "skip")
+
+
+@dataclass(frozen=True)
+class ShardClip:
+    """One clip to pack: its media paths, its target (a class name, a tuple of names or of floats, or `None`) and
+    its manifest row's name."""
+
+    video: str | None
+    audio: str | None
+    target: Any
+    source: str
+
+
 def _media_extension(path: str, kinds: Sequence[str], what: str, source: str) -> str:
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in kinds:
@@ -87,7 +101,7 @@ def _media_extension(path: str, kinds: Sequence[str], what: str, source: str) ->
     return suffix
 
 
-def _target_columns(record: ClipRecord, task: str, columns: ManifestColumns) -> dict:
+def _target_columns(record: ShardClip, task: str, columns) -> dict:
     if task == "pretraining":
         return {}
     if task == "regression":
@@ -226,12 +240,12 @@ class _ShardWriter:
 
 
 def write_split_shards(
-    records: Sequence[ClipRecord],
+    records: Sequence[ShardClip],
     output_dir: str | os.PathLike,
     split: str,
     *,
     task: str,
-    columns: ManifestColumns,
+    columns,
     limits: ShardLimits = ShardLimits(),
     precompute: str = "none",
     processor=None,

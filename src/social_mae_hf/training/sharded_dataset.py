@@ -1,5 +1,5 @@
-"""Clips read as a stream, for corpora that no list of files on one machine serves: shards ([`ShardedClipDataset`])
-and `datasets` streams ([`StreamedClipDataset`]), decoded in the DataLoader workers like [`ClipDataset`]'s.
+"""Shards read as a stream, for corpora that no list of files on one machine serves ([`ShardedClipDataset`]),
+decoded in the DataLoader workers by the run's [`ClipTransform`].
 
 Shards are read with an epoch plan that every process and worker computes alike from the seed, the epoch and the
 shards' sample counts (their `index.json`), so that nothing is exchanged between them:
@@ -25,46 +25,37 @@ the restart, and each training clip's random frame choice is drawn from a genera
 epoch and the clip's place in the epoch, so it does not depend on workers or restarts either. An exact resume
 needs the same number of processes, workers and batch size as the interrupted run.
 
-Why not `datasets`' `webdataset` builder for shards (it reads them too): it splits processes by whole shards (or
-has every process read everything and keep a share), so processes see different numbers of clips and need
-`max_steps`; it has no length for `--num_train_epochs`; and a `Trainer` resumes it by decoding the skipped
-batches (its `state_dict` needs torchdata's StatefulDataLoader, which the 5.x `Trainer` does not use).
-
-`datasets` streams (`--dataset_name ... --streaming`) are split across processes with
-`datasets.distributed.split_dataset_by_node` and across workers by `datasets` itself; they have no length, so the
-`Trainer` needs `--max_steps`, and a resume re-reads the current pass up to its position (see README).
+Why not `datasets`' `webdataset` builder for shards (it reads them, see the tests): a `Trainer` cannot resume it
+exactly. Its `IterableDataset.state_dict()` drops the shuffle buffer (`BufferShuffledExamplesIterable.load_state_dict`
+warns "the shuffle buffer will be refilled": the clips it held are never trained on), the 5.25 `Trainer` saves no
+DataLoader state, and the state of DataLoader workers needs torchdata's StatefulDataLoader. It also splits processes
+by whole shards, so that processes see different numbers of clips, and has no length for `--num_train_epochs`.
+`datasets` streams (`--dataset_name ... --streaming`) are read through `datasets` and Accelerate as they are.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 
-from .clip_dataset import DecodeFailure, check_decoding_options, decode_clip, decode_failure
-from .manifest import ClipRecord, ManifestColumns, ManifestError, parse_target
-from .precomputed import FBANK_MEMBER, FRAMES_MEMBER, check_feature_settings, precomputed_inputs
-from .records import StreamedSplit
-from .shards import AUDIO_EXTENSIONS, TARGETS_EXTENSION, VIDEO_EXTENSIONS, ShardSample, ShardSet, iter_shard_samples
-from .shards import member_json as read_member_json
-from .targets import TargetEncoder
+from ..errors import ManifestError
+from ..shards.precomputed import FBANK_MEMBER, FRAMES_MEMBER, check_feature_settings, precomputed_inputs
+from ..shards.reader import (
+    AUDIO_EXTENSIONS,
+    TARGETS_EXTENSION,
+    VIDEO_EXTENSIONS,
+    ShardSample,
+    ShardSet,
+    iter_shard_samples,
+)
+from ..shards.reader import member_json as read_member_json
+from .data import ClipTransform
 
-__all__ = [
-    "ClipStream",
-    "ShardedClipDataset",
-    "StreamedClipDataset",
-    "buffer_order",
-    "clip_count",
-    "clip_records",
-    "process_part",
-    "worker_batches",
-]
-
-logger = logging.getLogger(__name__)
+__all__ = ["ShardedClipDataset", "batches_before", "buffer_order", "process_part", "worker_batches"]
 
 DEFAULT_SHUFFLE_BUFFER = 1000
 # Stored features of a modality -> the member holding them.
@@ -116,44 +107,73 @@ def _sample_seed(*values: int) -> int:
     return int(np.random.SeedSequence([v & 0xFFFFFFFF for v in values]).generate_state(1, np.uint64)[0] >> 1)
 
 
-class ClipStream(torch.utils.data.IterableDataset):
-    """What the shard and `datasets` streams share: the decoding settings, the epoch (in shared memory, so that
-    persistent DataLoader workers see it) and the process and batch layout `SocialMAETrainer` sets."""
+class ShardedClipDataset(torch.utils.data.IterableDataset):
+    """The clips of a [`ShardSet`], read and decoded as the epoch plan says (see the module docstring).
+
+    Args:
+        shards: The split's shards ([`open_shards`]).
+        transform: Decodes a sample's media and encodes its target (its `json` member, read as a manifest row);
+            its `training` also means a shuffled shard order and buffer, and a random frame choice.
+        shuffle_buffer_size: Samples each worker shuffles among (training only); their bytes are held in memory.
+        seed: Seed of the shuffles and of the frame choices.
+        use_precomputed_features: Read stored `input_values` / frames instead of decoding the media (checked
+            against the processor's settings).
+
+    The epoch (in shared memory, so that persistent DataLoader workers see it) is set by the `Trainer` through
+    `set_epoch`; the process and batch layout by `SocialMAETrainer` through `configure`.
+    """
 
     def __init__(
         self,
-        processor,
-        targets: TargetEncoder,
+        shards: ShardSet,
+        transform: ClipTransform,
         *,
-        modality: str,
-        training: bool,
-        on_decode_error: str,
-        shuffle_buffer_size: int,
-        seed: int,
+        shuffle_buffer_size: int = DEFAULT_SHUFFLE_BUFFER,
+        seed: int = 0,
+        use_precomputed_features: bool = True,
     ):
-        self.modalities = check_decoding_options(modality, on_decode_error)
         if shuffle_buffer_size < 0:
             raise ValueError(f"shuffle_buffer_size must be >= 0, got {shuffle_buffer_size}")
-        self.processor = processor
-        self.targets = targets
-        self.modality = modality
-        self.training = training
-        self.on_decode_error = on_decode_error
-        self.shuffle_buffer_size = shuffle_buffer_size if training else 0
-        self.seed = seed
+        if shards.num_samples < 1:
+            raise ManifestError(f"shards {shards.source} hold no samples")
+        self.shards, self.transform, self.seed = shards, transform, seed
+        self.training = transform.training
+        self.shuffle_buffer_size = shuffle_buffer_size if self.training else 0
         self.rank, self.world_size, self.batch_size, self.drop_last = 0, 1, 1, False
         # epoch, epoch whose first batches are skipped, how many (a resumed run)
         self._state = torch.tensor([0, -1, 0], dtype=torch.int64).share_memory_()
         self._pending_skip = 0
+        self._check_targets(shards, transform.encoder)
+        stored = set(shards.features) if use_precomputed_features else set()
+        modalities = transform.modalities
+        self.stored = {
+            m: member for m, (feature, member) in _FEATURE_MEMBERS.items() if feature in stored and m in modalities
+        }
+        if self.stored:
+            features = [_FEATURE_MEMBERS[m][0] for m in self.stored]
+            settings = shards.index.get("processor", {})
+            check_feature_settings(transform.processor, settings, features, f"shards {shards.source}")
+        self.decoded = tuple(m for m in modalities if m not in self.stored)
 
-    def configure(self, *, rank: int = 0, world_size: int = 1, batch_size: int = 1, drop_last: bool = False):
-        """This process's place among `world_size` processes and its DataLoader's batch size."""
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank must be in [0, {world_size}), got {rank}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.rank, self.world_size, self.batch_size, self.drop_last = rank, world_size, batch_size, drop_last
-        return self
+    @staticmethod
+    def _check_targets(shards: ShardSet, encoder) -> None:
+        """The targets the run needs are in the shards (as far as their index says), before any clip is read."""
+        task, columns = encoder.task, encoder.columns
+        indexed_task, indexed = shards.index.get("task"), shards.index.get("columns")
+        if indexed_task == "pretraining" and task != "pretraining":
+            raise ManifestError(f"shards {shards.source} were written for pretraining: they have no {task} targets")
+        if not indexed or task == "pretraining":
+            return
+        if task != "regression" and columns.label != indexed.get("label"):
+            raise ManifestError(
+                f"shards {shards.source} hold their classes under {indexed.get('label')!r}, not {columns.label!r}: "
+                f"pass --label_column {indexed.get('label')}"
+            )
+        missing = [name for name in encoder.names if name not in indexed.get("targets", [])]
+        if task == "regression" and missing:
+            raise ManifestError(
+                f"shards {shards.source} have no target(s) {missing}; their targets are {indexed.get('targets')}"
+            )
 
     @property
     def epoch(self) -> int:
@@ -179,95 +199,17 @@ class ClipStream(torch.utils.data.IterableDataset):
             return None
         return torch.Generator().manual_seed(_sample_seed(self.seed, epoch, position))
 
-
-class ShardedClipDataset(ClipStream):
-    """The clips of a [`ShardSet`], read and decoded as the epoch plan says (see the module docstring).
-
-    Args:
-        shards: The split's shards ([`open_shards`]).
-        processor: A [`SocialMAEProcessor`] sized to the model.
-        targets: Encodes each sample's target (its `json` member, read with `columns` as a manifest row).
-        columns: Which keys of the `json` member hold the label or the regression targets.
-        modality: `"audiovisual"`, `"audio"` or `"video"`.
-        training: Shuffled shard order and buffer, random frame choice.
-        on_decode_error: `"abort"` or `"skip"`, as [`ClipDataset`]'s; messages name the shard and key.
-        shuffle_buffer_size: Samples each worker shuffles among (training only); their bytes are held in memory.
-        seed: Seed of the shuffles and of the frame choices.
-        use_precomputed_features: Read stored `input_values` / frames instead of decoding the media (checked
-            against `processor`'s settings).
-        label_separator: Separator of class names in a multi-label string.
-    """
-
-    def __init__(
-        self,
-        shards: ShardSet,
-        processor,
-        targets: TargetEncoder,
-        *,
-        columns: ManifestColumns | None = None,
-        modality: str = "audiovisual",
-        training: bool = False,
-        on_decode_error: str = "abort",
-        shuffle_buffer_size: int = DEFAULT_SHUFFLE_BUFFER,
-        seed: int = 0,
-        use_precomputed_features: bool = True,
-        label_separator: str = ",",
-    ):
-        super().__init__(
-            processor,
-            targets,
-            modality=modality,
-            training=training,
-            on_decode_error=on_decode_error,
-            shuffle_buffer_size=shuffle_buffer_size,
-            seed=seed,
-        )
-        if shards.num_samples < 1:
-            raise ManifestError(f"shards {shards.source} hold no samples")
-        self.shards = shards
-        if columns is None:
-            task = targets.task
-            columns = ManifestColumns(
-                label="label" if "classification" in task else None,
-                targets=targets.names if task == "regression" else (),
-            )
-        self.columns = columns
-        self.label_separator = label_separator
-        self._check_targets(shards, targets.task, columns)
-        stored = set(shards.features) if use_precomputed_features else set()
-        self.stored = {
-            m: member for m, (feature, member) in _FEATURE_MEMBERS.items() if feature in stored and m in self.modalities
-        }
-        if self.stored:
-            features = [_FEATURE_MEMBERS[m][0] for m in self.stored]
-            check_feature_settings(processor, shards.index.get("processor", {}), features, f"shards {shards.source}")
-        self.decoded = tuple(m for m in self.modalities if m not in self.stored)
-
-    @staticmethod
-    def _check_targets(shards: ShardSet, task: str, columns: ManifestColumns) -> None:
-        """The targets the run needs are in the shards (as far as their index says), before any clip is read."""
-        indexed_task, indexed = shards.index.get("task"), shards.index.get("columns")
-        if indexed_task == "pretraining" and task != "pretraining":
-            raise ManifestError(f"shards {shards.source} were written for pretraining: they have no {task} targets")
-        if not indexed or task == "pretraining":
-            return
-        if task != "regression" and columns.label != indexed.get("label"):
-            raise ManifestError(
-                f"shards {shards.source} hold their classes under {indexed.get('label')!r}, not {columns.label!r}: "
-                f"pass --label_column {indexed.get('label')}"
-            )
-        missing = [name for name in columns.targets if name not in indexed.get("targets", [])]
-        if task == "regression" and missing:
-            raise ManifestError(
-                f"shards {shards.source} have no target(s) {missing}; their targets are {indexed.get('targets')}"
-            )
-
     def configure(self, *, rank: int = 0, world_size: int = 1, batch_size: int = 1, drop_last: bool = False):
         if world_size > self.shards.num_samples:
             raise ManifestError(
                 f"shards {self.shards.source}: {self.shards.num_samples} samples for {world_size} processes"
             )
-        return super().configure(rank=rank, world_size=world_size, batch_size=batch_size, drop_last=drop_last)
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in [0, {world_size}), got {rank}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.rank, self.world_size, self.batch_size, self.drop_last = rank, world_size, batch_size, drop_last
+        return self
 
     def __len__(self) -> int:
         return process_part(self.shards.num_samples, self.rank, self.world_size)[1]
@@ -348,7 +290,7 @@ class ShardedClipDataset(ClipStream):
                     yield local[sample.position], sample
             i = j + 1
 
-    def __iter__(self) -> Iterator[dict | DecodeFailure]:
+    def __iter__(self) -> Iterator[dict]:
         info = torch.utils.data.get_worker_info()
         worker, num_workers = (info.id, info.num_workers) if info is not None else (0, 1)
         epoch = self.epoch
@@ -368,137 +310,50 @@ class ShardedClipDataset(ClipStream):
 
     # ---- decoding ----------------------------------------------------------------------------------------------
 
-    def record(self, sample: ShardSample) -> ClipRecord:
-        """The sample as a [`ClipRecord`]: its media bytes and its target, read from its `json` member."""
+    def row(self, sample: ShardSample) -> tuple[dict, tuple]:
+        """The sample's `json` member (its targets, as a manifest row) and its (video, audio) member bytes."""
         row = read_member_json(sample.members, sample.name)
-        if self.targets.task != "pretraining" and not row:
-            raise ManifestError(f"{sample.name}: no json member with its {self.targets.task} target")
-        target = parse_target(
-            row.get(self.columns.label), self.targets.task, self.columns, row, sample.name, self.label_separator
-        )
+        if self.transform.encoder.task != "pretraining" and not row:
+            raise ManifestError(f"{sample.name}: no json member with its {self.transform.encoder.task} target")
         videos = [e for e in sample.members if e in VIDEO_EXTENSIONS]
         audios = [e for e in sample.members if e in AUDIO_EXTENSIONS or e.startswith("audio.")]
         for kind, found in (("video", videos), ("audio", audios)):
             if len(found) > 1:
                 raise ManifestError(f"{sample.name}: {len(found)} {kind} members {found}; a sample holds one")
-        video = sample.members[videos[0]] if videos else None
-        audio = sample.members[audios[0]] if audios else None
-        return ClipRecord(video, audio, target, sample.name)
+        return row, tuple(sample.members[found[0]] if found else None for found in (videos, audios))
 
-    def decode(self, sample: ShardSample, epoch: int, position: int) -> dict | DecodeFailure:
+    def decode(self, sample: ShardSample, epoch: int, position: int) -> dict:
         """Model inputs and `labels` of one sample (stored features where used, the media for the rest)."""
-        record = self.record(sample)
+        row, media = self.row(sample)
         generator = self._generator(epoch, position)
-        if self.decoded and record.video is None and record.audio is None:
-            error = ManifestError(f"no media member (members: {sorted(sample.members)})")
-            return decode_failure(record, error, self.on_decode_error)
-        item = {}
+        transform = self.transform
         if self.decoded:
-            item = decode_clip(
-                record,
-                self.processor,
-                self.targets,
-                modalities=self.decoded,
-                training=self.training,
-                on_decode_error=self.on_decode_error,
-                generator=generator,
-            )
-            if isinstance(item, DecodeFailure):
+            item = transform.decode(row, sample.name, modalities=self.decoded, generator=generator, media=media)
+            if item.get("decode_error") is not None or not self.stored:
                 return item
-        if self.stored:
-            missing = [member for member in self.stored.values() if member not in sample.members]
-            try:
-                if missing:
-                    raise ManifestError(f"no {missing} member, although the shard index lists these features")
-                item.update(
-                    precomputed_inputs(
-                        self.processor, sample.members, tuple(self.stored), training=self.training, generator=generator
-                    )
-                )
-            except _STORED_ERRORS as error:
-                return decode_failure(record, error, self.on_decode_error)
-            label = self.targets.encode(record)
-            if label is not None:
-                item["labels"] = label
+        else:
+            labels = transform.encoder.encode(row, sample.name)
+            item = {"labels": labels} if labels is not None else {}
+            item.update(clip_source=sample.name, decode_error=None)
+        missing = [member for member in self.stored.values() if member not in sample.members]
+        try:
+            if missing:
+                raise ManifestError(f"no {missing} member, although the shard index lists these features")
+            stored = precomputed_inputs(
+                transform.processor, sample.members, tuple(self.stored), training=self.training, generator=generator
+            )
+        except _STORED_ERRORS as error:
+            return transform.failure(sample.name, None, None, error, keys=())  # the collator drops it
+        item.update(stored)
         return item
 
-    def list_records(self) -> list[ClipRecord]:
-        """Every sample's record (targets and names, not the media), in evaluation order: for `predictions.csv`.
-        Only the `json` members are read."""
+    def list_rows(self) -> list[tuple[str, dict]]:
+        """(media name, `json` row) of every sample in evaluation order, for `predictions.csv`: only the `json`
+        members are read."""
         out = []
         for shard in self.shards.shards:
-            samples = iter_shard_samples(shard.url, wanted=TARGETS_EXTENSION.__eq__, stop=shard.num_samples)
-            for sample in samples:
-                record = self.record(sample)
-                media = read_member_json(sample.members, sample.name).get("_media") or sample.name
-                out.append(ClipRecord(media, None, record.target, sample.name))
+            for sample in iter_shard_samples(shard.url, wanted=TARGETS_EXTENSION.__eq__, stop=shard.num_samples):
+                row = read_member_json(sample.members, sample.name)
+                media = row.get("_media") or sample.name
+                out.append((media if isinstance(media, str) else media[0], row))
         return out
-
-
-class StreamedClipDataset(ClipStream):
-    """A `datasets` stream ([`StreamedSplit`]) decoded like [`ClipDataset`]: split across processes with
-    `split_dataset_by_node`, across workers by `datasets`, shuffled with its shard order and buffer in training.
-    No length: the `Trainer` needs `max_steps`."""
-
-    def __init__(
-        self,
-        stream: StreamedSplit,
-        processor,
-        targets: TargetEncoder,
-        *,
-        modality: str = "audiovisual",
-        training: bool = False,
-        on_decode_error: str = "abort",
-        shuffle_buffer_size: int = DEFAULT_SHUFFLE_BUFFER,
-        seed: int = 0,
-    ):
-        super().__init__(
-            processor,
-            targets,
-            modality=modality,
-            training=training,
-            on_decode_error=on_decode_error,
-            shuffle_buffer_size=shuffle_buffer_size,
-            seed=seed,
-        )
-        self.stream = stream
-
-    def _dataset(self, epoch: int):
-        from datasets.distributed import split_dataset_by_node
-
-        dataset = self.stream.dataset
-        if self.shuffle_buffer_size:
-            dataset = dataset.shuffle(seed=self.seed, buffer_size=self.shuffle_buffer_size)
-        if self.world_size > 1:
-            dataset = split_dataset_by_node(dataset, rank=self.rank, world_size=self.world_size)
-        dataset.set_epoch(epoch)
-        return dataset
-
-    def __iter__(self) -> Iterator[dict | DecodeFailure]:
-        epoch = self.epoch
-        for number, row in enumerate(self._dataset(epoch)):
-            record = self.stream.record(row, number)
-            yield decode_clip(
-                record,
-                self.processor,
-                self.targets,
-                modalities=self.modalities,
-                training=self.training,
-                on_decode_error=self.on_decode_error,
-            )
-
-
-def clip_count(dataset) -> int | None:
-    """Clips of a split's dataset: a list's length, a shard set's sample count, `None` for a `datasets` stream."""
-    if isinstance(dataset, ShardedClipDataset):
-        return dataset.num_clips
-    if isinstance(dataset, StreamedClipDataset):
-        return None
-    return len(dataset)
-
-
-def clip_records(dataset) -> Sequence[ClipRecord] | None:
-    """The records of an evaluation dataset in its order (for `predictions.csv`); `None` for a `datasets` stream."""
-    if isinstance(dataset, ShardedClipDataset):
-        return dataset.list_records()
-    return getattr(dataset, "records", None)

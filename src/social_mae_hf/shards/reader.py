@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .manifest import ManifestError
+from ..errors import ManifestError
 
 __all__ = [
     "AUDIO_EXTENSIONS",

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from transformers.video_utils import VideoMetadata
 
-from ...frame_sampling import cav_mae_frame_index, social_mae_frame_indices
-from ...media import MediaFile
-from ...video_processing_social_mae import check_frame_size
-from .manifest import ManifestError
+from ..errors import ManifestError
+from ..frame_sampling import cav_mae_frame_index, social_mae_frame_indices
+from ..media import MediaFile
+from ..video_processing_social_mae import check_frame_size
 
 __all__ = [
     "FBANK_MEMBER",
