@@ -453,7 +453,7 @@ def test_face_crop_option_mistakes_are_one_line_errors_before_any_file_is_read(c
 
 def test_the_collator_keeps_the_crop_report_out_of_the_model_inputs():
     from social_mae_hf.training import SocialMAECollator
-    from social_mae_hf.training.data.collator import FACES_FOUND_KEY
+    from social_mae_hf.training.collator import FACES_FOUND_KEY
 
     processor = colour_processor()
     items = []
@@ -532,14 +532,13 @@ def test_the_training_scripts_take_face_crop_arguments(face_manifest, tmp_path):
 def test_shards_store_whole_frames_and_a_cropping_processor_crops_them_as_decoded_clips(face_clips, tmp_path):
     """Precomputed shard frames are the uncropped candidates: the crop (and its report) happens when training reads
     them, with the same result as decoding the clip's mp4."""
-    from social_mae_hf.training.data import ClipDataset, ClipRecord, ManifestColumns, TargetEncoder
-    from social_mae_hf.training.data.shard_writer import write_split_shards
-    from social_mae_hf.training.data.shards import open_shards
-    from social_mae_hf.training.data.streaming import ShardedClipDataset
+    from social_mae_hf.shards.reader import open_shards
+    from social_mae_hf.shards.writer import ShardClip, write_split_shards
+    from social_mae_hf.training import ClipTransform, ManifestColumns, ShardedClipDataset, TargetEncoder
 
     plain = SocialMAEProcessor.social_mae(image_size=32, max_length=64, num_frames=4)
     records = [
-        ClipRecord(source=f"row {i}", video=str(face_clips[name]), audio=None, target=None)
+        ShardClip(source=f"row {i}", video=str(face_clips[name]), audio=None, target=None)
         for i, name in enumerate(("face", "no_face"))
     ]
     folder = tmp_path / "shards"
@@ -555,12 +554,11 @@ def test_shards_store_whole_frames_and_a_cropping_processor_crops_them_as_decode
         progress=False,
     )
     cropping = SocialMAEProcessor.social_mae(image_size=32, max_length=64, num_frames=4, face_crop="haar")
-    targets = TargetEncoder("pretraining", ())
-    stored = list(ShardedClipDataset(open_shards(str(folder)), cropping, targets))
-    decoded = ClipDataset(records, cropping, targets)
+    transform = ClipTransform(cropping, TargetEncoder("pretraining", (), ManifestColumns()))
+    stored = list(ShardedClipDataset(open_shards(str(folder)), transform))
     assert [bool(item["face_found"]) for item in stored] == [True, False]
     for i, item in enumerate(stored):
-        reference = decoded[i]
+        reference = transform.decode({"video": records[i].video}, records[i].source)
         assert bool(reference["face_found"]) == bool(item["face_found"])
         torch.testing.assert_close(item["face_boxes"], reference["face_boxes"])
         torch.testing.assert_close(item["pixel_values"], reference["pixel_values"], atol=1e-5, rtol=1e-5)

@@ -1,9 +1,11 @@
-"""Training data: synthetic sets, manifests, `datasets` tables, lazy decoding with its failure policy, batching."""
+"""Training data: synthetic sets, manifests and `datasets` tables loaded through `datasets`, decoding in a
+`set_transform` with its failure policy, batching, the classes a run predicts."""
 
 import csv
 import json
 from pathlib import Path
 
+import datasets
 import pytest
 import torch
 from conftest import TRAIN_OVERRIDES, load_example, tiny_config
@@ -11,21 +13,17 @@ from conftest import TRAIN_OVERRIDES, load_example, tiny_config
 from social_mae_hf import SocialMAEProcessor
 from social_mae_hf.synthetic import CLASSIFICATION_LABELS, write_synthetic_dataset
 from social_mae_hf.training import (
-    ClipDataset,
     ClipDecodeError,
-    ClipRecord,
-    DecodeFailure,
+    ClipTransform,
     ManifestColumns,
     ManifestError,
     SocialMAECollator,
     TargetEncoder,
     choose_label_names,
-    load_clip_splits,
-    read_manifest,
-    read_manifest_splits,
-    records_from_dataset,
+    class_names_of,
+    decoded_dataset,
+    load_clip_datasets,
 )
-from social_mae_hf.training.data.records import DatasetMedia, load_dataset_splits
 
 
 def write_csv(path: Path, rows: list[dict], fieldnames=None) -> Path:
@@ -37,8 +35,21 @@ def write_csv(path: Path, rows: list[dict], fieldnames=None) -> Path:
     return path
 
 
-def records(path, task="classification", **columns):
-    return [record for _, record in read_manifest(path, ManifestColumns(**columns), task)]
+def load(path, task="classification", **columns):
+    """A manifest's one split, loaded as a run loads it (the media files unchecked)."""
+    splits, _ = load_clip_datasets(
+        task, {"train": True}, ManifestColumns(**columns), files={"train": str(path)}, check_media=False
+    )
+    return splits["train"]
+
+
+def targets(dataset, task="classification", names=(), **columns):
+    """Each row's encoded target (or its class names, without `names`), as a run checks them."""
+    encoder = TargetEncoder(task, tuple(names), ManifestColumns(**columns))
+    rows = dataset.to_list()
+    if not names:
+        return [encoder.classes(row, f"row {i}") for i, row in enumerate(rows)]
+    return [encoder.encode(row, f"row {i}") for i, row in enumerate(rows)]
 
 
 # ---- synthetic sets --------------------------------------------------------------------------------------------
@@ -86,93 +97,102 @@ def test_synthetic_regression_and_pretraining_sets(tmp_path):
 
 
 def test_csv_paths_are_resolved_against_the_manifest_folder(tmp_path, monkeypatch):
-    manifest = write_csv(tmp_path / "data" / "train.csv", [{"video": "clips/a.mp4", "label": "happy"}])
+    write_csv(tmp_path / "data" / "train.csv", [{"video": "clips/a.mp4", "label": "happy"}])
     monkeypatch.chdir(tmp_path)
-    (record,) = records(Path("data/train.csv"))
-    assert record.video == str((tmp_path / "data" / "clips" / "a.mp4").resolve())
-    assert record.target == "happy" and record.audio is None
-    assert record.source == "train.csv row 1 (line 2)"
+    (row,) = load(Path("data/train.csv")).to_list()
+    assert row["video"] == str((tmp_path / "data" / "clips" / "a.mp4").resolve())
+    assert row["label"] == "happy" and row["_row"] == 0
     absolute = write_csv(tmp_path / "abs.csv", [{"video": "/x/b.mp4", "label": "sad"}])
-    assert records(absolute)[0].video == "/x/b.mp4"
-    assert manifest.is_file()
+    assert load(absolute)[0]["video"] == "/x/b.mp4"
+
+
+def test_cells_are_read_as_written(tmp_path):
+    """CSV cells stay text: a class named `01` or `NA` is not turned into a number or a missing value."""
+    path = write_csv(tmp_path / "m.csv", [{"video": "a.mp4", "label": "01"}, {"video": "b.mp4", "label": "NA"}])
+    assert targets(load(path)) == [("01",), ("NA",)]
 
 
 def test_separate_audio_column_and_tsv(tmp_path):
     path = tmp_path / "m.tsv"
     path.write_text("clip\tsound\tlabel\nv.mp4\ta.wav\tx\n")
-    (record,) = records(path, video="clip", audio="sound")
-    assert record.video.endswith("/v.mp4") and record.audio == str(tmp_path / "a.wav")
+    (row,) = load(path, video="clip", audio="sound").to_list()
+    assert row["clip"].endswith("/v.mp4") and row["sound"] == str(tmp_path / "a.wav")
 
 
 def test_multi_label_from_jsonl_lists_separated_strings_and_cav_mae_json(tmp_path):
     path = tmp_path / "m.jsonl"
-    path.write_text('{"video": "a.mp4", "label": ["laugh", "speech"]}\n\n{"video": "b.mp4", "label": "speech"}\n')
-    got = records(path, "multi_label_classification")
-    assert [r.target for r in got] == [("laugh", "speech"), ("speech",)]
-    assert got[1].source == "m.jsonl line 3"
+    path.write_text('{"video": "a.mp4", "label": ["laugh", "speech"]}\n\n{"video": "b.mp4", "label": ["speech"]}\n')
+    got = load(path, "multi_label_classification")
+    assert targets(got, "multi_label_classification") == [("laugh", "speech"), ("speech",)]
+    assert targets(got, "multi_label_classification", names=("laugh", "speech")) == [[1.0, 1.0], [0.0, 1.0]]
     cav = tmp_path / "cav.json"
     cav.write_text(json.dumps({"data": [{"wav": "x.wav", "labels": "/m/a,/m/b"}]}))
-    (record,) = records(cav, "multi_label_classification", video=None, audio="wav", label="labels")
-    assert record.target == ("/m/a", "/m/b") and record.video is None
-    encoder = TargetEncoder.fit("multi_label_classification", got)
-    assert encoder.names == ("laugh", "speech")
-    assert encoder.encode(got[1]) == [0.0, 1.0]
+    loaded = load(cav, "multi_label_classification", video=None, audio="wav", label="labels")
+    assert targets(loaded, "multi_label_classification", video=None, audio="wav", label="labels") == [("/m/a", "/m/b")]
+    assert loaded[0]["wav"] == str(tmp_path / "x.wav")
 
 
 def test_regression_columns(tmp_path):
     path = write_csv(tmp_path / "r.csv", [{"video": "a.mp4", "o": "0.25", "c": "1"}])
-    (record,) = records(path, "regression", label=None, targets=("o", "c"))
-    assert record.target == (0.25, 1.0)
-    assert TargetEncoder("regression", ("o", "c")).encode(record) == [0.25, 1.0]
+    got = targets(load(path, "regression", label=None, targets=("o", "c")), "regression", ("o", "c"), label=None)
+    assert got == [[0.25, 1.0]]
 
 
 @pytest.mark.parametrize(
     "rows, task, columns, message",
     [
         ([{"video": "a.mp4", "emotion": "x"}], "classification", {}, r"missing column\(s\) \['label'\]"),
-        ([{"video": "a.mp4", "label": ""}], "classification", {}, r"row 1 \(line 2\): column 'label' is empty"),
-        ([{"video": "", "label": "x"}], "classification", {}, r"row 1 \(line 2\): column 'video' must be a media"),
+        ([{"video": "a.mp4", "label": ""}], "classification", {}, r"row 1: column 'label' is empty"),
+        ([{"video": "", "label": "x"}], "classification", {}, r"row 1: column 'video' must be a media"),
         (
             [{"video": "a.mp4", "o": "0.5"}, {"video": "b.mp4", "o": "high"}],
             "regression",
             {"label": None, "targets": ("o",)},
-            r"r\.csv row 2 \(line 3\), column 'o': 'high' is not a number",
+            r"split 'train' row 2, column 'o': 'high' is not a number",
         ),
-        (
-            [{"video": "a.mp4", "o": "nan"}],
-            "regression",
-            {"label": None, "targets": ("o",)},
-            "not a finite number",
-        ),
+        ([{"video": "a.mp4", "o": "nan"}], "regression", {"label": None, "targets": ("o",)}, "not a finite number"),
     ],
 )
 def test_bad_manifests_name_the_row_and_column(tmp_path, rows, task, columns, message):
+    """What a run checks before training: columns, media cells and every target."""
     path = write_csv(tmp_path / "r.csv", rows)
+    (tmp_path / "a.mp4").write_bytes(b"")
+    (tmp_path / "b.mp4").write_bytes(b"")
+    manifest_columns = ManifestColumns(**columns)
+    names = manifest_columns.targets or ("x",)
     with pytest.raises(ManifestError, match=message):
-        records(path, task, **columns)
+        splits, _ = load_clip_datasets(task, {"train": True}, manifest_columns, files={"train": str(path)})
+        TargetEncoder(task, names, manifest_columns).check(splits["train"], "train")
 
 
 def test_bad_manifest_files(tmp_path):
     extra = tmp_path / "extra.csv"
-    extra.write_text("video,label\na.mp4,x,surplus\n")
+    extra.write_text("video,label\na.mp4,x\nb.mp4,x,surplus\n")
+    with pytest.raises(ManifestError, match=r"extra\.csv row 2 \(line 3\): more cells than the 2 header columns"):
+        load(extra)
+    extra.write_text("video,label\na.mp4,x,surplus\n")  # pandas would take the first column as an index
     with pytest.raises(ManifestError, match=r"extra\.csv row 1 \(line 2\): more cells than the 2 header columns"):
-        records(extra)
+        load(extra)
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"video": "a.mp4", "label": "x"}\n{"video": \n')
-    with pytest.raises(ManifestError, match=r"broken\.jsonl line 2: not valid JSON"):
-        records(broken)
+    with pytest.raises(ManifestError, match=r"broken\.jsonl: cannot read the manifest"):
+        load(broken)
     with pytest.raises(ManifestError, match=r"unsupported manifest type '\.txt'"):
-        records(tmp_path / "m.txt")
+        load(tmp_path / "m.txt")
     with pytest.raises(ManifestError, match="does not exist"):
-        records(tmp_path / "absent.csv")
+        load(tmp_path / "absent.csv")
     empty = tmp_path / "empty.csv"
     empty.write_text("video,label\n")
     with pytest.raises(ManifestError, match="has no rows"):
-        records(empty)
+        load(empty)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("video,label,video\na.mp4,x,b.mp4\n")
+    with pytest.raises(ManifestError, match="a column name appears twice"):
+        load(twice)
     listed = tmp_path / "listed.jsonl"
     listed.write_text('{"video": "a.mp4", "label": ["x", "y"]}\n')
     with pytest.raises(ManifestError, match="single-label task needs one class name"):
-        records(listed)
+        targets(load(listed))
 
 
 def test_split_column_and_unknown_split_values(tmp_path):
@@ -183,25 +203,25 @@ def test_split_column_and_unknown_split_values(tmp_path):
     ]
     path = write_csv(tmp_path / "all.csv", rows)
     columns = ManifestColumns(split="fold")
-    splits = read_manifest_splits(
-        None, columns, "classification", manifest=path, split_names={"train": "tr", "validation": "dev"}
-    )
-    assert {k: [r.video.rsplit("/", 1)[1] for r in v] for k, v in splits.items()} == {
+    wanted = {"train": True, "validation": True}
+    splits, _ = load_clip_datasets(
+        "classification", wanted, columns, manifest=str(path), split_names={"train": "tr", "validation": "dev"},
+        check_media=False,
+    )  # fmt: skip
+    assert {k: [v.rsplit("/", 1)[1] for v in d["video"]] for k, d in splits.items()} == {
         "train": ["a.mp4", "c.mp4"],
         "validation": ["b.mp4"],
     }
-    with pytest.raises(ManifestError, match=r"all\.csv row 2 \(line 3\): split 'dev' is none of"):
-        read_manifest_splits(None, columns, "classification", manifest=path, split_names={"train": "tr"})
+    with pytest.raises(ManifestError, match=r"all\.csv row 2: split 'dev' is none of"):
+        load_clip_datasets("classification", {"train": True}, columns, manifest=str(path), split_names={"train": "tr"})
 
 
 def test_target_encoder_orders_and_checks_classes():
-    train = [ClipRecord("a", None, name, f"row {i}") for i, name in enumerate(["sad", "happy", "sad"])]
-    encoder = TargetEncoder.fit("classification", train)
-    assert encoder.names == ("happy", "sad") and encoder.id2label == {0: "happy", 1: "sad"}
-    assert [encoder.encode(r) for r in train] == [1, 0, 1]
-    assert TargetEncoder.fit("classification", train, ["sad", "happy"]).encode(train[0]) == 0
+    encoder = TargetEncoder("classification", ("happy", "sad"))
+    assert encoder.id2label == {0: "happy", 1: "sad"} and encoder.label2id == {"happy": 0, "sad": 1}
+    assert [encoder.encode({"label": name}, "row") for name in ("sad", "happy")] == [1, 0]
     with pytest.raises(ManifestError, match=r"row 7: class\(es\) \['angry'\] not among the 2 known classes"):
-        encoder.check([ClipRecord("a", None, "angry", "row 7")])
+        encoder.encode({"label": "angry"}, "row 7")
     with pytest.raises(ValueError, match="unique"):
         TargetEncoder("classification", ("a", "a"))
 
@@ -209,20 +229,27 @@ def test_target_encoder_orders_and_checks_classes():
 # ---- datasets --------------------------------------------------------------------------------------------------
 
 
-def test_records_from_a_saved_dataset_with_class_labels(tmp_path):
-    import datasets
-
+def test_a_saved_dataset_with_class_labels(tmp_path):
     table = datasets.Dataset.from_dict(
         {"video": ["clips/a.mp4", "/abs/b.mp4"], "label": [1, 0]},
         features=datasets.Features({"video": datasets.Value("string"), "label": datasets.ClassLabel(names=["n", "y"])}),
     )
     datasets.DatasetDict({"train": table}).save_to_disk(str(tmp_path / "saved"))
-    loaded = load_dataset_splits(str(tmp_path / "saved"))
-    got = records_from_dataset(loaded["train"], ManifestColumns(), "classification", split="train", base_dir=tmp_path)
-    assert [r.target for r in got] == ["y", "n"]
-    assert got[0].video == str(tmp_path / "clips" / "a.mp4") and got[1].video == "/abs/b.mp4"
+    splits, _ = load_clip_datasets(
+        "classification", {"train": True}, ManifestColumns(), dataset_name=str(tmp_path / "saved"), check_media=False
+    )
+    assert targets(splits["train"]) == [("y",), ("n",)]
+    assert splits["train"][0]["video"] == str(tmp_path / "saved" / "clips" / "a.mp4")
+    assert splits["train"][1]["video"] == "/abs/b.mp4"
     with pytest.raises(ManifestError, match=r"missing column\(s\) \['emotion'\]"):
-        records_from_dataset(table, ManifestColumns(label="emotion"), "classification", split="train")
+        load_clip_datasets(
+            "classification", {"train": True}, ManifestColumns(label="emotion"), dataset_name=str(tmp_path / "saved")
+        )
+    streamed, _ = load_clip_datasets(
+        "classification", {"train": True}, ManifestColumns(), dataset_name=str(tmp_path / "saved"), streaming=True
+    )
+    encoder = TargetEncoder("classification", (), ManifestColumns())
+    assert class_names_of(streamed["train"], encoder, "train") == {"n", "y"}  # what the ClassLabel declares
 
 
 def test_a_video_folder_dataset_is_decoded_lazily(media, tmp_path):
@@ -232,14 +259,14 @@ def test_a_video_folder_dataset_is_decoded_lazily(media, tmp_path):
     folder.mkdir(parents=True)
     shutil.copy(media("one_second.mp4"), folder / "a.mp4")
     write_csv(folder / "metadata.csv", [{"file_name": "a.mp4", "label": "happy"}])
-    loaded = load_dataset_splits(str(tmp_path / "folder"))
-    assert type(loaded["train"].features["video"]).__name__ == "Video"
-    (record,) = records_from_dataset(loaded["train"], ManifestColumns(), "classification", split="train")
-    assert isinstance(record.video, DatasetMedia) and record.video.load().endswith("a.mp4")
+    splits, _ = load_clip_datasets(
+        "classification", {"train": True}, ManifestColumns(), dataset_name=str(tmp_path / "folder")
+    )
+    assert type(splits["train"].features["video"]).__name__ == "Video"
+    assert splits["train"].features["video"].decode is False  # the processor decodes it, in the workers
     config = tiny_config(num_frames=4)
-    item = ClipDataset(
-        [record], SocialMAEProcessor.for_model_config(config), TargetEncoder("classification", ("happy",))
-    )[0]
+    encoder = TargetEncoder("classification", ("happy",), ManifestColumns())
+    item = decoded_dataset(splits["train"], SocialMAEProcessor.for_model_config(config), encoder, split="train")[0]
     assert item["pixel_values"].shape == (4, 3, 32, 32) and item["labels"] == 0
 
 
@@ -247,8 +274,6 @@ def test_a_video_folder_dataset_is_decoded_lazily(media, tmp_path):
 def test_a_hub_dataset_is_read_with_the_runs_token_and_cache_dir(tmp_path, monkeypatch, streaming):
     """`--token` ("for private models/datasets") and `--cache_dir` reach `datasets.load_dataset`, as in
     transformers' examples: a private Hub dataset cannot be read without the token."""
-    import datasets
-
     (tmp_path / "a.mp4").write_bytes(b"")
     table = datasets.Dataset.from_dict({"video": [str(tmp_path / "a.mp4")], "label": ["happy"]})
     calls = []
@@ -260,7 +285,7 @@ def test_a_hub_dataset_is_read_with_the_runs_token_and_cache_dir(tmp_path, monke
         return datasets.DatasetDict({"train": table})
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-    splits = load_clip_splits(
+    splits, _ = load_clip_datasets(
         "classification",
         {"train": True},
         ManifestColumns(),
@@ -269,7 +294,7 @@ def test_a_hub_dataset_is_read_with_the_runs_token_and_cache_dir(tmp_path, monke
         cache_dir=str(tmp_path / "cache"),
         token="hf_secret",
     )
-    assert (splits.streams if streaming else splits.records)["train"]
+    assert next(iter(splits["train"]))["label"] == "happy"
     ((name, _, kwargs),) = calls
     assert name == "someone/private-clips"
     assert kwargs["token"] == "hf_secret" and kwargs["cache_dir"] == str(tmp_path / "cache")
@@ -283,48 +308,59 @@ def clips(media, tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_text("not a video at all\n")
     return {
-        "good": ClipRecord(str(media("one_second.mp4")), None, "x", "m.csv row 1"),
-        "broken": ClipRecord(str(broken), None, "x", "m.csv row 2"),
-        "silent": ClipRecord(str(media("noaudio.mp4")), None, "x", "m.csv row 3"),
+        "good": str(media("one_second.mp4")),
+        "broken": str(broken),
+        "silent": str(media("noaudio.mp4")),
+        "c25": str(media("c25.mp4")),
     }
 
 
-def dataset(items, **kwargs):
+def dataset(videos, **kwargs):
+    """The clips as a `datasets.Dataset` decoded by a `set_transform`, as a run decodes them."""
+    table = datasets.Dataset.from_dict(
+        {"video": videos, "label": ["x"] * len(videos), "_row": list(range(len(videos)))}
+    )
     extractor = SocialMAEProcessor.for_model_config(tiny_config(num_frames=4))
-    return ClipDataset(items, extractor, TargetEncoder("classification", ("x",)), **kwargs)
+    encoder = TargetEncoder("classification", ("x",), ManifestColumns())
+    return table.with_transform(ClipTransform(extractor, encoder, split="train", **kwargs))
 
 
 def test_a_clip_that_fails_to_decode_aborts_naming_its_row_and_path(clips):
-    with pytest.raises(ClipDecodeError, match=r"m\.csv row 2 \(.*broken\.mp4\).*--on_decode_error skip"):
+    with pytest.raises(ClipDecodeError, match=r"split 'train' row 2 \(.*broken\.mp4\).*--on_decode_error skip"):
         dataset([clips["good"], clips["broken"]])[1]
-    with pytest.raises(ClipDecodeError, match=r"m\.csv row 3 \(.*noaudio\.mp4\).*no audio track"):
+    with pytest.raises(ClipDecodeError, match=r"split 'train' row 1 \(.*noaudio\.mp4\).*no audio track"):
         dataset([clips["silent"]])[0]
 
 
 def test_skipped_clips_are_dropped_from_the_batch_and_reported(clips):
     data = dataset([clips["good"], clips["broken"], clips["silent"]], on_decode_error="skip")
     items = [data[i] for i in range(3)]
-    assert isinstance(items[1], DecodeFailure) and "broken.mp4" in items[1].source
-    assert "MediaDecodeError" in items[1].reason
+    assert items[1]["decode_error"].startswith("MediaDecodeError") and items[1]["clip_source"] == "split 'train' row 2"
+    assert items[0]["decode_error"] is None
     batch = SocialMAECollator()(items)
     assert batch["input_values"].shape[0] == 1 and batch["labels"].tolist() == [0]
-    assert len(batch["skipped_clips"]) == 2 and "noaudio.mp4" in batch["skipped_clips"][1]
-    with pytest.raises(ClipDecodeError, match=r"every clip of a batch of 2 failed.*broken\.mp4"):
+    assert len(batch["skipped_clips"]) == 2 and "row 3" in batch["skipped_clips"][1]
+    with pytest.raises(ClipDecodeError, match=r"every clip of a batch of 2 failed.*row 2"):
         SocialMAECollator()(items[1:])
+    # A batch read through `datasets` (several rows at once) keeps its rows' keys alike.
+    assert len(data[0:3]["decode_error"]) == 3
 
 
 def test_modalities_decide_what_is_decoded(clips):
     video_only = dataset([clips["silent"]], modality="video")[0]
-    assert set(video_only) == {"pixel_values", "labels"}
+    assert {k for k, v in video_only.items() if isinstance(v, torch.Tensor)} == {"pixel_values"}
     audio_only = dataset([clips["good"]], modality="audio")[0]
-    assert set(audio_only) == {"input_values", "labels"} and audio_only["input_values"].shape == (64, 128)
+    assert {k for k, v in audio_only.items() if isinstance(v, torch.Tensor)} == {"input_values"}
+    assert audio_only["input_values"].shape == (64, 128) and audio_only["labels"] == 0
     with pytest.raises(ValueError, match="modality must be one of"):
         dataset([clips["good"]], modality="both")
 
 
-def test_training_items_pick_random_frames_and_eval_items_do_not(media):
-    record = ClipRecord(str(media("c25.mp4")), None, "x", "row")
-    train, evaluation = dataset([record], training=True, modality="video"), dataset([record], modality="video")
+def test_training_items_pick_random_frames_and_eval_items_do_not(clips):
+    train, evaluation = (
+        dataset([clips["c25"]], training=True, modality="video"),
+        dataset([clips["c25"]], modality="video"),
+    )
     torch.manual_seed(0)
     picks = {float(train[0]["pixel_values"].sum()) for _ in range(4)}
     assert len(picks) > 1
@@ -349,12 +385,14 @@ def test_missing_files_abort_or_are_skipped_and_counted(media, tmp_path):
     ]
     path = write_csv(tmp_path / "train.csv", rows)
     files = {"train": str(path)}
-    with pytest.raises(ManifestError, match=r"1 media file\(s\) of split 'train' do not exist: train\.csv row 2"):
-        load_clip_splits("classification", {"train": True}, ManifestColumns(), files=files)
-    splits = load_clip_splits("classification", {"train": True}, ManifestColumns(), files=files, on_decode_error="skip")
-    assert len(splits.records["train"]) == 1 and splits.missing_files == {"train": 1}
+    with pytest.raises(ManifestError, match=r"1 media file\(s\) of split 'train' do not exist: split 'train' row 2"):
+        load_clip_datasets("classification", {"train": True}, ManifestColumns(), files=files)
+    splits, missing = load_clip_datasets(
+        "classification", {"train": True}, ManifestColumns(), files=files, on_decode_error="skip"
+    )
+    assert len(splits["train"]) == 1 and missing == {"train": 1}
     with pytest.raises(ValueError, match="--do_eval needs validation clips"):
-        load_clip_splits(
+        load_clip_datasets(
             "classification",
             {"train": True, "validation": True},
             ManifestColumns(),
@@ -367,24 +405,26 @@ def test_clip_sources_exclude_each_other(tmp_path):
     path = write_csv(tmp_path / "train.csv", [{"video": "a.mp4", "label": "x", "fold": "train"}])
     wanted, columns = {"train": True}, ManifestColumns()
     with pytest.raises(ValueError, match="give --dataset_name or manifest files, not both"):
-        load_clip_splits("classification", wanted, columns, files={"train": str(path)}, dataset_name=str(tmp_path))
+        load_clip_datasets("classification", wanted, columns, files={"train": str(path)}, dataset_name=str(tmp_path))
     with pytest.raises(ValueError, match=r"give --manifest \(with --split_column\) or per-split files, not both"):
-        load_clip_splits("classification", wanted, columns, files={"train": str(path)}, manifest=str(path))
+        load_clip_datasets("classification", wanted, columns, files={"train": str(path)}, manifest=str(path))
     with pytest.raises(ValueError, match="--manifest needs --split_column"):
-        load_clip_splits("classification", wanted, columns, manifest=str(path))
+        load_clip_datasets("classification", wanted, columns, manifest=str(path))
     with pytest.raises(ValueError, match="no data: give --train_file"):
-        load_clip_splits("classification", wanted, columns, files={"validation": str(path)})
+        load_clip_datasets("classification", wanted, columns, files={"validation": str(path)})
+    with pytest.raises(ValueError, match="have both a manifest file and shards"):
+        load_clip_datasets("classification", wanted, columns, files={"train": str(path)}, shards={"train": "x"})
 
 
 # ---- which classes ---------------------------------------------------------------------------------------------
 
 
-def labelled(split: str, *labels) -> list[ClipRecord]:
-    return [ClipRecord("a.mp4", None, label, f"{split}.csv row {i + 1}") for i, label in enumerate(labels)]
+def labelled(*labels) -> set[str]:
+    return {name for label in labels for name in ((label,) if isinstance(label, str) else label)}
 
 
 def test_classes_come_from_the_training_split_in_sorted_order():
-    records = {"train": labelled("train", "sad", "happy", "sad"), "validation": labelled("validation", "happy")}
+    records = {"train": labelled("sad", "happy", "sad"), "validation": labelled("happy")}
     assert choose_label_names("classification", records) == ["happy", "sad"]
     assert choose_label_names("classification", records, class_names=[" sad", "happy ", ""]) == ["sad", "happy"]
     # A fine-tuned checkpoint's classes keep their order when they cover the data.
@@ -393,18 +433,18 @@ def test_classes_come_from_the_training_split_in_sorted_order():
         "angry",
         "happy",
     ]
-    assert choose_label_names("regression", {"train": []}) is None
+    assert choose_label_names("regression", {"train": set()}) is None
 
 
 def test_a_class_without_training_clips_is_an_error_unless_listed():
     records = {
-        "train": labelled("train", "happy", "sad"),
-        "validation": labelled("validation", "happy", "surprise"),
-        "test": labelled("test", "fear", "surprise"),
+        "train": labelled("happy", "sad"),
+        "validation": labelled("happy", "surprise"),
+        "test": labelled("fear", "surprise"),
     }
     with pytest.raises(ManifestError, match=r"no training clip: 'fear' \(test\), 'surprise' \(validation, test\)\."):
         choose_label_names("classification", records)
-    multi = {"train": labelled("train", ("happy",), ("sad", "happy")), "validation": labelled("validation", ("calm",))}
+    multi = {"train": labelled(("happy",), ("sad", "happy")), "validation": labelled(("calm",))}
     with pytest.raises(ManifestError, match=r"no training clip: 'calm' \(validation\)"):
         choose_label_names("multi_label_classification", multi)
     # Listed explicitly, they are kept (the run warns that training never teaches them).
@@ -415,19 +455,17 @@ def test_a_class_without_training_clips_is_an_error_unless_listed():
 
 
 def test_class_names_differing_only_by_case_are_an_error_unless_listed():
-    records = {"train": labelled("train", "Happy", "sad", "happy"), "validation": labelled("validation", "happy")}
+    records = {"train": labelled("Happy", "sad", "happy"), "validation": labelled("happy")}
     with pytest.raises(
         ManifestError, match=r"differ only by case: 'Happy' \(train\) vs 'happy' \(train, validation\)\. Spell each"
     ):
         choose_label_names("classification", records)
-    across = {"train": labelled("train", "happy", "sad"), "test": labelled("test", "Happy")}
+    across = {"train": labelled("happy", "sad"), "test": labelled("Happy")}
     with pytest.raises(ManifestError, match=r"'Happy' \(test\) vs 'happy' \(train\)"):
         choose_label_names("classification", across)
     # A checkpoint's "happy" is not silently replaced by a new head for "Happy".
     with pytest.raises(ManifestError, match=r"'Happy' \(train\) vs 'happy' \(the checkpoint's labels\)"):
-        choose_label_names(
-            "classification", {"train": labelled("train", "Happy", "sad")}, checkpoint_names=["happy", "sad"]
-        )
+        choose_label_names("classification", {"train": labelled("Happy", "sad")}, checkpoint_names=["happy", "sad"])
     assert choose_label_names("classification", records, class_names=["Happy", "happy", "sad"]) == [
         "Happy",
         "happy",
@@ -437,9 +475,9 @@ def test_class_names_differing_only_by_case_are_an_error_unless_listed():
     encoder = TargetEncoder("classification", ("happy", "sad"))
     with pytest.raises(
         ManifestError,
-        match=r"test\.csv row 1: class\(es\) \['Happy'\] not among .* \(they differ only by case: 'Happy' vs 'happy'\)",
+        match=r"test row 1: class\(es\) \['Happy'\] not among .* \(they differ only by case: 'Happy' vs 'happy'\)",
     ):
-        encoder.check(across["test"])
+        encoder.encode({"label": "Happy"}, "test row 1")
 
 
 def test_the_finetuning_script_stops_on_an_untaught_class_before_building_a_model(media, tmp_path):
@@ -474,8 +512,9 @@ def test_dataloader_workers_forked_after_the_main_process_decoded_do_not_crash(s
     """PyAV >= 17 gave each converted frame its own pool of swscale threads; a DataLoader worker forked after the
     main process had decoded crashed (or hung) freeing an inherited one. Frames are now converted on one thread."""
     manifest = synthetic_set("classification")["train"]
-    dataset = ClipDataset(records(manifest)[:16], SocialMAEProcessor.for_model_config(tiny_config(num_frames=4)),
-                          TargetEncoder("classification", CLASSIFICATION_LABELS), training=True)  # fmt: skip
+    encoder = TargetEncoder("classification", tuple(CLASSIFICATION_LABELS), ManifestColumns())
+    processor = SocialMAEProcessor.for_model_config(tiny_config(num_frames=4))
+    dataset = decoded_dataset(load(manifest).select(range(16)), processor, encoder, split="train", training=True)
     decoded_here = [dataset[i] for i in range(len(dataset))]
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=4, num_workers=2, persistent_workers=True, collate_fn=SocialMAECollator(), timeout=60

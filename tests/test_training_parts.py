@@ -19,9 +19,8 @@ from social_mae_hf import (
     SocialMAEProcessor,
 )
 from social_mae_hf.cli import main as cli_main
+from social_mae_hf.hub import HubUnavailableError, check_hub_available
 from social_mae_hf.training import (
-    FinishedRun,
-    HubUnavailableError,
     ManifestError,
     MetricsComputer,
     Mixup,
@@ -29,24 +28,21 @@ from social_mae_hf.training import (
     SocialMAETrainer,
     SpecAugment,
     TrainAugmentation,
-    balanced_class_weights,
-    check_hub_available,
-    checkpoint_problems,
-    classification_metrics,
-    finished_run,
     freeze_backbone,
-    freeze_unused_parameters,
     inflate_state_dict,
     initialise_from_single_frame,
-    last_complete_checkpoint,
     load_model_and_processor,
+)
+from social_mae_hf.training.checkpoints import FinishedRun, checkpoint_problems, finished_run, last_complete_checkpoint
+from social_mae_hf.training.losses import balanced_class_weights, weighted_classification_loss
+from social_mae_hf.training.metrics import (
+    classification_metrics,
     multi_label_metrics,
-    parameter_groups,
     pretraining_metrics,
     regression_metrics,
-    unused_parameter_names,
-    weighted_classification_loss,
 )
+from social_mae_hf.training.optimization import parameter_groups
+from social_mae_hf.training.unused_parameters import freeze_unused_parameters, unused_parameter_names
 from social_mae_hf.training.losses import parse_class_weights
 from social_mae_hf.training.model_init import parse_config_overrides
 
@@ -579,7 +575,7 @@ def test_clips_without_a_face_are_counted_and_named_at_the_end_of_the_pass(monke
     import torch
     from transformers import Trainer
 
-    from social_mae_hf.training.data.collator import FACELESS_CLIPS_KEY
+    from social_mae_hf.training.collator import FACELESS_CLIPS_KEY
 
     items = [
         {"pixel_values": torch.zeros(2), "labels": 0, "face_found": k % 3 != 0, "clip_source": f"train.csv row {k}"}

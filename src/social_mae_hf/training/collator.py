@@ -51,7 +51,8 @@ class SocialMAECollator:
             batch[SKIPPED_CLIPS_KEY] = [f"{item.get(SOURCE_KEY)}: {item[FAILURE_KEY]}" for item in failures]
         if "face_found" in keys:
             batch[FACES_FOUND_KEY] = [bool(item["face_found"]) for item in kept]
-            batch[FACELESS_CLIPS_KEY] = [item.get(SOURCE_KEY) for item in kept if not item["face_found"]]
+            if SOURCE_KEY in keys:
+                batch[FACELESS_CLIPS_KEY] = [item[SOURCE_KEY] for item in kept if not item["face_found"]]
         return batch
 
     @staticmethod

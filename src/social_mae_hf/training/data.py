@@ -258,14 +258,29 @@ def _load_manifest(path: str, cache_dir: str | None):
     if suffix in (".csv", ".tsv"):
         delimiter = "\t" if suffix == ".tsv" else ","
         with file.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle, delimiter=delimiter), [])
+            reader = csv.reader(handle, delimiter=delimiter)
+            header = next(reader, [])
+            # pandas would take a first column without a header as the index (shifting every cell), or drop
+            # surplus cells: a row with more cells than the header is an error here.
+            for number, cells in enumerate(reader, start=1):
+                if len(cells) > len(header):
+                    raise ManifestError(
+                        f"{file.name} row {number} (line {reader.line_num}): "
+                        f"more cells than the {len(header)} header columns"
+                    )
         if not header:
             raise ManifestError(f"{path}: empty manifest (no header row)")
         if len(set(header)) != len(header):
             raise ManifestError(f"{path}: a column name appears twice in the header {header}")
         # Every cell as text: class names like `01` stay as written (targets are parsed and checked later).
         features = datasets.Features({name: datasets.Value("string") for name in header})
-        options = {"delimiter": delimiter, "features": features, "encoding": "utf-8-sig", "keep_default_na": False}
+        options = {
+            "delimiter": delimiter,
+            "features": features,
+            "encoding": "utf-8-sig",
+            "keep_default_na": False,
+            "index_col": False,
+        }
     elif suffix == ".json" and file.read_text(encoding="utf-8").lstrip().startswith("{"):
         options = {"field": "data"}  # CAV-MAE's {"data": [...]} datafiles
     try:
@@ -274,6 +289,8 @@ def _load_manifest(path: str, cache_dir: str | None):
                 MANIFEST_BUILDERS[suffix], data_files=str(file), split="train", cache_dir=cache_dir, **options
             )
     except Exception as error:  # pandas / pyarrow parse errors have no common base
+        if "corresponds to no data" in str(error):
+            raise ManifestError(f"{path}: the manifest has no rows") from None
         raise ManifestError(f"{path}: cannot read the manifest ({type(error).__name__}: {error})") from error
     if len(dataset) == 0:
         raise ManifestError(f"{path}: the manifest has no rows")
@@ -336,10 +353,15 @@ def _prepared(dataset, columns: ManifestColumns, base: Path | None):
     if not path_columns and class_label is None:
         return dataset, None
     names = set(class_label.names) if class_label is not None else None
+    new_features = None
+    if class_label is not None:  # the label column holds names from now on
+        new_features = datasets.Features(features.copy())
+        text = datasets.Value("string")
+        new_features[columns.label] = text if label is class_label else datasets.List(text)
     if isinstance(dataset, datasets.IterableDataset):
-        return dataset.map(prepare, batched=True), names
+        return dataset.map(prepare, batched=True, features=new_features), names
     with _quiet_datasets():
-        return dataset.map(prepare, batched=True, keep_in_memory=True), names
+        return dataset.map(prepare, batched=True, keep_in_memory=True, features=new_features), names
 
 
 def _absolute(value, base: Path | None):
