@@ -101,7 +101,7 @@ def test_csv_paths_are_resolved_against_the_manifest_folder(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     (row,) = load(Path("data/train.csv")).to_list()
     assert row["video"] == str((tmp_path / "data" / "clips" / "a.mp4").resolve())
-    assert row["label"] == "happy" and row["_row"] == 0
+    assert row["label"] == "happy" and row["_source"] == "train.csv row 1"
     absolute = write_csv(tmp_path / "abs.csv", [{"video": "/x/b.mp4", "label": "sad"}])
     assert load(absolute)[0]["video"] == "/x/b.mp4"
 
@@ -148,7 +148,7 @@ def test_regression_columns(tmp_path):
             [{"video": "a.mp4", "o": "0.5"}, {"video": "b.mp4", "o": "high"}],
             "regression",
             {"label": None, "targets": ("o",)},
-            r"split 'train' row 2, column 'o': 'high' is not a number",
+            r"r\.csv row 2, column 'o': 'high' is not a number",
         ),
         ([{"video": "a.mp4", "o": "nan"}], "regression", {"label": None, "targets": ("o",)}, "not a finite number"),
     ],
@@ -318,7 +318,7 @@ def clips(media, tmp_path):
 def dataset(videos, **kwargs):
     """The clips as a `datasets.Dataset` decoded by a `set_transform`, as a run decodes them."""
     table = datasets.Dataset.from_dict(
-        {"video": videos, "label": ["x"] * len(videos), "_row": list(range(len(videos)))}
+        {"video": videos, "label": ["x"] * len(videos), "_source": [f"m.csv row {i + 1}" for i in range(len(videos))]}
     )
     extractor = SocialMAEProcessor.for_model_config(tiny_config(num_frames=4))
     encoder = TargetEncoder("classification", ("x",), ManifestColumns())
@@ -326,16 +326,16 @@ def dataset(videos, **kwargs):
 
 
 def test_a_clip_that_fails_to_decode_aborts_naming_its_row_and_path(clips):
-    with pytest.raises(ClipDecodeError, match=r"split 'train' row 2 \(.*broken\.mp4\).*--on_decode_error skip"):
+    with pytest.raises(ClipDecodeError, match=r"m\.csv row 2 \(.*broken\.mp4\).*--on_decode_error skip"):
         dataset([clips["good"], clips["broken"]])[1]
-    with pytest.raises(ClipDecodeError, match=r"split 'train' row 1 \(.*noaudio\.mp4\).*no audio track"):
+    with pytest.raises(ClipDecodeError, match=r"m\.csv row 1 \(.*noaudio\.mp4\).*no audio track"):
         dataset([clips["silent"]])[0]
 
 
 def test_skipped_clips_are_dropped_from_the_batch_and_reported(clips):
     data = dataset([clips["good"], clips["broken"], clips["silent"]], on_decode_error="skip")
     items = [data[i] for i in range(3)]
-    assert items[1]["decode_error"].startswith("MediaDecodeError") and items[1]["clip_source"] == "split 'train' row 2"
+    assert items[1]["decode_error"].startswith("MediaDecodeError") and items[1]["clip_source"] == "m.csv row 2"
     assert items[0]["decode_error"] is None
     batch = SocialMAECollator()(items)
     assert batch["input_values"].shape[0] == 1 and batch["labels"].tolist() == [0]
@@ -385,7 +385,7 @@ def test_missing_files_abort_or_are_skipped_and_counted(media, tmp_path):
     ]
     path = write_csv(tmp_path / "train.csv", rows)
     files = {"train": str(path)}
-    with pytest.raises(ManifestError, match=r"1 media file\(s\) of split 'train' do not exist: split 'train' row 2"):
+    with pytest.raises(ManifestError, match=r"1 media file\(s\) of split 'train' do not exist: train\.csv row 2"):
         load_clip_datasets("classification", {"train": True}, ManifestColumns(), files=files)
     splits, missing = load_clip_datasets(
         "classification", {"train": True}, ManifestColumns(), files=files, on_decode_error="skip"

@@ -34,17 +34,16 @@ from social_mae_hf.training import (
     load_model_and_processor,
 )
 from social_mae_hf.training.checkpoints import FinishedRun, checkpoint_problems, finished_run, last_complete_checkpoint
-from social_mae_hf.training.losses import balanced_class_weights, weighted_classification_loss
+from social_mae_hf.training.losses import balanced_class_weights, parse_class_weights, weighted_classification_loss
 from social_mae_hf.training.metrics import (
     classification_metrics,
     multi_label_metrics,
     pretraining_metrics,
     regression_metrics,
 )
+from social_mae_hf.training.model_init import parse_config_overrides
 from social_mae_hf.training.optimization import parameter_groups
 from social_mae_hf.training.unused_parameters import freeze_unused_parameters, unused_parameter_names
-from social_mae_hf.training.losses import parse_class_weights
-from social_mae_hf.training.model_init import parse_config_overrides
 
 # ---- SpecAugment -----------------------------------------------------------------------------------------------
 

@@ -19,16 +19,9 @@ from transformers import TrainingArguments
 
 from social_mae_hf import SocialMAEForAudioVisualClassification
 from social_mae_hf.cli import main as cli_main
-from social_mae_hf.training import (
-    ClipDecodeError,
-    HubPushError,
-    HubUnavailableError,
-    Mixup,
-    SocialMAETrainer,
-    SpecAugment,
-    TrainAugmentation,
-    checkpoint_problems,
-)
+from social_mae_hf.hub import HubPushError, HubUnavailableError
+from social_mae_hf.training import ClipDecodeError, Mixup, SocialMAETrainer, SpecAugment, TrainAugmentation
+from social_mae_hf.training.checkpoints import checkpoint_problems
 
 pytestmark = pytest.mark.slow
 
@@ -184,8 +177,10 @@ def test_regression_end_to_end(synthetic_set, tmp_path, one_torch_thread):
     assert metrics["eval_pearson_pitch"] > 0.5 and metrics["eval_pearson_redness"] > 0.5, metrics
     assert metrics["eval_one_minus_mae"] == pytest.approx(1 - metrics["eval_mae"])
     rows = list(csv.DictReader((out / "predictions.csv").open()))
-    assert len(rows) == 32 and rows[0]["source"] == "validation.jsonl line 1"
-    assert set(rows[0]) == {"source", "media", "pitch", "redness"} and rows[0]["media"].endswith("00000.mp4")
+    assert len(rows) == 32 and rows[0]["media"].endswith("00000.mp4")
+    assert list(rows[0]) == ["media", "pitch", "redness", "true_pitch", "true_redness"]
+    truth = [json.loads(line) for line in manifests["validation"].read_text().splitlines()]
+    assert [float(row["true_pitch"]) for row in rows] == [row["pitch"] for row in truth]
 
 
 def test_multi_label_and_the_fine_tuning_recipe_options(synthetic_set, tmp_path):
@@ -205,7 +200,7 @@ def test_multi_label_and_the_fine_tuning_recipe_options(synthetic_set, tmp_path)
     metrics = results(out)
     assert {"eval_f1_macro", "eval_f1_micro", "eval_mean_average_precision", "test_accuracy"} <= set(metrics)
     rows = list(csv.DictReader((out / "predictions.csv").open()))
-    assert len(rows) == 16 and list(rows[0])[:3] == ["source", "media", "prediction"]
+    assert len(rows) == 16 and list(rows[0])[:3] == ["media", "label", "prediction"]
     assert all(set(filter(None, r["prediction"].split(","))) <= {"circle", "high", "low", "square"} for r in rows)
     config = json.loads((out / "config.json").read_text())
     assert config["problem_type"] == "multi_label_classification"

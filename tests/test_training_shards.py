@@ -16,10 +16,10 @@ from conftest import TRAIN_OVERRIDES
 
 from social_mae_hf import SocialMAEProcessor
 from social_mae_hf.cli import main as cli_main
+from social_mae_hf.shards import reader as shards_module
+from social_mae_hf.shards.precomputed import FBANK_MEMBER, precomputed_inputs
+from social_mae_hf.shards.reader import iter_shard_samples, open_shards
 from social_mae_hf.training import ManifestError
-from social_mae_hf.training.data import shards as shards_module
-from social_mae_hf.training.data.precomputed import FBANK_MEMBER, precomputed_inputs
-from social_mae_hf.training.data.shards import iter_shard_samples, open_shards
 from social_mae_hf.training.model_init import fresh_config
 
 

@@ -25,33 +25,28 @@ from safetensors.torch import load_file
 
 from social_mae_hf import SocialMAEProcessor
 from social_mae_hf.cli import main as cli_main
+from social_mae_hf.cli.shard import _clip as shard_clip
+from social_mae_hf.shards.precomputed import StoredFrames, precomputed_inputs, read_stored_frames, window_starts
+from social_mae_hf.shards.reader import add_member, expand_braces, iter_shard_samples, open_shards
+from social_mae_hf.shards.writer import ShardLimits, parse_size, write_split_shards
 from social_mae_hf.training import (
-    ClipDataset,
     ClipDecodeError,
-    DecodeFailure,
+    ClipTransform,
     ManifestColumns,
     ManifestError,
     SocialMAECollator,
     SocialMAETrainer,
     TargetEncoder,
-    read_manifest,
+    load_clip_datasets,
 )
-from social_mae_hf.training.data.precomputed import (
-    StoredFrames,
-    precomputed_inputs,
-    read_stored_frames,
-    window_starts,
-)
-from social_mae_hf.training.data.shard_writer import ShardLimits, parse_size, write_split_shards
-from social_mae_hf.training.data.shards import add_member, expand_braces, iter_shard_samples, open_shards
-from social_mae_hf.training.data.streaming import (
+from social_mae_hf.training.model_init import fresh_config
+from social_mae_hf.training.sharded_dataset import (
     ShardedClipDataset,
     batches_before,
     buffer_order,
     process_part,
     worker_batches,
 )
-from social_mae_hf.training.model_init import fresh_config
 
 run_finetune = load_example("run_finetune").main
 run_pretrain = load_example("run_pretrain").main
@@ -65,7 +60,23 @@ def tiny_processor(**overrides) -> SocialMAEProcessor:
 
 
 def manifest_records(path, task="classification"):
-    return [record for _, record in read_manifest(path, ManifestColumns(), task)]
+    """A manifest's clips as `social-mae shard` packs them."""
+    splits, _ = load_clip_datasets(task, {"train": True}, ManifestColumns(), files={"train": str(path)})
+    encoder = TargetEncoder(task, (), ManifestColumns())
+    return [shard_clip(row, row["_source"], encoder) for row in splits["train"].to_list()]
+
+
+def sharded(shard_set, processor, encoder, *, columns=None, training=False, on_decode_error="abort", **kwargs):
+    """A run's `ShardedClipDataset` for `encoder`'s task and classes."""
+    encoder = TargetEncoder(encoder.task, encoder.names, columns or ManifestColumns())
+    transform = ClipTransform(processor, encoder, training=training, on_decode_error=on_decode_error)
+    return ShardedClipDataset(shard_set, transform, **kwargs)
+
+
+def decoded_clip(processor, encoder, clip):
+    """What decoding a clip's media gives (the reference for stored features)."""
+    transform = ClipTransform(processor, TargetEncoder(encoder.task, encoder.names, ManifestColumns()))
+    return transform.decode({"video": clip.video, "label": clip.target}, clip.source)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +141,7 @@ def test_shards_hold_every_clip_once_with_its_target_and_index(synthetic_set, sh
             assert set(sample.members) == {"json", "mp4"}
             seen.append((json.loads(sample.members["json"]), sample.members["mp4"]))
     assert [row["label"] for row, _ in seen] == [row["label"] for row in rows]
-    assert seen[3][0]["_source"] == "train.csv row 4 (line 5)"
+    assert seen[3][0]["_source"] == "train.csv row 4"
     assert seen[3][1] == (manifests["train"].parent / rows[3]["video"]).read_bytes()
     # A size limit starts shards earlier; a seeded shuffle reorders the clips, the same way each time.
     records = manifest_records(manifests["train"])[:12]
@@ -207,23 +218,21 @@ def test_precomputed_features_give_the_inputs_of_decoding_the_media(synthetic_se
     manifests = synthetic_set("classification")
     processor = tiny_processor()
     encoder = TargetEncoder("classification", ("high_circle", "high_square", "low_circle", "low_square"))
-    decoded = ClipDataset(manifest_records(manifests["validation"]), processor, encoder)
-    stored = ShardedClipDataset(open_shards(str(shards("all")["validation"])), processor, encoder)
+    clips = manifest_records(manifests["validation"])
+    stored = sharded(open_shards(str(shards("all")["validation"])), processor, encoder)
     assert stored.stored == {"audio": "input_values.npy", "video": "frames.npz"} and stored.decoded == ()
     items = list(stored)
     assert len(items) == 32
     for i, item in enumerate(items):
-        reference = decoded[i]
+        reference = decoded_clip(processor, encoder, clips[i])
         assert item["labels"] == reference["labels"]
         for name in ("input_values", "pixel_values"):
             torch.testing.assert_close(item[name], reference[name], atol=1e-5, rtol=1e-5)
     # Another processor than the one the features were computed with: an error naming what differs.
     other = tiny_processor(max_length=32)
     with pytest.raises(ManifestError, match=r"max_length: 64 in the shards, 32 now.*--use_precomputed_features false"):
-        ShardedClipDataset(open_shards(str(shards("all")["validation"])), other, encoder)
-    media_only = ShardedClipDataset(
-        open_shards(str(shards("all")["validation"])), other, encoder, use_precomputed_features=False
-    )
+        sharded(open_shards(str(shards("all")["validation"])), other, encoder)
+    media_only = sharded(open_shards(str(shards("all")["validation"])), other, encoder, use_precomputed_features=False)
     assert media_only.decoded == ("audio", "video") and next(iter(media_only))["input_values"].shape == (32, 128)
 
 
@@ -236,7 +245,7 @@ def test_a_saved_and_reloaded_processor_still_uses_the_precomputed_features(shar
     processor.save_pretrained(tmp_path / "saved")
     reloaded = SocialMAEProcessor.from_pretrained(tmp_path / "saved")
     encoder = TargetEncoder("classification", ("high_circle", "high_square", "low_circle", "low_square"))
-    stored = ShardedClipDataset(open_shards(str(shards("all")["validation"])), reloaded, encoder)
+    stored = sharded(open_shards(str(shards("all")["validation"])), reloaded, encoder)
     assert stored.decoded == ()
 
 
@@ -328,13 +337,13 @@ def epoch_keys(dataset: ShardedClipDataset, epoch: int, workers: int) -> list[st
 def test_training_shards_are_reshuffled_each_epoch_and_evaluation_keeps_their_order(shards):
     encoder = TargetEncoder("classification", ("high_circle", "high_square", "low_circle", "low_square"))
     found = open_shards(str(shards()["train"]))
-    training = ShardedClipDataset(found, tiny_processor(), encoder, training=True, shuffle_buffer_size=6, seed=1)
+    training = sharded(found, tiny_processor(), encoder, training=True, shuffle_buffer_size=6, seed=1)
     training.configure(batch_size=4)
     first, second = epoch_keys(training, 0, 2), epoch_keys(training, 1, 2)
     assert sorted(first) == sorted(second) == [f"{i:09d}" for i in range(64)]
     assert first != second and first != sorted(first)
     assert epoch_keys(training, 1, 2) == second  # the plan is a function of the seed and the epoch
-    evaluation = ShardedClipDataset(found, tiny_processor(), encoder)
+    evaluation = sharded(found, tiny_processor(), encoder)
     evaluation.configure(batch_size=4)
     assert epoch_keys(evaluation, 3, 1) == [f"{i:09d}" for i in range(64)]
     # Persistent DataLoader workers see each new epoch (it is in shared memory): their clips follow the plan.
@@ -351,11 +360,11 @@ def test_training_shards_are_reshuffled_each_epoch_and_evaluation_keeps_their_or
         labels = [encoder.names[i] for batch in loader for i in batch["labels"].tolist()]
         assert labels == [label_of[key] for key in epoch_keys(training, epoch, 2)]
     with pytest.raises(ManifestError, match="hold their classes under 'label', not 'emotion': pass --label_column"):
-        ShardedClipDataset(found, tiny_processor(), encoder, columns=ManifestColumns(label="emotion"))
+        sharded(found, tiny_processor(), encoder, columns=ManifestColumns(label="emotion"))
     pretraining = open_shards(str(shards()["train"]))
     pretraining.index["task"] = "pretraining"
     with pytest.raises(ManifestError, match="were written for pretraining: they have no classification targets"):
-        ShardedClipDataset(pretraining, tiny_processor(), encoder)
+        sharded(pretraining, tiny_processor(), encoder)
 
 
 def test_evaluation_clips_come_in_the_order_of_their_records_with_several_workers(shards):
@@ -363,9 +372,9 @@ def test_evaluation_clips_come_in_the_order_of_their_records_with_several_worker
     several workers must yield the evaluation clips in that order too (its round robin takes one batch per
     worker in turn)."""
     encoder = TargetEncoder("classification", ("high_circle", "high_square", "low_circle", "low_square"))
-    evaluation = ShardedClipDataset(open_shards(str(shards()["validation"])), tiny_processor(), encoder)
+    evaluation = sharded(open_shards(str(shards()["validation"])), tiny_processor(), encoder)
     evaluation.configure(batch_size=3)
-    expected = [record.target for record in evaluation.list_records()]
+    expected = [row["label"] for _, row in evaluation.list_rows()]
     for workers in (2, 3):
         loader = torch.utils.data.DataLoader(
             evaluation, batch_size=3, num_workers=workers, collate_fn=SocialMAECollator()
@@ -390,9 +399,9 @@ def test_an_undecodable_clip_aborts_naming_its_shard_and_key_or_is_skipped(synth
     found = open_shards(str(path))
     assert found.num_samples == 2 and found.class_names is None
     with pytest.raises(ClipDecodeError, match=r"shard .*broken-000000\.tar key 'clip-b'"):
-        list(ShardedClipDataset(found, tiny_processor(), encoder))
-    items = list(ShardedClipDataset(found, tiny_processor(), encoder, on_decode_error="skip"))
-    assert isinstance(items[1], DecodeFailure) and "key 'clip-b'" in items[1].source
+        list(sharded(found, tiny_processor(), encoder))
+    items = list(sharded(found, tiny_processor(), encoder, on_decode_error="skip"))
+    assert items[1]["decode_error"] is not None and "key 'clip-b'" in items[1]["clip_source"]
     batch = SocialMAECollator()(items)
     assert batch["pixel_values"].shape[0] == 1 and len(batch["skipped_clips"]) == 1
     # A target the task cannot use is a data error, whatever the policy.
@@ -400,7 +409,7 @@ def test_an_undecodable_clip_aborts_naming_its_shard_and_key_or_is_skipped(synth
         add_member(tar, "x.json", json.dumps({"label": "angry"}).encode())
         add_member(tar, "x.mp4", Path(good.video).read_bytes())
     with pytest.raises(ManifestError, match=r"key 'x': class\(es\) \['angry'\] not among"):
-        list(ShardedClipDataset(open_shards(str(tmp_path / "bad-label.tar")), tiny_processor(), encoder,
+        list(sharded(open_shards(str(tmp_path / "bad-label.tar")), tiny_processor(), encoder,
                                 on_decode_error="skip"))  # fmt: skip
 
 
@@ -461,8 +470,9 @@ def test_fine_tuning_on_precomputed_shards_learns_and_predicts(shards, tmp_path,
     state = json.loads((out / "trainer_state.json").read_text())
     assert state["global_step"] == 80 and state["epoch"] == 10  # 8 batches of 8 per epoch: epochs are real
     rows = list(csv.DictReader((out / "predictions.csv").open()))
-    assert len(rows) == 32 and rows[0]["source"].endswith("validation-000000.tar key '000000000'")
-    assert rows[0]["media"].endswith("00000.mp4")
+    assert len(rows) == 32 and rows[0]["media"].endswith("00000.mp4")
+    assert rows[0]["label"] in ("high_circle", "high_square", "low_circle", "low_square")
+    assert sum(row["label"] == row["prediction"] for row in rows) >= 0.9 * 32
 
 
 class KeyLog:
@@ -558,7 +568,7 @@ DDP_SCRIPT = """
 import os, sys
 sys.path.insert(0, {tests!r})
 from social_mae_hf.training import SocialMAETrainer
-from social_mae_hf.training.data.streaming import ShardedClipDataset
+from social_mae_hf.training.sharded_dataset import ShardedClipDataset
 from conftest import load_example
 
 decode, prepare = ShardedClipDataset.decode, SocialMAETrainer._prepare_inputs
@@ -639,7 +649,7 @@ def test_the_trainer_reports_the_whole_shard_set_not_one_process_share(shards):
     """With 2 processes each reads half the shards; the Trainer's `Num examples` and its sample counts must still
     say the set's size (it read `len(dataset)`, this process's share: 32 for a 64-clip set)."""
     encoder = TargetEncoder("classification", ("high_circle", "high_square", "low_circle", "low_square"))
-    dataset = ShardedClipDataset(open_shards(str(shards()["train"])), tiny_processor(), encoder, training=True)
+    dataset = sharded(open_shards(str(shards()["train"])), tiny_processor(), encoder, training=True)
     dataset.configure(rank=1, world_size=2, batch_size=4)
     assert len(dataset) == 32
     trainer = SocialMAETrainer.__new__(SocialMAETrainer)  # num_examples reads only the DataLoader

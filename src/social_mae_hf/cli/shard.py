@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     )
     encoder = TargetEncoder(task, columns.targets if task == "regression" else (), columns, args.label_separator)
     for split, dataset in splits.items():
-        records = [_clip(row, f"split {split!r} row {row['_row'] + 1}", encoder) for row in dataset.to_list()]
+        records = [_clip(row, row["_source"], encoder) for row in dataset.to_list()]
         folder = Path(args.output_dir) / split
         index = write_split_shards(
             records,

@@ -49,8 +49,8 @@ DECODE_ERROR_POLICIES = ("abort", "skip")
 # --modality value -> processor modalities.
 MODALITY_CHOICES = {"audiovisual": ("audio", "video"), "audio": ("audio",), "video": ("video",)}
 MANIFEST_BUILDERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json"}
-# Column added to listed splits: each clip's row in its manifest or dataset, for messages.
-ROW_COLUMN = "_row"
+# Column added to listed splits: where each clip's row is ("train.csv row 3"), for messages.
+ROW_COLUMN = "_source"
 _SHOWN = 10
 
 
@@ -212,14 +212,14 @@ def _target_rows(dataset, encoder: TargetEncoder, split: str):
     """(where, row of the target columns) of each row of a listed split."""
     columns = list(encoder.names) if encoder.task == "regression" else [encoder.columns.label]
     table = dataset.select_columns([*columns, ROW_COLUMN]).to_dict()
-    for i, row in enumerate(table[ROW_COLUMN]):
-        yield _where(split, row), {c: table[c][i] for c in columns}
+    for i, where in enumerate(table[ROW_COLUMN]):
+        yield where, {c: table[c][i] for c in columns}
 
 
 def class_names_of(dataset, encoder: TargetEncoder, split: str) -> set[str] | None:
     """The classes a split's labels use; for a stream, those its `ClassLabel` feature declares (`None`: unknown)."""
     if hasattr(dataset, "class_counts"):  # a shard set: from its index
-        return set(dataset.class_counts) if dataset.class_counts is not None else None
+        return dataset.class_names
     if not hasattr(dataset, "select_columns") or not hasattr(dataset, "__len__"):
         return getattr(dataset, "class_names", None)
     return {name for where, row in _target_rows(dataset, encoder, split) for name in encoder.classes(row, where)}
@@ -237,8 +237,9 @@ def class_indices(dataset, encoder: TargetEncoder, split: str) -> list[int]:
     return [encoder.encode(row, where) for where, row in _target_rows(dataset, encoder, split)]
 
 
-def _where(split: str, row: int) -> str:
-    return f"split {split!r} row {row + 1}"
+def _rows_named(dataset, name: str):
+    """The split with each row's place (`name row N`, counted from 1) in `ROW_COLUMN`."""
+    return dataset.add_column(ROW_COLUMN, [f"{name} row {i + 1}" for i in range(len(dataset))])
 
 
 # ---- loading ----------------------------------------------------------------------------------------------------
@@ -387,13 +388,12 @@ def _loaded_splits(
     import datasets
 
     if files:
-        return (
-            {split: _load_manifest(path, cache_dir) for split, path in files.items()},
-            {split: Path(path).resolve().parent for split, path in files.items()},
-            "the manifests",
-        )
+        loaded = {}
+        for split, path in files.items():
+            loaded[split] = _rows_named(_load_manifest(path, cache_dir), Path(path).name)
+        return loaded, {split: Path(path).resolve().parent for split, path in files.items()}, "the manifests"
     if manifest:
-        table = _load_manifest(manifest, cache_dir)
+        table = _rows_named(_load_manifest(manifest, cache_dir), Path(manifest).name)
         _check_columns(table, [columns.split], manifest)
         values = [None if _is_missing(v) else str(v).strip() for v in table[columns.split]]
         by_value = {split_names[split]: split for split in SPLITS}
@@ -513,7 +513,8 @@ def load_clip_datasets(
             continue
         if limit is not None:
             dataset = dataset.select(range(min(limit, len(dataset))))
-        dataset = dataset.add_column(ROW_COLUMN, list(range(len(dataset))))
+        if ROW_COLUMN not in dataset.column_names:  # a `datasets` dataset's rows
+            dataset = _rows_named(dataset, f"split {split!r}")
         if check_media:
             dataset, missing_counts[split] = _without_missing_files(dataset, columns, split, on_decode_error)
         out[split] = dataset
@@ -534,12 +535,15 @@ def _without_missing_files(dataset, columns: ManifestColumns, split: str, policy
     for column in columns.media:
         for row, value in enumerate(dataset[column]):
             if _is_missing(value):
-                raise ManifestError(f"{_where(split, row)}: column {column!r} must be a media path, got {value!r}")
+                raise ManifestError(
+                    f"{dataset[row][ROW_COLUMN]}: column {column!r} must be a media path, got {value!r}"
+                )
             if isinstance(value, str) and not os.path.isfile(value):
                 missing.append((row, value))
     if not missing:
         return dataset, 0
-    listed = "; ".join(f"{_where(split, row)}: {path}" for row, path in missing[:_SHOWN])
+    places = dataset[ROW_COLUMN]
+    listed = "; ".join(f"{places[row]}: {path}" for row, path in missing[:_SHOWN])
     more = f" (and {len(missing) - _SHOWN} more)" if len(missing) > _SHOWN else ""
     if policy == "abort":
         raise ManifestError(
@@ -601,7 +605,7 @@ class ClipTransform:
 
     def _name(self, row: Mapping, number: int) -> str:
         if ROW_COLUMN in row:
-            return _where(self.split, row[ROW_COLUMN])
+            return row[ROW_COLUMN]
         return f"split {self.split!r} streamed row {number + 1}"
 
     def decode(self, row: Mapping, name: str, modalities=None, generator=None, media=None) -> dict:
