@@ -4,7 +4,7 @@ The same clips (VoxCeleb2-like: 224 x 224 faces at 25 fps with 16 kHz speech) ar
 choice) with the full-size Social-MAE processor through the same DataLoader settings (batch 8, 2 workers,
 `SocialMAECollator`) from:
 
-1. the manifest of mp4 files (`ClipDataset`): the baseline, measured in the same process;
+1. the manifest of mp4 files (a `datasets.Dataset` decoded by its `set_transform`, as the scripts read manifests): the baseline, measured in the same process;
 2. shards holding the mp4 files (`social-mae shard`), read by `ShardedClipDataset` with a shuffle buffer;
 3. shards with precomputed features: the fbank, the frames the frame choice can pick, or both.
 
@@ -18,18 +18,19 @@ import argparse
 import time
 from pathlib import Path
 
+import datasets
 import torch
 
 from social_mae_hf import SocialMAEProcessor
+from social_mae_hf.shards.reader import open_shards
+from social_mae_hf.shards.writer import ShardClip, ShardLimits, write_split_shards
 from social_mae_hf.synthetic import write_clip
-from social_mae_hf.training import ClipDataset, ClipRecord, ManifestColumns, SocialMAECollator, TargetEncoder
-from social_mae_hf.training.data import ShardLimits, open_shards, write_split_shards
-from social_mae_hf.training.data.streaming import ShardedClipDataset
+from social_mae_hf.training import ManifestColumns, SocialMAECollator, TargetEncoder, decoded_dataset
 
 CLASSES = ("a", "b", "c", "d")
 
 
-def write_clips(folder: Path, count: int, duration_s: float) -> list[ClipRecord]:
+def write_clips(folder: Path, count: int, duration_s: float) -> list[ShardClip]:
     folder.mkdir(parents=True, exist_ok=True)
     records = []
     for i in range(count):
@@ -37,7 +38,7 @@ def write_clips(folder: Path, count: int, duration_s: float) -> list[ClipRecord]
         if not path.exists():
             write_clip(path, duration_s=duration_s, fps=25, width=224, height=224, audio="speech", seed=i,
                        tone_hz=120.0 + 7 * i, shape=("circle", "square")[i % 2])  # fmt: skip
-        records.append(ClipRecord(str(path), None, CLASSES[i % len(CLASSES)], f"clip {i}"))
+        records.append(ShardClip(str(path), None, CLASSES[i % len(CLASSES)], f"clip {i}"))
     return records
 
 
@@ -72,9 +73,16 @@ def main() -> None:
 
     records = write_clips(args.workdir / "clips", args.clips, args.duration_s)
     processor = SocialMAEProcessor.social_mae()
-    targets = TargetEncoder("classification", CLASSES)
+    targets = TargetEncoder("classification", CLASSES, ManifestColumns())
     mp4_bytes = sum(Path(r.video).stat().st_size for r in records) / len(records)
-    sources = {"manifest of mp4 files": ClipDataset(records, processor, targets, training=True)}
+    table = datasets.Dataset.from_dict(
+        {
+            "video": [r.video for r in records],
+            "label": [r.target for r in records],
+            "_source": [r.source for r in records],
+        }
+    )
+    sources = {"manifest of mp4 files": decoded_dataset(table, processor, targets, split="train", training=True)}
     for precompute in ("none", "fbank", "frames", "all"):
         folder = args.workdir / f"shards-{precompute}"
         started = time.perf_counter()
@@ -83,8 +91,8 @@ def main() -> None:
             precompute=precompute, processor=processor, overwrite=True, progress=False, num_workers=args.workers,
         )  # fmt: skip
         packing = (time.perf_counter() - started) / len(records)
-        dataset = ShardedClipDataset(
-            open_shards(str(folder)), processor, targets, training=True, shuffle_buffer_size=16
+        dataset = decoded_dataset(
+            open_shards(str(folder)), processor, targets, split="train", training=True, shuffle_buffer_size=16
         )
         dataset.configure(batch_size=args.batch)
         size = sum(s["num_bytes"] for s in index["shards"]) / len(records)

@@ -2,7 +2,7 @@
 
 1. Full-size fine-tuning step and pretraining step (batch 2, AdamW, forward + backward + update), fed by the
    real data pipeline -- synthetic mp4 clips decoded by the processor in 2 DataLoader workers
-   (`ClipDataset` + `SocialMAECollator`, what the Trainer uses) -- versus the same step on pre-made tensors
+   (a `datasets.Dataset` decoded by its `set_transform` + `SocialMAECollator`, what the Trainer uses) -- versus the same step on pre-made tensors
    (the baseline, same process). A ratio near 1 means the pipeline keeps up. The pipeline's own rate (workers
    only, no model) is printed too, as headroom.
 2. Training steps per second with eager attention, sdpa and `torch.compile` (sdpa), ratio to eager.
@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import datasets
 import torch
 
 from social_mae_hf import (
@@ -27,7 +28,7 @@ from social_mae_hf import (
     SocialMAEProcessor,
 )
 from social_mae_hf.synthetic import write_clip
-from social_mae_hf.training import ClipDataset, ClipRecord, SocialMAECollator, TargetEncoder
+from social_mae_hf.training import ManifestColumns, SocialMAECollator, TargetEncoder, decoded_dataset
 
 CLIP = dict(duration_s=6.0, fps=25, width=480, height=360, audio="speech")  # CREMA-D-like frames, 6 s of sound
 SMALL = dict(
@@ -58,12 +59,17 @@ def write_clips(workdir: Path, count: int, **clip) -> list[Path]:
 
 def loader(paths, processor, batch: int, workers: int, steps: int, classes: int | None):
     names = tuple(str(i) for i in range(classes)) if classes else ()
-    targets = TargetEncoder("classification", names) if classes else TargetEncoder("pretraining", ())
-    records = [
-        ClipRecord(str(paths[i % len(paths)]), None, str(i % classes) if classes else None, f"clip {i}")
-        for i in range(batch * steps)
-    ]
-    dataset = ClipDataset(records, processor, targets, training=True)
+    task = "classification" if classes else "pretraining"
+    targets = TargetEncoder(task, names, ManifestColumns())
+    count = batch * steps
+    table = datasets.Dataset.from_dict(
+        {
+            "video": [str(paths[i % len(paths)]) for i in range(count)],
+            "label": [str(i % classes) if classes else "" for i in range(count)],
+            "_source": [f"clip {i}" for i in range(count)],
+        }
+    )
+    dataset = decoded_dataset(table, processor, targets, split="train", training=True)
     return torch.utils.data.DataLoader(
         dataset, batch_size=batch, num_workers=workers, collate_fn=SocialMAECollator(), shuffle=False
     )

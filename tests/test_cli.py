@@ -423,7 +423,7 @@ def test_training_script_flags_in_library_hints_become_the_commands(tmp_path, ca
     manifest = tmp_path / "all.csv"
     manifest.write_text("video,split\na.mp4,train\n")
     assert one_line_error(capsys, "shard", str(tmp_path / "shards"), "--manifest", str(manifest)).endswith(
-        "a single manifest with several splits needs its split column (--split-column)"
+        "--manifest needs --split-column (the column naming each row's split)"
     )
 
 

@@ -26,6 +26,13 @@ from safetensors.torch import load_file
 from social_mae_hf import SocialMAEProcessor
 from social_mae_hf.cli import main as cli_main
 from social_mae_hf.cli.shard import _clip as shard_clip
+from social_mae_hf.shards.dataset import (
+    ShardedClipDataset,
+    batches_before,
+    buffer_order,
+    process_part,
+    worker_batches,
+)
 from social_mae_hf.shards.precomputed import StoredFrames, precomputed_inputs, read_stored_frames, window_starts
 from social_mae_hf.shards.reader import add_member, expand_braces, iter_shard_samples, open_shards
 from social_mae_hf.shards.writer import ShardLimits, parse_size, write_split_shards
@@ -40,13 +47,6 @@ from social_mae_hf.training import (
     load_clip_datasets,
 )
 from social_mae_hf.training.model_init import fresh_config
-from social_mae_hf.training.sharded_dataset import (
-    ShardedClipDataset,
-    batches_before,
-    buffer_order,
-    process_part,
-    worker_batches,
-)
 
 run_finetune = load_example("run_finetune").main
 run_pretrain = load_example("run_pretrain").main
@@ -568,7 +568,7 @@ DDP_SCRIPT = """
 import os, sys
 sys.path.insert(0, {tests!r})
 from social_mae_hf.training import SocialMAETrainer
-from social_mae_hf.training.sharded_dataset import ShardedClipDataset
+from social_mae_hf.shards.dataset import ShardedClipDataset
 from conftest import load_example
 
 decode, prepare = ShardedClipDataset.decode, SocialMAETrainer._prepare_inputs

@@ -3,9 +3,8 @@
 The example scripts `examples/run_finetune.py` and `examples/run_pretrain.py` hold their arguments and the run, as
 transformers' examples do; this package holds what is specific to these models and data:
 
-- `data`: clips through `datasets` (manifests, datasets, streams) and the processor's decoding as a
-  `set_transform`; `sharded_dataset`: shards (`social_mae_hf.shards`) read with an exact resume;
-  `collator`: batching; `labels`: which classes a run predicts; `predictions`: `predictions.csv`;
+- `data`: clips through `datasets` (manifests, datasets, streams) or shards (`social_mae_hf.shards`, read with an
+  exact resume), and the processor's decoding as a `set_transform`; `collator`: batching; `labels`: which classes a run predicts; `predictions`: `predictions.csv`;
 - `model_init`: the model and processor a run starts from (`inflation` for a single-frame checkpoint into a
   multi-frame model); `unused_parameters`, `optimization`: what is frozen, the optimizer groups;
 - `checkpoints`: the newest complete checkpoint to resume from, a run that already finished, the output lock;
@@ -14,6 +13,7 @@ transformers' examples do; this package holds what is specific to these models a
 Needs the `train` extra (accelerate, datasets, scikit-learn).
 """
 
+from ..shards.dataset import ShardedClipDataset
 from .arguments import DataArguments, ModelArguments
 from .augmentation import Mixup, SpecAugment, TrainAugmentation
 from .checkpoints import OutputDirInUse, lock_output_dir, resume_point
@@ -37,7 +37,6 @@ from .model_init import load_model_and_processor
 from .optimization import freeze_backbone
 from .predictions import write_predictions
 from .script_support import run_script, setup_logging
-from .sharded_dataset import ShardedClipDataset
 from .trainer import SocialMAEPreTrainingTrainer, SocialMAETrainer
 
 __all__ = [

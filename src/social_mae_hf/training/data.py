@@ -23,6 +23,8 @@ from typing import Any
 
 from ..errors import InvalidInputError, ManifestError, MediaDecodeError
 from ..media import DECODE_ERRORS, describe_source
+from ..shards.dataset import ShardedClipDataset
+from ..shards.reader import open_shards
 
 __all__ = [
     "DECODE_ERROR_POLICIES",
@@ -468,8 +470,6 @@ def load_clip_datasets(
     """
     if on_decode_error not in DECODE_ERROR_POLICIES:
         raise ValueError(f"on_decode_error must be one of {DECODE_ERROR_POLICIES}, got {on_decode_error!r}")
-    from ..shards.reader import open_shards
-
     splits = [split for split in SPLITS if wanted.get(split)]
     shards = {split: spec for split, spec in (shards or {}).items() if spec and split in splits}
     files = {split: path for split, path in (files or {}).items() if path and split in splits}
@@ -670,8 +670,6 @@ def decoded_dataset(
     """A split's clips ([`load_clip_datasets`]) decoded on the fly: a `Dataset` through `set_transform` (shuffled
     by the `Trainer`'s sampler), a stream through `IterableDataset.map` (shuffled by `datasets` in training), a
     [`ShardSet`] as a [`ShardedClipDataset`]. `shuffle_buffer_size` and `seed` are for streams and shards."""
-    from .sharded_dataset import ShardedClipDataset
-
     transform = ClipTransform(
         processor, encoder, modality=modality, training=training, on_decode_error=on_decode_error, split=split
     )

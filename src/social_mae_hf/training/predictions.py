@@ -9,8 +9,8 @@ import logging
 import numpy as np
 
 from ..media import describe_source
+from ..shards.dataset import ShardedClipDataset
 from .data import ROW_COLUMN, TargetEncoder, media_value
-from .sharded_dataset import ShardedClipDataset
 
 __all__ = ["test_clips", "write_predictions"]
 

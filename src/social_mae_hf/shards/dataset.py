@@ -1,5 +1,6 @@
 """Shards read as a stream, for corpora that no list of files on one machine serves ([`ShardedClipDataset`]),
-decoded in the DataLoader workers by the run's [`ClipTransform`].
+decoded in the DataLoader workers by the run's transform (`social_mae_hf.training.ClipTransform`: the processor, the
+targets, the failure policy).
 
 Shards are read with an epoch plan that every process and worker computes alike from the seed, the epoch and the
 shards' sample counts (their `index.json`), so that nothing is exchanged between them:
@@ -43,8 +44,8 @@ import numpy as np
 import torch
 
 from ..errors import ManifestError
-from ..shards.precomputed import FBANK_MEMBER, FRAMES_MEMBER, check_feature_settings, precomputed_inputs
-from ..shards.reader import (
+from .precomputed import FBANK_MEMBER, FRAMES_MEMBER, check_feature_settings, precomputed_inputs
+from .reader import (
     AUDIO_EXTENSIONS,
     TARGETS_EXTENSION,
     VIDEO_EXTENSIONS,
@@ -52,8 +53,7 @@ from ..shards.reader import (
     ShardSet,
     iter_shard_samples,
 )
-from ..shards.reader import member_json as read_member_json
-from .data import ClipTransform
+from .reader import member_json as read_member_json
 
 __all__ = ["ShardedClipDataset", "batches_before", "buffer_order", "process_part", "worker_batches"]
 
@@ -126,7 +126,7 @@ class ShardedClipDataset(torch.utils.data.IterableDataset):
     def __init__(
         self,
         shards: ShardSet,
-        transform: ClipTransform,
+        transform,
         *,
         shuffle_buffer_size: int = DEFAULT_SHUFFLE_BUFFER,
         seed: int = 0,
