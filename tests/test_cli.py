@@ -1,6 +1,7 @@
 """`social-mae predict` / `embed` and the completeness of every command's --help."""
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -90,6 +91,11 @@ def test_predict_never_writes_nan_as_json(converted, media, tmp_path, capsys):
     assert cli_main(args) == 0
     windows = [json.loads(line, parse_constant=refuse) for line in capsys.readouterr().out.splitlines()]
     assert len(windows) == 2 and all(row["score"] is None for w in windows for row in w["scores"])  # softmax of NaN
+    assert cli_main(["predict", str(broken), clip, "--format", "csv", "--function-to-apply", "none", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    row = next(csv.DictReader(captured.out.splitlines()))
+    assert row["score_LABEL_2"] == "" and row["predicted_label"] != "LABEL_2" and float(row["score_LABEL_0"])
+    assert f"warning: {clip}: the model gave NaN or infinite scores (shown as empty cells)" in captured.err
 
 
 def test_predict_table(converted, media, capsys):

@@ -104,7 +104,7 @@ def without_nan(value):
 
 
 def model_kind(classifier) -> str:
-    """ "classification", "multi_label_classification" or "regression": what the model's outputs are."""
+    """What the model's outputs are: "classification", "multi_label_classification" or "regression"."""
     if classifier.is_regression:
         return "regression"
     multi = classifier.model.config.problem_type == "multi_label_classification"
@@ -140,11 +140,19 @@ def csv_row(name: str, window: dict | None, rows: list[dict], names: list[str], 
         return [*values, *(number(scores[n]) for n in names)]
     if "true_label" in header:
         values.append(truth or "")
+    known = [n for n in names if scores[n] is not None]  # NaN scores are None here
     if kind == "multi_label_classification":
-        chosen = ",".join(n for n in names if scores[n] > 0.5)
+        chosen = ",".join(n for n in known if scores[n] > 0.5)
     else:
-        chosen = max(names, key=lambda n: -math.inf if math.isnan(scores[n]) else scores[n])
+        chosen = max(known, key=scores.get, default="")
     return [*values, chosen, *(number(scores[n]) for n in names)]
+
+
+def clip_record(name: str, truth, result: list[dict]) -> dict:
+    """A clip's record: its name, truth when known, face_found once (not in every label row), its predictions."""
+    found = {"face_found": result[0]["face_found"]} if result and "face_found" in result[0] else {}
+    rows = [{key: value for key, value in row.items() if key != "face_found"} for row in result]
+    return {"file": name, **({"truth": truth} if truth is not None else {}), **found, "predictions": rows}
 
 
 class ResultWriter:
@@ -180,10 +188,8 @@ class ResultWriter:
         name, truth = self.clips[index].name, self.truth[index]
         if self.timeline:
             record = {"file": name, **({"truth": truth} if truth is not None else {}), **result[0]}
-        else:  # the clip's face_found once, not in every label row
-            found = {"face_found": result[0]["face_found"]} if result and "face_found" in result[0] else {}
-            rows = [{key: value for key, value in row.items() if key != "face_found"} for row in result]
-            record = {"file": name, **({"truth": truth} if truth is not None else {}), **found, "predictions": rows}
+        else:
+            record = clip_record(name, truth, result)
         json_record, not_finite = without_nan(record)
         if not_finite and index not in self.warned:
             self.warned.add(index)
@@ -341,16 +347,11 @@ def predict_clips(
 
     watch_windows(classifier, windows, write_windows)
     for index, result in run_per_file(classify, [clip.name for clip in clips], batch_size, on_error, failures):
-        record = {"file": clips[index].name, **({"truth": truth[index]} if truth[index] is not None else {})}
+        name, known = clips[index].name, truth[index]
         if timeline:
-            record["timeline"] = result
-        else:  # the clip's face_found once, not in every label row
-            if result and "face_found" in result[0]:
-                record["face_found"] = result[0]["face_found"]
-            record["predictions"] = [
-                {key: value for key, value in row.items() if key != "face_found"} for row in result
-            ]
-        records.append(record)
+            records.append({"file": name, **({"truth": known} if known is not None else {}), "timeline": result})
+        else:
+            records.append(clip_record(name, known, result))
         bar.update(len(records) + len(failures) - bar.n)
     bar.update(len(records) + len(failures) - bar.n)
     windows.close()
