@@ -175,3 +175,19 @@ def test_a_group_run_again_file_by_file_writes_each_window_once(converted, media
     windows = [(Path(w["file"]).name, w["start"]) for w in _windows(captured.out)]
     assert windows == [("a.mp4", 0), ("a.mp4", 2), ("a.mp4", 4), ("c.mp4", 0)]
     assert "1 of 3 file(s) failed" in captured.err and "b.mp4" in captured.err
+
+
+def test_an_output_that_cannot_be_written_stops_the_run_and_blames_no_file(converted, media):
+    """A write fails inside the forward pass (where each window is written): it is the output's error, not a bad
+    input file to skip."""
+    import io
+
+    from social_mae_hf.cli.predict import run_predict
+
+    class Full(io.StringIO):
+        def flush(self):
+            raise OSError(28, "No space left on device")
+
+    clips = [str(media("c25.mp4")), str(media("short.mp4"))]
+    with pytest.raises(OSError, match="No space left"):
+        run_predict(str(converted["social_mae_finetune"]), clips, output=Full(), progress=False, batch_size=2)

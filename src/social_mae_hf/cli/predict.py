@@ -257,6 +257,14 @@ def run_predict(
     return run.records, run.failures
 
 
+class _OutputError(Exception):
+    """Writing a result failed: carried past `run_per_file`, which would take an `OSError` for the input's."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass
 class PredictRun:
     """What `predict_clips` did: the records and failures `run_predict` returns, what the model predicts (`kind`,
@@ -339,20 +347,26 @@ def predict_clips(
         for window in outputs:
             index, _, new = owners.place(window)
             if new:  # not one written before a group was run again file by file
-                writer.result(index, classifier.postprocess([window], **postprocess))
+                try:
+                    writer.result(index, classifier.postprocess([window], **postprocess))
+                except OSError as error:  # the output's fault (a full disk), not the input file's
+                    raise _OutputError(error) from error
 
     def classify(group: list[int]) -> list:
         owners.begin(group)
         return classifier([clips[i].source for i in group], batch_size=batch_size, **params)
 
     watch_windows(classifier, windows, write_windows)
-    for index, result in run_per_file(classify, [clip.name for clip in clips], batch_size, on_error, failures):
-        name, known = clips[index].name, truth[index]
-        if timeline:
-            records.append({"file": name, **({"truth": known} if known is not None else {}), "timeline": result})
-        else:
-            records.append(clip_record(name, known, result))
-        bar.update(len(records) + len(failures) - bar.n)
+    try:
+        for index, result in run_per_file(classify, [c.name for c in clips], batch_size, on_error, failures):
+            name, known = clips[index].name, truth[index]
+            if timeline:
+                records.append({"file": name, **({"truth": known} if known is not None else {}), "timeline": result})
+            else:
+                records.append(clip_record(name, known, result))
+            bar.update(len(records) + len(failures) - bar.n)
+    except _OutputError as error:
+        raise error.error from None
     bar.update(len(records) + len(failures) - bar.n)
     windows.close()
     bar.close()
