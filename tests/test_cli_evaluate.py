@@ -161,3 +161,18 @@ def test_evaluate_skips_a_bad_clip_and_scores_the_others(converted, labelled, tm
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["clips"] == 3 and metrics["failed_clips"] == 1
     assert len(_read_csv(out / "predictions.csv")) == 3
+
+
+def test_evaluate_refuses_nan_scores_naming_a_clip(converted, labelled, tmp_path, capsys):
+    from safetensors.torch import load_file, save_file
+
+    broken = tmp_path / "nan-model"
+    shutil.copytree(converted["social_mae_regression"], broken)
+    weights = load_file(broken / "model.safetensors")
+    weights["classifier.dense.bias"][2] = float("nan")
+    save_file(weights, broken / "model.safetensors")
+    values = {f"LABEL_{i}": ["0.5"] * len(CLIPS) for i in range(6)}
+    manifest = labelled(["", "", "", ""], values)
+    assert cli_main(["evaluate", str(broken), str(manifest), "--output-dir", str(tmp_path / "e"), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "the model gave NaN or infinite scores for 4 clip(s), e.g. " in error and "c25.mp4" in error

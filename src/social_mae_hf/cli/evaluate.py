@@ -199,6 +199,12 @@ def run_evaluate(
             lines = "\n  ".join(failure.message for failure in run.failures)
             raise ValueError(f"no clip could be predicted, nothing to score:\n  {lines}")
     records, names = run.records, run.names
+    broken = [r["file"] for r in records if not all(math.isfinite(row["score"]) for row in r["predictions"])]
+    if broken:
+        raise ValueError(
+            f"the model gave NaN or infinite scores for {len(broken)} clip(s), e.g. {broken[0]}: nothing to score "
+            f"(their rows are in {folder / 'predictions.csv'})"
+        )
     true = [record["truth"] for record in records]
     written = [folder / "predictions.csv", folder / "metrics.json"]
     if run.kind == "regression":
