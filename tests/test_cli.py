@@ -1,6 +1,7 @@
 """`social-mae predict` / `embed` and the completeness of every command's --help."""
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -63,10 +64,10 @@ def test_predict_jsonl_matches_the_pipeline(converted, folder_of_clips, capsys):
     out = folder_of_clips.parent / "out" / "timeline.jsonl"
     args = ["predict", model, str(folder_of_clips), "--recursive", "--chunk-length-s", "3", "--batch-size", "2"]
     assert cli_main([*args, "--format", "jsonl", "--output", str(out), "--quiet", "--top-k", "1"]) == 0
-    records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["file"].rsplit("/", 1)[1] for r in records] == ["a.mp4", "b.mp4", "c.mp4"]
-    assert [(w["start"], w["end"]) for w in records[1]["timeline"]] == [(0, 3), (3, 6)]
-    assert len(records[2]["timeline"]) == 1  # c.mp4 is 1 s long
+    windows = [json.loads(line) for line in out.read_text().splitlines()]  # one line per window
+    assert [w["file"].rsplit("/", 1)[1] for w in windows] == ["a.mp4", "a.mp4", "b.mp4", "b.mp4", "c.mp4"]
+    assert [(w["start"], w["end"]) for w in windows[2:4]] == [(0, 3), (3, 6)]
+    assert windows[4]["end"] == pytest.approx(1.0, abs=0.05)  # c.mp4 is 1 s long: one window
 
 
 def test_predict_never_writes_nan_as_json(converted, media, tmp_path, capsys):
@@ -88,8 +89,13 @@ def test_predict_never_writes_nan_as_json(converted, media, tmp_path, capsys):
     assert f"warning: {clip}: the model gave NaN or infinite scores (shown as null)" in captured.err
     args = ["predict", str(broken), clip, "--format", "jsonl", "--chunk-length-s", "3", "--quiet"]
     assert cli_main(args) == 0
-    record = json.loads(capsys.readouterr().out, parse_constant=refuse)
-    assert all(row["score"] is None for window in record["timeline"] for row in window["scores"])  # softmax of NaN
+    windows = [json.loads(line, parse_constant=refuse) for line in capsys.readouterr().out.splitlines()]
+    assert len(windows) == 2 and all(row["score"] is None for w in windows for row in w["scores"])  # softmax of NaN
+    assert cli_main(["predict", str(broken), clip, "--format", "csv", "--function-to-apply", "none", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    row = next(csv.DictReader(captured.out.splitlines()))
+    assert row["score_LABEL_2"] == "" and row["predicted_label"] != "LABEL_2" and float(row["score_LABEL_0"])
+    assert f"warning: {clip}: the model gave NaN or infinite scores (shown as empty cells)" in captured.err
 
 
 def test_predict_table(converted, media, capsys):

@@ -160,3 +160,31 @@ def test_loading_goes_one_way_and_nothing_imports_the_command_line():
     for path in package.rglob("*.py"):
         if "cli" not in path.relative_to(package).parts:
             assert not any(m.split(".")[0] == "cli" for m in _imported_modules(path)), path
+
+
+def test_a_command_shows_no_loading_bars_and_warns_in_its_flags(converted, tmp_path, capsys):
+    """Loading a model is too quick to need a bar; the package's warnings speak the command's options."""
+    from test_media import tone, write_audio_tracks
+    from transformers.utils import logging as transformers_logging
+
+    clip = write_audio_tracks(
+        tmp_path / "a.mp4", [("aac", "mono", tone(300, 2.0)[None], None)], video=True, video_seconds=6
+    )
+    model = str(converted["social_mae_finetune"])
+    assert cli_main(["predict", model, str(clip), "--chunk-length-s", "1", "--format", "jsonl"]) == 0
+    err = capsys.readouterr().err
+    assert "Loading weights" not in err and "1/1" in err  # our own progress stays
+    assert "social-mae predict: warning: " in err and "(--modalities video covers all of its video)" in err
+    assert "modalities='video'" not in err
+    assert transformers_logging.is_progress_bar_enabled()  # as it was, for the rest of the process
+
+
+def test_a_keyword_without_its_value_is_the_flag_alone():
+    from social_mae_hf.cli import build_parser
+    from social_mae_hf.cli.messages import keyword_flags, with_flags
+
+    predict = build_parser()._subparsers._group_actions[0].choices["predict"]
+    message = "a voice on another track needs audio_stream=; one in a 5.1 centre channel, audio_channel_mix='downmix'"
+    expected = "a voice on another track needs --audio-stream; one in a 5.1 centre channel, --audio-channel-mix downmix"
+    assert with_flags(message, keyword_flags(predict)) == expected
+    assert with_flags("runs/top_k=5/x, top_k=", keyword_flags(predict)) == "runs/top_k=5/x, top_k="

@@ -21,7 +21,7 @@ from .inputs import (
     parse_modalities,
     positive_int,
 )
-from .per_file import add_windows, count_windows, report_failures, run_per_file
+from .per_file import add_windows, report_failures, run_per_file, watch_windows
 
 if TYPE_CHECKING:
     import torch
@@ -98,19 +98,20 @@ def run_embed(
         params = {k: v for k, v in params.items() if v is not None}
         timeline = chunk_length_s is not None
         failures = []
+        paths = [str(f) for f in files]
         embedded = run_per_file(
-            lambda group: embedder(group, batch_size=batch_size, return_tensors=True, **params),
-            [str(f) for f in files],
+            lambda group: embedder([paths[i] for i in group], batch_size=batch_size, return_tensors=True, **params),
+            paths,
             batch_size,
             on_error,
             failures,
         )
         names, rows = [], []
         windows = tqdm(unit="window", disable=not (progress and timeline), file=sys.stderr, position=1, leave=False)
-        count_windows(embedder, windows)
+        watch_windows(embedder, windows)
         with windows, tqdm(total=len(files), unit="file", disable=not progress, file=sys.stderr) as bar:
-            for name, row in embedded:
-                names.append(name)
+            for index, row in embedded:
+                names.append(paths[index])
                 rows.append(row)
                 bar.update(len(names) + len(failures) - bar.n)  # skipped files count as done
             bar.update(len(names) + len(failures) - bar.n)

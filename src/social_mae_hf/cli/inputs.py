@@ -19,6 +19,7 @@ __all__ = [
     "add_face_crop",
     "add_model_and_inputs",
     "add_model_loading",
+    "add_run_options",
     "check_device",
     "check_model_first",
     "collect_media",
@@ -117,17 +118,32 @@ def collect_media(paths: list[str | os.PathLike], recursive: bool = False) -> li
     return files
 
 
-def add_model_and_inputs(parser: argparse.ArgumentParser, task: str) -> None:
+def add_model_and_inputs(parser: argparse.ArgumentParser, task: str, manifests: bool = False) -> None:
     parser.add_argument("model", help=f"A model folder or Hub id ({task}).")
+    manifest_help = (
+        "; a manifest .csv (as `social-mae manifest` writes: video and/or audio columns, paths relative to it) "
+        "contributes its rows, with their labels or target values"
+        if manifests
+        else ""
+    )
     parser.add_argument(
         "inputs",
         nargs="+",
         help="Media files (video with or without sound, or audio) and/or folders; a folder contributes its media "
-        "files, by suffix, in name order.",
+        f"files, by suffix, in name order{manifest_help}.",
     )
     parser.add_argument("--recursive", action="store_true", help="Also take media files from subfolders.")
+    add_run_options(parser)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """How a model runs over the inputs: batching, device, modalities, sound, loading, bad files, progress."""
     parser.add_argument(
-        "--batch-size", type=positive_int, default=1, help="Clips (or windows) per forward pass (default 1)."
+        "--batch-size",
+        type=positive_int,
+        default=1,
+        help="Clips (or windows) per forward pass (default 1), taken across files: the windows of one file or of "
+        "several are stacked into one forward. The results are those of batch 1.",
     )
     parser.add_argument("--device", default=None, help="Where the model runs: cpu, cuda, cuda:1, mps (default: cpu).")
     parser.add_argument(

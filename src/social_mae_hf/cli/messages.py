@@ -16,9 +16,10 @@ __all__ = ["keyword_flags", "with_flags"]
 
 # `name=value`, the value quoted or running to a space, comma, semicolon, parenthesis or sentence end; not inside
 # a path (a partitioned folder such as `runs/top_k=5/`): neither after a separator nor with one in the value.
+# `name=` before a comma or semicolon ("needs audio_stream=;") asks for the option, its value left to the reader.
 _KEYWORD_VALUE = re.compile(
     r"(?<![\w/\\-])(?P<name>[A-Za-z_]\w*)="
-    r"(?:'(?P<single>[^']*)'|\"(?P<double>[^\"]*)\"|(?P<bare>[^\s,;)'\"/\\]+?))"
+    r"(?:'(?P<single>[^']*)'|\"(?P<double>[^\"]*)\"|(?P<bare>[^\s,;)'\"/\\]+?)|(?P<empty>)(?=[;,]))"
     r"(?=[\s,;)]|[:.](?:\s|$)|$)"
 )
 _BACKTICKED = re.compile(r"`(?P<name>[A-Za-z_]\w*)`")
@@ -49,8 +50,8 @@ def with_flags(message: str, flags: dict[str, tuple[str, bool]]) -> str:
         if match["name"] not in flags:
             return match[0]
         flag, takes_value = flags[match["name"]]
-        value = next(v for v in (match["single"], match["double"], match["bare"]) if v is not None)
-        return f"{flag} {value}" if takes_value else flag
+        value = next(v for v in (match["single"], match["double"], match["bare"], match["empty"]) if v is not None)
+        return f"{flag} {value}" if takes_value and value else flag
 
     def flag(match: re.Match) -> str:
         return flags[match["name"]][0] if match["name"] in flags else match[0]

@@ -18,11 +18,12 @@ from .messages import with_flags
 __all__ = [
     "ON_ERROR_CHOICES",
     "FileFailure",
+    "WindowOwners",
     "add_on_error",
     "add_windows",
-    "count_windows",
     "report_failures",
     "run_per_file",
+    "watch_windows",
 ]
 
 ON_ERROR_CHOICES = ("skip", "abort")
@@ -64,19 +65,58 @@ def add_windows(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def count_windows(pipe, bar) -> None:
+def watch_windows(pipe, bar, on_windows: Callable[[list[dict]], None] | None = None) -> None:
     """Advance `bar` by the windows of each forward pass of `pipe` (a long recording's windows show progress
-    before its file is done). Wraps the pipeline instance's `forward`, which its chunk iterator calls per batch."""
+    before its file is done), and give `on_windows` each pass's windows, one model output dict each (as the
+    pipeline's `postprocess` takes them), as soon as they are computed. Wraps the pipeline instance's `forward`,
+    which its chunk iterator calls per batch."""
     forward = pipe.forward
 
-    def counted(model_inputs, **forward_params):
-        first = next(iter(model_inputs.values()))  # a model input: (windows, ...)
-        windows = len(first) if hasattr(first, "__len__") else 1
+    def watched(model_inputs, **forward_params):
         outputs = forward(model_inputs, **forward_params)
-        bar.update(windows)
+        windows = _unbatched(outputs)
+        bar.update(len(windows))
+        if on_windows is not None:
+            on_windows(windows)
         return outputs
 
-    pipe.forward = counted
+    pipe.forward = watched
+
+
+def _unbatched(outputs: dict) -> list[dict]:
+    """A forward pass's outputs, one dict per window: tensors keep a batch dimension of 1, lists give their item
+    (what transformers' pipeline iterator hands `postprocess`). A batch of one (no collate) is already one."""
+    if not isinstance(outputs.get("is_last"), list):
+        return [outputs]
+    return [
+        {key: value[i : i + 1] if hasattr(value, "dim") else value[i] for key, value in outputs.items()}
+        for i in range(len(outputs["is_last"]))
+    ]
+
+
+class WindowOwners:
+    """Which input each computed window belongs to, and its number within that input: windows come in input order,
+    each input's ending with `is_last`. `begin(indices)` before each pipeline call on those inputs; a window met
+    again (a group run again file by file after an error) is not new (`new` is False)."""
+
+    def __init__(self):
+        self.indices: list[int] = []
+        self.position = self.window = 0
+        self.seen: set[tuple[int, int]] = set()
+
+    def begin(self, indices: list[int]) -> None:
+        self.indices, self.position, self.window = list(indices), 0, 0
+
+    def place(self, out: dict) -> tuple[int, int, bool]:
+        """(input index, window number, new) of the next window, whose output is `out`."""
+        key = (self.indices[self.position], self.window)
+        new = key not in self.seen
+        self.seen.add(key)
+        if out["is_last"]:
+            self.position, self.window = self.position + 1, 0
+        else:
+            self.window += 1
+        return (*key, new)
 
 
 def _message(name: str, error: BaseException) -> str:
@@ -85,22 +125,23 @@ def _message(name: str, error: BaseException) -> str:
 
 
 def run_per_file(
-    run: Callable[[list[str]], list],
+    run: Callable[[list[int]], list],
     names: list[str],
     group_size: int,
     on_error: str,
     failures: list[FileFailure],
-) -> Iterator[tuple[str, object]]:
-    """Yield `(name, result)` for every file `run` succeeds on, in order; `run(names)` returns one result per name.
+) -> Iterator[tuple[int, object]]:
+    """Yield `(index, result)` for every input `run` succeeds on, in order; `run(indices)` returns one result per
+    index of `names` (the inputs' names, for messages).
 
-    A failing file is appended to `failures` (on_error="skip") or re-raised (on_error="abort"), after the files
+    A failing input is appended to `failures` (on_error="skip") or re-raised (on_error="abort"), after the inputs
     before it whatever `group_size`.
     """
     if on_error not in ON_ERROR_CHOICES:
         raise ValueError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
     size = max(group_size, 1)
     for start in range(0, len(names), size):
-        group = names[start : start + size]
+        group = list(range(start, min(start + size, len(names))))
         if len(group) > 1:
             try:
                 results = run(group)
@@ -109,15 +150,15 @@ def run_per_file(
             else:
                 yield from zip(group, results)
                 continue
-        for name in group:
+        for index in group:
             try:
-                result = run([name])[0]
+                result = run([index])[0]
             except FILE_ERRORS as error:
                 if on_error == "abort":
                     raise
-                failures.append(FileFailure(name, _message(name, error)))
+                failures.append(FileFailure(names[index], _message(names[index], error)))
                 continue
-            yield name, result
+            yield index, result
 
 
 def report_failures(args: argparse.Namespace, failures: list[FileFailure], total: int) -> int:
