@@ -23,6 +23,7 @@ takes from the base class is loading, saving, the Auto-class registration and th
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -44,6 +45,7 @@ from .errors import InvalidInputError, MediaDecodeError
 from .face_crop import FaceCropper, face_crop_settings, face_cropper
 from .frame_sampling import cav_mae_frame_index, cav_mae_slot, social_mae_frame_indices, social_mae_window_start
 from .media import MediaFile, is_media_source, open_media
+from .time_ranges import describe_range, frames_in_range
 from .unknown_settings import warn_unknown_settings
 
 try:  # only the installed package reads folders saved before the processor split (a Hub folder's copy never needs it)
@@ -349,28 +351,14 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         batch = len(items)
         sample = processor.do_sample_frames if do_sample_frames is None else do_sample_frames
         metadata = _per_item_metadata(video_metadata, video_fps, batch)
-        frames, chosen, names = [], [], []
-        for i, item in enumerate(items):
-            name = item_name(item, i, batch)
-            names.append(name)
-            if is_media_source(item):
-                if not sample:
-                    raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
-                with open_media(item, name=name) as media:
-                    video, meta = processor.read_media_frames(
-                        media, name, training=training, generator=generator, sample_indices_fn=sample_indices_fn
-                    )
-            elif sample:
-                fps = metadata[i].get("fps") if metadata[i] is not None else None
-                video, meta = processor.sample_decoded_frames(
-                    item, fps, name, training=training, generator=generator, sample_indices_fn=sample_indices_fn
-                )
-            else:
-                video = processor.validate_frames(item, name)
-                video = video if isinstance(video, np.ndarray) else np.stack([np.asarray(f) for f in video])
-                meta = metadata[i]
+        choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
+        frames, chosen, names = [], [], [item_name(item, i, batch) for i, item in enumerate(items)]
+        for item, name, meta in zip(items, names, metadata):
+            fps = meta.get("fps") if meta is not None else None
+            with open_media(item, name=name) if is_media_source(item) else contextlib.nullcontext() as media:
+                video, sampled = processor.clip_frames(item if media is None else media, name, fps, sample, **choice)
             frames.append(video)
-            chosen.append(meta)
+            chosen.append(meta if sampled is None else sampled)
         data = {}
         if processor.face_crop is not None:
             # Cropped in the source pixels, before any resize, colour flip or centre crop.
@@ -467,6 +455,36 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         if raw.min() < 0 or raw.max() >= count:
             raise InvalidInputError(f"{name}: sample_indices_fn returned indices outside [0, {count})")
         return [int(k) for k in raw]
+
+    def clip_frames(
+        self,
+        item,
+        name: str,
+        fps: float | None = None,
+        do_sample_frames: bool | None = None,
+        *,
+        time_range=None,
+        training=False,
+        generator=None,
+        sample_indices_fn=None,
+    ) -> tuple[np.ndarray, VideoMetadata | None]:
+        """One clip's frames, uint8 RGB `(T, H, W, 3)`, and their metadata (None when not sampled): the chosen
+        frames of an opened `MediaFile` or of decoded frames at `fps`, or, with `do_sample_frames=False`, every
+        decoded frame given. `time_range` as in `read_media_frames`."""
+        sample = self.do_sample_frames if do_sample_frames is None else do_sample_frames
+        choice = dict(
+            time_range=time_range, training=training, generator=generator, sample_indices_fn=sample_indices_fn
+        )
+        if isinstance(item, MediaFile):
+            if not sample:
+                raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
+            return self.read_media_frames(item, name, **choice)
+        if sample:
+            return self.sample_decoded_frames(item, fps, name, **choice)
+        if time_range is not None:
+            raise InvalidInputError(f"{name}: a time range needs frame sampling (do_sample_frames=True)")
+        frames = self.validate_frames(item, name)
+        return (frames if isinstance(frames, np.ndarray) else np.stack([np.asarray(f) for f in frames])), None
 
     def read_media_frames(
         self, media: MediaFile, name: str, *, time_range=None, training=False, generator=None, sample_indices_fn=None
@@ -638,26 +656,6 @@ def _center_crop(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
 def check_frame_size(width: int, height: int, name: str) -> None:
     if width < MIN_FRAME_SIDE or height < MIN_FRAME_SIDE:
         raise InvalidInputError(f"{name}: frames are {width}x{height}; need at least {MIN_FRAME_SIDE}x{MIN_FRAME_SIDE}")
-
-
-def describe_range(time_range) -> str:
-    start, end = time_range
-    return f"{float(start):g} s to " + ("the end" if end is None else f"{float(end):g} s")
-
-
-def frames_in_range(num_frames: int, fps: Fraction, time_range, name: str) -> tuple[int, int]:
-    """First index and count of the frames shown in [start, end): frame i is shown at i / fps."""
-    if time_range is None:
-        return 0, num_frames
-    start, end = time_range
-    first = math.ceil(start * fps)
-    stop = num_frames if end is None else min(num_frames, math.ceil(end * fps))
-    if stop <= first:
-        raise InvalidInputError(
-            f"{name}: no video frame from {describe_range(time_range)} (the video has {num_frames} frames at "
-            f"{float(fps):g} fps, {num_frames / float(fps):.2f} s)"
-        )
-    return first, stop - first
 
 
 def check_video_fps(video_fps, batch: int) -> list[float | None]:
