@@ -236,14 +236,15 @@ class SocialMAEProcessor(ProcessorMixin):
                 want_audio = False
             elif missing:
                 raise MissingModalityError(_missing_audio_message(sources, missing, want_video))
-            choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
             sampled = []
             for i, item in enumerate(video_items if want_video else []):
                 name = item_name(item, i, batch)
-                if is_media_source(item) and not video_processor.do_sample_frames:
-                    raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
-                source = opened.get(item, i, name) if is_media_source(item) else item
-                sampled.append(video_processor.clip_frames(source, name, fps_list[i], time_range=ranges[i], **choice))
+                media = opened.get(item, i, name) if is_media_source(item) else None
+                choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
+                frames = video_processor.clip_frames(
+                    item, name, fps_list[i], media=media, time_range=ranges[i], **choice
+                )
+                sampled.append(frames)
 
         device = pick_device(device, audio_items)
         data: dict[str, Any] = {}

@@ -347,7 +347,7 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         for item, name, meta in zip(items, names, metadata):
             fps = meta.get("fps") if meta is not None else None
             with open_media(item, name=name) if is_media_source(item) else contextlib.nullcontext() as media:
-                video, sampled = processor.clip_frames(item if media is None else media, name, fps, sample, **choice)
+                video, sampled = processor.clip_frames(item, name, fps, sample, media=media, **choice)
             frames.append(video)
             chosen.append(meta if sampled is None else sampled)
         data = {}
@@ -457,32 +457,33 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
 
     def clip_frames(
         self,
-        item,
+        video,
         name: str,
         fps: float | None = None,
         do_sample_frames: bool | None = None,
         *,
+        media: MediaFile | None = None,
         time_range=None,
         training=False,
         generator=None,
         sample_indices_fn=None,
     ) -> tuple[np.ndarray, VideoMetadata | None]:
         """One clip's frames, uint8 RGB `(T, H, W, 3)`, and their metadata (None when not sampled): the chosen
-        frames of an opened `MediaFile` or of decoded frames at `fps`, or, with `do_sample_frames=False`, every
-        decoded frame given. `time_range` as in `read_media_frames`."""
+        frames of `media` (the opened file `video` names) or of decoded frames at `fps`, or, with
+        `do_sample_frames=False`, every decoded frame given. `time_range` as in `read_media_frames`."""
         sample = self.do_sample_frames if do_sample_frames is None else do_sample_frames
         choice = dict(
             time_range=time_range, training=training, generator=generator, sample_indices_fn=sample_indices_fn
         )
-        if isinstance(item, MediaFile):
+        if media is not None:
             if not sample:
                 raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
-            return self.read_media_frames(item, name, **choice)
+            return self.read_media_frames(media, name, **choice)
         if sample:
-            return self.sample_decoded_frames(item, fps, name, **choice)
+            return self.sample_decoded_frames(video, fps, name, **choice)
         if time_range is not None:
             raise InvalidInputError(f"{name}: a time range needs frame sampling (do_sample_frames=True)")
-        frames = self.validate_frames(item, name)
+        frames = self.validate_frames(video, name)
         return (frames if isinstance(frames, np.ndarray) else np.stack([np.asarray(f) for f in frames])), None
 
     def read_media_frames(
