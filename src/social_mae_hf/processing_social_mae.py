@@ -124,10 +124,6 @@ class SocialMAEProcessor(ProcessorMixin):
             SocialMAEVideoProcessor.for_model_config(config, **video),
         )
 
-    @property
-    def model_input_names(self) -> list[str]:
-        return ["input_values", "pixel_values"]
-
     # -- call ----------------------------------------------------------------------------------------
 
     def __call__(
