@@ -210,12 +210,38 @@ def test_large_frames_are_shrunk_for_detection_and_boxes_scaled_back():
         return colour_detector(frame)
 
     frames = clip([[(0, 400, 200, 160, 160)]] * 2, width=1280, height=720)
-    shrunk = FaceCropper(FaceCropSettings(detector="colour", detection_max_side=640), detector).crop_clip(frames)
+    whole = dict(detector="colour", search_near_faces=False)  # every searched frame searched whole
+    shrunk = FaceCropper(FaceCropSettings(**whole, detection_max_side=640), detector).crop_clip(frames)
     assert seen_shapes == [(360, 640, 3)] * 2
-    full = FaceCropper(FaceCropSettings(detector="colour", detection_max_side=None), colour_detector).crop_clip(frames)
+    full = FaceCropper(FaceCropSettings(**whole, detection_max_side=None), colour_detector).crop_clip(frames)
     assert shrunk.faces == full.faces == [(400.0, 200.0, 160.0, 160.0)] * 2
     assert shrunk.boxes == full.boxes
     assert shrunk.frames.shape == (2, 208, 208, 3)  # cut from the full-resolution frames
+
+
+def test_after_a_face_is_found_the_next_frames_are_searched_only_around_it():
+    seen_shapes = []
+
+    def detector(frame):
+        seen_shapes.append(frame.shape)
+        return colour_detector(frame)
+
+    # The face moves 40 px a frame; a second face appears on frame 2, far from the first.
+    faces = [[(0, 400 + 40 * t, 200, 160, 160)] + ([(1, 1000, 40, 160, 160)] if t else []) for t in range(3)]
+    frames = clip(faces, width=1280, height=720)
+    near = FaceCropper(FaceCropSettings(detector="colour", detection_stride=1), detector).crop_clip(frames)
+    # Frame 0 whole (shrunk to 640 px); then 3 face sizes around the face seen last, shrunk so that it is 40 px.
+    assert seen_shapes == [(360, 640, 3), (120, 120, 3), (120, 120, 3)]  # the second face is not searched for
+    assert near.faces == [(400.0 + 40 * t, 200.0, 160.0, 160.0) for t in range(3)]
+    whole = FaceCropSettings(detector="colour", detection_stride=1, search_near_faces=False)
+    assert FaceCropper(whole, colour_detector).crop_clip(frames).boxes == near.boxes
+    # No face near the last one: the whole frame is searched again.
+    seen_shapes.clear()
+    jump = clip([[(0, 100, 100, 160, 160)], [(0, 1000, 500, 160, 160)]], width=1280, height=720)
+    moved = FaceCropper(FaceCropSettings(detector="colour", detection_stride=1), detector).crop_clip(jump)
+    assert seen_shapes == [(360, 640, 3), (105, 105, 3), (360, 640, 3)]  # the region stops at the edges
+    again = FaceCropper(whole, colour_detector).crop_clip(jump)
+    assert (moved.faces, moved.boxes) == (again.faces, again.boxes)
 
 
 def test_bgr_frames_are_detected_as_rgb_and_come_back_bgr():

@@ -3,6 +3,8 @@ loading through AutoFeatureExtractor, and how far media audio is decoded."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -190,3 +192,15 @@ def test_long_audio_is_decoded_only_as_far_as_the_fbank_reads(monkeypatch, smae,
     feats, _ = log_mel_fbank((whole - whole.mean())[None], max_frames=extractor.max_length, subtract_mean=False)
     original = (feats - extractor.mean) / extractor.std
     torch.testing.assert_close(ours, original, atol=1e-4, rtol=1e-5)
+
+
+def test_raw_audio_without_sampling_rate_assumes_the_extractor_s_with_a_warning(caplog):
+    extractor = SocialMAEFeatureExtractor.social_mae(max_length=64)
+    wave = make_waveform(1.0, kind="speech", seed=2)
+    with caplog.at_level(logging.WARNING):
+        assumed = extractor(wave)["input_values"]
+    assert (
+        "SocialMAEFeatureExtractor: raw audio without `sampling_rate`; assuming the feature extractor's 16000 Hz"
+        in (caplog.text)
+    )
+    torch.testing.assert_close(assumed, extractor(wave, sampling_rate=16000)["input_values"], atol=0, rtol=0)

@@ -465,8 +465,12 @@ def wave():
 
 def test_per_call_options_default_to_none():
     signature = inspect.signature(SocialMAEProcessor.__call__)
-    for name in ("return_tensors", "training", "missing_audio", "return_face_crop", "sampling_rate"):
+    for name in ("training", "missing_audio", "return_face_crop", "start_s", "audio_stream"):
         assert signature.parameters[name].default is None, name
+    # transformers' options come through its kwargs (`_merge_kwargs`): not given, they are None too.
+    merged = SocialMAEProcessor.social_mae()._merge_kwargs(SocialMAEProcessor.valid_processor_kwargs)
+    assert "return_tensors" not in signature.parameters and "sampling_rate" not in signature.parameters
+    assert not merged["audio_kwargs"] and not merged["videos_kwargs"]
 
 
 def test_video_settings_are_routed_to_the_video_processor(processor, frames):
@@ -507,3 +511,22 @@ def test_a_misspelled_option_is_named_with_the_closest_one(processor, wave):
 def test_a_save_load_round_trip_keeps_to_dict(processor, tmp_path):
     processor.save_pretrained(tmp_path)
     assert SocialMAEProcessor.from_pretrained(tmp_path).to_dict() == processor.to_dict()
+    # The file keeps its remote-code `auto_map`; saving leaves the processor as it was.
+    saved = json.loads((tmp_path / "processor_config.json").read_text())
+    assert saved["auto_map"] == {"AutoProcessor": "processing_social_mae.SocialMAEProcessor"}
+    assert "auto_map" not in processor.to_dict()
+
+
+def test_options_per_modality_are_routed_as_flat_ones(processor, frames, wave):
+    flat = processor(videos=frames, video_fps=10, num_frames=4, return_tensors="np")
+    nested = processor(
+        videos=frames, video_fps=10, videos_kwargs={"num_frames": 4}, common_kwargs={"return_tensors": "np"}
+    )
+    np.testing.assert_array_equal(flat["pixel_values"], nested["pixel_values"])
+    assert nested["pixel_values"].shape == (1, 4, 3, 32, 32)
+    with pytest.raises(ValueError, match="num_frames was passed two times"):
+        processor(videos=frames, video_fps=10, num_frames=4, videos_kwargs={"num_frames": 2})
+    with pytest.raises(TypeError, match=r"\['padding'\] are not options of a call"):
+        processor(audio=wave, sampling_rate=16000, text_kwargs={"padding": True})
+    with pytest.raises(TypeError, match=r"\['max_length'\] are not options of a call"):
+        processor(audio=wave, sampling_rate=16000, audio_kwargs={"max_length": 10})

@@ -6,7 +6,10 @@ processor's `face_crop` setting runs it, see `video_processing_social_mae.py`):
 
 1. Detect faces (`face_detection.py`; the default is MTCNN, shipped with this package) on every
    `detection_stride`-th sampled frame, shrunk to at most `detection_max_side` pixels, for speed. Faces smaller
-   than `min_size` (a fraction of the frame's shorter side) are dropped.
+   than `min_size` (a fraction of the frame's shorter side) are dropped. With `search_near_faces`, a frame after
+   one where faces were found is searched only around them (a small region, shrunk so that a face is about
+   `NEAR_FACE_PIXELS` wide), and as a whole only when none is found there: the crop then costs about one
+   whole-frame detection per clip.
 2. Follow one face through the clip (`face_tracking.py`), chosen by `selection`: the most present, the largest or
    the most central.
 3. Place and cut the square crop (`face_geometry.py`): `margin` x the face size, centred on the face, smoothed over
@@ -69,6 +72,13 @@ __all__ = [
 Box = tuple[float, float, float, float]
 Detection = tuple[float, float, float, float, float]  # x, y, w, h, score
 
+# The region searched around a face seen on the previous searched frame: this many face sizes wide, centred on
+# it (Social-MAE's sampled frames are 0.5 s apart; tracking links a face that moved up to 0.75 face sizes).
+NEAR_FACE_REGION = 3.0
+# The region is shrunk (by an integer factor) so that the smallest face in it is about this wide: MTCNN finds
+# faces from 20 px, so this leaves room for a face that shrank or turned.
+NEAR_FACE_PIXELS = 40
+
 
 # ----------------------------------------------------------------------------------------------
 # Settings
@@ -97,6 +107,10 @@ class FaceCropSettings:
             for detection only; the crop is cut from the full-resolution frame. None: detect at full size.
         detection_stride: Detect on every this-many-th sampled frame (the first, then every `detection_stride`-th;
             the last too); the crop holds the nearest searched frame's face in between. 1: every frame.
+        search_near_faces: After a searched frame where faces were found, search the next one only around them
+            (`NEAR_FACE_REGION` face sizes, shrunk so that a face is about `NEAR_FACE_PIXELS` wide), and the whole
+            frame only when none is found there. A face that enters later is then not seen; False: search every
+            searched frame whole.
     """
 
     detector: str = "mtcnn"
@@ -109,6 +123,7 @@ class FaceCropSettings:
     min_frames: float = 0.25
     detection_max_side: int | None = 640
     detection_stride: int = 4
+    search_near_faces: bool = True
 
     def __post_init__(self):
         window, largest = self.smoothing_window, self.detection_max_side
@@ -123,6 +138,7 @@ class FaceCropSettings:
             ("min_frames", _is_number(self.min_frames) and 0 <= self.min_frames <= 1, "in [0, 1]"),
             ("detection_max_side", largest is None or (_is_int(largest) and largest >= 16), "None or an integer >= 16"),
             ("detection_stride", _is_int(self.detection_stride) and self.detection_stride >= 1, "an integer >= 1"),
+            ("search_near_faces", isinstance(self.search_near_faces, bool), "a bool"),
         ]
         for name, ok, expected in checks:
             if not ok:
@@ -291,7 +307,33 @@ class FaceCropper:
         factor = 1
         if self.settings.detection_max_side is not None:
             factor = max(1, math.ceil(max(height, width) / self.settings.detection_max_side))
-        small = frame if factor == 1 else np.asarray(PIL.Image.fromarray(frame).reduce(factor))
+        return self._kept(self._run(frame, factor, where), height, width)
+
+    def detect_near(
+        self, frame: np.ndarray, faces: Sequence[Sequence[float]], where: str = "a frame"
+    ) -> list[Detection]:
+        """As `detect`, but searching only the region around `faces` (boxes seen on an earlier frame of the clip):
+        `NEAR_FACE_REGION` face sizes around each, shrunk so that the smallest is about `NEAR_FACE_PIXELS` wide."""
+        height, width = frame.shape[:2]
+        boxes = np.asarray([f[:4] for f in faces], np.float64).reshape(-1, 4)
+        if not len(boxes):
+            return []
+        sizes = boxes[:, 2:4].max(axis=1)
+        cx, cy = boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 1] + boxes[:, 3] / 2
+        half = NEAR_FACE_REGION * sizes / 2
+        x0, y0 = max(0, math.floor(min(cx - half))), max(0, math.floor(min(cy - half)))
+        x1, y1 = min(width, math.ceil(max(cx + half))), min(height, math.ceil(max(cy + half)))
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            return []
+        factor = max(1, math.floor(sizes.min() / NEAR_FACE_PIXELS))
+        found = self._run(frame[y0:y1, x0:x1], factor, where)
+        found[:, 0] += x0
+        found[:, 1] += y0
+        return self._kept(found, height, width)
+
+    def _run(self, image: np.ndarray, factor: int, where: str) -> np.ndarray:
+        """The detector's boxes on `image` shrunk `factor` times (box filter), in `image`'s pixels, checked."""
+        small = image if factor == 1 else np.asarray(PIL.Image.fromarray(np.ascontiguousarray(image)).reduce(factor))
         detector = self.detector  # built outside the `try`: a bad setting is not the detector failing
         try:
             raw = detector(np.ascontiguousarray(small))
@@ -302,6 +344,10 @@ class FaceCropper:
         except FaceDetectorError as err:
             raise FaceDetectorError(f"{err} (on {where})") from None
         found[:, :4] *= factor
+        return found
+
+    def _kept(self, found: np.ndarray, height: int, width: int) -> list[Detection]:
+        """The boxes of at least `min_size` of the frame's shorter side, largest first."""
         smallest = self.settings.min_size * min(height, width)
         kept = [tuple(map(float, b)) for b in found if max(b[2], b[3]) >= smallest]
         return sorted(kept, key=lambda b: -b[2] * b[3])
@@ -326,8 +372,11 @@ class FaceCropper:
         rgb = frames if channel_order == "rgb" else frames[..., ::-1]
         clip = f" of {source}" if source else ""
         detections: list[list[Detection] | None] = [None] * len(frames)
+        seen: list[Detection] = []  # the faces of the last searched frame
         for t in self.searched_frames(len(frames)):
-            detections[t] = self.detect(np.ascontiguousarray(rgb[t]), where=f"frame {t}{clip}")
+            frame, where = np.ascontiguousarray(rgb[t]), f"frame {t}{clip}"
+            near = self.detect_near(frame, seen, where) if self.settings.search_near_faces else []
+            detections[t] = seen = near or self.detect(frame, where)
         return self.crop_with_detections(frames, detections)
 
     def crop_with_detections(

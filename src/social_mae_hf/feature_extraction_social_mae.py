@@ -12,6 +12,7 @@ Media files are decoded by [`SocialMAEProcessor`], which hands this extractor th
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -24,7 +25,8 @@ from transformers.feature_extraction_utils import BatchFeature
 from .batching import as_batch, is_array, item_name
 from .errors import InvalidInputError
 from .fbank import fbank_num_samples, log_mel_fbank
-from .media import CHANNEL_MIXES, is_media_source, mix_channels
+from .media import CHANNEL_MIXES, SILENCE_THRESHOLD_DBFS, MediaFile, is_media_source, is_silent, mix_channels
+from .time_ranges import describe_range, sample_range
 from .unknown_settings import warn_unknown_settings
 
 try:  # only the installed package reads folders saved before the processor split (a Hub folder's copy never needs it)
@@ -43,6 +45,8 @@ __all__ = [
     "pick_device",
     "resample_waveform",
 ]
+
+logger = logging.getLogger(__name__)
 
 MAX_AUDIO_CHANNELS = 16
 # The highest rate audio hardware records (768 kHz DACs/ADCs); a larger `sampling_rate` is a mistake, not audio.
@@ -196,7 +200,8 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
         Args:
             raw_speech: A waveform `(samples,)` / `(channels, samples)` (float in [-1, 1], or int16; numpy or
                 torch), or a list of them (a batch).
-            sampling_rate: Their rate in Hz (required); other rates than the extractor's are resampled.
+            sampling_rate: Their rate in Hz; other rates than the extractor's are resampled. When not given, the
+                extractor's `sampling_rate` is assumed, with a warning, as transformers' feature extractors do.
             return_tensors: `"pt"` (default) or `"np"`.
             device: Where the fbank runs (default: CPU, or the device of torch waveforms).
 
@@ -211,19 +216,67 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
             raise InvalidInputError("give `audio` (a waveform or a list of waveforms)")
         if return_tensors not in ("pt", "np", None):
             raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
-        waveforms = []
-        for i, x in enumerate(items):
-            name = item_name(x, i, len(items))
-            if not is_array(x):
-                hint = ": a media file, which SocialMAEProcessor reads (`audio=`)" if is_media_source(x) else ""
-                raise InvalidInputError(f"{name}: unsupported audio input of type {type(x).__name__}{hint}")
-            waveforms.append(self.clip_waveform(self.to_mono(x, sampling_rate, name), name))
+        sampling_rate = self.assumed_sampling_rate(sampling_rate)
+        waveforms = [self.raw_clip(x, sampling_rate, item_name(x, i, len(items))) for i, x in enumerate(items)]
         features = self.fbank_features(waveforms, pick_device(device, items))
         if return_tensors == "np":
             features = features.detach().cpu().numpy()
         return BatchFeature(data={"input_values": features})
 
     # -- steps ---------------------------------------------------------------------------------------
+
+    def assumed_sampling_rate(self, sampling_rate: int | None) -> int:
+        """`sampling_rate`, or when None this extractor's, with a warning (as transformers' extractors do): audio
+        at another rate would silently give wrong features."""
+        if sampling_rate is None:
+            logger.warning(
+                "%s: raw audio without `sampling_rate`; assuming the feature extractor's %d Hz. Pass `sampling_rate` "
+                "to be sure: audio at another rate would give wrong features",
+                type(self).__name__,
+                self.sampling_rate,
+            )
+            return self.sampling_rate
+        return sampling_rate
+
+    def raw_clip(self, x, sampling_rate: int, name: str = "the input", time_range=None) -> np.ndarray:
+        """A raw waveform's clip for `fbank_features`: mono at this rate, `time_range` (start, end or None, in
+        seconds) cut out, minus its mean, cropped."""
+        if not is_array(x):
+            hint = ": a media file, which SocialMAEProcessor reads (`audio=`)" if is_media_source(x) else ""
+            raise InvalidInputError(f"{name}: unsupported audio input of type {type(x).__name__}{hint}")
+        wave = self.to_mono(x, sampling_rate, name)
+        if time_range is None:
+            return self.clip_waveform(wave, name)
+        first, last = sample_range(*time_range, self.sampling_rate, name)
+        return self.clip_waveform(wave[first:last], name, describe_range(time_range))
+
+    def media_clip(self, media: MediaFile, name: str, time_range=None) -> np.ndarray | None:
+        """An opened media file's clip for `fbank_features` (None: it has no audio track).
+
+        Only the samples the fbank uses are decoded (a 3-hour file costs its first 10.25 s), channels mixed
+        while decoding. The originals subtract the mean of the whole waveform; the mean of the window is
+        subtracted, which changes nothing but float rounding, since the fbank removes each frame's own mean."""
+        if not media.has_audio:
+            return None
+        start, end = time_range or (None, None)
+        mix = self.audio_channel_mix
+        wave = media.read_audio(self.sampling_rate, self.max_audio_samples, start_s=start, end_s=end, channel_mix=mix)[
+            0
+        ]
+        if wave.size and is_silent(wave):  # what the model hears
+            track = media.audio_track
+            logger.warning(
+                "%s: its audio is silent (below %g dBFS): audio track %d of %d (%s), audio_channel_mix=%r. A "
+                "voice on another track needs audio_stream=; one in a 5.1 centre channel, audio_channel_mix="
+                "'downmix'",
+                name,
+                SILENCE_THRESHOLD_DBFS,
+                track.index,
+                len(media.audio_tracks()),
+                track.layout,
+                mix,
+            )
+        return self.clip_waveform(wave, name, describe_range(time_range) if time_range is not None else None)
 
     def to_mono(self, x, sampling_rate, name: str = "the input") -> np.ndarray:
         """A raw waveform checked and turned into mono float32 at `self.sampling_rate` (int16 scaled as
@@ -317,8 +370,6 @@ class SocialMAEFeatureExtractor(SequenceFeatureExtractor):
 
 
 def _check_sampling_rate(sampling_rate, name: str) -> None:
-    if sampling_rate is None:
-        raise InvalidInputError(f"{name}: raw audio needs `sampling_rate`")
     if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, (int, np.integer)):
         raise InvalidInputError(f"`sampling_rate` must be an int (Hz), got {sampling_rate!r}")
     if sampling_rate <= 0:

@@ -55,6 +55,7 @@ __all__ = [
     "AudioTrack",
     "MediaFile",
     "MediaSource",
+    "OpenedMedia",
     "VideoInfo",
     "describe_source",
     "is_media_source",
@@ -331,3 +332,18 @@ def open_media(source, *, name: str | None = None, audio_stream: int | None = No
         return
     with MediaFile(source, name=name, audio_stream=audio_stream) as media:
         yield media
+
+
+class OpenedMedia(contextlib.ExitStack):
+    """Each batch item's media file, opened once per call for all it gives (audio, frames, the face crop) and
+    closed with this stack; a `MediaFile` given is the caller's and stays open. The first `get` of an item opens
+    it, with its `audio_stream` when the audio comes from it."""
+
+    def __init__(self):
+        super().__init__()
+        self._by_item: dict[int, MediaFile] = {}
+
+    def get(self, source, index: int, name: str, audio_stream: int | None = None) -> MediaFile:
+        if index not in self._by_item:
+            self._by_item[index] = self.enter_context(open_media(source, name=name, audio_stream=audio_stream))
+        return self._by_item[index]

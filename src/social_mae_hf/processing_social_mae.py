@@ -3,12 +3,9 @@
 Opens every media file once (PyAV, `media.py`) and hands its audio to [`SocialMAEFeatureExtractor`] and its
 frames, with transformers' `VideoMetadata`, to [`SocialMAEVideoProcessor`] (which crops them around the face when
 its `face_crop` is set). A time range (`start_s` / `end_s`) is cut here, for both modalities alike: the range is
-then the clip.
+then the clip. A call's options are routed as transformers routes them (`ProcessorMixin._merge_kwargs`).
 """
 
-from __future__ import annotations
-
-import contextlib
 import difflib
 import inspect
 import logging
@@ -16,33 +13,24 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
 import torch
 from transformers.feature_extraction_utils import BatchFeature, FeatureExtractionMixin
-from transformers.processing_utils import ProcessorMixin
+from transformers.processing_utils import ProcessingKwargs, ProcessorMixin, Unpack
 from transformers.video_processing_utils import VideoProcessorMixin
 
 from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MissingModalityError
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_single_audio, pick_device
-from .media import (
-    SILENCE_THRESHOLD_DBFS,
-    MediaFile,
-    is_media_source,
-    is_silent,
-    open_media,
-    parse_time_range,
-    sample_range,
-)
+from .media import OpenedMedia, is_media_source, open_media, parse_time_range
 from .unknown_settings import warn_unknown_settings
 from .video_processing_social_mae import (
     SocialMAEVideoProcessor,
+    SocialMAEVideoProcessorKwargs,
     check_video_fps,
-    describe_range,
     is_single_video,
 )
 
-__all__ = ["SocialMAEProcessor"]
+__all__ = ["SocialMAEProcessor", "SocialMAEProcessorKwargs"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +38,15 @@ _MODALITIES = ("audio", "video")
 # The classes transformers checks the parts against, by name in its top-level module, where the video processor
 # base exists only when torchvision is installed: checked here against the classes themselves.
 _PART_BASES = {"feature_extractor": FeatureExtractionMixin, "video_processor": VideoProcessorMixin}
+# The audio options a call takes (the feature extractor's settings are its own).
+_AUDIO_OPTIONS = frozenset({"sampling_rate", "return_tensors", "device"})
+
+
+# Evaluated annotations (no `from __future__ import annotations` here): transformers reads the TypedDicts in them.
+class SocialMAEProcessorKwargs(ProcessingKwargs, total=False):
+    """transformers' processor options, with every setting of the video processor as a video option."""
+
+    videos_kwargs: SocialMAEVideoProcessorKwargs
 
 
 class SocialMAEProcessor(ProcessorMixin):
@@ -63,6 +60,8 @@ class SocialMAEProcessor(ProcessorMixin):
         video_processor: [`SocialMAEVideoProcessor`], the video part (`pixel_values`).
     """
 
+    valid_processor_kwargs = SocialMAEProcessorKwargs
+
     def __init__(self, feature_extractor, video_processor):
         super().__init__(feature_extractor, video_processor)
 
@@ -72,16 +71,18 @@ class SocialMAEProcessor(ProcessorMixin):
             raise TypeError(f"{argument_name} must be a {base.__name__}, got {type(argument).__name__}")
         return base
 
-    @classmethod
-    def from_dict(cls, processor_dict: dict, **kwargs):
-        """transformers' loading, keeping the file's `auto_map` (which it drops), so that a save/load round trip
-        gives the same `to_dict()` as the processor saved."""
-        auto_map = processor_dict.get("auto_map")
-        loaded = super().from_dict(processor_dict, **kwargs)
-        processor = loaded[0] if isinstance(loaded, tuple) else loaded
-        if auto_map is not None:
-            processor.auto_map = auto_map
-        return loaded
+    def save_pretrained(self, save_directory, **kwargs):
+        """transformers' saving, which writes `auto_map` into the file and also onto this processor, where a
+        loaded one has none (`from_dict` drops it): left as it was, so that a save/load round trip gives the same
+        `to_dict()` as the processor saved, and as one built from the same parts."""
+        had, before = "auto_map" in self.__dict__, self.__dict__.get("auto_map")
+        try:
+            return super().save_pretrained(save_directory, **kwargs)
+        finally:
+            if had:
+                self.auto_map = before
+            else:
+                self.__dict__.pop("auto_map", None)
 
     @staticmethod
     def validate_init_kwargs(processor_config, valid_kwargs):
@@ -102,20 +103,20 @@ class SocialMAEProcessor(ProcessorMixin):
     # -- presets -----------------------------------------------------------------------------------
 
     @classmethod
-    def social_mae(cls, **overrides) -> SocialMAEProcessor:
+    def social_mae(cls, **overrides) -> "SocialMAEProcessor":
         """Social-MAE (Bohy et al., FG 2024). `overrides`: settings of either part (e.g. `image_size`,
         `max_length`), by name."""
         audio, video = _split_settings(overrides)
         return cls(SocialMAEFeatureExtractor.social_mae(**audio), SocialMAEVideoProcessor.social_mae(**video))
 
     @classmethod
-    def cav_mae(cls, **overrides) -> SocialMAEProcessor:
+    def cav_mae(cls, **overrides) -> "SocialMAEProcessor":
         """CAV-MAE (Gong et al., ICLR 2023); `overrides` as in `social_mae`."""
         audio, video = _split_settings(overrides)
         return cls(SocialMAEFeatureExtractor.cav_mae(**audio), SocialMAEVideoProcessor.cav_mae(**video))
 
     @classmethod
-    def for_model_config(cls, config, **overrides) -> SocialMAEProcessor:
+    def for_model_config(cls, config, **overrides) -> "SocialMAEProcessor":
         """The preset of the model's family (one frame: CAV-MAE, else Social-MAE), sized to that model."""
         audio, video = _split_settings(overrides)
         return cls(
@@ -123,31 +124,24 @@ class SocialMAEProcessor(ProcessorMixin):
             SocialMAEVideoProcessor.for_model_config(config, **video),
         )
 
-    @property
-    def model_input_names(self) -> list[str]:
-        return ["input_values", "pixel_values"]
-
     # -- call ----------------------------------------------------------------------------------------
 
     def __call__(
         self,
         videos=None,
         audio=None,
-        sampling_rate: int | None = None,
-        return_tensors: str | None = None,
         training: bool | None = None,
         sample_indices_fn: Callable | None = None,
         generator: torch.Generator | None = None,
         modalities: str | Sequence[str] | None = None,
         missing_audio: str | None = None,
         video_fps: float | Sequence[float] | None = None,
-        device: str | torch.device | None = None,
         start_s: float | Sequence[float] | None = None,
         end_s: float | Sequence[float | None] | None = None,
         audio_stream: int | Sequence[int | None] | None = None,
         return_face_crop: bool | None = None,
         face_detector: Callable | None = None,
-        **kwargs,
+        **kwargs: Unpack[SocialMAEProcessorKwargs],
     ) -> BatchFeature:
         """Prepare one item or a batch (a list) for the model.
 
@@ -158,9 +152,6 @@ class SocialMAEProcessor(ProcessorMixin):
             audio: A media file (an audio file, or a video file whose audio track is used), or a raw
                 waveform `(samples,)` / `(channels, samples)` (float in [-1, 1], or int16); or a list
                 (a batch). When given with `videos`, it replaces the videos' own audio tracks.
-            sampling_rate: Rate of raw waveforms (ignored for files); when not given, the feature extractor's
-                `sampling_rate` is assumed, with a warning, as transformers' feature extractors do.
-            return_tensors: `"pt"` (default) or `"np"`.
             training: Random frame choice (Social-MAE window start, CAV-MAE slot) instead of the
                 deterministic evaluation choice (centred window, middle slot).
             sample_indices_fn: transformers' convention, `fn(metadata=VideoMetadata, num_frames=...)`
@@ -175,7 +166,6 @@ class SocialMAEProcessor(ProcessorMixin):
                 video is not asked for (nothing would be left).
             video_fps: Frame rate of decoded-frame videos (one value, or one per item, None for media files);
                 required for them.
-            device: Where the fbank and the resize run (default: CPU, or the device of torch waveforms).
             start_s, end_s: Use only this time range of every input (one value, or one per item; seconds
                 from the start; `end_s=None`: to the end). The range is then the clip: its audio alone is
                 mean-subtracted and padded/cropped, and frames are sampled among the frames shown in it
@@ -191,15 +181,19 @@ class SocialMAEProcessor(ProcessorMixin):
                 `SocialMAEProcessor.social_mae(face_crop=True)`), also return `face_found` and `face_boxes` (see
                 [`SocialMAEVideoProcessor.preprocess`]) when video is prepared (audio alone has no face to crop).
             face_detector: A face detector callable for this call (see [`SocialMAEVideoProcessor.preprocess`]).
-            kwargs: Settings of the video processor for this call (e.g. `num_frames`, `do_sample_frames=False`
-                to use every frame of decoded frames as given), routed to it as transformers' processors route them.
+            kwargs: transformers' processor options, flat or per modality (`videos_kwargs={...}`): `return_tensors`
+                (`"pt"`, the default, or `"np"`); `device`, where the fbank and the resize run (default: CPU, or
+                the device of torch waveforms); `sampling_rate` of raw waveforms (when not given, the feature
+                extractor's is assumed with a warning, as transformers' extractors do); and any setting of the
+                video processor, for this call (e.g. `num_frames`, or `do_sample_frames=False` to use every frame
+                of decoded frames as given).
 
         Returns:
             `BatchFeature` with `input_values` `(batch, max_length, num_mel_bins)` float32 (time first)
             and/or `pixel_values` `(batch, num_frames, 3, height, width)` float32; with `return_face_crop`, also
             `face_found` `(batch,)` bool and `face_boxes` `(batch, num_frames, 4)` int64.
         """
-        video_processor = self._video_processor_for_call(kwargs)
+        video_processor, sampling_rate, return_tensors, device = self._call_options(kwargs)
         training, return_face_crop = bool(training), bool(return_face_crop)
         missing_audio = "error" if missing_audio is None else missing_audio
         video_items = as_batch(videos, is_single_video, "videos")
@@ -208,7 +202,8 @@ class SocialMAEProcessor(ProcessorMixin):
             raise InvalidInputError("give `videos`, `audio` or both")
         if video_items is not None and audio_items is not None and len(video_items) != len(audio_items):
             raise InvalidInputError(f"`videos` has {len(video_items)} items but `audio` has {len(audio_items)}")
-        batch = len(video_items if video_items is not None else audio_items)
+        items = video_items if video_items is not None else audio_items
+        batch = len(items)
         want_video, want_audio = _resolve_modalities(modalities, video_items, audio_items)
         if missing_audio not in ("error", "drop"):
             raise ValueError(f"missing_audio must be 'error' or 'drop', got {missing_audio!r}")
@@ -219,56 +214,33 @@ class SocialMAEProcessor(ProcessorMixin):
         if (return_face_crop or face_detector is not None) and video_processor.face_crop is None:
             asked = "return_face_crop" if return_face_crop else "face_detector"
             raise ValueError(f"{asked} needs a face crop: set the video processor's face_crop (e.g. face_crop=True)")
-        if sampling_rate is None and audio_items is not None and any(is_array(a) for a in audio_items):
-            sampling_rate = self.feature_extractor.sampling_rate
-            logger.warning(
-                "SocialMAEProcessor: raw audio without `sampling_rate`; assuming the feature extractor's %d Hz. Pass "
-                "`sampling_rate` to be sure: audio at another rate would give wrong features",
-                sampling_rate,
-            )
+        if audio_items is not None and any(is_array(a) for a in audio_items):
+            sampling_rate = self.feature_extractor.assumed_sampling_rate(sampling_rate)
         fps_list = check_video_fps(video_fps, batch)
-        ranges = _per_item_ranges(start_s, end_s, video_items if video_items is not None else audio_items)
+        ranges = _per_item_ranges(start_s, end_s, items)
         streams = per_item(audio_stream, batch, "audio_stream")
 
-        # Open every media file once; both modalities come from that one opening.
-        with _OpenFiles() as opened:
-            audio_sources = (audio_items if audio_items is not None else video_items) if want_audio else []
-            shared = video_items is not None and audio_items is None  # the audio source IS the video item
+        # Open every media file once; both modalities (and the face crop) come from that one opening.
+        with OpenedMedia() as opened:
+            sources = (audio_items if audio_items is not None else video_items) if want_audio else []
             clips = [
-                self._audio_clip(source, i, batch, sampling_rate, opened, shared, ranges[i], streams[i])
-                for i, source in enumerate(audio_sources)
+                self._audio_clip(source, i, batch, sampling_rate, opened, audio_items is None, ranges[i], streams[i])
+                for i, source in enumerate(sources)
             ]
             missing = [i for i, clip in enumerate(clips) if clip is None]
-            if missing:
-                if missing_audio == "drop" and len(missing) == batch and want_video:
-                    want_audio = False
-                else:
-                    names = ", ".join(item_name(audio_sources[i], i, batch) for i in missing)
-                    if not want_video:  # audio alone was asked for: dropping it would leave nothing
-                        hint = ""
-                    elif len(missing) < batch:
-                        hint = (
-                            "; pass modalities='video' for video only (with missing_audio='drop' either every item "
-                            "or none may lack audio)"
-                        )
-                    else:
-                        hint = "; pass modalities='video' or missing_audio='drop' for video only"
-                    raise MissingModalityError(f"no audio track in {names}{hint}")
-            sampled = [
-                self._frames(
-                    video_processor,
-                    item,
-                    i,
-                    batch,
-                    fps_list[i],
-                    opened,
-                    training,
-                    sample_indices_fn,
-                    generator,
-                    ranges[i],
+            if missing and missing_audio == "drop" and len(missing) == batch and want_video:
+                want_audio = False
+            elif missing:
+                raise MissingModalityError(_missing_audio_message(sources, missing, want_video))
+            sampled = []
+            for i, item in enumerate(video_items if want_video else []):
+                name = item_name(item, i, batch)
+                media = opened.get(item, i, name) if is_media_source(item) else None
+                choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
+                frames = video_processor.clip_frames(
+                    item, name, fps_list[i], media=media, time_range=ranges[i], **choice
                 )
-                for i, item in enumerate(video_items if want_video else [])
-            ]
+                sampled.append(frames)
 
         device = pick_device(device, audio_items)
         data: dict[str, Any] = {}
@@ -290,107 +262,54 @@ class SocialMAEProcessor(ProcessorMixin):
             data = {k: v.detach().cpu().numpy() for k, v in data.items()}
         return BatchFeature(data=data)
 
-    def _audio_clip(self, source, i, batch, sampling_rate, opened, shared, time_range, audio_stream):
+    def _audio_clip(self, source, i, batch, sampling_rate, opened, from_videos, time_range, audio_stream):
         """The item's clip for the feature extractor (mono, mean subtracted, cropped); None: no audio track."""
-        extractor = self.feature_extractor
         name = item_name(source, i, batch)
-        if shared and not is_media_source(source):
-            return None  # decoded frames carry no audio track
-        if is_media_source(source):
-            if shared:  # the video item: its opening is kept for the frames
-                wave = self._read_media_audio(opened.get(source, i, batch, audio_stream), name, time_range)
-            else:  # an audio file of its own
-                with open_media(source, name=name, audio_stream=audio_stream) as media:
-                    wave = self._read_media_audio(media, name, time_range)
-            if wave is None:
-                return None
-        elif is_array(source):
-            wave = extractor.to_mono(source, sampling_rate, name)
-            if time_range is not None:
-                first, last = sample_range(*time_range, extractor.sampling_rate, name)
-                wave = wave[first:last]
-        else:
-            raise InvalidInputError(f"{name}: unsupported audio input of type {type(source).__name__}")
-        return extractor.clip_waveform(wave, name, describe_range(time_range) if time_range is not None else None)
+        if not is_media_source(source):
+            # Decoded frames carry no audio track; a raw waveform is the audio.
+            return None if from_videos else self.feature_extractor.raw_clip(source, sampling_rate, name, time_range)
+        if from_videos:  # the video item: its opening is kept for the frames
+            return self.feature_extractor.media_clip(opened.get(source, i, name, audio_stream), name, time_range)
+        with open_media(source, name=name, audio_stream=audio_stream) as media:  # an audio file of its own
+            return self.feature_extractor.media_clip(media, name, time_range)
 
-    def _read_media_audio(self, media: MediaFile, name: str, time_range) -> np.ndarray | None:
-        """The mono samples of a media file's audio track that the fbank uses; None: no audio track.
-
-        Only those samples are decoded (a 3-hour file costs its first 10.25 s), and channels are mixed while
-        decoding. The originals subtract the mean of the whole waveform; the mean of the window is subtracted
-        (by `clip_waveform`), which changes nothing but float rounding, since the fbank removes each frame's own
-        mean anyway."""
-        if not media.has_audio:
-            return None
-        extractor = self.feature_extractor
-        start, end = time_range or (None, None)
-        mix = extractor.audio_channel_mix
-        wave = media.read_audio(
-            extractor.sampling_rate, extractor.max_audio_samples, start_s=start, end_s=end, channel_mix=mix
-        )[0]
-        if wave.size and is_silent(wave):  # what the model hears
-            track = media.audio_track
-            logger.warning(
-                "%s: its audio is silent (below %g dBFS): audio track %d of %d (%s), audio_channel_mix=%r. A "
-                "voice on another track needs audio_stream=; one in a 5.1 centre channel, audio_channel_mix="
-                "'downmix'",
-                name,
-                SILENCE_THRESHOLD_DBFS,
-                track.index,
-                len(media.audio_tracks()),
-                track.layout,
-                mix,
-            )
-        return wave
-
-    @staticmethod
-    def _frames(video_processor, item, i, batch, fps, opened, training, sample_indices_fn, generator, time_range):
-        """The item's chosen frames, uint8 RGB `(num_frames, H, W, 3)`, and their `VideoMetadata`."""
-        name = item_name(item, i, batch)
-        choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
-        if is_media_source(item):
-            if not video_processor.do_sample_frames:
-                raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
-            media = opened.get(item, i, batch)
-            return video_processor.read_media_frames(media, name, time_range=time_range, **choice)
-        if not video_processor.do_sample_frames:
-            if time_range is not None:
-                raise InvalidInputError(f"{name}: a time range needs frame sampling (do_sample_frames=True)")
-            frames = video_processor.validate_frames(item, name)
-            frames = frames if isinstance(frames, np.ndarray) else np.stack([np.asarray(f) for f in frames])
-            return frames, None
-        return video_processor.sample_decoded_frames(item, fps, name, time_range=time_range, **choice)
-
-    def _video_processor_for_call(self, kwargs: dict) -> SocialMAEVideoProcessor:
-        """The video processor with this call's settings (`kwargs`, transformers' routing); others are refused."""
+    def _call_options(self, kwargs: dict) -> tuple[SocialMAEVideoProcessor, int | None, str | None, Any]:
+        """transformers' routing of a call's options (`_merge_kwargs`): the video processor with this call's
+        settings, `sampling_rate`, `return_tensors` and `device`. An option nothing here uses is refused (named
+        with the closest one), where transformers would warn that it is ignored."""
         if "raw_speech" in kwargs:
             raise TypeError(
                 "SocialMAEProcessor takes raw audio (or audio files) as `audio=`; `raw_speech=` is the feature "
                 "extractor's name for it"
             )
-        known = set(SocialMAEVideoProcessor.valid_kwargs.__annotations__)
+        known = set(self.video_processor.valid_kwargs.__annotations__) | _AUDIO_OPTIONS
+        known |= set(SocialMAEProcessorKwargs.__annotations__) | {"common_kwargs"}
         unknown = sorted(set(kwargs) - known)
         if unknown:
-            hints = [difflib.get_close_matches(key, sorted(known | _CALL_OPTIONS), n=1) for key in unknown]
+            options = sorted(known | set(inspect.signature(type(self).__call__).parameters) - {"self", "kwargs"})
+            hints = [difflib.get_close_matches(key, options, n=1) for key in unknown]
             named = ", ".join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for k, h in zip(unknown, hints))
             raise TypeError(f"SocialMAEProcessor: unexpected argument(s) {named}")
-        return self.video_processor.with_settings(**kwargs) if kwargs else self.video_processor
-
-
-class _OpenFiles(contextlib.ExitStack):
-    """Each item's media file, opened once per call for both modalities and closed with this stack (a `MediaFile`
-    given is the caller's and stays open): by the audio pass with its `audio_stream` when the audio comes from it,
-    else by the frames pass (which reads no audio track)."""
-
-    def __init__(self):
-        super().__init__()
-        self._by_item: dict[int, MediaFile] = {}
-
-    def get(self, source, index: int, batch: int, audio_stream=None) -> MediaFile:
-        if index not in self._by_item:
-            name = item_name(source, index, batch)
-            self._by_item[index] = self.enter_context(open_media(source, name=name, audio_stream=audio_stream))
-        return self._by_item[index]
+        merged = self._merge_kwargs(SocialMAEProcessorKwargs, **kwargs)
+        audio_options, video_options = merged["audio_kwargs"], merged["videos_kwargs"]
+        # A flat or common option reaches every modality taking it; one given only in `text_kwargs` / `images_kwargs`
+        # is unused.
+        given_apart = {*merged["text_kwargs"], *merged["images_kwargs"]} - {*kwargs, *kwargs.get("common_kwargs", {})}
+        unused = sorted(given_apart | (set(audio_options) - _AUDIO_OPTIONS))
+        if unused:
+            raise TypeError(
+                f"SocialMAEProcessor: {unused} are not options of a call (it takes no text or images, and the "
+                "feature extractor's settings are its own, e.g. SocialMAEProcessor.social_mae(max_length=...))"
+            )
+        picked = {}
+        for key in ("return_tensors", "device"):
+            values = {repr(options[key]): options[key] for options in (audio_options, video_options) if key in options}
+            if len(values) > 1:
+                raise ValueError(f"`{key}` is given twice, with different values: {sorted(values)}")
+            picked[key] = next(iter(values.values()), None)
+            video_options.pop(key, None)
+        video_processor = self.video_processor.with_settings(**video_options) if video_options else self.video_processor
+        return video_processor, audio_options.get("sampling_rate"), picked["return_tensors"], picked["device"]
 
 
 def _part_settings() -> tuple[set[str], set[str]]:
@@ -399,25 +318,19 @@ def _part_settings() -> tuple[set[str], set[str]]:
     return audio_names, set(SocialMAEVideoProcessor.valid_kwargs.__annotations__) | {"image_size"}
 
 
-# The call's own options, for the hint on a misspelled one.
-_CALL_OPTIONS = {
-    "videos",
-    "audio",
-    "sampling_rate",
-    "return_tensors",
-    "training",
-    "sample_indices_fn",
-    "generator",
-    "modalities",
-    "missing_audio",
-    "video_fps",
-    "device",
-    "start_s",
-    "end_s",
-    "audio_stream",
-    "return_face_crop",
-    "face_detector",
-}
+def _missing_audio_message(sources: list, missing: list[int], want_video: bool) -> str:
+    batch = len(sources)
+    names = ", ".join(item_name(sources[i], i, batch) for i in missing)
+    if not want_video:  # audio alone was asked for: dropping it would leave nothing
+        hint = ""
+    elif len(missing) < batch:
+        hint = (
+            "; pass modalities='video' for video only (with missing_audio='drop' either every item or none may "
+            "lack audio)"
+        )
+    else:
+        hint = "; pass modalities='video' or missing_audio='drop' for video only"
+    return f"no audio track in {names}{hint}"
 
 
 def _split_settings(overrides: dict) -> tuple[dict, dict]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["parse_time_range", "sample_range", "stream_timing"]
+__all__ = ["describe_range", "frames_in_range", "parse_time_range", "sample_range", "stream_timing"]
 
 
 def stream_timing(stream) -> tuple[int, Fraction]:
@@ -30,6 +31,26 @@ def sample_range(start_s, end_s, sample_rate: int, name: str) -> tuple[int, int 
     """[first, last) sample indices of a time range; validated, with the input named in errors."""
     start, end = parse_time_range(start_s, end_s, name)
     return round(start * sample_rate), None if end is None else round(end * sample_rate)
+
+
+def describe_range(time_range) -> str:
+    start, end = time_range
+    return f"{float(start):g} s to " + ("the end" if end is None else f"{float(end):g} s")
+
+
+def frames_in_range(num_frames: int, fps: Fraction, time_range, name: str) -> tuple[int, int]:
+    """First index and count of the frames shown in [start, end): frame i is shown at i / fps."""
+    if time_range is None:
+        return 0, num_frames
+    start, end = time_range
+    first = math.ceil(start * fps)
+    stop = num_frames if end is None else min(num_frames, math.ceil(end * fps))
+    if stop <= first:
+        raise InvalidInputError(
+            f"{name}: no video frame from {describe_range(time_range)} (the video has {num_frames} frames at "
+            f"{float(fps):g} fps, {num_frames / float(fps):.2f} s)"
+        )
+    return first, stop - first
 
 
 def _seconds(value, what: str, name: str) -> Fraction:

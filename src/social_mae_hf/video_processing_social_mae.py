@@ -23,27 +23,33 @@ takes from the base class is loading, saving, the Auto-class registration and th
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import dataclasses
-import math
 from fractions import Fraction
 from typing import ClassVar
 
 import numpy as np
-import PIL.Image
 import torch
-import torch.nn.functional as F
 from transformers.image_processing_utils import BatchFeature
 from transformers.image_utils import PILImageResampling
 from transformers.processing_utils import VideosKwargs
 from transformers.video_processing_utils import BaseVideoProcessor
 from transformers.video_utils import VideoMetadata, default_sample_indices_fn
 
-from .batching import as_batch, is_array, item_name, per_item
+from .batching import as_batch, item_name
 from .errors import InvalidInputError, MediaDecodeError
 from .face_crop import FaceCropper, face_crop_settings, face_cropper
+from .frame_inputs import (
+    check_frame_size,
+    check_video_fps,
+    is_single_video,
+    per_item_metadata,
+    validate_frames,
+)
 from .frame_sampling import cav_mae_frame_index, cav_mae_slot, social_mae_frame_indices, social_mae_window_start
+from .frame_transforms import INTERPOLATION, to_pixel_values
 from .media import MediaFile, is_media_source, open_media
+from .time_ranges import describe_range, frames_in_range
 from .unknown_settings import warn_unknown_settings
 
 try:  # only the installed package reads folders saved before the processor split (a Hub folder's copy never needs it)
@@ -65,12 +71,10 @@ __all__ = [
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-MIN_FRAME_SIDE = 16  # a frame smaller than one 16 x 16 model patch is a mistake, not a video
 # What `return_face_crop=True` adds to the output: the crop's report, never a model input.
 FACE_CROP_OUTPUTS = ("face_found", "face_boxes")
 
 _FRAME_SAMPLINGS = ("window", "spread", "uniform")
-_INTERPOLATION = {PILImageResampling.BICUBIC: "bicubic", PILImageResampling.BILINEAR: "bilinear"}
 
 # Every setting, spelled out, so that a preset does not move when a class default does.
 _SOCIAL_MAE_PRESET = dict(
@@ -134,17 +138,6 @@ class SocialMAEVideoProcessorKwargs(VideosKwargs, total=False):
 _KNOWN_SETTINGS = frozenset(SocialMAEVideoProcessorKwargs.__annotations__) | {"return_metadata"}
 
 
-def _is_frame(x) -> bool:
-    return isinstance(x, PIL.Image.Image) or (is_array(x) and x.ndim == 3)
-
-
-def is_single_video(x) -> bool:
-    """One video: a media file, decoded frames `(frames, H, W, 3)`, or a list of frames (PIL / `(H, W, 3)`)."""
-    if is_media_source(x) or (is_array(x) and x.ndim == 4):
-        return True
-    return isinstance(x, (list, tuple)) and len(x) > 0 and all(_is_frame(f) for f in x)
-
-
 class SocialMAEVideoProcessor(BaseVideoProcessor):
     r"""Samples frames as the originals did and turns them into `pixel_values` for Social-MAE / CAV-MAE.
 
@@ -169,7 +162,7 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         do_normalize, image_mean, image_std: `(x - mean) / std` per channel, applied in `channel_order`.
         channel_order: `"bgr"` (Social-MAE's OpenCV frames) or `"rgb"`.
         face_crop: Crop each clip's sampled frames around its face, before the resize: `True` (the default
-            settings, OpenCV's Haar detector), a detector name (`"haar"`, `"yunet"`), a dict of
+            settings, MTCNN), a detector name (`"mtcnn"`, `"haar"`, `"yunet"`), a dict of
             `face_crop.FaceCropSettings` or the settings themselves; stored (and saved) as a plain dict. A clip
             where no face is found keeps its whole frames. None (default, and in both presets): no crop.
     """
@@ -223,7 +216,7 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         size, crop = self.size, self.crop_size
         checks = [
             (self.frame_sampling in _FRAME_SAMPLINGS, f"frame_sampling must be one of {_FRAME_SAMPLINGS}"),
-            (self.resample in _INTERPOLATION, "resample must be PILImageResampling.BICUBIC or .BILINEAR"),
+            (self.resample in INTERPOLATION, "resample must be PILImageResampling.BICUBIC or .BILINEAR"),
             (self.channel_order in ("rgb", "bgr"), "channel_order must be 'rgb' or 'bgr'"),
             (self.num_frames > 0, "num_frames must be > 0"),
             (self.fps > 0 and self.window_seconds > 0, "fps and window_seconds must be > 0"),
@@ -348,29 +341,15 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             raise InvalidInputError("give `videos` (a media file, decoded frames, or a list of them)")
         batch = len(items)
         sample = processor.do_sample_frames if do_sample_frames is None else do_sample_frames
-        metadata = _per_item_metadata(video_metadata, video_fps, batch)
-        frames, chosen, names = [], [], []
-        for i, item in enumerate(items):
-            name = item_name(item, i, batch)
-            names.append(name)
-            if is_media_source(item):
-                if not sample:
-                    raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
-                with open_media(item, name=name) as media:
-                    video, meta = processor.read_media_frames(
-                        media, name, training=training, generator=generator, sample_indices_fn=sample_indices_fn
-                    )
-            elif sample:
-                fps = metadata[i].get("fps") if metadata[i] is not None else None
-                video, meta = processor.sample_decoded_frames(
-                    item, fps, name, training=training, generator=generator, sample_indices_fn=sample_indices_fn
-                )
-            else:
-                video = processor.validate_frames(item, name)
-                video = video if isinstance(video, np.ndarray) else np.stack([np.asarray(f) for f in video])
-                meta = metadata[i]
+        metadata = per_item_metadata(video_metadata, video_fps, batch)
+        choice = dict(training=training, generator=generator, sample_indices_fn=sample_indices_fn)
+        frames, chosen, names = [], [], [item_name(item, i, batch) for i, item in enumerate(items)]
+        for item, name, meta in zip(items, names, metadata):
+            fps = meta.get("fps") if meta is not None else None
+            with open_media(item, name=name) if is_media_source(item) else contextlib.nullcontext() as media:
+                video, sampled = processor.clip_frames(item, name, fps, sample, media=media, **choice)
             frames.append(video)
-            chosen.append(meta)
+            chosen.append(meta if sampled is None else sampled)
         data = {}
         if processor.face_crop is not None:
             # Cropped in the source pixels, before any resize, colour flip or centre crop.
@@ -468,6 +447,45 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
             raise InvalidInputError(f"{name}: sample_indices_fn returned indices outside [0, {count})")
         return [int(k) for k in raw]
 
+    def validate_frames(self, video, name: str):
+        """Decoded RGB frames checked (see `frame_inputs.validate_frames`), PIL ones converted with `do_convert_rgb`."""
+        return validate_frames(video, name, self.do_convert_rgb)
+
+    def transform(self, videos: list[np.ndarray], device=None) -> torch.Tensor:
+        """uint8 RGB videos `(T, H, W, 3)` -> `(batch, T, 3, height, width)` float32, as the settings say."""
+        return to_pixel_values(videos, self, device)
+
+    def clip_frames(
+        self,
+        video,
+        name: str,
+        fps: float | None = None,
+        do_sample_frames: bool | None = None,
+        *,
+        media: MediaFile | None = None,
+        time_range=None,
+        training=False,
+        generator=None,
+        sample_indices_fn=None,
+    ) -> tuple[np.ndarray, VideoMetadata | None]:
+        """One clip's frames, uint8 RGB `(T, H, W, 3)`, and their metadata (None when not sampled): the chosen
+        frames of `media` (the opened file `video` names) or of decoded frames at `fps`, or, with
+        `do_sample_frames=False`, every decoded frame given. `time_range` as in `read_media_frames`."""
+        sample = self.do_sample_frames if do_sample_frames is None else do_sample_frames
+        choice = dict(
+            time_range=time_range, training=training, generator=generator, sample_indices_fn=sample_indices_fn
+        )
+        if media is not None:
+            if not sample:
+                raise InvalidInputError(f"{name}: a media file is always sampled; pass do_sample_frames=True")
+            return self.read_media_frames(media, name, **choice)
+        if sample:
+            return self.sample_decoded_frames(video, fps, name, **choice)
+        if time_range is not None:
+            raise InvalidInputError(f"{name}: a time range needs frame sampling (do_sample_frames=True)")
+        frames = self.validate_frames(video, name)
+        return (frames if isinstance(frames, np.ndarray) else np.stack([np.asarray(f) for f in frames])), None
+
     def read_media_frames(
         self, media: MediaFile, name: str, *, time_range=None, training=False, generator=None, sample_indices_fn=None
     ) -> tuple[np.ndarray, VideoMetadata]:
@@ -518,178 +536,3 @@ class SocialMAEVideoProcessor(BaseVideoProcessor):
         )
         metadata.frames_indices = indices
         return np.stack([np.asarray(frames[k]) for k in indices]), metadata
-
-    def validate_frames(self, video, name: str):
-        """Decoded RGB frames checked; returns an indexable sequence of `(H, W, 3)` uint8 arrays.
-
-        Channels-first frames `(frames, 3, H, W)` (torch's layout) are turned channels-last; with `do_convert_rgb`,
-        PIL frames of another mode (RGBA, L) are converted to RGB."""
-        if is_array(video):
-            arr = video.detach().cpu().numpy() if isinstance(video, torch.Tensor) else video
-            arr = _channels_last(arr, 4)
-            if arr.ndim != 4 or arr.shape[-1] != 3:
-                raise InvalidInputError(f"{name}: frames must be (frames, height, width, 3), got {arr.shape}")
-            if arr.dtype != np.uint8:
-                raise InvalidInputError(f"{name}: frames must be uint8 RGB, got dtype {arr.dtype}")
-            if arr.shape[0] == 0:
-                raise InvalidInputError(f"{name}: the video has 0 frames")
-            check_frame_size(arr.shape[2], arr.shape[1], name)
-            return arr
-        if not isinstance(video, (list, tuple)):
-            raise InvalidInputError(f"{name}: unsupported video input of type {type(video).__name__}")
-        if len(video) == 0:
-            raise InvalidInputError(f"{name}: an empty list of frames; a video needs at least one frame")
-        frames = []
-        for k, frame in enumerate(video):
-            if isinstance(frame, PIL.Image.Image):
-                if frame.mode != "RGB" and self.do_convert_rgb:
-                    frame = frame.convert("RGB")
-                if frame.mode != "RGB":
-                    raise InvalidInputError(
-                        f"{name}: frame {k} is a PIL image in mode {frame.mode}, need RGB (or do_convert_rgb=True)"
-                    )
-                frame = np.asarray(frame)
-            elif is_array(frame):
-                frame = frame.detach().cpu().numpy() if isinstance(frame, torch.Tensor) else frame
-                frame = _channels_last(frame, 3)
-                if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
-                    raise InvalidInputError(
-                        f"{name}: frame {k} must be (height, width, 3) uint8, got {frame.shape} {frame.dtype}"
-                    )
-            else:
-                raise InvalidInputError(f"{name}: frame {k} is a {type(frame).__name__}, not an image or an array")
-            if frames and frame.shape != frames[0].shape:
-                raise InvalidInputError(f"{name}: frame {k} is {frame.shape}, frame 0 is {frames[0].shape}")
-            frames.append(frame)
-        check_frame_size(frames[0].shape[1], frames[0].shape[0], name)
-        return frames
-
-    # -- transforms ----------------------------------------------------------------------------------
-
-    def transform(self, videos: list[np.ndarray], device=None) -> torch.Tensor:
-        """uint8 RGB videos `(T, H, W, 3)` -> `(batch, T, 3, height, width)` float32, as the settings say."""
-        device = torch.device(device) if device is not None else torch.device("cpu")
-        out = [self._transform_frames(v, device) for v in videos]
-        lengths = sorted({len(v) for v in out})
-        if len(lengths) > 1:
-            raise InvalidInputError(f"the videos have different numbers of frames ({lengths}); they cannot be batched")
-        return torch.stack(out)
-
-    def _transform_frames(self, frames: np.ndarray, device: torch.device) -> torch.Tensor:
-        """(T, H, W, 3) uint8 RGB -> (T, 3, H', W') float32, resized and normalised as the settings say."""
-        if self.do_resize and self.size.shortest_edge is not None:
-            frames = np.stack([self._pil_shorter_side(f) for f in frames])
-        # One frame at a time to float and to its size: 8 frames of 4K video are 800 MB as float32.
-        x = torch.cat([self._float_frame(frames[k : k + 1], device) for k in range(len(frames))])
-        if self.do_center_crop:
-            x = _center_crop(x, self.crop_size.height, self.crop_size.width)
-        if self.channel_order == "bgr":
-            # Every step is per channel: flipping the (smaller) resized frames gives the same values.
-            x = x.flip(-3)
-        if self.do_normalize:
-            mean = torch.tensor(self.image_mean, dtype=torch.float32, device=device)[:, None, None]
-            std = torch.tensor(self.image_std, dtype=torch.float32, device=device)[:, None, None]
-            x = (x - mean) / std
-        return x
-
-    def _float_frame(self, frame: np.ndarray, device: torch.device) -> torch.Tensor:
-        """(1, H, W, 3) uint8 -> (1, 3, H', W') float32: rescaled, then stretched when `size` has a height."""
-        x = torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(0, 3, 1, 2).to(torch.float32)
-        if self.do_rescale:
-            # Divided, as ToTensor does: x * (1 / 255) differs from x / 255 in the last bit for half the values.
-            x.div_(1 / self.rescale_factor)
-        if self.do_resize and self.size.height is not None:
-            size = (self.size.height, self.size.width)
-            if x.shape[-2:] != size:
-                mode = _INTERPOLATION[self.resample]
-                x = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=self.antialias)
-        return x
-
-    def _pil_shorter_side(self, frame: np.ndarray) -> np.ndarray:
-        """torchvision's Resize(shortest_edge) on a PIL image: the shorter side to `shortest_edge`, the longer one
-        scaled and truncated."""
-        target = self.size.shortest_edge
-        image = PIL.Image.fromarray(np.ascontiguousarray(frame))
-        w, h = image.size
-        short, long = (w, h) if w <= h else (h, w)
-        new_short, new_long = target, int(target * long / short)  # torchvision truncates the long side
-        new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-        if (new_w, new_h) != (w, h):
-            image = image.resize((new_w, new_h), self.resample)
-        return np.asarray(image)
-
-
-def _channels_last(frames: np.ndarray, ndim: int) -> np.ndarray:
-    """Frames with 3 channels first (`(..., 3, H, W)`, torch's layout) as channels-last; others as they are."""
-    if frames.ndim == ndim and frames.shape[-1] != 3 and frames.shape[-3] == 3:
-        return np.moveaxis(frames, -3, -1)
-    return frames
-
-
-def _center_crop(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """torchvision's CenterCrop offsets (rounded) on `(T, 3, H, W)` frames at least that large."""
-    h, w = frames.shape[-2:]
-    if height > h or width > w:
-        raise InvalidInputError(f"frames of {w}x{h} are smaller than the {width}x{height} centre crop")
-    top, left = round((h - height) / 2.0), round((w - width) / 2.0)
-    return frames[..., top : top + height, left : left + width]
-
-
-def check_frame_size(width: int, height: int, name: str) -> None:
-    if width < MIN_FRAME_SIDE or height < MIN_FRAME_SIDE:
-        raise InvalidInputError(f"{name}: frames are {width}x{height}; need at least {MIN_FRAME_SIDE}x{MIN_FRAME_SIDE}")
-
-
-def describe_range(time_range) -> str:
-    start, end = time_range
-    return f"{float(start):g} s to " + ("the end" if end is None else f"{float(end):g} s")
-
-
-def frames_in_range(num_frames: int, fps: Fraction, time_range, name: str) -> tuple[int, int]:
-    """First index and count of the frames shown in [start, end): frame i is shown at i / fps."""
-    if time_range is None:
-        return 0, num_frames
-    start, end = time_range
-    first = math.ceil(start * fps)
-    stop = num_frames if end is None else min(num_frames, math.ceil(end * fps))
-    if stop <= first:
-        raise InvalidInputError(
-            f"{name}: no video frame from {describe_range(time_range)} (the video has {num_frames} frames at "
-            f"{float(fps):g} fps, {num_frames / float(fps):.2f} s)"
-        )
-    return first, stop - first
-
-
-def check_video_fps(video_fps, batch: int) -> list[float | None]:
-    """One validated frame rate per item (None where not given: media files have their own)."""
-    if video_fps is None:
-        return [None] * batch
-    values = per_item(video_fps, batch, "video_fps")
-    for v in values:
-        if v is None:
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0:
-            raise InvalidInputError(f"`video_fps` must be a positive number, got {v!r}")
-        if not math.isfinite(v):
-            raise InvalidInputError(f"`video_fps` must be a finite number of frames per second, got {v!r}")
-    return [None if v is None else float(v) for v in values]
-
-
-def _per_item_metadata(video_metadata, video_fps, batch: int) -> list[dict | None]:
-    """One metadata mapping (with at least `fps`) or None per item, from `video_metadata` or `video_fps`."""
-    if video_metadata is not None and video_fps is not None:
-        raise InvalidInputError("give `video_metadata` or `video_fps`, not both")
-    if video_metadata is None:
-        return [None if fps is None else {"fps": fps} for fps in check_video_fps(video_fps, batch)]
-    entries = per_item(video_metadata, batch, "video_metadata")
-    out = []
-    for entry in entries:
-        if isinstance(entry, (list, tuple)) and len(entry) == 1:
-            entry = entry[0]  # transformers nests each video's metadata in a list of its own
-        if isinstance(entry, VideoMetadata):
-            entry = {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry)}
-        meta = dict(entry) if entry is not None else None
-        if meta is not None and meta.get("fps") is not None:
-            meta["fps"] = check_video_fps(meta["fps"], 1)[0]
-        out.append(meta)
-    return out
