@@ -20,6 +20,12 @@ from social_mae_hf import (
 )
 from social_mae_hf.cli import main as cli_main
 from social_mae_hf.hub import HubUnavailableError, check_hub_available
+from social_mae_hf.metrics import (
+    classification_metrics,
+    multi_label_metrics,
+    pretraining_metrics,
+    regression_metrics,
+)
 from social_mae_hf.training import (
     ManifestError,
     MetricsComputer,
@@ -35,12 +41,6 @@ from social_mae_hf.training import (
 )
 from social_mae_hf.training.checkpoints import FinishedRun, checkpoint_problems, finished_run, last_complete_checkpoint
 from social_mae_hf.training.losses import balanced_class_weights, parse_class_weights, weighted_classification_loss
-from social_mae_hf.training.metrics import (
-    classification_metrics,
-    multi_label_metrics,
-    pretraining_metrics,
-    regression_metrics,
-)
 from social_mae_hf.training.model_init import parse_config_overrides
 from social_mae_hf.training.optimization import parameter_groups
 from social_mae_hf.training.unused_parameters import freeze_unused_parameters, unused_parameter_names

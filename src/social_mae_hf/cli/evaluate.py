@@ -36,52 +36,39 @@ def _needs_scikit_learn() -> None:
 
 
 def classification_scores(true: list[str], predicted: list[str], names: list[str]) -> dict:
-    """The paper's single-label scores and per-class ones, over the model's classes `names` (in output order);
-    `confusion[i][j]`: clips of true class i predicted as j."""
-    from sklearn.metrics import (
-        accuracy_score,
-        balanced_accuracy_score,
-        confusion_matrix,
-        f1_score,
-        precision_recall_fscore_support,
-    )
+    """The paper's single-label scores and per-class ones (`social_mae_hf.metrics`, as training computes them),
+    over the model's classes `names` (in output order); `confusion[i][j]`: clips of true class i predicted as j."""
+    import numpy as np
 
-    precision, recall, f1, support = precision_recall_fscore_support(true, predicted, labels=names, zero_division=0)
+    from ..metrics import confusion_counts, label_metrics
+
+    index = {name: i for i, name in enumerate(names)}
+    labels, chosen = np.asarray([index[t] for t in true]), np.asarray([index[p] for p in predicted])
+    flat = label_metrics(chosen, labels, names)
+    support = np.bincount(labels, minlength=len(names))
     return {
         "clips": len(true),
-        "accuracy": float(accuracy_score(true, predicted)),
-        "balanced_accuracy": float(balanced_accuracy_score(true, predicted)),
-        "f1_micro": float(f1_score(true, predicted, labels=names, average="micro", zero_division=0)),
-        "f1_macro": float(f1_score(true, predicted, labels=names, average="macro", zero_division=0)),
+        **{key: flat[key] for key in ("accuracy", "balanced_accuracy", "f1_micro", "f1_macro")},
         "per_class": {
-            name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
-            for name, p, r, f, n in zip(names, precision, recall, f1, support)
+            name: {key: flat[f"{key}_{name}"] for key in ("precision", "recall", "f1")} | {"support": int(n)}
+            for name, n in zip(names, support)
         },
-        "confusion": confusion_matrix(true, predicted, labels=names).tolist(),
+        "confusion": confusion_counts(chosen, labels, len(names)),
     }
 
 
-def _pearson(x, y) -> float | None:
-    """Pearson r; None (not a number) when either side is constant."""
-    import numpy as np
-
-    x, y = np.asarray(x) - np.mean(x), np.asarray(y) - np.mean(y)
-    denominator = math.sqrt(float((x**2).sum() * (y**2).sum()))
-    return float((x * y).sum() / denominator) if denominator > 0 else None
-
-
 def regression_scores(true: list[dict], predicted: list[dict], names: list[str]) -> dict:
-    """1 - MAE (the paper's First Impressions score, for targets in [0, 1]), MAE and Pearson r, per target and
-    averaged over them."""
-    from sklearn.metrics import mean_absolute_error
+    """1 - MAE (the paper's First Impressions score, for targets in [0, 1]), MAE and Pearson r (`None` when a side
+    is constant), per target and averaged over them (`social_mae_hf.metrics`, as training computes them)."""
+    from ..metrics import regression_metrics
 
-    per_target = {}
-    for name in names:
-        t, p = [row[name] for row in true], [row[name] for row in predicted]
-        mae = float(mean_absolute_error(t, p))
-        per_target[name] = {"one_minus_mae": 1.0 - mae, "mae": mae, "pearson": _pearson(t, p)}
-    mae = sum(v["mae"] for v in per_target.values()) / len(names)
-    return {"clips": len(true), "one_minus_mae": 1.0 - mae, "mae": mae, "per_target": per_target}
+    flat = regression_metrics(
+        [[row[name] for name in names] for row in predicted], [[row[name] for name in names] for row in true], names
+    )
+    per_target = {name: {key: flat[f"{key}_{name}"] for key in ("one_minus_mae", "mae", "pearson")} for name in names}
+    for values in per_target.values():
+        values["pearson"] = None if math.isnan(values["pearson"]) else values["pearson"]
+    return {"clips": len(true), "one_minus_mae": flat["one_minus_mae"], "mae": flat["mae"], "per_target": per_target}
 
 
 def _font(size: int):

@@ -13,6 +13,7 @@ transformers' examples do; this package holds what is specific to these models a
 Needs the `train` extra (accelerate, datasets, scikit-learn).
 """
 
+from ..metrics import MetricsComputer, paper_metrics_line
 from ..shards.dataset import ShardedClipDataset
 from .arguments import DataArguments, ModelArguments
 from .augmentation import Mixup, SpecAugment, TrainAugmentation
@@ -32,7 +33,6 @@ from .data import (
 from .inflation import inflate_state_dict, initialise_from_single_frame
 from .labels import checkpoint_label_names, choose_label_names
 from .losses import parse_class_weights
-from .metrics import MetricsComputer, paper_metrics_line
 from .model_init import load_model_and_processor
 from .optimization import freeze_backbone
 from .predictions import write_predictions

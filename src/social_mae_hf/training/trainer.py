@@ -20,12 +20,12 @@ from torch.utils.data import DataLoader
 from transformers import ProcessorMixin, Trainer, TrainerState
 
 from ..hub import HubPushError
+from ..metrics import PRETRAINING_STATS
 from ..shards.dataset import ShardedClipDataset
 from .augmentation import TrainAugmentation
 from .checkpoints import FinishedRun
 from .collator import FACELESS_CLIPS_KEY, FACES_FOUND_KEY, SKIPPED_CLIPS_KEY
 from .losses import weighted_classification_loss
-from .metrics import PRETRAINING_STATS
 from .optimization import parameter_groups
 
 __all__ = ["SocialMAEPreTrainingTrainer", "SocialMAETrainer"]

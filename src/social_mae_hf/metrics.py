@@ -1,4 +1,6 @@
-"""Evaluation metrics computed offline with scikit-learn / numpy (no `evaluate`, no Hub).
+"""Evaluation metrics computed offline with scikit-learn / numpy (no `evaluate`, no Hub), for the training scripts
+(`MetricsComputer`, the Trainer's `compute_metrics`) and `social-mae evaluate` alike. Needs scikit-learn (the
+`train` extra).
 
 Classification: accuracy, balanced accuracy (mean per-class recall, the fair score on imbalanced sets such as
 CREMA-D), F1 micro and macro (the paper's CREMA-D and NDC-ME scores), and per class precision, recall and F1. Multi-label: F1 micro / macro at a 0.5 probability threshold, exact-match
@@ -16,6 +18,7 @@ from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
     balanced_accuracy_score,
+    confusion_matrix,
     f1_score,
     precision_recall_fscore_support,
 )
@@ -24,6 +27,8 @@ __all__ = [
     "PRETRAINING_STATS",
     "MetricsComputer",
     "classification_metrics",
+    "confusion_counts",
+    "label_metrics",
     "multi_label_metrics",
     "paper_metrics_line",
     "pretraining_metrics",
@@ -41,10 +46,17 @@ PRETRAINING_STATS = (
 
 
 def classification_metrics(logits: np.ndarray, labels: np.ndarray, names: Sequence[str] = ()) -> dict[str, float]:
-    """Single-label scores from logits `(n, num_labels)` and class indices `(n,)`; with the class `names` (in
-    output order) also `precision_<name>`, `recall_<name>` and `f1_<name>` (0 for a class never predicted or
-    never present)."""
-    predicted = np.asarray(logits).argmax(axis=-1)
+    """Single-label scores from logits `(n, num_labels)` and class indices `(n,)` ([`label_metrics`] of the
+    argmax)."""
+    return label_metrics(np.asarray(logits).argmax(axis=-1), labels, names)
+
+
+def label_metrics(predicted: np.ndarray, labels: np.ndarray, names: Sequence[str] = ()) -> dict[str, float]:
+    """Single-label scores from predicted and true class indices `(n,)`; with the class `names` (in output order)
+    also `precision_<name>`, `recall_<name>` and `f1_<name>` (0 for a class never predicted or never present).
+    F1 macro averages the classes that the clips have or that were predicted (scikit-learn's default): a class with
+    neither has no F1 to average."""
+    predicted = np.asarray(predicted).astype(int)
     labels = np.asarray(labels).astype(int)
     metrics = {
         "accuracy": float(accuracy_score(labels, predicted)),
@@ -60,6 +72,11 @@ def classification_metrics(logits: np.ndarray, labels: np.ndarray, names: Sequen
             metrics.update({f"precision_{name}": float(precision[i]), f"recall_{name}": float(recall[i])})
             metrics[f"f1_{name}"] = float(f1[i])
     return metrics
+
+
+def confusion_counts(predicted: Sequence[int], labels: Sequence[int], num_labels: int) -> list[list[int]]:
+    """`counts[i][j]`: clips of true class `i` predicted as class `j`."""
+    return confusion_matrix(labels, predicted, labels=list(range(num_labels))).tolist()
 
 
 def multi_label_metrics(logits: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
