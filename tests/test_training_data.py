@@ -19,7 +19,6 @@ from social_mae_hf.training import (
     ManifestError,
     SocialMAECollator,
     TargetEncoder,
-    choose_label_names,
     class_names_of,
     decoded_dataset,
     load_clip_datasets,
@@ -417,6 +416,9 @@ def test_clip_sources_exclude_each_other(tmp_path):
 
 
 # ---- which classes ---------------------------------------------------------------------------------------------
+
+
+choose_label_names = load_example("run_finetune").choose_label_names
 
 
 def labelled(*labels) -> set[str]:

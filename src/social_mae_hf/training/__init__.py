@@ -4,11 +4,12 @@ The example scripts `examples/run_finetune.py` and `examples/run_pretrain.py` ho
 transformers' examples do; this package holds what is specific to these models and data:
 
 - `data`: clips through `datasets` (manifests, datasets, streams) or shards (`social_mae_hf.shards`, read with an
-  exact resume), and the processor's decoding as a `set_transform`; `collator`: batching; `labels`: which classes a run predicts; `predictions`: `predictions.csv`;
+  exact resume), and the processor's decoding as a `set_transform`; `collator`: batching; `predictions`:
+  `predictions.csv` (which classes a fine-tuning run predicts is decided in `run_finetune.py`);
 - `model_init`: the model and processor a run starts from (`inflation` for a single-frame checkpoint into a
   multi-frame model); `unused_parameters`, `optimization`: what is frozen, the optimizer groups;
 - `checkpoints`: the newest complete checkpoint to resume from, a run that already finished, the output lock;
-- `trainer`: the `Trainer` subclasses (augmentation, class weights, losses), `augmentation`, `losses`, `metrics`.
+- `trainer`: the `Trainer` subclasses (augmentation, class weights, losses), `augmentation`, `losses` (the metrics are `social_mae_hf.metrics`).
 
 Needs the `train` extra (accelerate, datasets, scikit-learn).
 """
@@ -31,7 +32,6 @@ from .data import (
     load_clip_datasets,
 )
 from .inflation import inflate_state_dict, initialise_from_single_frame
-from .labels import checkpoint_label_names, choose_label_names
 from .losses import parse_class_weights
 from .model_init import load_model_and_processor
 from .optimization import freeze_backbone
@@ -56,8 +56,6 @@ __all__ = [
     "SpecAugment",
     "TargetEncoder",
     "TrainAugmentation",
-    "checkpoint_label_names",
-    "choose_label_names",
     "class_indices",
     "class_names_of",
     "decoded_dataset",
