@@ -228,10 +228,18 @@ class SocialMAEAudioPatchEmbeddings(nn.Module):
         self.projection = nn.Conv2d(1, config.hidden_size, kernel_size=patch, stride=patch)
 
     def forward(self, input_values: torch.Tensor) -> torch.Tensor:
-        # (B, T, F) -> (B, 1, F, T): mel on the height axis, as the originals feed their Conv2d.
+        # The originals' Conv2d on the (B, 1, F, T) image (mel on the height axis) has stride = kernel: it is one
+        # matmul of the flattened patches with the kernel. Done as that matmul, the tokens come out (B, N, D)
+        # contiguous; the convolution's `.transpose(1, 2)` left them strided, and every later layer norm copied
+        # them and every residual add ran strided (about a tenth of a bfloat16 forward).
         # Features come in float32 whatever the model's dtype (`from_pretrained(dtype=...)`): cast, as CLIP does.
-        spectrogram = input_values.to(self.projection.weight.dtype).unsqueeze(1).transpose(2, 3)
-        return self.projection(spectrogram).flatten(2).transpose(1, 2)
+        weight = self.projection.weight
+        patch = weight.shape[-1]
+        batch, frames, bins = input_values.shape
+        patches = input_values.to(weight.dtype).reshape(batch, frames // patch, patch, bins // patch, patch)
+        # (B, T/p, p_t, F/p, p_f) -> (B, F/p, T/p, p_f, p_t): tokens frequency-major, each patch as the kernel is.
+        patches = patches.permute(0, 3, 1, 4, 2).reshape(batch, -1, patch * patch)
+        return nn.functional.linear(patches, weight.reshape(weight.shape[0], -1), self.projection.bias)
 
 
 class SocialMAEVideoPatchEmbeddings(nn.Module):
@@ -252,9 +260,16 @@ class SocialMAEVideoPatchEmbeddings(nn.Module):
         )
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        # (B, T, C, H, W) -> (B, C, H, W, T)
-        video = pixel_values.to(self.projection.weight.dtype).permute(0, 2, 3, 4, 1)
-        return self.projection(video).flatten(2).transpose(1, 2)
+        # The Conv3d as the matmul it is (stride = kernel), for contiguous (B, N, D) tokens: see the audio's.
+        weight = self.projection.weight
+        patch, tubelet = weight.shape[2], weight.shape[4]
+        batch, frames, channels, height, width = pixel_values.shape
+        video = pixel_values.to(weight.dtype).reshape(
+            batch, frames // tubelet, tubelet, channels, height // patch, patch, width // patch, patch
+        )
+        # -> (B, H/p, W/p, T/s | C, p_h, p_w, s): tokens height, width, time; each tubelet as the kernel (C, h, w, t).
+        video = video.permute(0, 4, 6, 1, 3, 5, 7, 2).reshape(batch, -1, weight[0].numel())
+        return nn.functional.linear(video, weight.reshape(weight.shape[0], -1), self.projection.bias)
 
 
 def random_masking(
