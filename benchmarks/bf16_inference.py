@@ -190,7 +190,7 @@ def speed(batch: int, repeats: int, before: bool) -> None:
                 rates[name].append(rate)
                 ratios[name].append(total / seconds[name][-1] / rate)
     base = "baseline: float32, eager, conv embeddings"
-    print(f"\n| row | s / batch | GFLOP/s | same-shape matmul GFLOP/s | of matmul | speed-up over baseline |")
+    print("\n| row | s / batch | GFLOP/s | same-shape matmul GFLOP/s | of matmul | speed-up over baseline |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name in rows:
         median = statistics.median(seconds[name])
@@ -200,7 +200,9 @@ def speed(batch: int, repeats: int, before: bool) -> None:
             f"{statistics.median(ratios[name]):.1%} | {statistics.median(speedups):.2f}x |"
         )
     bf16 = [f / b for f, b in zip(seconds["ours: float32, sdpa"], seconds["ours: bfloat16, sdpa"])]
-    print(f"bfloat16 over float32 (ours): {statistics.median(bf16):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in bf16)})")
+    print(
+        f"bfloat16 over float32 (ours): {statistics.median(bf16):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in bf16)})"
+    )
 
 
 # -- real clips -----------------------------------------------------------------------------------------------
