@@ -302,6 +302,27 @@ def test_audio_patches_follow_the_encoder_token_order():
     torch.testing.assert_close(patches @ projection.weight.reshape(32, -1).T + projection.bias, tokens)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_patch_embeddings_are_the_convolutions_with_contiguous_tokens(dtype):
+    """The embeddings compute the originals' stride-kernel convolutions as one matmul: same tokens, in (B, N, D)
+    memory order (the convolution's transposed output made every later layer norm copy its input)."""
+    model = build(SocialMAEModel).to(dtype)
+    inputs = {k: v.to(dtype) for k, v in tiny_inputs(model.config).items()}
+    embeddings = model.embeddings
+    audio_conv = embeddings.audio_patch_embeddings.projection
+    video_conv = embeddings.video_patch_embeddings.projection
+    with torch.no_grad():
+        audio = embeddings.audio_patch_embeddings(inputs["input_values"])
+        video = embeddings.video_patch_embeddings(inputs["pixel_values"])
+        expected_audio = audio_conv(inputs["input_values"].unsqueeze(1).transpose(2, 3)).flatten(2).transpose(1, 2)
+        expected_video = video_conv(inputs["pixel_values"].permute(0, 2, 3, 4, 1)).flatten(2).transpose(1, 2)
+    tolerance = {"atol": 1e-5, "rtol": 1e-5} if dtype == torch.float32 else {"atol": 0.05, "rtol": 0.02}
+    torch.testing.assert_close(audio, expected_audio, **tolerance)
+    torch.testing.assert_close(video, expected_video, **tolerance)
+    assert audio.is_contiguous() and video.is_contiguous()
+    assert audio.dtype == video.dtype == dtype
+
+
 def test_single_frame_orders_coincide():
     model = build(SocialMAEForPreTraining, num_frames=1, tubelet_size=1)
     pixels = tiny_inputs(model.config)["pixel_values"]
