@@ -135,12 +135,14 @@ def convolution_patch_embeddings(model) -> None:
     audio, video = embeddings.audio_patch_embeddings, embeddings.video_patch_embeddings
 
     def audio_forward(input_values):
-        image = input_values.to(audio.projection.weight.dtype).unsqueeze(1).transpose(2, 3)
-        return audio.projection(image).flatten(2).transpose(1, 2)
+        conv = audio.projection
+        image = input_values.to(conv.weight.dtype).unsqueeze(1).transpose(2, 3)
+        return torch.nn.functional.conv2d(image, conv.weight, conv.bias, stride=conv.stride).flatten(2).transpose(1, 2)
 
     def video_forward(pixel_values):
-        clip = pixel_values.to(video.projection.weight.dtype).permute(0, 2, 3, 4, 1)
-        return video.projection(clip).flatten(2).transpose(1, 2)
+        conv = video.projection
+        clip = pixel_values.to(conv.weight.dtype).permute(0, 2, 3, 4, 1)
+        return torch.nn.functional.conv3d(clip, conv.weight, conv.bias, stride=conv.stride).flatten(2).transpose(1, 2)
 
     audio.forward, video.forward = audio_forward, video_forward
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 from conftest import tiny_config, tiny_inputs
 from safetensors.torch import load_file
+from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from transformers import AutoConfig, AutoModel, AutoModelForPreTraining
 
@@ -314,8 +315,12 @@ def test_patch_embeddings_are_the_convolutions_with_contiguous_tokens(dtype):
     with torch.no_grad():
         audio = embeddings.audio_patch_embeddings(inputs["input_values"])
         video = embeddings.video_patch_embeddings(inputs["pixel_values"])
-        expected_audio = audio_conv(inputs["input_values"].unsqueeze(1).transpose(2, 3)).flatten(2).transpose(1, 2)
-        expected_video = video_conv(inputs["pixel_values"].permute(0, 2, 3, 4, 1)).flatten(2).transpose(1, 2)
+        image = inputs["input_values"].unsqueeze(1).transpose(2, 3)
+        expected_audio = nn.functional.conv2d(image, audio_conv.weight, audio_conv.bias, stride=audio_conv.stride)
+        clip = inputs["pixel_values"].permute(0, 2, 3, 4, 1)
+        expected_video = nn.functional.conv3d(clip, video_conv.weight, video_conv.bias, stride=video_conv.stride)
+        expected_audio = expected_audio.flatten(2).transpose(1, 2)
+        expected_video = expected_video.flatten(2).transpose(1, 2)
     tolerance = {"atol": 1e-5, "rtol": 1e-5} if dtype == torch.float32 else {"atol": 0.05, "rtol": 0.02}
     torch.testing.assert_close(audio, expected_audio, **tolerance)
     torch.testing.assert_close(video, expected_video, **tolerance)
