@@ -177,6 +177,9 @@ def test_spectrogram_strips_true_aspect_grey_masks_and_axes(converted, media):
     titles = 1 + (image.shape[0] - np.asarray(render(result, "t")).shape[0]) // 14
     assert titles >= 3  # wrapped over several lines, none cut at the right edge
     assert (image[: 6 + 14 * titles, -3:] == 255).all()
+    path = np.asarray(render(result, "/data/" + "a_long_folder_name/" * 30 + "clip.mp4: loss 1.0"))
+    assert path.shape[0] > np.asarray(render(result, "t")).shape[0] + 3 * 14  # a long path is cut over lines too
+    assert (path[:60, -3:] == 255).all()
 
     header = 10 + 14 * titles
     top = header + 3 * (height + 4)

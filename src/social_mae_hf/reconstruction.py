@@ -255,9 +255,21 @@ def spectrogram_ticks(result: Reconstruction, scale: float) -> tuple[list[tuple[
     return x_ticks, y_ticks
 
 
+def _pieces(draw: PIL.ImageDraw.ImageDraw, word: str, font, width: int) -> list[str]:
+    """A word wider than `width` (a long path) cut into pieces that fit, after a "/" where one is near the end."""
+    pieces = []
+    while draw.textlength(word, font=font) > width:
+        fits = max(1, max(k for k in range(1, len(word) + 1) if draw.textlength(word[:k], font=font) <= width))
+        slash = word.rfind("/", 0, fits)
+        cut = slash + 1 if slash >= fits // 2 else fits
+        pieces.append(word[:cut])
+        word = word[cut:]
+    return [*pieces, word] if word else pieces
+
+
 def _wrap(draw: PIL.ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
     lines, line = [], ""
-    for word in text.split():
+    for word in (piece for whole in text.split() for piece in _pieces(draw, whole, font, width)):
         candidate = f"{line} {word}".strip()
         if line and draw.textlength(candidate, font=font) > width:
             lines.append(line)
