@@ -30,6 +30,7 @@ apt-get download); nothing is downloaded otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import statistics
 import subprocess
@@ -303,11 +304,16 @@ def convert_fixture(name: str, folder: Path) -> Path:
 
     target = folder / name
     if not (target / "config.json").exists():
-        assert cli_main(["convert", str(REFERENCE / f"{name}_tiny.pth"), str(target), *TINY_HEADS]) == 0
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = cli_main(["convert", str(REFERENCE / f"{name}_tiny.pth"), str(target), *TINY_HEADS])
+        assert code == 0, f"converting {name} failed"
     return target
 
 
 def real_agreement(data: Path) -> None:
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
     clips = real_clips(data)
     print(f"\nAgreement, float32 vs bfloat16 logits, {len(clips)} real clips (photograph pans + speech recordings):")
     print("| model | clips | max abs logit (fp32) | max abs difference | top-1 agreement | smallest top-1 margin |")
