@@ -224,9 +224,9 @@ class SocialMAEPatchProjection(nn.Module):
     already flattened as the kernel is laid out.
 
     One GEMM gives contiguous `(B, N, D)` tokens; the convolution's `.flatten(2).transpose(1, 2)` left them strided,
-    so every later layer norm copied them and every residual add ran strided (about 5 % of a bfloat16 forward). The modules
-    stay convolutions (same parameters, same checkpoint keys, same init), and the matmul runs in their own `forward`,
-    where offloading hooks load their weights.
+    so every later layer norm copied them and every residual add ran strided (about 5 % of a bfloat16 forward). The
+    modules stay convolutions (same parameters, same checkpoint keys, same init), and the matmul runs in their own
+    `forward`, where offloading hooks load their weights.
     """
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
