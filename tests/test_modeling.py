@@ -8,6 +8,7 @@ import pytest
 import torch
 from conftest import tiny_config, tiny_inputs
 from safetensors.torch import load_file
+from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from transformers import AutoConfig, AutoModel, AutoModelForPreTraining
 
@@ -300,6 +301,31 @@ def test_audio_patches_follow_the_encoder_token_order():
     tokens = model.social_mae.embeddings.audio_patch_embeddings(audio)
     patches = model.patchify_audio(audio)
     torch.testing.assert_close(patches @ projection.weight.reshape(32, -1).T + projection.bias, tokens)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_patch_embeddings_are_the_convolutions_with_contiguous_tokens(dtype):
+    """The embeddings compute the originals' stride-kernel convolutions as one matmul: same tokens, in (B, N, D)
+    memory order (the convolution's transposed output made every later layer norm copy its input)."""
+    model = build(SocialMAEModel).to(dtype)
+    inputs = {k: v.to(dtype) for k, v in tiny_inputs(model.config).items()}
+    embeddings = model.embeddings
+    audio_conv = embeddings.audio_patch_embeddings.projection
+    video_conv = embeddings.video_patch_embeddings.projection
+    with torch.no_grad():
+        audio = embeddings.audio_patch_embeddings(inputs["input_values"])
+        video = embeddings.video_patch_embeddings(inputs["pixel_values"])
+        image = inputs["input_values"].unsqueeze(1).transpose(2, 3)
+        expected_audio = nn.functional.conv2d(image, audio_conv.weight, audio_conv.bias, stride=audio_conv.stride)
+        clip = inputs["pixel_values"].permute(0, 2, 3, 4, 1)
+        expected_video = nn.functional.conv3d(clip, video_conv.weight, video_conv.bias, stride=video_conv.stride)
+        expected_audio = expected_audio.flatten(2).transpose(1, 2)
+        expected_video = expected_video.flatten(2).transpose(1, 2)
+    tolerance = {"atol": 1e-5, "rtol": 1e-5} if dtype == torch.float32 else {"atol": 0.05, "rtol": 0.02}
+    torch.testing.assert_close(audio, expected_audio, **tolerance)
+    torch.testing.assert_close(video, expected_video, **tolerance)
+    assert audio.is_contiguous() and video.is_contiguous()
+    assert audio.dtype == video.dtype == dtype
 
 
 def test_single_frame_orders_coincide():

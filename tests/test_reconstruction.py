@@ -10,10 +10,13 @@ from social_mae_hf.reconstruction import (
     FADE,
     LABEL_WIDTH,
     MASKED_GREY,
+    MASKED_SPECTROGRAM,
+    _colorize,
     _denormalize_patches,
     caption,
     reconstruct,
     render,
+    spectrogram_ticks,
 )
 from social_mae_hf.video_processing_social_mae import SocialMAEVideoProcessor
 
@@ -114,12 +117,15 @@ def test_legacy_order_figure_shows_what_was_predicted_where(social):
 
     lines = caption(result)
     assert lines[0].startswith("Reconstruction rows: predicted patches at full strength; faded parts are the input")
-    assert "Legacy video target order" in lines[1] and "the predicted patches are not the hidden ones" in lines[1]
-    strips_end = top + height + 4 + 3 * (max(64, result.spectrogram.shape[0]) + 4)
+    assert lines[1].startswith("Spectrogram: time in seconds across (10 ms frames), 128 mel bins from 20 Hz to 8 kHz")
+    assert "Legacy video target order" in lines[2] and "the predicted patches are not the hidden ones" in lines[2]
+    bins, spectrogram_frames = result.spectrogram.shape
+    scale = frames * width / spectrogram_frames
+    strips_end = top + height + 4 + 3 * (round(bins * scale) + 4) + 20  # three strips and the time axis
     assert (image[strips_end:, :, :] < 100).any()  # the caption is drawn under the strips
     cav_like = reconstruct(model, inputs, processor, seed=3)
     cav_like.legacy_video_target_order = False
-    assert len(caption(cav_like)) == 1
+    assert len(caption(cav_like)) == 2
 
 
 def test_mask_ratio_and_seed(social):
@@ -148,3 +154,59 @@ def test_cav_mae_reconstruction_and_errors(converted, media, tmp_path):
     with pytest.raises(ValueError, match="reconstruction needs a pretraining model"):
         reconstruct(classifier, processor(videos=str(media("c25.mp4"))), processor)
     assert cli_main(["reconstruct", str(converted["cav_mae_finetune"]), str(media("c25.mp4"))]) == 2
+
+
+def _strip(image: np.ndarray, top: int, size: tuple[int, int]) -> np.ndarray:
+    return image[top : top + size[1], LABEL_WIDTH : LABEL_WIDTH + size[0]]
+
+
+def test_spectrogram_strips_true_aspect_grey_masks_and_axes(converted, media):
+    """CAV-MAE (one frame): the spectrogram keeps its aspect instead of being squeezed to the frame's width; masked
+    patches are grey, a colour no spectrogram value takes (silence is the ramp's darkest blue); the ticks sit at
+    the right seconds and at the mel bins of their frequencies; a long title is wrapped to the image's width."""
+    folder = converted["cav_mae_pretrain"]
+    model = SocialMAEForPreTraining.from_pretrained(folder).eval()
+    processor = SocialMAEProcessor.from_pretrained(folder)
+    result = reconstruct(model, processor(videos=str(media("c25.mp4"))), processor, seed=1)
+    bins, frames = result.spectrogram.shape
+    _, height, width, _ = result.frames.shape
+    assert (result.frames.shape[0], width) == (1, 32) and frames > width  # the strip is wider than the frame
+
+    title = "a long title " * 40
+    image = np.asarray(render(result, title))
+    titles = 1 + (image.shape[0] - np.asarray(render(result, "t")).shape[0]) // 14
+    assert titles >= 3  # wrapped over several lines, none cut at the right edge
+    assert (image[: 6 + 14 * titles, -3:] == 255).all()
+    path = np.asarray(render(result, "/data/" + "a_long_folder_name/" * 30 + "clip.mp4: loss 1.0"))
+    assert path.shape[0] > np.asarray(render(result, "t")).shape[0] + 3 * 14  # a long path is cut over lines too
+    assert (path[:60, -3:] == 255).all()
+
+    header = 10 + 14 * titles
+    top = header + 3 * (height + 4)
+    size = (frames, bins)  # one pixel per frame and per mel bin: the spectrogram's own aspect
+    low, high = np.percentile(result.spectrogram, [1, 99])
+    np.testing.assert_array_equal(_strip(image, top, size), _colorize(result.spectrogram, low, high))
+    masked_strip = _strip(image, top + bins + 4, size)
+    masked = result.spectrogram_mask[::-1] > 0
+    assert 0.5 < masked.mean() < 0.95
+    np.testing.assert_array_equal(masked_strip[masked], np.broadcast_to(MASKED_SPECTROGRAM, masked_strip[masked].shape))
+    np.testing.assert_array_equal(masked_strip[~masked], _colorize(result.spectrogram, low, high)[~masked])
+    ramp = _colorize(np.linspace(low - 1, high + 1, 4096)[None, :], low, high)[0]
+    assert np.abs(ramp.astype(int) - MASKED_SPECTROGRAM).sum(axis=-1).min() > 60  # grey is not on the ramp
+    silence = _colorize(np.full((1, 1), result.spectrogram.min()), low, high)[0, 0]
+    assert np.abs(silence.astype(int) - MASKED_SPECTROGRAM).sum() > 100
+
+    x_ticks, y_ticks = spectrogram_ticks(result, 1.0)
+    assert x_ticks[0] == (0.0, "0 s") and len(x_ticks) >= 2  # 0.64 s: ticks every 0.5 s at 100 px a second
+    assert all(pixel == pytest.approx(float(label.removesuffix(" s")) * 100) for pixel, label in x_ticks)
+    assert x_ticks[-1][0] <= frames and frames - x_ticks[-1][0] < x_ticks[1][0]  # up to the strip's end
+    # Kaldi's mel scale over 20 Hz - 8 kHz, 128 bins: 1 kHz is the centre of bin 1127 ln(1 + 1000/700) ...
+    mel = lambda f: 1127 * np.log(1 + f / 700)  # noqa: E731
+    step = (mel(8000) - mel(20)) / (bins + 1)
+    ticks = dict((label, pixel) for pixel, label in y_ticks)
+    assert set(ticks) >= {"4 kHz", "1 kHz", "250 Hz"} and "8 kHz" not in ticks  # 8 kHz lies above the top bin
+    one_khz_bin = (mel(1000) - mel(20)) / step - 1
+    assert ticks["1 kHz"] == pytest.approx(bins - 1 - one_khz_bin + 0.5)
+    assert 40 < one_khz_bin < 50  # ... about a third of the way up
+    double = dict((label, pixel) for pixel, label in spectrogram_ticks(result, 2.0)[1])
+    assert double["1 kHz"] == pytest.approx(2 * ticks["1 kHz"])

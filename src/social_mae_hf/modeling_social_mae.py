@@ -219,19 +219,44 @@ def video_sincos(embed_dim: int, grid_size: int, num_tubelets: int) -> torch.Ten
 # --------------------------------------------------------------------------------------------------------------
 
 
+class SocialMAEPatchProjection(nn.Module):
+    """Mixin for the patch convolutions: their kernel (stride = kernel) applied as the matmul it is, to patches
+    already flattened as the kernel is laid out.
+
+    One GEMM gives contiguous `(B, N, D)` tokens; the convolution's `.flatten(2).transpose(1, 2)` left them strided,
+    so every later layer norm copied them and every residual add ran strided (about 5 % of a bfloat16 forward). The
+    modules stay convolutions (same parameters, same checkpoint keys, same init), and the matmul runs in their own
+    `forward`, where offloading hooks load their weights.
+    """
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(patches, self.weight.reshape(self.out_channels, -1), self.bias)
+
+
+class SocialMAEAudioProjection(SocialMAEPatchProjection, nn.Conv2d):
+    """The originals' Conv2d(1, D, 16, stride 16) on the (B, 1, mel, time) image, taking (B, N, 16 * 16) patches."""
+
+
+class SocialMAEVideoProjection(SocialMAEPatchProjection, nn.Conv3d):
+    """The originals' Conv3d over (height, width, time), taking (B, N, C * p * p * tubelet) patches."""
+
+
 class SocialMAEAudioPatchEmbeddings(nn.Module):
     """Cuts the (mel, time) spectrogram image into 16x16 patches, frequency-major."""
 
     def __init__(self, config: SocialMAEConfig):
         super().__init__()
         patch = config.audio_patch_size
-        self.projection = nn.Conv2d(1, config.hidden_size, kernel_size=patch, stride=patch)
+        self.projection = SocialMAEAudioProjection(1, config.hidden_size, kernel_size=patch, stride=patch)
 
     def forward(self, input_values: torch.Tensor) -> torch.Tensor:
-        # (B, T, F) -> (B, 1, F, T): mel on the height axis, as the originals feed their Conv2d.
+        # The originals' image is (B, 1, F, T), mel on the height axis: patches frequency-major, each (f, t).
         # Features come in float32 whatever the model's dtype (`from_pretrained(dtype=...)`): cast, as CLIP does.
-        spectrogram = input_values.to(self.projection.weight.dtype).unsqueeze(1).transpose(2, 3)
-        return self.projection(spectrogram).flatten(2).transpose(1, 2)
+        patch = self.projection.kernel_size[0]
+        batch, frames, bins = input_values.shape
+        patches = input_values.to(self.projection.weight.dtype)
+        patches = patches.reshape(batch, frames // patch, patch, bins // patch, patch).permute(0, 3, 1, 4, 2)
+        return self.projection(patches.reshape(batch, -1, patch * patch))
 
 
 class SocialMAEVideoPatchEmbeddings(nn.Module):
@@ -244,7 +269,7 @@ class SocialMAEVideoPatchEmbeddings(nn.Module):
     def __init__(self, config: SocialMAEConfig):
         super().__init__()
         patch, tubelet = config.patch_size, config.tubelet_size
-        self.projection = nn.Conv3d(
+        self.projection = SocialMAEVideoProjection(
             config.num_channels,
             config.hidden_size,
             kernel_size=(patch, patch, tubelet),
@@ -252,9 +277,14 @@ class SocialMAEVideoPatchEmbeddings(nn.Module):
         )
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        # (B, T, C, H, W) -> (B, C, H, W, T)
-        video = pixel_values.to(self.projection.weight.dtype).permute(0, 2, 3, 4, 1)
-        return self.projection(video).flatten(2).transpose(1, 2)
+        patch, _, tubelet = self.projection.kernel_size
+        batch, frames, channels, height, width = pixel_values.shape
+        video = pixel_values.to(self.projection.weight.dtype).reshape(
+            batch, frames // tubelet, tubelet, channels, height // patch, patch, width // patch, patch
+        )
+        # -> (B, H/p, W/p, T/s | C, p_h, p_w, s): tokens height, width, time; each tubelet as the kernel (C, h, w, t).
+        video = video.permute(0, 4, 6, 1, 3, 5, 7, 2)
+        return self.projection(video.reshape(batch, -1, channels * patch * patch * tubelet))
 
 
 def random_masking(

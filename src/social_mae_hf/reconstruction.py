@@ -18,6 +18,7 @@ on them (or says that no face was found and the whole frames were used).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ import torch
 
 from .batching import item_name
 from .face_crop import draw_box
+from .fbank import _LOW_FREQ, _hz_to_mel
 from .media import is_media_source, open_media, parse_time_range
 from .modeling_social_mae import patch_statistics
 from .processing_social_mae import SocialMAEProcessor
@@ -35,6 +37,10 @@ from .processing_social_mae import SocialMAEProcessor
 __all__ = ["Reconstruction", "check_mask_ratio", "reconstruct", "reconstruct_file", "render"]
 
 MASKED_GREY = 0.5  # removed video patches, in display [0, 1] RGB
+# Removed spectrogram patches: a neutral grey, which the colour ramp below never gives, so that a masked patch does
+# not look like silence (the ramp's darkest blue) or like loud sound.
+MASKED_SPECTROGRAM = (128, 128, 128)
+FRAME_SHIFT_S = 0.01  # the fbank's frame shift (Kaldi's 10 ms, what both originals use)
 FADE = 0.6  # share of white mixed into the parts of a reconstruction row that are the input, not a prediction
 # A perceptually ordered dark-blue -> teal -> yellow ramp for spectrograms (anchors of our own choosing).
 _RAMP = np.array([[20, 12, 60], [40, 80, 140], [30, 150, 140], [120, 200, 90], [250, 230, 60]], np.float32) / 255
@@ -47,7 +53,8 @@ class Reconstruction:
     """Display arrays: frames `(T, H, W, 3)` RGB in [0, 1]; spectrograms `(mel bins, time)` in fbank units, low
     frequencies first; masks 1 where removed. `predicted_frames` `(T, H, W)` is 1 where `reconstructed_frames` shows
     a prediction (the input elsewhere); for the spectrogram that is `spectrogram_mask`. `video_loss` / `audio_loss`
-    are the model's reconstruction losses; `legacy_video_target_order` the model's target order. With a face crop:
+    are the model's reconstruction losses; `legacy_video_target_order` the model's target order; `sampling_rate` the
+    audio rate the fbank was taken at (its mel bins span 20 Hz to half of it, 10 ms a frame). With a face crop:
     `face_found`, and `source_frames` `(T, H, W, 3)` uint8 RGB, the sampled frames as decoded with `face_boxes`
     `(T, 4)` (x, y, width, height in their pixels), the crops the model saw."""
 
@@ -61,6 +68,7 @@ class Reconstruction:
     video_loss: float
     audio_loss: float
     legacy_video_target_order: bool = False
+    sampling_rate: int = 16000
     face_found: bool | None = None
     source_frames: np.ndarray | None = None
     face_boxes: np.ndarray | None = None
@@ -158,6 +166,7 @@ def reconstruct(
         video_loss=float(out.video_reconstruction_loss),
         audio_loss=float(out.audio_reconstruction_loss),
         legacy_video_target_order=bool(config.legacy_video_target_order),
+        sampling_rate=int(processor.feature_extractor.sampling_rate),
     )
 
 
@@ -194,12 +203,18 @@ def face_crop_note(result: Reconstruction) -> str | None:
 
 
 def caption(result: Reconstruction) -> list[str]:
-    """The lines under the figure: what the face crop did, how to read the reconstruction rows, and why the legacy
-    order moves patches."""
+    """The lines under the figure: what the face crop did, how to read the reconstruction rows and the spectrogram,
+    and why the legacy order moves patches."""
     note = face_crop_note(result)
     lines = [] if note is None else [note]
     lines.append(
         "Reconstruction rows: predicted patches at full strength; faded parts are the input, shown for context."
+    )
+    bins = result.spectrogram.shape[0]
+    lines.append(
+        f"Spectrogram: time in seconds across ({FRAME_SHIFT_S * 1000:g} ms frames), {bins} mel bins from "
+        f"{_LOW_FREQ:g} Hz to {_hz(result.sampling_rate / 2)} up, ticks at their centre frequencies; grey patches "
+        "were masked (removed from the model's input), not silent."
     )
     if result.legacy_video_target_order:
         lines.append(
@@ -210,9 +225,51 @@ def caption(result: Reconstruction) -> list[str]:
     return lines
 
 
+def _hz(frequency: float) -> str:
+    return f"{frequency / 1000:g} kHz" if frequency >= 1000 else f"{frequency:g} Hz"
+
+
+def spectrogram_ticks(result: Reconstruction, scale: float) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+    """Axis ticks of a spectrogram strip drawn at `scale` pixels per frame and per mel bin: (pixel, label) for time
+    (from the strip's left edge, at frame starts) and for frequency (from its top edge, at the centre of the mel bin
+    whose centre frequency is the label's; low frequencies at the bottom)."""
+    bins, frames = result.spectrogram.shape
+    pixels_per_second = scale / FRAME_SHIFT_S
+    spacing = max(36.0, min(80.0, frames * scale / 4))  # pixels between time labels: at least two ticks
+    step = next((s for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60) if s * pixels_per_second >= spacing), 120)
+    duration = frames * FRAME_SHIFT_S
+    times = [(round(t / step) * step) for t in np.arange(0, duration + 1e-9, step)]
+    x_ticks = [(t * pixels_per_second, f"{t:g} s") for t in times]
+    # Kaldi's mel bins: centres evenly spaced in mel from 20 Hz to Nyquist (see `fbank.kaldi_mel_banks`).
+    low, high = _hz_to_mel(_LOW_FREQ), _hz_to_mel(result.sampling_rate / 2)
+    mel_step = (high - low) / (bins + 1)
+    y_ticks, last = [], -math.inf
+    for frequency in (16000, 8000, 4000, 2000, 1000, 500, 250, 125, 62.5):
+        position = (_hz_to_mel(frequency) - low) / mel_step - 1  # in bins, 0 = the lowest bin's centre
+        if not 0 <= position <= bins - 1:
+            continue
+        pixel = (bins - 1 - position + 0.5) * scale
+        if pixel - last >= 12:  # keep labels apart on small strips
+            y_ticks.append((pixel, _hz(frequency)))
+            last = pixel
+    return x_ticks, y_ticks
+
+
+def _pieces(draw: PIL.ImageDraw.ImageDraw, word: str, font, width: int) -> list[str]:
+    """A word wider than `width` (a long path) cut into pieces that fit, after a "/" where one is near the end."""
+    pieces = []
+    while draw.textlength(word, font=font) > width:
+        fits = max(1, max(k for k in range(1, len(word) + 1) if draw.textlength(word[:k], font=font) <= width))
+        slash = word.rfind("/", 0, fits)
+        cut = slash + 1 if slash >= fits // 2 else fits
+        pieces.append(word[:cut])
+        word = word[cut:]
+    return [*pieces, word] if word else pieces
+
+
 def _wrap(draw: PIL.ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
     lines, line = [], ""
-    for word in text.split():
+    for word in (piece for whole in text.split() for piece in _pieces(draw, whole, font, width)):
         candidate = f"{line} {word}".strip()
         if line and draw.textlength(candidate, font=font) > width:
             lines.append(line)
@@ -236,9 +293,14 @@ def source_row(result: Reconstruction, height: int) -> np.ndarray:
 
 
 def render(result: Reconstruction, title: str = "") -> PIL.Image.Image:
-    """One image: three frame rows, then three spectrogram strips (masked parts of the spectrogram darkened), then
-    the caption. Reconstruction rows show predictions at full strength and the input, where nothing was predicted,
-    faded. With a face crop, a first row shows the sampled frames as decoded, the crop boxed on them."""
+    """One image: three frame rows, then three spectrogram strips (original, masked patches in grey, reconstructed)
+    with time and frequency axes, then the caption; the title is wrapped to the image's width. Reconstruction rows
+    show predictions at full strength and the input, where nothing was predicted, faded. With a face crop, a first
+    row shows the sampled frames as decoded, the crop boxed on them.
+
+    The spectrogram is drawn at its true aspect (one scale for frames and mel bins), as wide as the frame rows
+    when that enlarges it and at one pixel per frame otherwise: CAV-MAE's single 224 px frame would squeeze its
+    1024 frames eightfold."""
     recon_frames = np.concatenate(list(fade(_as_uint8(result.reconstructed_frames), result.predicted_frames)), axis=1)
     sources = []
     if result.source_frames is not None:
@@ -251,37 +313,60 @@ def render(result: Reconstruction, title: str = "") -> PIL.Image.Image:
         ("reconstruction", recon_frames),
     ]
     width = recon_frames.shape[1]  # of the model's frames; the decoded frames' row may be wider
+    bins, frames = result.spectrogram.shape
+    scale = max(1.0, width / frames)
+    strip_size = (round(frames * scale), round(bins * scale))
     low, high = np.percentile(result.spectrogram, [1, 99])
-    masked_spec = np.where(result.spectrogram_mask > 0, low, result.spectrogram)
-    reconstructed = fade(_colorize(result.reconstructed_spectrogram, low, high), result.spectrogram_mask[::-1] > 0)
+    masked = result.spectrogram_mask[::-1] > 0  # the colourised strips have low frequencies at the bottom
+    masked_spec = _colorize(result.spectrogram, low, high)
+    masked_spec[masked] = MASKED_SPECTROGRAM
     specs = [
         ("spectrogram", _colorize(result.spectrogram, low, high)),
-        ("masked", _colorize(masked_spec, low, high)),
-        ("reconstructed", reconstructed),
+        ("masked", masked_spec),
+        ("reconstructed", fade(_colorize(result.reconstructed_spectrogram, low, high), masked)),
     ]
-    # Spectrogram strips: as wide as the frame rows, at least 64 px high.
-    strip_height = max(64, specs[0][1].shape[0])
     strips = [
-        (name, np.asarray(PIL.Image.fromarray(image).resize((width, strip_height), PIL.Image.Resampling.NEAREST)))
+        (name, np.asarray(PIL.Image.fromarray(image).resize(strip_size, PIL.Image.Resampling.NEAREST)))
         for name, image in specs
     ]
+    x_ticks, y_ticks = spectrogram_ticks(result, scale)
     font = PIL.ImageFont.load_default()
     measure = PIL.ImageDraw.Draw(PIL.Image.new("RGB", (1, 1)))
-    widest = max(image.shape[1] for _, image in rows)
+    widest = max(image.shape[1] for _, image in rows + strips)
     text_width = max(LABEL_WIDTH + widest - 8, 300)
+    canvas_width = max(LABEL_WIDTH + widest, text_width + 8)
     notes = [line for paragraph in caption(result) for line in _wrap(measure, paragraph, font, text_width)]
-    header = 24 if title else 0
     gap, line_height = 4, 14
-    height = header + sum(image.shape[0] + gap for _, image in rows + strips) + line_height * len(notes) + gap
-    canvas = PIL.Image.new("RGB", (max(LABEL_WIDTH + widest, text_width + 8), height), "white")
+    titles = _wrap(measure, title, font, canvas_width - 8) if title else []
+    header = 10 + line_height * len(titles) if titles else 0
+    axis = line_height + 6  # under the last strip: tick marks and time labels
+    height = header + sum(image.shape[0] + gap for _, image in rows + strips) + axis
+    height += line_height * len(notes) + gap
+    canvas = PIL.Image.new("RGB", (canvas_width, height), "white")
     draw = PIL.ImageDraw.Draw(canvas)
-    if title:
-        draw.text((4, 6), title, fill="black", font=font)
+    for k, line in enumerate(titles):
+        draw.text((4, 6 + line_height * k), line, fill="black", font=font)
     y = header
     for name, image in rows + strips:
         canvas.paste(PIL.Image.fromarray(image), (LABEL_WIDTH, y))
         draw.text((4, y + image.shape[0] // 2 - 6), name, fill="black", font=font)
+        if any(image is strip for _, strip in strips):
+            for pixel, label in y_ticks:
+                tick_y = y + pixel
+                draw.line([(LABEL_WIDTH - 4, tick_y), (LABEL_WIDTH - 1, tick_y)], fill="black")
+                text = draw.textlength(label, font=font)
+                draw.text((LABEL_WIDTH - 6 - text, tick_y - 6), label, fill="black", font=font)
         y += image.shape[0] + gap
+    axis_top = y - gap
+    draw.text((4, axis_top + 4), "time", fill="black", font=font)
+    for pixel, label in x_ticks:
+        x = LABEL_WIDTH + pixel
+        draw.line([(x, axis_top), (x, axis_top + 3)], fill="black")
+        text = draw.textlength(label, font=font)
+        draw.text(
+            (min(max(x - text / 2, LABEL_WIDTH), canvas_width - text - 2), axis_top + 4), label, fill="black", font=font
+        )
+    y = axis_top + axis + gap
     for line in notes:
         draw.text((4, y), line, fill="black", font=font)
         y += line_height
