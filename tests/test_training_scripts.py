@@ -70,3 +70,25 @@ def test_a_second_run_in_the_same_output_dir_is_refused_naming_the_first(synthet
         other.join()
     lock_output_dir(out)  # free again; this process now holds it
     lock_output_dir(out)  # and taking it again in the same process is no conflict
+
+
+def test_a_cpu_run_prints_no_loading_bar_and_no_pin_memory_warning(synthetic_set, tmp_path, capfd):
+    """Noise a CPU user saw in every run: transformers' "Loading weights" bar (nothing waits on it) and the
+    DataLoader's pin_memory warning (pinning needs an accelerator)."""
+    import warnings
+
+    manifest = synthetic_set("classification")["train"]
+    main = load_example("run_finetune").main
+    main(finetune_args(manifest, tmp_path / "first"))
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        main([
+            "--model_name_or_path", str(tmp_path / "first"), "--train_file", str(manifest), "--do_train",
+            "--output_dir", str(tmp_path / "second"), "--max_steps", "1", "--save_strategy", "no",
+            "--dataloader_num_workers", "1", *COMMON,
+        ])  # fmt: skip
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err
+    assert not [w for w in caught if "pin_memory" in str(w.message)], [str(w.message) for w in caught]
+    assert "pin_memory" not in err
