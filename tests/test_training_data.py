@@ -249,6 +249,9 @@ def test_a_saved_dataset_with_class_labels(tmp_path):
     )
     encoder = TargetEncoder("classification", (), ManifestColumns())
     assert class_names_of(streamed["train"], encoder, "train") == {"n", "y"}  # what the ClassLabel declares
+    TargetEncoder("classification", ("n", "y"), ManifestColumns()).check(streamed["train"], "train")
+    with pytest.raises(ManifestError, match=r"split 'train' has class\(es\) \['y'\] not among the classes \['n'\]"):
+        TargetEncoder("classification", ("n",), ManifestColumns()).check(streamed["train"], "train")
 
 
 def test_a_video_folder_dataset_is_decoded_lazily(media, tmp_path):

@@ -189,11 +189,22 @@ class TargetEncoder:
         return hot
 
     def check(self, dataset, split: str) -> None:
-        """Every row of a listed split encodes (reads only the target columns)."""
+        """Every row of a listed split encodes (reads only the target columns); a stream's or shard set's declared
+        classes are known."""
         if self.task == "pretraining":
+            return
+        if not _listed(dataset):
+            unknown = sorted((class_names_of(dataset, self, split) or set()) - set(self.names))
+            if unknown and self.task != "regression":
+                raise ManifestError(f"split {split!r} has class(es) {unknown} not among the classes {list(self.names)}")
             return
         for where, row in _target_rows(dataset, self, split):
             self.encode(row, where)
+
+
+def _listed(dataset) -> bool:
+    """A `datasets.Dataset` (its rows can be read up front), not a stream or a shard set."""
+    return hasattr(dataset, "select_columns") and hasattr(dataset, "__len__")
 
 
 def _as_float(value: Any, where: str) -> float:
@@ -222,7 +233,7 @@ def class_names_of(dataset, encoder: TargetEncoder, split: str) -> set[str] | No
     """The classes a split's labels use; for a stream, those its `ClassLabel` feature declares (`None`: unknown)."""
     if hasattr(dataset, "class_counts"):  # a shard set: from its index
         return dataset.class_names
-    if not hasattr(dataset, "select_columns") or not hasattr(dataset, "__len__"):
+    if not _listed(dataset):
         return getattr(dataset, "class_names", None)
     return {name for where, row in _target_rows(dataset, encoder, split) for name in encoder.classes(row, where)}
 
@@ -231,7 +242,7 @@ def class_indices(dataset, encoder: TargetEncoder, split: str) -> list[int]:
     """The encoded class of each clip of a split (for `--class_weights balanced`)."""
     if hasattr(dataset, "class_counts") and dataset.class_counts is not None:  # a shard set: from its index
         return [encoder.label2id[name] for name, count in dataset.class_counts.items() for _ in range(count)]
-    if not hasattr(dataset, "select_columns") or not hasattr(dataset, "__len__"):
+    if not _listed(dataset):
         raise ValueError(
             f"the class counts of split {split!r} are unknown (a stream): give --class_weights as one weight per "
             "class instead of 'balanced'"
