@@ -149,3 +149,14 @@ def test_media_paths_in_shards_are_relative_and_only_media_from_the_manifest_tre
     os.symlink(outside, data.parent / "train" / "key.mp4")
     assert shard(data, tmp_path / "again", "--follow-symlinks", "--overwrite") == 0
     assert json.loads((tmp_path / "again" / "train" / "index.json").read_text())["num_samples"] == 13
+
+
+def test_the_shard_command_without_datasets_names_the_extra(data, tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "datasets" else find_spec(name, *a)
+    )
+    assert shard(data, tmp_path / "out") == 2
+    assert 'not installed: pip install "social-mae-hf[train]"' in capsys.readouterr().err

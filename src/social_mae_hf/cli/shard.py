@@ -76,7 +76,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import importlib.util
     from pathlib import Path
+
+    if importlib.util.find_spec("datasets") is None:  # manifests are read as the training scripts read them
+        raise ValueError(
+            'shard reads manifests with the `datasets` library, which is not installed: pip install "social-mae-hf[train]"'
+        )
 
     from ..shards.writer import ShardLimits, parse_size, write_split_shards
     from ..training.data import ManifestColumns, TargetEncoder, load_clip_datasets, optional_column
