@@ -60,7 +60,7 @@ def test_a_processor_takes_the_face_crop_in_each_form(converted):
     assert processor.video_processor.face_crop == settings
     assert loading.with_face_crop(processor, False).video_processor.face_crop is None
     assert loading.with_face_crop(processor, "haar").video_processor.face_crop["detector"] == "haar"
-    assert loading.with_face_crop(processor, face_crop="none", face_margin=None).video_processor.face_crop is None
+    assert loading.with_face_crop(processor, "none").video_processor.face_crop is None
     kept = loading.with_face_crop(loading.load_processor(folder, face_crop=True), None)
     assert kept.video_processor.face_crop["detector"] == FaceCropSettings().detector
 

@@ -222,13 +222,12 @@ def face_crop_from_flags(face_crop: str | None, **options) -> dict | bool | None
     return False if settings is None else settings.to_dict()
 
 
-def with_face_crop(processor: SocialMAEProcessor, face_crop=None, **options) -> SocialMAEProcessor:
-    """`processor` with the face crop `face_crop` asks for: None keeps its own, False turns it off, True, a
-    detector name or a settings dict sets it; with command-line `options` (`face_margin`, ...), `face_crop` is
-    their detector name (see `face_crop_from_flags`). When it crops, the detector is built now (and kept for the
-    processor's calls), so that a missing OpenCV or model file fails before any clip is read."""
-    if options or face_crop == "none":
-        face_crop = face_crop_from_flags(face_crop, **options)
+def with_face_crop(processor: SocialMAEProcessor, face_crop=None) -> SocialMAEProcessor:
+    """`processor` with the face crop `face_crop` asks for: None keeps its own, False (or `"none"`) turns it off,
+    True, a detector name or a settings dict (`face_crop_from_flags`'s) sets it. When it crops, the detector is built
+    now (and kept for the processor's calls), so that a missing OpenCV or model file fails before any clip is read."""
+    if face_crop == "none":
+        face_crop = False
     if face_crop is not None:
         processor.video_processor = processor.video_processor.with_settings(face_crop=face_crop or None)
     if processor.video_processor.face_crop is not None:
