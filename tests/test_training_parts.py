@@ -584,7 +584,8 @@ def test_clips_without_a_face_are_counted_and_named_at_the_end_of_the_pass(monke
     assert batches[0][FACELESS_CLIPS_KEY] == ["train.csv row 0"] and "clip_source" not in batches[0]
     monkeypatch.setattr(Trainer, "_prepare_inputs", lambda self, inputs: inputs)
     trainer = SocialMAETrainer.__new__(SocialMAETrainer)
-    trainer.skipped_clips, trainer.face_crops, trainer._faceless_examples = 0, [0, 0], []
+    trainer.skipped_clips, trainer.face_crops, trainer._faceless_examples = 0, [0, 0], {True: [], False: []}
+    trainer.model = torch.nn.Linear(1, 1)  # in training mode: the clips are the training pass's
     for batch in batches:
         assert set(trainer._prepare_inputs(batch)) == {"pixel_values", "labels"}
     with caplog.at_level("WARNING", logger="social_mae_hf.training.trainer"):

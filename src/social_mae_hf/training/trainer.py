@@ -75,10 +75,12 @@ class SocialMAETrainer(Trainer):
         self.class_weights = class_weights
         self.skipped_clips = 0
         self.face_crops = [0, 0]  # clips cropped, and among them clips without a face
-        self._faceless_examples: list[str] = []  # the first few of this pass, for the report
+        # The first few clips without a face of the current training pass (True) and evaluation pass (False).
+        self._faceless_examples: dict[bool, list[str]] = {True: [], False: []}
 
     def train(self, *args, **kwargs):
-        before, self._faceless_examples = list(self.face_crops), []
+        before = list(self.face_crops)
+        self._faceless_examples[True] = []
         with _without_token_alignment(self.processing_class):
             output = super().train(*args, **kwargs)
         output.metrics.update(self._face_crop_metrics("train", before))
@@ -89,11 +91,10 @@ class SocialMAETrainer(Trainer):
         self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
     ):
         before, skipped = list(self.face_crops), self.skipped_clips
-        train_examples, self._faceless_examples = self._faceless_examples, []
+        self._faceless_examples[False] = []
         output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
         output.metrics.update(self._face_crop_metrics(metric_key_prefix, before))
         output.metrics.update(self._split_counts(metric_key_prefix, dataloader.dataset, skipped))
-        self._faceless_examples = train_examples  # an evaluation during training leaves the training's examples
         return output
 
     def _split_counts(self, prefix: str, dataset, skipped_before: int) -> dict:
@@ -114,7 +115,7 @@ class SocialMAETrainer(Trainer):
         """`{prefix}_clips_without_face` and its share since `before`; nothing when no clip was cropped. Clips without
         a face are said at the end of the pass (count and a few names): their whole frames were used."""
         cropped, without = (now - then for now, then in zip(self.face_crops, before))
-        examples, self._faceless_examples = self._faceless_examples, []
+        examples = self._faceless_examples[prefix == "train"]
         if not cropped:
             return {}
         if without:
@@ -259,7 +260,8 @@ class SocialMAETrainer(Trainer):
             self.face_crops[0] += len(found)
             self.face_crops[1] += found.count(False)
         faceless = inputs.pop(FACELESS_CLIPS_KEY, None) or []
-        self._faceless_examples.extend(faceless[: _FACELESS_EXAMPLES - len(self._faceless_examples)])
+        examples = self._faceless_examples[self.model.training]
+        examples.extend(faceless[: _FACELESS_EXAMPLES - len(examples)])
         return super()._prepare_inputs(inputs)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
