@@ -612,7 +612,8 @@ class ClipTransform:
         count = len(next(iter(batch.values())))
         rows = [{key: values[i] for key, values in batch.items()} for i in range(count)]
         items = [self.decode(row, self._name(row, i)) for i, row in enumerate(rows)]
-        return {key: [item[key] for item in items] for key in items[0]}
+        keys = dict.fromkeys(key for item in items for key in item)  # a failed clip's item lacks its inputs
+        return {key: [item.get(key) for item in items] for key in keys}
 
     def _name(self, row: Mapping, number: int) -> str:
         if ROW_COLUMN in row:
