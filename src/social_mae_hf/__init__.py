@@ -20,10 +20,11 @@ Layout, in the order data flows (media file -> decoding -> features -> model -> 
   `files` writes result files, `retrieval` and `reconstruction` are small tools on model outputs.
 - Packages group the rest by job: `pipelines/` (the two transformers pipelines), `conversion/` (original
   checkpoints -> Hub folders), `cli/` (one module per `social-mae` command), `synthetic/` (generated media),
-  `training/` (the parts `examples/run_finetune.py` and `examples/run_pretrain.py` assemble: `training/data/` for
-  manifests, datasets, shards and streams, decoding and batching; labels, model start, inflation, Trainer,
-  metrics). The scripts hold
-  their arguments and the run, as transformers' examples do.
+  `manifests/` (manifest writers for public datasets' layouts), `shards/` (tar shards: format, writer, precomputed
+  features, the exact-resume reader), `training/` (what `examples/run_finetune.py` and `examples/run_pretrain.py`
+  use: clips through `datasets` and their decoding, batching, model start and inflation, the Trainer), and
+  `metrics` (the scores of the paper, for training and `social-mae evaluate`). The scripts hold their arguments and
+  the run, as transformers' examples do.
 """
 
 from __future__ import annotations
