@@ -13,10 +13,8 @@
 # Read eval_audio_reconstruction_loss, eval_video_reconstruction_loss and eval_contrastive_accuracy in each stage's
 # all_results.json; the paper reports no pretraining numbers, only the fine-tuned results of the other recipes.
 set -euo pipefail
-if [ $# -lt 3 ]; then
-  echo "usage: $0 VOXCELEB2_DIR CAV_MAE_MODEL OUTPUT_DIR [run_pretrain.py flags]" >&2
-  exit 2
-fi
+. "$(dirname "$0")/paper_protocol.sh"
+needs_arguments $# "VOXCELEB2_DIR CAV_MAE_MODEL OUTPUT_DIR [run_pretrain.py flags]"
 source_dir=$1 model=$2 out=$3
 shift 3
 examples=$(dirname "$0")/..
