@@ -144,8 +144,7 @@ def _clip(row: dict, where: str, encoder):
 
     columns, task = encoder.columns, encoder.task
     if task == "regression":
-        encoder.encode(row, where)  # the floats are checked
-        target = tuple(float(row[name]) for name in encoder.names)
+        target = tuple(encoder.encode(row, where))  # the floats, checked
     elif task == "pretraining":
         target = None
     else:

@@ -343,7 +343,7 @@ class ShardedClipDataset(torch.utils.data.IterableDataset):
                 transform.processor, sample.members, tuple(self.stored), training=self.training, generator=generator
             )
         except _STORED_ERRORS as error:
-            return transform.failure(sample.name, None, None, error, keys=())  # the collator drops it
+            return transform.failure(sample.name, None, None, error)  # the collator drops it
         item.update(stored)
         return item
 

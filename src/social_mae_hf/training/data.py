@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import InvalidInputError, ManifestError, MediaDecodeError
 from ..media import DECODE_ERRORS, describe_source
 from ..shards.dataset import ShardedClipDataset
-from ..shards.reader import open_shards
+from ..shards.reader import ShardSet, open_shards
 
 __all__ = [
     "DECODE_ERROR_POLICIES",
@@ -231,7 +231,7 @@ def _target_rows(dataset, encoder: TargetEncoder, split: str):
 
 def class_names_of(dataset, encoder: TargetEncoder, split: str) -> set[str] | None:
     """The classes a split's labels use; for a stream, those its `ClassLabel` feature declares (`None`: unknown)."""
-    if hasattr(dataset, "class_counts"):  # a shard set: from its index
+    if isinstance(dataset, ShardSet):  # from its index
         return dataset.class_names
     if not _listed(dataset):
         return getattr(dataset, "class_names", None)
@@ -240,7 +240,7 @@ def class_names_of(dataset, encoder: TargetEncoder, split: str) -> set[str] | No
 
 def class_indices(dataset, encoder: TargetEncoder, split: str) -> list[int]:
     """The encoded class of each clip of a split (for `--class_weights balanced`)."""
-    if hasattr(dataset, "class_counts") and dataset.class_counts is not None:  # a shard set: from its index
+    if isinstance(dataset, ShardSet) and dataset.class_counts is not None:  # from its index
         return [encoder.label2id[name] for name, count in dataset.class_counts.items() for _ in range(count)]
     if not _listed(dataset):
         raise ValueError(
@@ -643,18 +643,14 @@ class ClipTransform:
                 return_face_crop=crops,
             )
         except DECODE_ERRORS as error:
-            return self.failure(name, video, audio, error, keys=[*self._input_keys(modalities, crops), *item])
+            return self.failure(name, video, audio, error)
         item.update({key: value[0] for key, value in features.items()})
         item[SOURCE_KEY], item[FAILURE_KEY] = name, None
         return item
 
-    def _input_keys(self, modalities, crops: bool) -> list[str]:
-        keys = [key for m, key in (("audio", "input_values"), ("video", "pixel_values")) if m in modalities]
-        return [*keys, *(["face_found", "face_boxes"] if crops else [])]
-
-    def failure(self, name: str, video, audio, error: Exception, keys: Sequence[str]) -> dict:
+    def failure(self, name: str, video, audio, error: Exception) -> dict:
         """Under `abort`, raise [`ClipDecodeError`] naming the clip; under `skip`, log it and return an item the
-        collator drops (same keys as a decoded one, so that `datasets` can batch it)."""
+        collator drops (`__call__` gives it the batch's other keys, as None)."""
         names = ", ".join(describe_source(v) for v in (video, audio) if v is not None)
         message = f"{name} ({names}): {type(error).__name__}: {error}"
         if self.on_decode_error == "abort":
@@ -663,7 +659,7 @@ class ClipTransform:
                 "undecodable clips (they are counted and reported)."
             ) from error
         logger.warning("Skipping a clip that failed to decode: %s", message)
-        return {**dict.fromkeys(keys), SOURCE_KEY: name, FAILURE_KEY: f"{type(error).__name__}: {error}"}
+        return {SOURCE_KEY: name, FAILURE_KEY: f"{type(error).__name__}: {error}"}
 
 
 def decoded_dataset(
@@ -685,7 +681,7 @@ def decoded_dataset(
     transform = ClipTransform(
         processor, encoder, modality=modality, training=training, on_decode_error=on_decode_error, split=split
     )
-    if hasattr(source, "class_counts"):
+    if isinstance(source, ShardSet):
         return ShardedClipDataset(
             source,
             transform,

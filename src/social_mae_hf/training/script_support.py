@@ -38,10 +38,12 @@ def setup_logging(training_args) -> int:
     transformers.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.enable_default_handler()
     transformers.utils.logging.enable_explicit_format()
-    # No "Loading weights" bar (nothing waits on it); the Hub's download bars, which do, stay. The Trainer's own
-    # progress bars are `--disable_tqdm`'s.
+    # No "Loading weights" bar (nothing waits on it); the Hub's download bars, which do, stay as they were (transformers
+    # turns them off with its own). The Trainer's own progress bars are `--disable_tqdm`'s.
+    hub_bars_off = huggingface_hub.utils.are_progress_bars_disabled()
     transformers.utils.logging.disable_progress_bar()
-    huggingface_hub.utils.enable_progress_bars()
+    if not hub_bars_off:
+        huggingface_hub.utils.enable_progress_bars()
     logging.getLogger(__name__).warning(
         "Process rank %s, device %s, n_gpu %s, distributed %s, bf16 %s, fp16 %s",
         training_args.process_index,
