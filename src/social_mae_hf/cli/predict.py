@@ -210,50 +210,19 @@ class ResultWriter:
                 self._write(line)
 
 
-def run_predict(
-    model: str,
-    inputs: list[str],
-    *,
-    recursive: bool = False,
-    output_format: str = "table",
-    output: TextIO | None = None,
-    batch_size: int = 1,
-    device: str | None = None,
-    progress: bool = True,
-    on_error: str = "skip",
-    face_crop: dict | bool | None = None,
-    audio_channel_mix: str | None = None,
-    model_kwargs: dict | None = None,
-    label_column: str = "label",
-    **call_params,
-) -> tuple[list[dict], list[FileFailure]]:
+def run_predict(model: str, inputs: list[str], **options) -> tuple[list[dict], list[FileFailure]]:
     """Classify every input file (folders: their media files; manifest CSVs: their rows, whose labels or target
     values are shown next to the predictions as "truth"); returns `[{"file", "truth"?, "predictions" |
     "timeline"}]` and the files that could not be used (`on_error="skip"`; with `"abort"` the first one raises).
 
     Each clip's (each window's) result is written to `output` as soon as it is computed, flushed line by line.
-    `call_params` are the pipeline's (`top_k`, `function_to_apply`, `chunk_length_s`, `stride_length_s`,
-    `modalities`, `missing_audio`, `audio_stream`); None values are left out. `face_crop` replaces the
+    Options besides [`predict_clips`]'s named ones are the pipeline's (`top_k`, `function_to_apply`,
+    `chunk_length_s`, `stride_length_s`, `modalities`, `missing_audio`, `audio_stream`); None values are left out. `face_crop` replaces the
     processor's (see `loading.with_face_crop`); when the processor crops, each record (each window of a timeline)
     has `face_found`. `audio_channel_mix` replaces the processor's. `model_kwargs` go to `from_pretrained`
     (`dtype`, `trust_remote_code`). `label_column`: the manifests' class name column.
     """
-    run = predict_clips(
-        model,
-        inputs,
-        recursive=recursive,
-        output_format=output_format,
-        output=output,
-        batch_size=batch_size,
-        device=device,
-        progress=progress,
-        on_error=on_error,
-        face_crop=face_crop,
-        audio_channel_mix=audio_channel_mix,
-        model_kwargs=model_kwargs,
-        label_column=label_column,
-        **call_params,
-    )
+    run = predict_clips(model, inputs, **options)
     return run.records, run.failures
 
 
