@@ -15,11 +15,9 @@ from .inputs import (
     check_device,
     check_model_first,
     collect_media,
-    face_crop_option,
     load_command_pipeline,
-    model_kwargs,
-    parse_modalities,
     positive_int,
+    run_options,
 )
 from .per_file import add_windows, report_failures, run_per_file, watch_windows
 
@@ -194,19 +192,10 @@ def run(args: argparse.Namespace) -> int:
         args.inputs,
         args.output,
         recursive=args.recursive,
-        batch_size=args.batch_size,
-        device=args.device,
-        modalities=parse_modalities(args.modalities),
-        missing_audio=args.missing_audio,
         recall_ks=ks,
-        progress=not args.quiet,
-        on_error=args.on_error,
-        face_crop=face_crop_option(args),
-        audio_stream=args.audio_stream,
-        audio_channel_mix=args.audio_channel_mix,
-        model_kwargs=model_kwargs(args),
         chunk_length_s=args.chunk_length_s,
         stride_length_s=args.stride_length_s,
+        **run_options(args),
     )
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in result["tensors"].items())
     print(f"{len(result['files'])} file(s) -> {args.output}: {shapes}")

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from ..files import ReplacedAtEnd
-from .inputs import add_face_crop, add_run_options, face_crop_option, model_kwargs, parse_modalities
+from .inputs import add_face_crop, add_run_options, run_options
 from .per_file import report_failures
 
 __all__ = ["classification_scores", "confusion_png", "regression_scores", "run_evaluate"]
@@ -285,16 +285,7 @@ def run(args: argparse.Namespace) -> int:
             args.output_dir,
             plot=args.plot,
             label_column=args.label_column,
-            batch_size=args.batch_size,
-            device=args.device,
-            progress=not args.quiet,
-            on_error=args.on_error,
-            face_crop=face_crop_option(args),
-            audio_channel_mix=args.audio_channel_mix,
-            model_kwargs=model_kwargs(args),
-            modalities=parse_modalities(args.modalities),
-            missing_audio=args.missing_audio,
-            audio_stream=args.audio_stream,
+            **run_options(args),
         )
     except ImportError as error:
         print(f"social-mae evaluate: error: {error}", file=sys.stderr)

@@ -30,6 +30,7 @@ __all__ = [
     "non_negative_int",
     "parse_modalities",
     "positive_int",
+    "run_options",
 ]
 
 # Containers PyAV reads that hold video or audio; other files in a folder are left out (and counted).
@@ -163,6 +164,23 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_model_loading(parser)
     add_on_error(parser)
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+
+
+def run_options(args: argparse.Namespace) -> dict:
+    """The run keyword arguments that `add_run_options`'s options (and `add_face_crop`'s) ask for, as the commands'
+    `run_*` functions take them."""
+    return {
+        "batch_size": args.batch_size,
+        "device": args.device,
+        "modalities": parse_modalities(args.modalities),
+        "missing_audio": args.missing_audio,
+        "audio_stream": args.audio_stream,
+        "audio_channel_mix": args.audio_channel_mix,
+        "model_kwargs": model_kwargs(args),
+        "on_error": args.on_error,
+        "progress": not args.quiet,
+        "face_crop": face_crop_option(args),
+    }
 
 
 # `--dtype` choices: torch dtype names, and "auto" (the dtype the model was saved in, as transformers means it).

@@ -16,11 +16,9 @@ from .inputs import (
     add_model_and_inputs,
     check_device,
     check_model_first,
-    face_crop_option,
     load_command_pipeline,
-    model_kwargs,
-    parse_modalities,
     positive_int,
+    run_options,
 )
 from .labelled import clips_of, truths
 from .per_file import FileFailure, WindowOwners, add_windows, report_failures, run_per_file, watch_windows
@@ -404,7 +402,7 @@ def add_label_column(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    face_crop = face_crop_option(args)
+    options = run_options(args)  # checked (the face crop's detector built) before any output is opened
 
     def predict(output: TextIO | None) -> tuple[list[dict], list[FileFailure]]:
         return run_predict(
@@ -413,21 +411,12 @@ def run(args: argparse.Namespace) -> int:
             recursive=args.recursive,
             output_format=args.format,
             output=output,
-            batch_size=args.batch_size,
-            device=args.device,
-            progress=not args.quiet,
             top_k=args.top_k,
             function_to_apply=args.function_to_apply,
             chunk_length_s=args.chunk_length_s,
             stride_length_s=args.stride_length_s,
-            modalities=parse_modalities(args.modalities),
-            missing_audio=args.missing_audio,
-            on_error=args.on_error,
-            face_crop=face_crop,
-            audio_stream=args.audio_stream,
-            audio_channel_mix=args.audio_channel_mix,
-            model_kwargs=model_kwargs(args),
             label_column=args.label_column,
+            **options,
         )
 
     if args.output is None:
