@@ -127,27 +127,11 @@ def _number(value) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-def run_evaluate(
-    model: str,
-    manifests: list[str],
-    output_dir: str,
-    *,
-    plot: bool = False,
-    label_column: str = "label",
-    batch_size: int = 1,
-    device: str | None = None,
-    progress: bool = True,
-    on_error: str = "skip",
-    face_crop: dict | bool | None = None,
-    audio_channel_mix: str | None = None,
-    model_kwargs: dict | None = None,
-    modalities=None,
-    missing_audio: str | None = None,
-    audio_stream: int | None = None,
-) -> dict:
+def run_evaluate(model: str, manifests: list[str], output_dir: str, *, plot: bool = False, **options) -> dict:
     """Predict every row of `manifests` and score the predictions against the rows' labels (or target values);
     writes the files listed in the module docstring into `output_dir` and returns `{"metrics", "failures",
-    "files"}`. Rows whose media cannot be used are left out of the scores and listed (`on_error="skip"`)."""
+    "files"}`. Rows whose media cannot be used are left out of the scores and listed (`on_error="skip"`).
+    `options` are [`predict_clips`]'s run options (`label_column`, `batch_size`, `device`, `face_crop`, ...)."""
     from .predict import predict_clips
 
     _needs_scikit_learn()
@@ -167,19 +151,9 @@ def run_evaluate(
             manifests,
             output_format="csv",
             output=handle,
-            batch_size=batch_size,
-            device=device,
-            progress=progress,
-            on_error=on_error,
-            face_crop=face_crop,
-            audio_channel_mix=audio_channel_mix,
-            model_kwargs=model_kwargs,
-            label_column=label_column,
             command="evaluate",
             needs_truth=True,
-            modalities=modalities,
-            missing_audio=missing_audio,
-            audio_stream=audio_stream,
+            **options,
         )
         if not run.records:
             pending.discard()
