@@ -43,7 +43,7 @@ class SocialMAETrainer(Trainer):
         train_augmentation: Applied to each training batch on its device (SpecAugment, mixup); never to eval.
         class_weights: Per-class loss weights (single-label classification), replacing the model's loss.
         missing_files: Clips left out of each split (`train`, `validation`, `test`) before the run for a missing
-            file (`ClipSplits.missing_files`): reported in that split's metrics.
+            file (what `load_clip_datasets` returns beside the splits): reported in that split's metrics.
 
     The metrics of `train`, `evaluate` and `predict` hold the split's clip count (`train_samples`, ...; none for a
     `datasets` stream), the clips skipped for failing to decode and the files left out for missing.
