@@ -14,7 +14,7 @@ shards' sample counts (their `index.json`), so that nothing is exchanged between
    neighbours share a shard where a run ends inside it) and the DataLoader's round-robin over workers yields
    exactly `ceil(part / batch_size)` batches. In evaluation worker `w` of `n` takes batches `w, w + n, ...`, so
    that the round robin yields the clips in the shards' order, the order of `predictions.csv`
-   ([`ShardedClipDataset.list_records`]).
+   ([`ShardedClipDataset.list_rows`]).
 4. Each worker shuffles its run through a buffer of `shuffle_buffer_size` samples (training only), holding
    their undecoded bytes.
 

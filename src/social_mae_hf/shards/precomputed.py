@@ -184,7 +184,7 @@ def read_stored_frames(video, video_processor, name: str) -> StoredFrames:
 
 
 def compute_features(processor, video, audio, features, name: str) -> dict[str, bytes]:
-    """Members holding `features` of one clip (`video` / `audio`: paths or bytes, as in a `ClipRecord`)."""
+    """Members holding `features` of one clip (`video` / `audio`: paths or bytes, as in a `ShardClip`)."""
     members = {}
     if "input_values" in features:
         inputs = processor(videos=video if audio is None else None, audio=audio, modalities="audio")
