@@ -11,7 +11,6 @@ and counts; it is never zero-filled.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, ManifestError, MediaDecodeError
+from ..manifests.reading import load_manifest, quiet_datasets
 from ..media import DECODE_ERRORS, describe_source
 from ..shards.dataset import ShardedClipDataset
 from ..shards.reader import ShardSet, open_shards
@@ -50,7 +50,6 @@ SPLITS = ("train", "validation", "test")
 DECODE_ERROR_POLICIES = ("abort", "skip")
 # --modality value -> processor modalities.
 MODALITY_CHOICES = {"audiovisual": ("audio", "video"), "audio": ("audio",), "video": ("video",)}
-MANIFEST_BUILDERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json"}
 # Column added to listed splits: where each clip's row is ("train.csv row 3"), for messages.
 ROW_COLUMN = "_source"
 _SHOWN = 10
@@ -258,75 +257,6 @@ def _rows_named(dataset, name: str):
 # ---- loading ----------------------------------------------------------------------------------------------------
 
 
-def _load_manifest(path: str, cache_dir: str | None):
-    """One manifest as a `datasets.Dataset`, CSV/TSV cells read as text (class names like `01` stay as written)."""
-    import datasets
-
-    file = Path(path)
-    suffix = file.suffix.lower()
-    if suffix not in MANIFEST_BUILDERS:
-        raise ManifestError(f"{path}: unsupported manifest type {suffix!r}; use one of {tuple(MANIFEST_BUILDERS)}")
-    if not file.is_file():
-        raise ManifestError(f"manifest {path} does not exist")
-    options: dict[str, Any] = {}
-    if suffix in (".csv", ".tsv"):
-        delimiter = "\t" if suffix == ".tsv" else ","
-        with file.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle, delimiter=delimiter)
-            header = next(reader, [])
-            # pandas would take a first column without a header as the index (shifting every cell), or drop
-            # surplus cells: a row with more cells than the header is an error here.
-            for number, cells in enumerate(reader, start=1):
-                if len(cells) > len(header):
-                    raise ManifestError(
-                        f"{file.name} row {number} (line {reader.line_num}): "
-                        f"more cells than the {len(header)} header columns"
-                    )
-        if not header:
-            raise ManifestError(f"{path}: empty manifest (no header row)")
-        if len(set(header)) != len(header):
-            raise ManifestError(f"{path}: a column name appears twice in the header {header}")
-        # Every cell as text: class names like `01` stay as written (targets are parsed and checked later).
-        features = datasets.Features({name: datasets.Value("string") for name in header})
-        options = {
-            "delimiter": delimiter,
-            "features": features,
-            "encoding": "utf-8-sig",
-            "keep_default_na": False,
-            "index_col": False,
-        }
-    elif suffix == ".json" and file.read_text(encoding="utf-8").lstrip().startswith("{"):
-        options = {"field": "data"}  # CAV-MAE's {"data": [...]} datafiles
-    try:
-        with _quiet_datasets():
-            dataset = datasets.load_dataset(
-                MANIFEST_BUILDERS[suffix], data_files=str(file), split="train", cache_dir=cache_dir, **options
-            )
-    except Exception as error:  # pandas / pyarrow parse errors have no common base
-        if "corresponds to no data" in str(error):
-            raise ManifestError(f"{path}: the manifest has no rows") from None
-        raise ManifestError(f"{path}: cannot read the manifest ({type(error).__name__}: {error})") from error
-    if len(dataset) == 0:
-        raise ManifestError(f"{path}: the manifest has no rows")
-    return dataset
-
-
-class _quiet_datasets:
-    """No `datasets` progress bars for loading a small table (they would fill a training log)."""
-
-    def __enter__(self):
-        import datasets
-
-        self.enabled = datasets.utils.is_progress_bar_enabled()
-        datasets.utils.disable_progress_bars()
-
-    def __exit__(self, *exc):
-        import datasets
-
-        if self.enabled:
-            datasets.utils.enable_progress_bars()
-
-
 def _check_columns(dataset, required: Sequence[str], where: str) -> None:
     names = list(dataset.features or dataset.column_names or [])
     missing = [c for c in required if c not in names]
@@ -374,7 +304,7 @@ def _prepared(dataset, columns: ManifestColumns, base: Path | None):
         new_features[columns.label] = text if label is class_label else datasets.List(text)
     if isinstance(dataset, datasets.IterableDataset):
         return dataset.map(prepare, batched=True, features=new_features), names
-    with _quiet_datasets():
+    with quiet_datasets():
         return dataset.map(prepare, batched=True, keep_in_memory=True, features=new_features), names
 
 
@@ -403,10 +333,10 @@ def _loaded_splits(
     if files:
         loaded = {}
         for split, path in files.items():
-            loaded[split] = _rows_named(_load_manifest(path, cache_dir), Path(path).name)
+            loaded[split] = _rows_named(load_manifest(path, cache_dir), Path(path).name)
         return loaded, {split: Path(path).resolve().parent for split, path in files.items()}, "the manifests"
     if manifest:
-        table = _rows_named(_load_manifest(manifest, cache_dir), Path(manifest).name)
+        table = _rows_named(load_manifest(manifest, cache_dir), Path(manifest).name)
         _check_columns(table, [columns.split], manifest)
         values = [None if _is_missing(v) else str(v).strip() for v in table[columns.split]]
         by_value = {split_names[split]: split for split in SPLITS}
