@@ -35,7 +35,6 @@ from social_mae_hf import (
 from social_mae_hf.hub import check_hub_available
 from social_mae_hf.training import (
     DataArguments,
-    ManifestColumns,
     ManifestError,
     MetricsComputer,
     Mixup,
@@ -45,10 +44,7 @@ from social_mae_hf.training import (
     SpecAugment,
     TargetEncoder,
     TrainAugmentation,
-    class_indices,
-    class_names_of,
     decoded_dataset,
-    freeze_backbone,
     load_clip_datasets,
     load_model_and_processor,
     paper_metrics_line,
@@ -58,7 +54,6 @@ from social_mae_hf.training import (
     setup_logging,
     write_predictions,
 )
-from social_mae_hf.training.data import MODALITY_CHOICES
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +195,7 @@ class FinetuneArguments:
         default="audiovisual",
         metadata={
             "help": "Inputs the model sees (the originals' single-modality modes).",
-            "choices": list(MODALITY_CHOICES),
+            "choices": ["audiovisual", "audio", "video"],
         },
     )
     class_names: str | None = field(
@@ -261,13 +256,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     # The clips of each split, loaded with `datasets` (manifests, a dataset, a stream) or shards; checked now, their
     # media decoded later, in the DataLoader workers.
-    columns = ManifestColumns(
-        video=data_args.video_column,
-        audio=data_args.audio_column,
-        label=label_args.label_column if task != "regression" else None,
-        targets=tuple(targets),
-        split=data_args.split_column,
-    )
+    columns = data_args.columns(label=label_args.label_column if task != "regression" else None, targets=tuple(targets))
     raw_datasets, missing_files = load_clip_datasets(
         task,
         {"train": training_args.do_train, "validation": training_args.do_eval, "test": training_args.do_predict},
@@ -304,7 +293,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         names = choose_label_names(
             task,
-            {split: class_names_of(dataset, reader, split) for split, dataset in raw_datasets.items()},
+            {split: reader.class_names(dataset, split) for split, dataset in raw_datasets.items()},
             class_names=comma_list(ft_args.class_names),
             checkpoint_names=checkpoint_label_names(
                 model_args.model_name_or_path,
@@ -332,6 +321,7 @@ def main(argv: list[str] | None = None) -> dict:
         **start,
         face_crop=data_args.face_crop_settings,
         modality=ft_args.modality,
+        freeze_backbone=ft_args.freeze_backbone,
         config_updates={
             "num_labels": encoder.num_labels,
             "id2label": encoder.id2label,
@@ -344,8 +334,6 @@ def main(argv: list[str] | None = None) -> dict:
         token=model_args.token,
     )
     model, processor = loaded.model, loaded.processor
-    if ft_args.freeze_backbone:
-        logger.info("Linear probe: froze %d backbone tensors", freeze_backbone(model))
 
     # Each split decoded on the fly by the processor (a `set_transform`; shards and streams as they are read), with
     # a random frame choice in training.
@@ -385,7 +373,7 @@ def main(argv: list[str] | None = None) -> dict:
         if training_args.label_smoothing_factor:
             raise ValueError("--label_smoothing_factor cannot be combined with --class_weights")
         balanced = ft_args.class_weights.strip() == "balanced"
-        indices = class_indices(raw_datasets["train"], encoder, "train") if balanced else []
+        indices = encoder.class_indices(raw_datasets["train"], "train") if balanced else []
         class_weights = parse_class_weights(ft_args.class_weights, indices, encoder.names)
         logger.info("Class weights: %s", dict(zip(encoder.names, class_weights.tolist())))
 

@@ -29,12 +29,10 @@ from social_mae_hf import SocialMAEForPreTraining
 from social_mae_hf.hub import check_hub_available
 from social_mae_hf.training import (
     DataArguments,
-    ManifestColumns,
     MetricsComputer,
     ModelArguments,
     SocialMAECollator,
     SocialMAEPreTrainingTrainer,
-    TargetEncoder,
     decoded_dataset,
     load_clip_datasets,
     load_model_and_processor,
@@ -85,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
     set_seed(training_args.seed)
 
     # Unlabelled clips, loaded with `datasets` (manifests, a dataset, a stream) or shards.
-    columns = ManifestColumns(video=data_args.video_column, audio=data_args.audio_column, split=data_args.split_column)
+    columns = data_args.columns()
     wanted = {"train": training_args.do_train, "validation": training_args.do_eval}
     raw_datasets, missing_files = load_clip_datasets(
         "pretraining",
@@ -130,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
         datasets[split] = decoded_dataset(
             raw,
             loaded.processor,
-            TargetEncoder("pretraining", (), columns),
+            columns,
             split=split,
             training=split == "train",
             on_decode_error=data_args.on_decode_error,

@@ -19,7 +19,6 @@ from social_mae_hf.training import (
     ManifestError,
     SocialMAECollator,
     TargetEncoder,
-    class_names_of,
     decoded_dataset,
     load_clip_datasets,
 )
@@ -248,7 +247,7 @@ def test_a_saved_dataset_with_class_labels(tmp_path):
         "classification", {"train": True}, ManifestColumns(), dataset_name=str(tmp_path / "saved"), streaming=True
     )
     encoder = TargetEncoder("classification", (), ManifestColumns())
-    assert class_names_of(streamed["train"], encoder, "train") == {"n", "y"}  # what the ClassLabel declares
+    assert encoder.class_names(streamed["train"], "train") == {"n", "y"}  # what the ClassLabel declares
     TargetEncoder("classification", ("n", "y"), ManifestColumns()).check(streamed["train"], "train")
     with pytest.raises(ManifestError, match=r"split 'train' has class\(es\) \['y'\] not among the classes \['n'\]"):
         TargetEncoder("classification", ("n",), ManifestColumns()).check(streamed["train"], "train")

@@ -26,8 +26,6 @@ from .data import (
     ManifestColumns,
     ManifestError,
     TargetEncoder,
-    class_indices,
-    class_names_of,
     decoded_dataset,
     load_clip_datasets,
 )
@@ -56,8 +54,6 @@ __all__ = [
     "SpecAugment",
     "TargetEncoder",
     "TrainAugmentation",
-    "class_indices",
-    "class_names_of",
     "decoded_dataset",
     "freeze_backbone",
     "inflate_state_dict",

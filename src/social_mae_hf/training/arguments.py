@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..loading import face_crop_from_flags
-from .data import DECODE_ERROR_POLICIES, optional_column
+from .data import DECODE_ERROR_POLICIES, ManifestColumns, optional_column
 from .inflation import VIDEO_INIT_CHOICES
 
 __all__ = ["DataArguments", "ModelArguments"]
@@ -145,4 +145,10 @@ class DataArguments:
         # Checked now (a bad option fails before any clip is read), and kept in the one form a processor takes.
         self.face_crop_settings = face_crop_from_flags(
             self.face_crop, face_margin=self.face_margin, face_detector_model=self.face_detector_model
+        )
+
+    def columns(self, label: str | None = None, targets: tuple[str, ...] = ()) -> ManifestColumns:
+        """Where the media, the split and (fine-tuning) the targets are."""
+        return ManifestColumns(
+            video=self.video_column, audio=self.audio_column, label=label, targets=targets, split=self.split_column
         )

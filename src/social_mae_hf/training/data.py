@@ -36,8 +36,6 @@ __all__ = [
     "ManifestColumns",
     "ManifestError",
     "TargetEncoder",
-    "class_indices",
-    "class_names_of",
     "decoded_dataset",
     "load_clip_datasets",
     "optional_column",
@@ -193,12 +191,32 @@ class TargetEncoder:
         if self.task == "pretraining":
             return
         if not _listed(dataset):
-            unknown = sorted((class_names_of(dataset, self, split) or set()) - set(self.names))
+            unknown = sorted((self.class_names(dataset, split) or set()) - set(self.names))
             if unknown and self.task != "regression":
                 raise ManifestError(f"split {split!r} has class(es) {unknown} not among the classes {list(self.names)}")
             return
         for where, row in _target_rows(dataset, self, split):
             self.encode(row, where)
+
+    def class_names(self, dataset, split: str) -> set[str] | None:
+        """The classes a split's labels use; for a stream, those its `ClassLabel` feature declares (`None`:
+        unknown)."""
+        if isinstance(dataset, ShardSet):  # from its index
+            return dataset.class_names
+        if not _listed(dataset):
+            return getattr(dataset, "class_names", None)
+        return {name for where, row in _target_rows(dataset, self, split) for name in self.classes(row, where)}
+
+    def class_indices(self, dataset, split: str) -> list[int]:
+        """The encoded class of each clip of a split (for `--class_weights balanced`)."""
+        if isinstance(dataset, ShardSet) and dataset.class_counts is not None:  # from its index
+            return [self.label2id[name] for name, count in dataset.class_counts.items() for _ in range(count)]
+        if not _listed(dataset):
+            raise ValueError(
+                f"the class counts of split {split!r} are unknown (a stream): give --class_weights as one weight per "
+                "class instead of 'balanced'"
+            )
+        return [self.encode(row, where) for where, row in _target_rows(dataset, self, split)]
 
 
 def _listed(dataset) -> bool:
@@ -226,27 +244,6 @@ def _target_rows(dataset, encoder: TargetEncoder, split: str):
     table = dataset.select_columns([*columns, ROW_COLUMN]).to_dict()
     for i, where in enumerate(table[ROW_COLUMN]):
         yield where, {c: table[c][i] for c in columns}
-
-
-def class_names_of(dataset, encoder: TargetEncoder, split: str) -> set[str] | None:
-    """The classes a split's labels use; for a stream, those its `ClassLabel` feature declares (`None`: unknown)."""
-    if isinstance(dataset, ShardSet):  # from its index
-        return dataset.class_names
-    if not _listed(dataset):
-        return getattr(dataset, "class_names", None)
-    return {name for where, row in _target_rows(dataset, encoder, split) for name in encoder.classes(row, where)}
-
-
-def class_indices(dataset, encoder: TargetEncoder, split: str) -> list[int]:
-    """The encoded class of each clip of a split (for `--class_weights balanced`)."""
-    if isinstance(dataset, ShardSet) and dataset.class_counts is not None:  # from its index
-        return [encoder.label2id[name] for name, count in dataset.class_counts.items() for _ in range(count)]
-    if not _listed(dataset):
-        raise ValueError(
-            f"the class counts of split {split!r} are unknown (a stream): give --class_weights as one weight per "
-            "class instead of 'balanced'"
-        )
-    return [encoder.encode(row, where) for where, row in _target_rows(dataset, encoder, split)]
 
 
 def _rows_named(dataset, name: str):
@@ -595,7 +592,7 @@ class ClipTransform:
 def decoded_dataset(
     source,
     processor,
-    encoder: TargetEncoder,
+    encoder: TargetEncoder | ManifestColumns,
     *,
     split: str,
     modality: str = "audiovisual",
@@ -607,7 +604,10 @@ def decoded_dataset(
 ):
     """A split's clips ([`load_clip_datasets`]) decoded on the fly: a `Dataset` through `set_transform` (shuffled
     by the `Trainer`'s sampler), a stream through `IterableDataset.map` (shuffled by `datasets` in training), a
-    [`ShardSet`] as a [`ShardedClipDataset`]. `shuffle_buffer_size` and `seed` are for streams and shards."""
+    [`ShardSet`] as a [`ShardedClipDataset`]. `encoder`: the run's targets, or for pretraining (no targets) the
+    media columns alone. `shuffle_buffer_size` and `seed` are for streams and shards."""
+    if isinstance(encoder, ManifestColumns):
+        encoder = TargetEncoder("pretraining", (), encoder)
     transform = ClipTransform(
         processor, encoder, modality=modality, training=training, on_decode_error=on_decode_error, split=split
     )

@@ -19,6 +19,7 @@ from ..loading import check_processor_matches, load_processor, with_face_crop
 from ..processing_social_mae import SocialMAEProcessor
 from ..video_processing_social_mae import SocialMAEVideoProcessor
 from .inflation import VIDEO_INIT_CHOICES, initialise_from_single_frame
+from .optimization import freeze_backbone as freeze_all_but_head
 from .optimization import is_head_parameter
 from .unused_parameters import freeze_unused_parameters
 
@@ -97,11 +98,15 @@ def _load_processor(config: SocialMAEConfig, processor_name: str | None, model_n
     return load_processor(name, **hub_kwargs)
 
 
-def load_model_and_processor(model_class, *, face_crop=None, modality: str | None = None, **kwargs) -> LoadedModel:
+def load_model_and_processor(
+    model_class, *, face_crop=None, modality: str | None = None, freeze_backbone: bool = False, **kwargs
+) -> LoadedModel:
     """[`load_checkpoint`], then the face crop set on the processor (so that the trainer saves it with the model)
     and, for a `modality` (`"audiovisual"` in pretraining), what it never uses frozen, so that DDP needs no
-    unused-parameter search."""
+    unused-parameter search; `freeze_backbone`: everything but the head frozen (a linear probe)."""
     loaded = load_checkpoint(model_class, **kwargs)
+    if freeze_backbone:
+        logger.info("Linear probe: froze %d backbone tensors", freeze_all_but_head(loaded.model))
     loaded.processor = with_face_crop(loaded.processor, face_crop)
     if loaded.processor.video_processor.face_crop is not None:
         logger.info("Face crop: %s", loaded.processor.video_processor.face_crop)
