@@ -35,7 +35,6 @@ from social_mae_hf import (
 from social_mae_hf.hub import check_hub_available
 from social_mae_hf.training import (
     DataArguments,
-    ManifestError,
     MetricsComputer,
     Mixup,
     ModelArguments,
@@ -112,7 +111,7 @@ def _check_case_variants(by_split: Mapping[str, set[str]], checkpoint: Sequence[
     clashes = [sorted(names) for names in variants.values() if len(names) > 1 and len(names & in_data) > 0]
     if clashes:
         listed = "; ".join(" vs ".join(_where(n, by_split, checkpoint) for n in names) for names in sorted(clashes))
-        raise ManifestError(
+        raise ValueError(
             f"class names that differ only by case: {listed}. Spell each class one way in the labels, or pass "
             "--class_names listing every class to keep them apart."
         )
@@ -133,7 +132,7 @@ def choose_label_names(
         checkpoint_names: The starting checkpoint's classes ([`checkpoint_label_names`]).
 
     Raises:
-        ManifestError: Read from the data, classes that differ only by case, or classes with no training clip.
+        ValueError: Read from the data, classes that differ only by case, or classes with no training clip.
     """
     if task == "regression":
         return None
@@ -162,7 +161,7 @@ def choose_label_names(
     untaught = sorted(seen - by_split["train"])
     if untaught:
         listed = ", ".join(_where(name, by_split, ()) for name in untaught)
-        raise ManifestError(
+        raise ValueError(
             f"class(es) with no training clip: {listed}. The model would get an output that training never "
             "teaches. Fix the labels, or pass --class_names listing every class to keep them."
         )
