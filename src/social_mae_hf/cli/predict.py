@@ -298,7 +298,7 @@ class ResultWriter:
 
 
 def run_predict(model: str, inputs: list[str], **options) -> tuple[list[dict], list[FileFailure]]:
-    """Classify every input file (folders: their media files; manifest CSVs: their rows, whose labels or target
+    """Classify every input file (folders: their media files; manifests: their rows, whose labels or target
     values are shown next to the predictions as "truth"); returns `[{"file", "truth"?, "predictions" |
     "timeline"}]` and the files that could not be used (`on_error="skip"`; with `"abort"` the first one raises).
 
