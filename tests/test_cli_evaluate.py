@@ -11,6 +11,7 @@ import pytest
 from transformers import pipeline
 
 from social_mae_hf.cli import main as cli_main
+from social_mae_hf.cli.predict import clips_of, truths
 
 CLIPS = ("c25.mp4", "c30.mp4", "short.mp4", "stereo.mp4")
 
@@ -124,28 +125,67 @@ def test_predict_shows_a_manifests_labels_next_to_the_predictions(converted, lab
     assert lines[0].split()[:2] == ["file", "truth"] and lines[2].split()[1] == "LABEL_1"
 
 
+def test_predict_reads_a_jsonl_manifest_as_the_training_scripts_do(converted, labelled, capsys):
+    model = str(converted["social_mae_finetune"])
+    folder = labelled(["LABEL_5", "LABEL_1", "LABEL_5", "LABEL_0"]).parent
+    manifest = folder / "test.jsonl"
+    rows = [{"video": "clips/c25.mp4", "label": "LABEL_3"}, {"video": str(folder / "clips" / "c30.mp4")}]
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert cli_main(["predict", model, str(manifest), "--format", "jsonl", "--quiet"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["file"], r.get("truth")) for r in records] == [
+        (str(folder / "clips" / "c25.mp4"), "LABEL_3"),
+        (str(folder / "clips" / "c30.mp4"), None),
+    ]
+
+
+def test_manifest_truths_check_each_row(tmp_path):
+    """Targets as floats, a non-number or a partial set of target columns refused naming the row; a multi-label
+    cell as written; a label outside the model's refused with the placeholder hint."""
+    manifest = tmp_path / "test.jsonl"
+    rows = [{"video": "a.mp4", "x": 0.5, "y": "1", "label": ["p", "q"]}, {"audio": "b.wav", "x": 2, "y": "n/a"}]
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    clips = clips_of([str(manifest)])
+    assert [clip.source for clip in clips] == [str(tmp_path / "a.mp4"), str(tmp_path / "b.wav")]
+    assert truths(clips[:1], ["x", "y"], "regression") == [{"x": 0.5, "y": 1.0}]
+    with pytest.raises(ValueError, match=r"test\.jsonl row 2: column 'y' is 'n/a', not a number"):
+        truths(clips, ["x", "y"], "regression")
+    with pytest.raises(ValueError, match=r"test\.jsonl row 1: has target column\(s\) \['x'\] but not \['z'\]"):
+        truths(clips, ["x", "z"], "regression")
+    assert truths(clips, ["p", "q"], "multi_label_classification") == ['["p", "q"]', None]
+    with pytest.raises(ValueError, match=r"row 1: label 'a\.mp4' is not one of .*convert it with --id2label"):
+        truths(clips, ["LABEL_0"], "classification", "video")
+
+
 def test_evaluate_errors_name_the_row_and_the_fix(converted, labelled, media, tmp_path, capsys, monkeypatch):
     model = str(converted["social_mae_finetune"])
     out = str(tmp_path / "eval")
     manifest = labelled(["LABEL_5", "anger", "LABEL_5", "LABEL_0"])
     assert cli_main(["evaluate", model, str(manifest), "--output-dir", out, "--quiet"]) == 2
     error = capsys.readouterr().err
-    assert f"{manifest}, line 3: label 'anger' is not one of the model's labels" in error
+    assert "test.csv row 2: label 'anger' is not one of the model's labels" in error
     assert "convert it with --id2label" in error
 
     manifest = labelled(["LABEL_5", "", "LABEL_5", "LABEL_0"])
     assert cli_main(["evaluate", model, str(manifest), "--output-dir", out, "--quiet"]) == 2
     assert (
-        "line 3: has no true label or values; evaluating needs a class name in column 'label' (see --label-column)"
-        in (capsys.readouterr().err)
+        "test.csv row 2: has no true label or values; evaluating needs a class name in column 'label' (see "
+        "--label-column)" in (capsys.readouterr().err)
     )
     assert cli_main(["evaluate", model, str(media("c25.mp4")), "--output-dir", out]) == 2
-    assert "evaluate takes manifest CSVs with labels; for media files use predict" in capsys.readouterr().err
+    assert "evaluate takes manifests with labels (.csv, .tsv, .jsonl, .json); for media files use predict" in (
+        capsys.readouterr().err
+    )
 
     no_media = tmp_path / "bad.csv"
     no_media.write_text("path,label\nclip.mp4,LABEL_0\n")
     assert cli_main(["evaluate", model, str(no_media), "--output-dir", out]) == 2
     assert f"{no_media}: has no video or audio column (its columns: path, label)" in capsys.readouterr().err
+
+    surplus = manifest.parent / "surplus.csv"  # read as the training scripts read it: a row's extra cell is refused
+    surplus.write_text("video,label\nclips/c25.mp4,LABEL_0\nclips/c30.mp4,LABEL_1,LABEL_2\n")
+    assert cli_main(["evaluate", model, str(surplus), "--output-dir", out]) == 2
+    assert "surplus.csv row 2 (line 3): more cells than the 2 header columns" in capsys.readouterr().err
 
     monkeypatch.setitem(sys.modules, "sklearn", None)  # scikit-learn not installed
     assert cli_main(["evaluate", model, str(manifest), "--output-dir", out]) == 2

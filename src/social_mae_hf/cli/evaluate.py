@@ -24,7 +24,7 @@ from .per_file import report_failures
 __all__ = ["classification_scores", "confusion_png", "regression_scores", "run_evaluate"]
 
 HELP = (
-    "Score a classification or regression model on manifest CSVs with labels: per-class precision / recall / F1, "
+    "Score a classification or regression model on manifests with labels: per-class precision / recall / F1, "
     "F1 micro and macro, 1 - MAE per target, a confusion matrix; predictions.csv next to the true labels."
 )
 TRAIN_EXTRA = 'pip install "social-mae-hf[train]"'
@@ -132,12 +132,16 @@ def run_evaluate(model: str, manifests: list[str], output_dir: str, *, plot: boo
     writes the files listed in the module docstring into `output_dir` and returns `{"metrics", "failures",
     "files"}`. Rows whose media cannot be used are left out of the scores and listed (`on_error="skip"`).
     `options` are [`predict_clips`]'s run options (`label_column`, `batch_size`, `device`, `face_crop`, ...)."""
+    from ..manifests.reading import MANIFEST_BUILDERS
     from .predict import predict_clips
 
     _needs_scikit_learn()
     for name in manifests:
-        if Path(name).suffix.lower() != ".csv":
-            raise ValueError(f"{name}: evaluate takes manifest CSVs with labels; for media files use predict")
+        if Path(name).suffix.lower() not in MANIFEST_BUILDERS:
+            raise ValueError(
+                f"{name}: evaluate takes manifests with labels ({', '.join(MANIFEST_BUILDERS)}); "
+                "for media files use predict"
+            )
     folder = Path(output_dir)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder}: is a file; the output is a folder")
@@ -236,8 +240,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "manifests",
         nargs="+",
-        help="Manifest CSVs as `social-mae manifest` writes them: video and/or audio columns (paths relative to the "
-        "CSV) and a label column, or one column per regression target named as the model's targets.",
+        help="Manifests (.csv as `social-mae manifest` writes them, or .tsv, .jsonl, .json): video and/or audio "
+        "columns (paths relative to the manifest) and a label column, or one column per regression target named as the model's targets.",
     )
     parser.add_argument(
         "--output-dir",

@@ -122,7 +122,8 @@ def collect_media(paths: list[str | os.PathLike], recursive: bool = False) -> li
 def add_model_and_inputs(parser: argparse.ArgumentParser, task: str, manifests: bool = False) -> None:
     parser.add_argument("model", help=f"A model folder or Hub id ({task}).")
     manifest_help = (
-        "; a manifest .csv (as `social-mae manifest` writes: video and/or audio columns, paths relative to it) "
+        "; a manifest (.csv as `social-mae manifest` writes, or .tsv, .jsonl, .json: video and/or audio columns, "
+        "paths relative to it) "
         "contributes its rows, with their labels or target values"
         if manifests
         else ""

@@ -4,42 +4,131 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import math
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from ..files import ReplacedAtEnd
+from ..manifests.reading import MANIFEST_BUILDERS, load_manifest
 from .inputs import (
     add_face_crop,
     add_model_and_inputs,
     check_device,
     check_model_first,
+    collect_media,
     load_command_pipeline,
     positive_int,
     run_options,
 )
-from .labelled import clips_of, truths
 from .per_file import FileFailure, WindowOwners, add_windows, report_failures, run_per_file, watch_windows
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "Clip",
     "PredictRun",
     "ResultWriter",
     "add_label_column",
+    "clips_of",
     "format_row",
     "predict_clips",
     "run_predict",
+    "truths",
     "without_nan",
 ]
 
 HELP = (
-    "Classify media files, folders and manifest CSVs (labels, regression targets, or a timeline of windows; a "
+    "Classify media files, folders and manifests (labels, regression targets, or a timeline of windows; a "
     "manifest's labels are shown next to the predictions)."
 )
 KEYWORD_FLAGS = {"output_format": "--format"}
 OUTPUT_FORMATS = ("table", "jsonl", "csv")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One input: `name` is what outputs call it (the video's path, else the audio's), `source` what the pipeline
+    takes (a path, or `{"video": path, "audio": path}` for a row with both), `row` its manifest row (None for a
+    media file named on the command line) and `where` names the row for messages ("test.csv row 2")."""
+
+    name: str
+    source: str | dict
+    row: dict | None = None
+    where: str | None = None
+
+
+def manifest_clips(path: str) -> list[Clip]:
+    """The rows of a manifest (read as the training scripts read it, `load_manifest`), media paths relative to
+    its folder."""
+    table = load_manifest(path)
+    media = [column for column in ("video", "audio") if column in table.column_names]
+    if not media:
+        raise ValueError(
+            f"{path}: has no video or audio column (its columns: {', '.join(table.column_names)}); a manifest "
+            "names each clip's media there (see `social-mae manifest`)"
+        )
+    folder, clips = Path(path).parent, []
+    for number, row in enumerate(table.to_list(), start=1):
+        where = f"{Path(path).name} row {number}"
+        cells = {column: row[column] for column in media if isinstance(row[column], str) and row[column].strip()}
+        if not cells:
+            raise ValueError(f"{where}: no media file (its {' and '.join(media)} cell is empty)")
+        files = {column: str(folder / Path(cell.strip()).expanduser()) for column, cell in cells.items()}
+        source = files if len(files) == 2 else next(iter(files.values()))
+        clips.append(Clip(files.get("video") or files["audio"], source, row, where))
+    return clips
+
+
+def clips_of(inputs: list[str], recursive: bool = False) -> list[Clip]:
+    """The clips of the command line's inputs, in order: manifests' rows (by suffix: .csv, .tsv, .jsonl, .json),
+    and media files (folders: their media files, see `collect_media`)."""
+    clips: list[Clip] = []
+    for manifests, names in itertools.groupby(inputs, lambda name: Path(name).suffix.lower() in MANIFEST_BUILDERS):
+        if manifests:
+            clips.extend(clip for name in names for clip in manifest_clips(name))
+        else:
+            clips.extend(Clip(str(path), str(path)) for path in collect_media(list(names), recursive))
+    return clips
+
+
+def _number(value, where: str, column: str) -> float:
+    try:
+        number = math.nan if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"{where}: column {column!r} is {value!r}, not a number")
+    return number
+
+
+def truths(clips: list[Clip], names: list[str], kind: str, label_column: str = "label") -> list:
+    """Each clip's true label (`kind` "classification"; "multi_label_classification": the cell as written) or
+    `{target: value}` ("regression": the model's target `names` as columns); None for a clip without one (a media
+    file, a manifest without the column). A label not among the model's `names`, or a value that is not a number,
+    is an error naming the row."""
+    found = []
+    for clip in clips:
+        row = clip.row or {}
+        if kind == "regression":
+            present = [name for name in names if name in row]
+            if present and len(present) < len(names):
+                missing = [name for name in names if name not in row]
+                raise ValueError(f"{clip.where}: has target column(s) {present} but not {missing}, of the model's")
+            found.append({name: _number(row[name], clip.where, name) for name in names} if present else None)
+            continue
+        label = row.get(label_column)
+        label = json.dumps(label) if isinstance(label, list) else "" if label is None else str(label).strip()
+        if label and kind == "classification" and label not in names:
+            placeholders = all(name == f"LABEL_{i}" for i, name in enumerate(names))
+            hint = " (the model's labels are placeholders: convert it with --id2label in its head's order)"
+            raise ValueError(
+                f"{clip.where}: label {label!r} is not one of the model's labels {names}{hint if placeholders else ''}"
+            )
+        found.append(label or None)
+    return found
 
 
 def _pairs(scores: list[dict]) -> str:
@@ -209,7 +298,7 @@ class ResultWriter:
 
 
 def run_predict(model: str, inputs: list[str], **options) -> tuple[list[dict], list[FileFailure]]:
-    """Classify every input file (folders: their media files; manifest CSVs: their rows, whose labels or target
+    """Classify every input file (folders: their media files; manifests: their rows, whose labels or target
     values are shown next to the predictions as "truth"); returns `[{"file", "truth"?, "predictions" |
     "timeline"}]` and the files that could not be used (`on_error="skip"`; with `"abort"` the first one raises).
 
