@@ -167,6 +167,7 @@ def test_a_command_shows_no_loading_bars_and_warns_in_its_flags(converted, tmp_p
     from test_media import tone, write_audio_tracks
     from transformers.utils import logging as transformers_logging
 
+    transformers_logging.enable_progress_bar()  # an earlier test's training run may have turned them off
     clip = write_audio_tracks(
         tmp_path / "a.mp4", [("aac", "mono", tone(300, 2.0)[None], None)], video=True, video_seconds=6
     )
