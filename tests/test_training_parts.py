@@ -426,9 +426,14 @@ def test_only_the_head_may_be_reinitialised_when_loading(tmp_path):
 # ---- Hub -------------------------------------------------------------------------------------------------------
 
 
-def test_push_to_hub_fails_early_and_clearly_when_the_hub_is_unreachable():
+def test_push_to_hub_fails_early_and_clearly_when_the_hub_is_unreachable(tmp_path, monkeypatch):
     with pytest.raises(HubUnavailableError, match=r"cannot be reached .*Nothing was trained"):
         check_hub_available(timeout=5, endpoint="http://127.0.0.1:9")
+    # The Trainer checks before it creates the Hub repo (and so before any training).
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    args = TrainingArguments(str(tmp_path), push_to_hub=True, report_to="none", use_cpu=True)
+    with pytest.raises(HubUnavailableError, match=r"127\.0\.0\.1:9 cannot be reached"):
+        SocialMAETrainer(model=SocialMAEForAudioVisualClassification(tiny_config()), args=args)
 
 
 # ---- the example scripts ---------------------------------------------------------------------------------------
@@ -582,6 +587,7 @@ def test_clips_without_a_face_are_counted_and_named_at_the_end_of_the_pass(monke
     from transformers import Trainer
 
     from social_mae_hf.training.collator import FACELESS_CLIPS_KEY
+    from social_mae_hf.training.trainer import _ClipCounts
 
     items = [
         {"pixel_values": torch.zeros(2), "labels": 0, "face_found": k % 3 != 0, "clip_source": f"train.csv row {k}"}
@@ -591,12 +597,16 @@ def test_clips_without_a_face_are_counted_and_named_at_the_end_of_the_pass(monke
     assert batches[0][FACELESS_CLIPS_KEY] == ["train.csv row 0"] and "clip_source" not in batches[0]
     monkeypatch.setattr(Trainer, "_prepare_inputs", lambda self, inputs: inputs)
     trainer = SocialMAETrainer.__new__(SocialMAETrainer)
-    trainer.skipped_clips, trainer.face_crops, trainer._faceless_examples = 0, [0, 0], {True: [], False: []}
-    trainer.model = torch.nn.Linear(1, 1)  # in training mode: the clips are the training pass's
+    trainer.missing_files, trainer.clip_counts = {}, _ClipCounts()
     for batch in batches:
         assert set(trainer._prepare_inputs(batch)) == {"pixel_values", "labels"}
     with caplog.at_level("WARNING", logger="social_mae_hf.training.trainer"):
-        metrics = trainer._face_crop_metrics("train", [0, 0])
-    assert metrics == {"train_clips_without_face": 3, "train_clips_without_face_share": 3 / 9}
+        metrics = trainer._pass_metrics("train", None, trainer.clip_counts)
+    assert metrics == {
+        "train_skipped_clips": 0,
+        "train_missing_files": 0,
+        "train_clips_without_face": 3,
+        "train_clips_without_face_share": 3 / 9,
+    }
     assert "no face in 3 of 9 train clips (33%)" in caplog.text
     assert "train.csv row 0; train.csv row 3; train.csv row 6" in caplog.text
