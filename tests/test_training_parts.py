@@ -233,7 +233,7 @@ def test_freeze_backbone_leaves_only_the_head():
         "classifier.dense.weight",
         "classifier.dense.bias",
     ]
-    groups = parameter_groups(model, learning_rate=1e-3, head_learning_rate=None, weight_decay=0.0, no_decay=set())
+    groups = parameter_groups(model, learning_rate=1e-3, head_learning_rate=None, weight_decay=0.0, decay=trainable)
     assert [g["name"] for g in groups] == ["head"] and groups[0]["lr"] == 1e-3
     with pytest.raises(ValueError, match=r"no `classifier\.` head"):
         freeze_backbone(SocialMAEModel(tiny_config()))

@@ -244,14 +244,12 @@ class SocialMAETrainer(Trainer):
     def create_optimizer(self, model=None):
         if self.optimizer is None:
             opt_model = self.model if model is None else model
-            decay = set(self.get_decay_parameter_names(opt_model))
-            no_decay = {name for name, _ in opt_model.named_parameters() if name not in decay}
             groups = parameter_groups(
                 opt_model,
                 learning_rate=self.args.learning_rate,
                 head_learning_rate=self.head_learning_rate,
                 weight_decay=self.args.weight_decay,
-                no_decay=no_decay,
+                decay=set(self.get_decay_parameter_names(opt_model)),
             )
             if self.optimizer_cls_and_kwargs is not None:
                 optimizer_cls, optimizer_kwargs = self.optimizer_cls_and_kwargs
