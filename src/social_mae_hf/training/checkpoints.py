@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, sort_checkpoints
 
 __all__ = [
     "FinishedRun",
@@ -67,11 +67,8 @@ def last_complete_checkpoint(output_dir: str | os.PathLike) -> str | None:
     Unlike `get_last_checkpoint`, a folder half-written by a killed run is passed over instead of making the resumed
     run fail. It is left in place: the run writes it again when it reaches its step.
     """
-    found = [
-        (int(m.group(1)), p) for p in Path(output_dir).iterdir() if (m := _CHECKPOINT.match(p.name)) and p.is_dir()
-    ]
     skipped = False
-    for _, path in sorted(found, reverse=True):
+    for path in reversed(sort_checkpoints(str(output_dir))):  # the Trainer's own order (by step) for rotating them
         if not (problems := checkpoint_problems(path)):
             if skipped:
                 logger.warning("Resuming from %s, the newest complete checkpoint", path)
