@@ -233,7 +233,7 @@ def test_freeze_backbone_leaves_only_the_head():
         "classifier.dense.weight",
         "classifier.dense.bias",
     ]
-    groups = parameter_groups(model, learning_rate=1e-3, head_learning_rate=None, weight_decay=0.0, no_decay=set())
+    groups = parameter_groups(model, learning_rate=1e-3, head_learning_rate=None, weight_decay=0.0, decay=trainable)
     assert [g["name"] for g in groups] == ["head"] and groups[0]["lr"] == 1e-3
     with pytest.raises(ValueError, match=r"no `classifier\.` head"):
         freeze_backbone(SocialMAEModel(tiny_config()))
@@ -426,9 +426,14 @@ def test_only_the_head_may_be_reinitialised_when_loading(tmp_path):
 # ---- Hub -------------------------------------------------------------------------------------------------------
 
 
-def test_push_to_hub_fails_early_and_clearly_when_the_hub_is_unreachable():
+def test_push_to_hub_fails_early_and_clearly_when_the_hub_is_unreachable(tmp_path, monkeypatch):
     with pytest.raises(HubUnavailableError, match=r"cannot be reached .*Nothing was trained"):
         check_hub_available(timeout=5, endpoint="http://127.0.0.1:9")
+    # The Trainer checks before it creates the Hub repo (and so before any training).
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    args = TrainingArguments(str(tmp_path), push_to_hub=True, report_to="none", use_cpu=True)
+    with pytest.raises(HubUnavailableError, match=r"127\.0\.0\.1:9 cannot be reached"):
+        SocialMAETrainer(model=SocialMAEForAudioVisualClassification(tiny_config()), args=args)
 
 
 # ---- the example scripts ---------------------------------------------------------------------------------------
@@ -473,19 +478,29 @@ def test_example_script_reads_its_arguments_from_one_json_file(tmp_path, monkeyp
 # ---- checkpoints: which one a rerun resumes from, and a run that already finished ------------------------------
 
 
-def write_checkpoint(folder, step: int, **state):
-    """The files `Trainer._save_checkpoint` writes, in its order (trainer_state.json last), with small contents."""
+def write_checkpoint(folder, step: int, *, killed_in=None, processes=1, **state):
+    """The files `Trainer._save_checkpoint` writes, in its order (trainer_state.json last), with small contents;
+    `killed_in`: the file a kill cut short, nothing after it written (what a kill -9 leaves: written data is kept)."""
     import json
 
     from safetensors.torch import save_file
 
+    rng = ["rng_state.pth"] if processes == 1 else [f"rng_state_{rank}.pth" for rank in range(processes)]
+    trainer_state = json.dumps({"global_step": step, "epoch": step / 4, **state})
+    writers = {
+        "config.json": lambda path: path.write_text("{}"),
+        "model.safetensors": lambda path: save_file({"w": torch.arange(6.0).reshape(2, 3)}, str(path)),
+        "optimizer.pt": lambda path: torch.save({"state": {}, "param_groups": []}, path),
+        "scheduler.pt": lambda path: torch.save({"last_epoch": step}, path),
+        **{name: (lambda path: torch.save({"python": 1}, path)) for name in rng},
+        "trainer_state.json": lambda path: path.write_text(trainer_state),
+    }
     folder.mkdir(parents=True)
-    (folder / "config.json").write_text("{}")
-    save_file({"w": torch.arange(6.0).reshape(2, 3), "b": torch.ones(3)}, str(folder / "model.safetensors"))
-    torch.save({"state": {}, "param_groups": []}, folder / "optimizer.pt")
-    torch.save({"last_epoch": step}, folder / "scheduler.pt")
-    torch.save({"python": 1}, folder / "rng_state.pth")
-    (folder / "trainer_state.json").write_text(json.dumps({"global_step": step, "epoch": step / 4, **state}))
+    for name, write in writers.items():
+        write(folder / name)
+        if name == killed_in:
+            cut_short(folder / name)
+            break
     return folder
 
 
@@ -496,47 +511,44 @@ def cut_short(path, keep: float = 0.5):
 
 def test_checkpoint_problems_name_what_a_kill_left_unwritten(tmp_path):
     assert checkpoint_problems(write_checkpoint(tmp_path / "checkpoint-8", 8)) == []
-    cases = {
-        "model.safetensors is cut short": lambda f: cut_short(f / "model.safetensors", 0.9),
-        "optimizer.pt is cut short": lambda f: cut_short(f / "optimizer.pt"),
-        "no trainer_state.json": lambda f: (f / "trainer_state.json").unlink(),
-        "trainer_state.json does not read as JSON": lambda f: cut_short(f / "trainer_state.json"),
-        "trainer_state.json is at step 4, not 8": lambda f: (f / "trainer_state.json").write_text('{"global_step": 4}'),
-        "no model weights": lambda f: (f / "model.safetensors").unlink(),
-        "no scheduler state": lambda f: (f / "scheduler.pt").unlink(),
-    }
-    for i, (problem, damage) in enumerate(cases.items()):
-        folder = write_checkpoint(tmp_path / str(i) / "checkpoint-8", 8)
-        damage(folder)
-        assert any(problem in p for p in checkpoint_problems(folder)), (problem, checkpoint_problems(folder))
-    # Runs saving the model only have no optimizer state to miss.
+    # Killed in any file: trainer_state.json, written last, is missing or cut short.
+    for name in ("model.safetensors", "optimizer.pt", "rng_state.pth", "trainer_state.json"):
+        folder = write_checkpoint(tmp_path / name / "checkpoint-8", 8, killed_in=name)
+        assert checkpoint_problems(folder) == ["no readable trainer_state.json (it is written last)"], name
+    folder = write_checkpoint(tmp_path / "moved" / "checkpoint-8", 4)  # e.g. renamed by hand
+    assert checkpoint_problems(folder) == ["trainer_state.json is at step 4, not 8"]
+    # The other processes of a distributed run write their RNG states without waiting for trainer_state.json.
+    folder = write_checkpoint(tmp_path / "ddp" / "checkpoint-8", 8, processes=2)
+    assert checkpoint_problems(folder) == []
+    cut_short(folder / "rng_state_1.pth")
+    assert checkpoint_problems(folder) == ["rng_state_1.pth is cut short"]
+    # A run saving the model only (`save_only_model`) writes no optimizer, scheduler or RNG state.
     folder = write_checkpoint(tmp_path / "model_only" / "checkpoint-8", 8)
-    (folder / "optimizer.pt").unlink()
-    (folder / "scheduler.pt").unlink()
-    assert checkpoint_problems(folder, optimizer_state=False) == []
-    assert "no optimizer state (optimizer.pt)" in checkpoint_problems(folder)
+    for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):
+        (folder / name).unlink()
+    assert checkpoint_problems(folder) == []
 
 
 def test_last_complete_checkpoint_passes_over_half_written_ones(tmp_path, caplog):
     from transformers.trainer_utils import get_last_checkpoint
 
     out = tmp_path / "out"
-    for step in (2, 4, 6):
-        write_checkpoint(out / f"checkpoint-{step}", step)
-    assert last_complete_checkpoint(out) == str(out / "checkpoint-6")
-    (out / "checkpoint-6" / "trainer_state.json").unlink()
-    cut_short(out / "checkpoint-4" / "model.safetensors")
+    for step in (2, 4):
+        write_checkpoint(out / f"checkpoint-{step}", step, processes=2)
+    write_checkpoint(out / "checkpoint-6", 6, processes=2, killed_in="model.safetensors")
+    assert last_complete_checkpoint(out) == str(out / "checkpoint-4")
+    cut_short(out / "checkpoint-4" / "rng_state_1.pth")
     (out / "checkpoint-10").mkdir()  # killed right after creating the folder
     (out / "notes").mkdir()
     assert get_last_checkpoint(out) == str(out / "checkpoint-10")  # what the Trainer alone would resume from
     with caplog.at_level("WARNING"):
         assert last_complete_checkpoint(out) == str(out / "checkpoint-2")
-    assert "Skipping checkpoint" in caplog.text and "checkpoint-6: incomplete (no trainer_state.json" in caplog.text
-    assert "checkpoint-4: incomplete (model.safetensors is cut short)" in caplog.text
+    assert "Skipping checkpoint" in caplog.text
+    assert "checkpoint-6: incomplete (no readable trainer_state.json (it is written last))" in caplog.text
+    assert "checkpoint-4: incomplete (rng_state_1.pth is cut short)" in caplog.text
     assert f"Resuming from {out / 'checkpoint-2'}, the newest complete checkpoint" in caplog.text
-    cut_short(out / "checkpoint-2" / "optimizer.pt")
+    cut_short(out / "checkpoint-2" / "trainer_state.json")
     assert last_complete_checkpoint(out) is None
-    assert last_complete_checkpoint(out, optimizer_state=False) is None  # cut short, not absent
     (tmp_path / "fresh").mkdir()
     assert last_complete_checkpoint(tmp_path / "fresh") is None
 
@@ -575,6 +587,7 @@ def test_clips_without_a_face_are_counted_and_named_at_the_end_of_the_pass(monke
     from transformers import Trainer
 
     from social_mae_hf.training.collator import FACELESS_CLIPS_KEY
+    from social_mae_hf.training.trainer import _ClipCounts
 
     items = [
         {"pixel_values": torch.zeros(2), "labels": 0, "face_found": k % 3 != 0, "clip_source": f"train.csv row {k}"}
@@ -584,12 +597,16 @@ def test_clips_without_a_face_are_counted_and_named_at_the_end_of_the_pass(monke
     assert batches[0][FACELESS_CLIPS_KEY] == ["train.csv row 0"] and "clip_source" not in batches[0]
     monkeypatch.setattr(Trainer, "_prepare_inputs", lambda self, inputs: inputs)
     trainer = SocialMAETrainer.__new__(SocialMAETrainer)
-    trainer.skipped_clips, trainer.face_crops, trainer._faceless_examples = 0, [0, 0], {True: [], False: []}
-    trainer.model = torch.nn.Linear(1, 1)  # in training mode: the clips are the training pass's
+    trainer.missing_files, trainer.clip_counts = {}, _ClipCounts()
     for batch in batches:
         assert set(trainer._prepare_inputs(batch)) == {"pixel_values", "labels"}
     with caplog.at_level("WARNING", logger="social_mae_hf.training.trainer"):
-        metrics = trainer._face_crop_metrics("train", [0, 0])
-    assert metrics == {"train_clips_without_face": 3, "train_clips_without_face_share": 3 / 9}
+        metrics = trainer._pass_metrics("train", None, trainer.clip_counts)
+    assert metrics == {
+        "train_skipped_clips": 0,
+        "train_missing_files": 0,
+        "train_clips_without_face": 3,
+        "train_clips_without_face_share": 3 / 9,
+    }
     assert "no face in 3 of 9 train clips (33%)" in caplog.text
     assert "train.csv row 0; train.csv row 3; train.csv row 6" in caplog.text

@@ -293,7 +293,7 @@ def test_a_rerun_after_a_kill_mid_checkpoint_resumes_from_the_newest_complete_on
         (out / name).unlink()
     with Captured("transformers", "social_mae_hf") as log:
         run_finetune(args)
-    assert "incomplete (no trainer_state.json (it is written last); model.safetensors is cut short" in log, log.messages
+    assert "checkpoint-4: incomplete (no readable trainer_state.json (it is written last))" in log, log.messages
     assert "Resuming training from checkpoint with epoch 0 and global step 2" in log, log.messages
     assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 4
     assert checkpoint_problems(out / "checkpoint-4") == []
@@ -536,9 +536,12 @@ class FakeHub:
 def test_push_to_hub_uploads_the_output_folder_with_a_model_card(synthetic_set, tmp_path, monkeypatch):
     import transformers.trainer
 
+    import social_mae_hf.training.trainer
+
     hub = FakeHub()
     monkeypatch.setattr(transformers.trainer, "hf_api", lambda: hub)
-    monkeypatch.setattr(load_example("run_finetune"), "check_hub_available", lambda **kwargs: "https://huggingface.co")
+    for module in (load_example("run_finetune"), social_mae_hf.training.trainer):
+        monkeypatch.setattr(module, "check_hub_available", lambda **kwargs: "https://huggingface.co")
     out = tmp_path / "pushed"
     args = ["--push_to_hub", "--hub_model_id", "someone/social-mae-test", "--max_steps", "1", "--max_eval_samples", "4"]
     run_finetune(finetune_args(synthetic_set("classification"), out, *args))

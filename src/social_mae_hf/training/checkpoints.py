@@ -1,12 +1,12 @@
 """What a rerun in the same output folder picks up: the newest complete checkpoint, or a run that already finished.
 
-A run killed while the `Trainer` writes `checkpoint-N` leaves a folder the `Trainer` cannot resume from ("Can't
-find a valid checkpoint"). `Trainer._save_checkpoint` writes the model (config, weights, preprocessor config,
-`training_args.bin`), then the optimizer, scheduler, scaler and RNG states, and `trainer_state.json` last. A
-checkpoint is complete when `trainer_state.json` reads back at the folder's step and what was written before it
-is whole: model weights (safetensors files as long as their header says, every shard of an index), torch files
-(zip archives whose directory, written last, is there), and the optimizer and scheduler states unless the run
-saves the model only. Incomplete checkpoints are skipped with a warning.
+A run killed while the `Trainer` writes `checkpoint-N` leaves a folder the `Trainer` cannot resume from, and
+`transformers.trainer_utils.get_last_checkpoint` (5.25) still picks it: it neither checks nor writes atomically.
+`Trainer._save_checkpoint` has the main process write the model, optimizer, scheduler, scaler and RNG states, and
+`trainer_state.json` last; the other processes' shards (FSDP, DeepSpeed) are written by collective saves that end
+before it goes on. A kill loses nothing written, so a checkpoint is complete when `trainer_state.json` reads back at
+the folder's step and the RNG states that the other processes write without waiting (`rng_state_N.pth`, unordered
+with `trainer_state.json`) are whole. Incomplete checkpoints are skipped with a warning.
 
 A run is finished when its saved state already reached this run's end (`max_steps`, else `num_train_epochs`):
 training it again would take an extra step and overwrite the final weights, so the scripts skip training.
@@ -18,10 +18,11 @@ import json
 import logging
 import os
 import re
-import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, sort_checkpoints
 
 __all__ = [
     "FinishedRun",
@@ -36,21 +37,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TRAINER_STATE = "trainer_state.json"
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")  # the Trainer's `PREFIX_CHECKPOINT_DIR-{global_step}`
-# Weight files `Trainer._load_from_checkpoint` accepts, and the prefix of FSDP's sharded model folders/files.
-_WEIGHTS = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-    "adapter_model.safetensors",
-    "adapter_model.bin",
-)
-_FSDP_WEIGHTS = "pytorch_model_fsdp"
-_TORCH_FILES = (".pt", ".pth", ".bin")
-# DeepSpeed keeps model, optimizer and scheduler in `global_step{N}/`; FSDP its optimizer as `optimizer.bin` or
-# `optimizer_0/`.
-_DEEPSPEED = re.compile(r"^global_step\d+$")
+_CHECKPOINT = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
 
 
 def _read_json(path: Path) -> dict | None:
@@ -61,93 +48,32 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _whole_safetensors(path: Path) -> bool:
-    """The file is as long as its header says (8-byte header size, JSON header, then the tensors' bytes)."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        prefix = handle.read(8)
-        if len(prefix) < 8:
-            return False
-        (header_size,) = struct.unpack("<Q", prefix)
-        if header_size > size - 8:
-            return False
-        try:
-            header = json.loads(handle.read(header_size))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return False
-    ends = [entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"]
-    return size == 8 + header_size + max(ends, default=0)
-
-
-def checkpoint_problems(folder: str | os.PathLike, *, optimizer_state: bool = True) -> list[str]:
-    """What makes `folder` (a `checkpoint-N`) unusable for resuming; empty when it is complete.
-
-    Args:
-        optimizer_state: Whether the optimizer and scheduler states must be there (`False` for runs with
-            `save_only_model`).
-    """
+def checkpoint_problems(folder: str | os.PathLike) -> list[str]:
+    """What makes `folder` (a `checkpoint-N`) unusable for resuming; empty when it is complete."""
     folder = Path(folder)
-    names = set(os.listdir(folder))
-    problems = []
-    state = _read_json(folder / TRAINER_STATE) if TRAINER_STATE in names else None
+    state = _read_json(folder / TRAINER_STATE)
     match = _CHECKPOINT.match(folder.name)
-    if TRAINER_STATE not in names:
-        problems.append(f"no {TRAINER_STATE} (it is written last)")
-    elif state is None:
-        problems.append(f"{TRAINER_STATE} does not read as JSON")
-    elif match and state.get("global_step") != int(match.group(1)):
-        problems.append(f"{TRAINER_STATE} is at step {state.get('global_step')}, not {match.group(1)}")
-    deepspeed = any(_DEEPSPEED.match(name) and (folder / name).is_dir() for name in names)
-    weights = any(name in names for name in _WEIGHTS) or any(name.startswith(_FSDP_WEIGHTS) for name in names)
-    if not (weights or deepspeed):
-        problems.append("no model weights")
-    for name in sorted(names):
-        path = folder / name
-        if not path.is_file():
-            continue
-        if name.endswith(".safetensors"):
-            whole = _whole_safetensors(path)
-        elif name.endswith(_TORCH_FILES):
-            whole = zipfile.is_zipfile(path)  # torch.save's zip archive ends with its directory
-        else:
-            whole = True
-        if not whole:
-            problems.append(f"{name} is cut short")
-        if name.endswith(".index.json"):
-            index = _read_json(path)
-            shards = set((index or {}).get("weight_map", {}).values())
-            if index is None or not shards:
-                problems.append(f"{name} does not read as a weight index")
-            elif missing := sorted(shards - names):
-                problems.append(f"{name} lists missing shards {missing}")
-    if optimizer_state and not deepspeed:
-        if not any("optimizer" in name for name in names):
-            problems.append("no optimizer state (optimizer.pt)")
-        if "scheduler.pt" not in names:
-            problems.append("no scheduler state (scheduler.pt)")
-    return problems
+    if state is None:
+        return [f"no readable {TRAINER_STATE} (it is written last)"]
+    if match and state.get("global_step") != int(match.group(1)):
+        return [f"{TRAINER_STATE} is at step {state.get('global_step')}, not {match.group(1)}"]
+    # torch.save's zip archive ends with its directory: a file cut short has none.
+    return [f"{p.name} is cut short" for p in sorted(folder.glob("rng_state_*.pth")) if not zipfile.is_zipfile(p)]
 
 
-def _checkpoints(output_dir: Path) -> list[Path]:
-    """`checkpoint-N` folders of `output_dir`, newest (highest step) first."""
-    found = [(int(m.group(1)), p) for p in output_dir.iterdir() if (m := _CHECKPOINT.match(p.name)) and p.is_dir()]
-    return [path for _, path in sorted(found, reverse=True)]
-
-
-def last_complete_checkpoint(output_dir: str | os.PathLike, *, optimizer_state: bool = True) -> str | None:
+def last_complete_checkpoint(output_dir: str | os.PathLike) -> str | None:
     """The newest complete `checkpoint-N` of `output_dir` (`None`: none), warning about newer incomplete ones.
 
-    Unlike `transformers.trainer_utils.get_last_checkpoint`, a folder half-written by a killed run is passed over
-    instead of making the resumed run fail. It is left in place: the run writes it again when it reaches its step.
+    Unlike `get_last_checkpoint`, a folder half-written by a killed run is passed over instead of making the resumed
+    run fail. It is left in place: the run writes it again when it reaches its step.
     """
-    skipped = []
-    for path in _checkpoints(Path(output_dir)):
-        problems = checkpoint_problems(path, optimizer_state=optimizer_state)
-        if not problems:
+    skipped = False
+    for path in reversed(sort_checkpoints(str(output_dir))):  # the Trainer's own order (by step) for rotating them
+        if not (problems := checkpoint_problems(path)):
             if skipped:
                 logger.warning("Resuming from %s, the newest complete checkpoint", path)
             return str(path)
-        skipped.append(path)
+        skipped = True
         logger.warning(
             "Skipping checkpoint %s: incomplete (%s), as a run killed while saving leaves it", path, "; ".join(problems)
         )
@@ -208,20 +134,18 @@ def finished_run(
     """
     output_dir = Path(output_dir)
     final = output_dir / TRAINER_STATE
-    state = _read_json(final) if final.is_file() else None
-    if _reached_end(state, max_steps, num_train_epochs):
+    if _reached_end(state := _read_json(final), max_steps, num_train_epochs):
         return FinishedRun(str(final), str(output_dir), True, state["global_step"])
     if last_checkpoint is None:
         return None
     path = Path(last_checkpoint) / TRAINER_STATE
-    state = _read_json(path)
-    if not _reached_end(state, max_steps, num_train_epochs):
+    if not _reached_end(state := _read_json(path), max_steps, num_train_epochs):
         return None
     model = Path(last_checkpoint)
     if load_best_model_at_end and state.get("best_model_checkpoint"):
         # Saved as the run named its output folder; look for it in this one.
         best = output_dir / Path(state["best_model_checkpoint"]).name
-        if best.is_dir() and not checkpoint_problems(best, optimizer_state=False):
+        if best.is_dir() and not checkpoint_problems(best):
             model = best
     return FinishedRun(str(path), str(model), False, state["global_step"])
 
@@ -274,9 +198,9 @@ def resume_point(training_args, overwrite_output_dir: bool = False) -> tuple[str
         lock_output_dir(args.output_dir)
     if not args.do_train or args.resume_from_checkpoint is not None or overwrite_output_dir:
         return None, None
-    if not os.path.isdir(args.output_dir):
+    if not os.path.isdir(args.output_dir):  # a fresh run's other processes
         return None, None
-    last_checkpoint = last_complete_checkpoint(args.output_dir, optimizer_state=not args.save_only_model)
+    last_checkpoint = last_complete_checkpoint(args.output_dir)
     finished = finished_run(
         args.output_dir,
         last_checkpoint,

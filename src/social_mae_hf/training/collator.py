@@ -33,12 +33,11 @@ class SocialMAECollator:
     """
 
     def __call__(self, items: Sequence[dict]) -> dict:
-        failures = [item for item in items if item.get(FAILURE_KEY) is not None]
+        failed = [f"{item.get(SOURCE_KEY)}: {item[FAILURE_KEY]}" for item in items if item.get(FAILURE_KEY) is not None]
         kept = [item for item in items if item.get(FAILURE_KEY) is None]
         if not kept:
-            listed = "; ".join(f"{item.get(SOURCE_KEY)}: {item[FAILURE_KEY]}" for item in failures)
             raise ClipDecodeError(
-                f"every clip of a batch of {len(items)} failed to decode ({listed}); fix or remove these files"
+                f"every clip of a batch of {len(items)} failed to decode ({'; '.join(failed)}); fix or remove these files"
             )
         keys = set(kept[0])
         for item in kept[1:]:
@@ -46,17 +45,13 @@ class SocialMAECollator:
                 raise ValueError(f"items of one batch differ in their keys: {sorted(keys)} vs {sorted(item)}")
         batch = {name: torch.stack([item[name] for item in kept]) for name in _INPUTS if name in keys}
         if "labels" in keys:
-            batch["labels"] = self._labels([item["labels"] for item in kept])
-        if failures:
-            batch[SKIPPED_CLIPS_KEY] = [f"{item.get(SOURCE_KEY)}: {item[FAILURE_KEY]}" for item in failures]
+            labels = [item["labels"] for item in kept]
+            integers = all(isinstance(v, int) for v in labels)
+            batch["labels"] = torch.tensor(labels, dtype=torch.long if integers else torch.float32)
+        if failed:
+            batch[SKIPPED_CLIPS_KEY] = failed
         if "face_found" in keys:
             batch[FACES_FOUND_KEY] = [bool(item["face_found"]) for item in kept]
             if SOURCE_KEY in keys:
                 batch[FACELESS_CLIPS_KEY] = [item[SOURCE_KEY] for item in kept if not item["face_found"]]
         return batch
-
-    @staticmethod
-    def _labels(labels: list) -> torch.Tensor:
-        if all(isinstance(v, int) for v in labels):
-            return torch.tensor(labels, dtype=torch.long)
-        return torch.tensor(labels, dtype=torch.float32)

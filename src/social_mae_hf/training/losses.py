@@ -44,10 +44,8 @@ def weighted_classification_loss(logits: torch.Tensor, labels: torch.Tensor, wei
     With indices the mean is normalised by the summed weights of the batch's targets (torch's convention, so
     the loss scale does not drift with the batch's class mix); with probabilities (mixup) it is the plain mean.
     """
-    weights = weights.to(device=logits.device, dtype=torch.float32)
-    logits = logits.float()
     if labels.dtype.is_floating_point:
         if labels.shape != logits.shape:
             raise ValueError(f"soft targets must have shape {tuple(logits.shape)}, got {tuple(labels.shape)}")
-        return nn.functional.cross_entropy(logits, labels.float(), weight=weights)
-    return nn.functional.cross_entropy(logits, labels, weight=weights)
+        labels = labels.float()
+    return nn.functional.cross_entropy(logits.float(), labels, weight=weights.to(logits.device, torch.float32))

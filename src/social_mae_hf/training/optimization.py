@@ -42,23 +42,23 @@ def parameter_groups(
     learning_rate: float,
     head_learning_rate: float | None,
     weight_decay: float,
-    no_decay: Collection[str],
+    decay: Collection[str],
 ) -> list[dict]:
-    """Up to four groups: backbone / head, each with and without weight decay (`no_decay`: names to exempt,
-    as the Trainer chooses them: biases and LayerNorms). Frozen parameters are left out; empty groups dropped."""
+    """Up to four groups: backbone / head, each with and without weight decay (`decay`: the names that decay, from
+    `Trainer.get_decay_parameter_names`). Frozen parameters are left out; empty groups dropped."""
     head_lr = learning_rate if head_learning_rate is None else head_learning_rate
     groups: dict[tuple[bool, bool], dict] = {}
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
-        head, decay = is_head_parameter(name), name not in no_decay
+        head, decays = is_head_parameter(name), name in decay
         group = groups.setdefault(
-            (head, decay),
+            (head, decays),
             {
                 "params": [],
                 "lr": head_lr if head else learning_rate,
-                "weight_decay": weight_decay if decay else 0.0,
-                "name": f"{'head' if head else 'backbone'}{'' if decay else '_no_decay'}",
+                "weight_decay": weight_decay if decays else 0.0,
+                "name": f"{'head' if head else 'backbone'}{'' if decays else '_no_decay'}",
             },
         )
         group["params"].append(parameter)

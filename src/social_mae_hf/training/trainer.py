@@ -4,14 +4,16 @@ DataLoaders for streams (each process reads its own part of the shards; a resume
 instead of decoding the skipped clips).
 
 Everything else (devices, DDP / FSDP / DeepSpeed through Accelerate, mixed precision, gradient checkpointing,
-`torch.compile`, checkpoints, resuming, logging, the Hub) is the stock `transformers.Trainer`.
+`torch.compile`, checkpoints, resuming, logging, the Hub once checked) is the stock `transformers.Trainer`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from unittest.mock import patch
 
 import torch
 import transformers.trainer
@@ -19,7 +21,7 @@ from accelerate.data_loader import prepare_data_loader
 from torch.utils.data import DataLoader
 from transformers import ProcessorMixin, Trainer, TrainerState
 
-from ..hub import HubPushError
+from ..hub import HubPushError, check_hub_available
 from ..metrics import PRETRAINING_STATS
 from ..shards.dataset import ShardedClipDataset
 from .augmentation import TrainAugmentation
@@ -35,6 +37,34 @@ logger = logging.getLogger(__name__)
 _FACELESS_EXAMPLES = 5  # clips without a face named in the end-of-pass report
 
 
+@dataclass
+class _ClipCounts:
+    """The clips of one training or evaluation pass skipped for failing to decode, cropped by the face crop, and
+    among those without a face found (their whole frames were used; the first few are named)."""
+
+    skipped: int = 0
+    cropped: int = 0
+    faceless: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, inputs: dict) -> None:
+        """Count a batch's reports from the collator, taking them out of the model inputs."""
+        if skipped := inputs.pop(SKIPPED_CLIPS_KEY, []):
+            logger.warning("Skipped %d clip(s) that failed to decode: %s", len(skipped), "; ".join(skipped))
+        found, faceless = inputs.pop(FACES_FOUND_KEY, []), inputs.pop(FACELESS_CLIPS_KEY, [])
+        self.skipped, self.cropped = self.skipped + len(skipped), self.cropped + len(found)
+        self.faceless += found.count(False)
+        self.examples += faceless[: _FACELESS_EXAMPLES - len(self.examples)]
+
+    def metrics(self, prefix: str = "") -> dict:
+        """`skipped_clips`, and `clips_without_face` with its share of the clips cropped (when any was)."""
+        metrics = {f"{prefix}skipped_clips": self.skipped}
+        if self.cropped:
+            metrics[f"{prefix}clips_without_face"] = self.faceless
+            metrics[f"{prefix}clips_without_face_share"] = self.faceless / self.cropped
+        return metrics
+
+
 class SocialMAETrainer(Trainer):
     """`Trainer` for the classification and regression models.
 
@@ -44,6 +74,9 @@ class SocialMAETrainer(Trainer):
         class_weights: Per-class loss weights (single-label classification), replacing the model's loss.
         missing_files: Clips left out of each split (`train`, `validation`, `test`) before the run for a missing
             file (what `load_clip_datasets` returns beside the splits): reported in that split's metrics.
+
+    With `--push_to_hub`, the Hub is checked before the `Trainer` creates the repo (offline, unreachable, no token:
+    a clear error before anything is trained).
 
     The metrics of `train`, `evaluate` and `predict` hold the split's clip count (`train_samples`, ...; none for a
     `datasets` stream), the clips skipped for failing to decode and the files left out for missing.
@@ -68,66 +101,56 @@ class SocialMAETrainer(Trainer):
             training_args.remove_unused_columns = False
             if training_args.device.type == "cpu":  # pinning needs an accelerator (a warning per DataLoader)
                 training_args.dataloader_pin_memory = False
+            if training_args.push_to_hub:
+                check_hub_available(token=training_args.hub_token)
         super().__init__(*args, **kwargs)
         self.missing_files = dict(missing_files or {})
         self.head_learning_rate = head_learning_rate
         self.train_augmentation = train_augmentation
         self.class_weights = class_weights
-        self.skipped_clips = 0
-        self.face_crops = [0, 0]  # clips cropped, and among them clips without a face
-        # The first few clips without a face of the current training pass (True) and evaluation pass (False).
-        self._faceless_examples: dict[bool, list[str]] = {True: [], False: []}
+        # The training pass's clip counts (in its logs), and those of the pass under way (training or evaluation).
+        self.train_counts = self.clip_counts = _ClipCounts()
 
     def train(self, *args, **kwargs):
-        before = list(self.face_crops)
-        self._faceless_examples[True] = []
-        with _without_token_alignment(self.processing_class):
+        self.train_counts = self.clip_counts = _ClipCounts()
+        # `Trainer.train` aligns the model's special tokens with `processing_class.tokenizer` for any processor
+        # (transformers 5.25 `align_special_tokens`), which fails for one without a tokenizer such as
+        # `SocialMAEProcessor` (audio and video: no text tokens to align): that step is skipped for those.
+        skip = isinstance(self.processing_class, ProcessorMixin) and not hasattr(self.processing_class, "tokenizer")
+        with patch.object(transformers.trainer, "align_special_tokens", lambda *_: None) if skip else nullcontext():
             output = super().train(*args, **kwargs)
-        output.metrics.update(self._face_crop_metrics("train", before))
-        output.metrics.update(self._split_counts("train", self.train_dataset, 0))
+        output.metrics.update(self._pass_metrics("train", self.train_dataset, self.train_counts))
         return output
 
     def evaluation_loop(
         self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
     ):
-        before, skipped = list(self.face_crops), self.skipped_clips
-        self._faceless_examples[False] = []
+        training, self.clip_counts = self.clip_counts, _ClipCounts()
         output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
-        output.metrics.update(self._face_crop_metrics(metric_key_prefix, before))
-        output.metrics.update(self._split_counts(metric_key_prefix, dataloader.dataset, skipped))
+        output.metrics.update(self._pass_metrics(metric_key_prefix, dataloader.dataset, self.clip_counts))
+        self.clip_counts = training
         return output
 
-    def _split_counts(self, prefix: str, dataset, skipped_before: int) -> dict:
-        """The split's clip count (none for a `datasets` stream), clips skipped since `skipped_before`, files left
-        out before the run."""
-        counts = {
-            f"{prefix}_skipped_clips": self.skipped_clips - skipped_before,
-            f"{prefix}_missing_files": self.missing_files.get("validation" if prefix == "eval" else prefix, 0),
-        }
+    def _pass_metrics(self, prefix: str, dataset, counts: _ClipCounts) -> dict:
+        """The pass's clip counts, the files left out before the run, and the split's clip count (none for a
+        `datasets` stream). Clips without a face are said at the end of the pass, with a few names."""
+        metrics = counts.metrics(f"{prefix}_")
+        metrics[f"{prefix}_missing_files"] = self.missing_files.get("validation" if prefix == "eval" else prefix, 0)
         dataset = getattr(dataset, "dataset", dataset)  # Accelerate's IterableDatasetShard holds it
         if isinstance(dataset, ShardedClipDataset):
-            counts[f"{prefix}_samples"] = dataset.num_clips
+            metrics[f"{prefix}_samples"] = dataset.num_clips
         elif hasattr(dataset, "__len__"):  # not a `datasets` stream
-            counts[f"{prefix}_samples"] = len(dataset)
-        return counts
-
-    def _face_crop_metrics(self, prefix: str, before: list[int]) -> dict:
-        """`{prefix}_clips_without_face` and its share since `before`; nothing when no clip was cropped. Clips without
-        a face are said at the end of the pass (count and a few names): their whole frames were used."""
-        cropped, without = (now - then for now, then in zip(self.face_crops, before))
-        examples = self._faceless_examples[prefix == "train"]
-        if not cropped:
-            return {}
-        if without:
+            metrics[f"{prefix}_samples"] = len(dataset)
+        if counts.faceless:
             logger.warning(
                 "The face crop found no face in %d of %d %s clips (%.0f%%); their whole frames were used. E.g.: %s",
-                without,
-                cropped,
+                counts.faceless,
+                counts.cropped,
                 prefix,
-                100 * without / cropped,
-                "; ".join(examples),
+                100 * counts.faceless / counts.cropped,
+                "; ".join(counts.examples),
             )
-        return {f"{prefix}_clips_without_face": without, f"{prefix}_clips_without_face_share": without / cropped}
+        return metrics
 
     def train_and_save(self, resume_from_checkpoint: str | None, finished: FinishedRun | None) -> dict:
         """`train`, then the model, metrics and state saved as transformers' examples do; returns the metrics. A run
@@ -221,14 +244,12 @@ class SocialMAETrainer(Trainer):
     def create_optimizer(self, model=None):
         if self.optimizer is None:
             opt_model = self.model if model is None else model
-            decay = set(self.get_decay_parameter_names(opt_model))
-            no_decay = {name for name, _ in opt_model.named_parameters() if name not in decay}
             groups = parameter_groups(
                 opt_model,
                 learning_rate=self.args.learning_rate,
                 head_learning_rate=self.head_learning_rate,
                 weight_decay=self.args.weight_decay,
-                no_decay=no_decay,
+                decay=set(self.get_decay_parameter_names(opt_model)),
             )
             if self.optimizer_cls_and_kwargs is not None:
                 optimizer_cls, optimizer_kwargs = self.optimizer_cls_and_kwargs
@@ -251,17 +272,7 @@ class SocialMAETrainer(Trainer):
     # ---- inputs -----------------------------------------------------------------------------------------------
 
     def _prepare_inputs(self, inputs):
-        skipped = inputs.pop(SKIPPED_CLIPS_KEY, None)
-        if skipped:
-            self.skipped_clips += len(skipped)
-            logger.warning("Skipped %d clip(s) that failed to decode: %s", len(skipped), "; ".join(skipped))
-        found = inputs.pop(FACES_FOUND_KEY, None)
-        if found:
-            self.face_crops[0] += len(found)
-            self.face_crops[1] += found.count(False)
-        faceless = inputs.pop(FACELESS_CLIPS_KEY, None) or []
-        examples = self._faceless_examples[self.model.training]
-        examples.extend(faceless[: _FACELESS_EXAMPLES - len(examples)])
+        self.clip_counts.add(inputs)
         return super()._prepare_inputs(inputs)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
@@ -291,11 +302,8 @@ class SocialMAETrainer(Trainer):
             ) from error
 
     def log(self, logs, start_time=None):
-        if self.skipped_clips and "loss" in logs:
-            logs = {**logs, "skipped_clips": self.skipped_clips}
-        if self.face_crops[0] and "loss" in logs:
-            cropped, without = self.face_crops
-            logs = {**logs, "clips_without_face": without, "clips_without_face_share": without / cropped}
+        if "loss" in logs:  # a training log
+            logs = {**logs, **self.train_counts.metrics()}
         super().log(logs, start_time)
 
 
@@ -354,26 +362,3 @@ class SocialMAEPreTrainingTrainer(SocialMAETrainer):
         # placeholder labels make the Trainer call compute_metrics.
         stats = torch.tensor(parts, device=device).expand(batch, -1).contiguous()
         return loss, stats, torch.zeros(batch, device=device)
-
-
-@contextmanager
-def _replaced(module, name: str, value):
-    """`module.name` is `value` inside the block."""
-    original = getattr(module, name)
-    setattr(module, name, value)
-    try:
-        yield
-    finally:
-        setattr(module, name, original)
-
-
-@contextmanager
-def _without_token_alignment(processing_class):
-    """`Trainer.train` aligns the model's special tokens with `processing_class.tokenizer` for any `ProcessorMixin`
-    (transformers 5.24 `align_special_tokens`), which fails for a processor without a tokenizer such as
-    `SocialMAEProcessor` (audio and video; the model has no text tokens to align): skip that step for those."""
-    if not isinstance(processing_class, ProcessorMixin) or hasattr(processing_class, "tokenizer"):
-        yield
-        return
-    with _replaced(transformers.trainer, "align_special_tokens", lambda model, processing_class: None):
-        yield
