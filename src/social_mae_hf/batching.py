@@ -14,7 +14,7 @@ import torch
 from .errors import InvalidInputError
 from .media import describe_source, is_media_source
 
-__all__ = ["as_batch", "is_array", "item_name", "item_position", "per_item"]
+__all__ = ["as_batch", "is_array", "item_name", "per_item"]
 
 
 def is_array(x) -> bool:

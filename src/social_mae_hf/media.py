@@ -43,7 +43,7 @@ from .audio_reading import (
 )
 from .errors import InvalidInputError, MediaDecodeError
 from .frame_reading import FrameReading, VideoInfo
-from .time_ranges import parse_time_range, sample_range, stream_timing
+from .time_ranges import stream_timing
 
 # What a broken media file can raise while it is decoded (PyAV's errors are not all OSErrors).
 DECODE_ERRORS = (InvalidInputError, OSError, av.error.FFmpegError, EOFError)
@@ -52,19 +52,14 @@ __all__ = [
     "CHANNEL_MIXES",
     "DECODE_ERRORS",
     "SILENCE_THRESHOLD_DBFS",
-    "AudioTrack",
     "MediaFile",
-    "MediaSource",
     "OpenedMedia",
-    "VideoInfo",
     "describe_source",
     "is_media_source",
     "is_silent",
     "mix_channels",
     "open_media",
-    "parse_time_range",
     "peak_dbfs",
-    "sample_range",
 ]
 
 MediaSource = str | os.PathLike | bytes

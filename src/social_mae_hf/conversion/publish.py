@@ -29,7 +29,6 @@ from .convert import convert_checkpoint, save_converted
 __all__ = [
     "CARDS",
     "MODEL_CARDS",
-    "CardSpec",
     "PublishResult",
     "card_text",
     "publish",

@@ -19,7 +19,7 @@ import torch
 from ..errors import InvalidInputError
 from ..media import MediaFile, describe_source, is_media_source
 
-__all__ = ["DICT_KEYS", "AudioVisualInput", "parse_input", "plan_windows"]
+__all__ = ["AudioVisualInput", "parse_input", "plan_windows"]
 
 DICT_KEYS = ("video", "video_fps", "audio", "sampling_rate")
 # Streams of one file commonly end a few codec frames apart; past this, windows leave part of the longer one out.
