@@ -83,21 +83,16 @@ class AudioVisualPipeline(ChunkPipeline):
         face_detector=None,
         audio_stream=None,
     ):
-        preprocess, postprocess = {}, {}
-        if chunk_length_s is not None:
-            preprocess["chunk_length_s"] = chunk_length_s
-            postprocess["timeline"] = True
-        if stride_length_s is not None:
-            preprocess["stride_length_s"] = stride_length_s
-        if modalities is not None:
-            preprocess["modalities"] = modalities
-        if missing_audio is not None:
-            preprocess["missing_audio"] = missing_audio
-        if face_detector is not None:
-            preprocess["face_detector"] = face_detector
-        if audio_stream is not None:
-            preprocess["audio_stream"] = audio_stream
-        return preprocess, {}, postprocess
+        given = dict(
+            chunk_length_s=chunk_length_s,
+            stride_length_s=stride_length_s,
+            modalities=modalities,
+            missing_audio=missing_audio,
+            face_detector=face_detector,
+            audio_stream=audio_stream,
+        )
+        preprocess = {key: value for key, value in given.items() if value is not None}
+        return preprocess, {}, {"timeline": True} if chunk_length_s is not None else {}
 
     @property
     def crops_faces(self) -> bool:
