@@ -17,7 +17,6 @@ import numpy as np
 
 __all__ = [
     "SHAPES",
-    "audio_envelope",
     "make_frames",
     "make_waveform",
     "read_frame_counter",
