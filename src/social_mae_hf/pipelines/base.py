@@ -12,6 +12,7 @@ inputs reach the model.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import torch
@@ -115,7 +116,7 @@ class AudioVisualPipeline(ChunkPipeline):
         if face_detector is not None and not crop:
             raise ValueError("face_detector needs a face-cropping processor (its video processor's face_crop)")
         # Each media file is opened here once, for its length and every window.
-        with parse_input(inputs, audio_stream) as item:
+        with contextlib.closing(parse_input(inputs, audio_stream)) as item:
             yield from self._windows(item, chunk_length_s, stride_length_s, modalities, missing_audio, crop)
 
     def _windows(self, item, chunk_length_s, stride_length_s, modalities, missing_audio, crop):
