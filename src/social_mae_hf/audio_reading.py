@@ -185,12 +185,12 @@ def peak_dbfs(samples: np.ndarray) -> float:
     return 20 * np.log10(peak) if peak > 0 else float("-inf")
 
 
-def is_silent(samples: np.ndarray, threshold_dbfs: float = SILENCE_THRESHOLD_DBFS) -> bool:
-    """Whether float samples never rise above `threshold_dbfs` (an empty track, a muted one, a silent channel).
+def is_silent(samples: np.ndarray) -> bool:
+    """Whether float samples never rise above `SILENCE_THRESHOLD_DBFS` (an empty track, a muted one, a silent channel).
 
     For callers to warn: a 5.1 track with the voice in its centre gives silence with `channel_mix="first"`,
     and a file whose first audio track is muted gives silence with the wrong `audio_stream`."""
-    return peak_dbfs(samples) < threshold_dbfs
+    return peak_dbfs(samples) < SILENCE_THRESHOLD_DBFS
 
 
 def _check_channel_mix(channel_mix) -> None:
