@@ -13,7 +13,7 @@ import av
 import numpy as np
 
 from .errors import MediaDecodeError, MissingModalityError
-from .time_ranges import sample_range, stream_timing
+from .time_ranges import sample_range, stream_length, stream_timing
 
 __all__ = [
     "CHANNEL_MIXES",
@@ -130,11 +130,7 @@ class AudioReading:
         begin = seek_sample or 0
         if stop_sample is not None:
             return stop_sample - begin + margin
-        stream = self._audio
-        if stream.duration and stream.time_base:
-            seconds = float(stream.duration * stream.time_base)
-        else:
-            seconds = self.duration or 10.0
+        seconds = float(stream_length(self._audio) or self.duration or 10.0)
         return max(int(seconds * sample_rate) - begin, 0) + margin
 
     @staticmethod
