@@ -16,12 +16,12 @@ from social_mae_hf.face_crop import (
     FaceCropSettings,
     build_face_detector,
     crop_boxes,
-    draw_box,
     face_crop_settings,
     face_cropper,
     follow_face,
     register_face_detector,
 )
+from social_mae_hf.face_geometry import draw_box
 from social_mae_hf.synthetic import make_frames
 
 FACE_PNG = Path(__file__).parent / "fixtures" / "face" / "astronaut_face.png"

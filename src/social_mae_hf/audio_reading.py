@@ -13,7 +13,7 @@ import av
 import numpy as np
 
 from .errors import MediaDecodeError, MissingModalityError
-from .time_ranges import sample_range, stream_timing
+from .time_ranges import sample_range, stream_length, stream_timing
 
 __all__ = [
     "CHANNEL_MIXES",
@@ -130,11 +130,7 @@ class AudioReading:
         begin = seek_sample or 0
         if stop_sample is not None:
             return stop_sample - begin + margin
-        stream = self._audio
-        if stream.duration and stream.time_base:
-            seconds = float(stream.duration * stream.time_base)
-        else:
-            seconds = self.duration or 10.0
+        seconds = float(stream_length(self._audio) or self.duration or 10.0)
         return max(int(seconds * sample_rate) - begin, 0) + margin
 
     @staticmethod
@@ -185,12 +181,12 @@ def peak_dbfs(samples: np.ndarray) -> float:
     return 20 * np.log10(peak) if peak > 0 else float("-inf")
 
 
-def is_silent(samples: np.ndarray, threshold_dbfs: float = SILENCE_THRESHOLD_DBFS) -> bool:
-    """Whether float samples never rise above `threshold_dbfs` (an empty track, a muted one, a silent channel).
+def is_silent(samples: np.ndarray) -> bool:
+    """Whether float samples never rise above `SILENCE_THRESHOLD_DBFS` (an empty track, a muted one, a silent channel).
 
     For callers to warn: a 5.1 track with the voice in its centre gives silence with `channel_mix="first"`,
     and a file whose first audio track is muted gives silence with the wrong `audio_stream`."""
-    return peak_dbfs(samples) < threshold_dbfs
+    return peak_dbfs(samples) < SILENCE_THRESHOLD_DBFS
 
 
 def _check_channel_mix(channel_mix) -> None:

@@ -14,7 +14,7 @@ import torch
 from .errors import InvalidInputError
 from .media import describe_source, is_media_source
 
-__all__ = ["as_batch", "is_array", "item_name", "item_position", "per_item"]
+__all__ = ["as_batch", "is_array", "item_name", "per_item"]
 
 
 def is_array(x) -> bool:
@@ -43,10 +43,6 @@ def per_item(value, batch: int, what: str) -> list:
     return values
 
 
-def item_position(index: int, batch: int) -> str:
-    return f"item {index} of the batch" if batch > 1 else "the input"
-
-
 def item_name(x, index: int, batch: int) -> str:
-    where = item_position(index, batch)
+    where = f"item {index} of the batch" if batch > 1 else "the input"
     return f"{where} ({describe_source(x)})" if is_media_source(x) else where

@@ -40,12 +40,9 @@ from .face_detection import (
     FaceDetectorError,
     as_detections,
     build_face_detector,
-    haar_face_detector,
-    mtcnn_face_detector,
     register_face_detector,
-    yunet_face_detector,
 )
-from .face_geometry import SMOOTHINGS, crop_boxes, cut_crops, draw_box
+from .face_geometry import SMOOTHINGS, crop_boxes, cut_crops
 from .face_tracking import SELECTIONS, follow_face
 
 __all__ = [
@@ -58,15 +55,11 @@ __all__ = [
     "build_face_detector",
     "crop_boxes",
     "cut_crops",
-    "draw_box",
     "face_crop_from_options",
     "face_crop_settings",
     "face_cropper",
     "follow_face",
-    "haar_face_detector",
-    "mtcnn_face_detector",
     "register_face_detector",
-    "yunet_face_detector",
 ]
 
 Box = tuple[float, float, float, float]

@@ -38,10 +38,8 @@ except ImportError:  # this file as remote code without the package: its folder 
 
 
 __all__ = [
-    "MAX_SAMPLING_RATE",
     "SocialMAEFeatureExtractor",
     "is_single_audio",
-    "is_waveform",
     "pick_device",
     "resample_waveform",
 ]

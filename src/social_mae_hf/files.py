@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["ReplacedAtEnd", "file_mode", "open_permissions"]
+__all__ = ["ReplacedAtEnd", "open_permissions"]
 
 
 def file_mode() -> int:

@@ -16,7 +16,6 @@ from .errors import InvalidInputError
 from .media import is_media_source
 
 __all__ = [
-    "MIN_FRAME_SIDE",
     "channels_last",
     "check_frame_size",
     "check_video_fps",

@@ -8,7 +8,8 @@ import numpy as np
 import PIL.Image
 import torch
 import torch.nn.functional as F
-from transformers.image_utils import PILImageResampling
+from transformers.image_transforms import get_resize_output_image_size
+from transformers.image_utils import ChannelDimension, PILImageResampling
 
 from .errors import InvalidInputError
 
@@ -62,15 +63,13 @@ def _float_frame(frame: np.ndarray, settings, device: torch.device) -> torch.Ten
 
 def _pil_shorter_side(frame: np.ndarray, settings) -> np.ndarray:
     """torchvision's Resize(shortest_edge) on a PIL image: the shorter side to `shortest_edge`, the longer one
-    scaled and truncated."""
-    target = settings.size.shortest_edge
+    scaled and truncated (transformers' `get_resize_output_image_size` reproduces torchvision's rule)."""
+    height, width = get_resize_output_image_size(
+        frame, settings.size.shortest_edge, default_to_square=False, input_data_format=ChannelDimension.LAST
+    )
     image = PIL.Image.fromarray(np.ascontiguousarray(frame))
-    w, h = image.size
-    short, long = (w, h) if w <= h else (h, w)
-    new_short, new_long = target, int(target * long / short)  # torchvision truncates the long side
-    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-    if (new_w, new_h) != (w, h):
-        image = image.resize((new_w, new_h), settings.resample)
+    if (width, height) != image.size:
+        image = image.resize((width, height), settings.resample)
     return np.asarray(image)
 
 

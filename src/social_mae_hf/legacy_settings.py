@@ -9,7 +9,7 @@ when a folder has no video processor file).
 
 from __future__ import annotations
 
-__all__ = ["LEGACY_AUDIO_KEYS", "LEGACY_VIDEO_KEYS", "audio_settings", "is_legacy", "video_settings"]
+__all__ = ["audio_settings", "is_legacy", "video_settings"]
 
 # Former name -> feature extractor name (None: same name).
 LEGACY_AUDIO_KEYS = {

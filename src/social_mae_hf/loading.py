@@ -14,7 +14,8 @@ import os
 import re
 from pathlib import Path
 
-from huggingface_hub.errors import StrictDataclassError
+from huggingface_hub.errors import HFValidationError, StrictDataclassError
+from huggingface_hub.utils import validate_repo_id
 from safetensors import SafetensorError
 from transformers import AutoConfig, PretrainedConfig
 from transformers.utils import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, cached_file
@@ -25,8 +26,6 @@ from .processing_social_mae import SocialMAEProcessor
 
 __all__ = [
     "HEAD_ARCHITECTURES",
-    "check_model_location",
-    "check_model_type",
     "check_processor_matches",
     "face_crop_from_flags",
     "hub_kwargs",
@@ -34,7 +33,6 @@ __all__ = [
     "load_model",
     "load_processor",
     "load_weights",
-    "processor_mismatches",
     "require_head",
     "saved_architecture",
     "with_face_crop",
@@ -50,8 +48,6 @@ def hub_kwargs(kwargs: dict) -> dict:
     return {k: kwargs[k] for k in _HUB_KWARGS if k in kwargs}
 
 
-# A Hub repository id: `name` or `namespace/name` (huggingface_hub's rule, without its length limit).
-_REPO_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
 _CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".tar")
 
 
@@ -83,13 +79,11 @@ def check_model_location(name, subfolder: str | None = None) -> None:
         if path.suffix == ".safetensors" and _is_model_folder(path.parent):
             raise ModelFilesError(f"{text}: is the weights file; give its folder, {path.parent}")
         raise ModelFilesError(f"{text}: is a file, not a saved model folder or a Hub id")
-    local = (
-        text.startswith(("./", "../", "/", "~", ".\\", "..\\"))
-        or (os.sep != "/" and os.sep in text)
-        or not _REPO_ID.fullmatch(text)
-        or "--" in text
-        or ".." in text
-    )
+    try:  # not a Hub id (huggingface_hub's rule: `./x`, `/x`, `~/x`, `a\\b`, `a--b` are not): a local path
+        validate_repo_id(text)
+        local = False
+    except HFValidationError:
+        local = True
     namespace_is_folder = False
     if not local and "/" in text and Path(text.split("/")[0]).expanduser().is_dir():
         local = namespace_is_folder = True  # `models/cremad` with a local `models/` folder

@@ -43,7 +43,7 @@ from .audio_reading import (
 )
 from .errors import InvalidInputError, MediaDecodeError
 from .frame_reading import FrameReading, VideoInfo
-from .time_ranges import parse_time_range, sample_range, stream_timing
+from .time_ranges import stream_length, stream_timing
 
 # What a broken media file can raise while it is decoded (PyAV's errors are not all OSErrors).
 DECODE_ERRORS = (InvalidInputError, OSError, av.error.FFmpegError, EOFError)
@@ -52,19 +52,14 @@ __all__ = [
     "CHANNEL_MIXES",
     "DECODE_ERRORS",
     "SILENCE_THRESHOLD_DBFS",
-    "AudioTrack",
     "MediaFile",
-    "MediaSource",
     "OpenedMedia",
-    "VideoInfo",
     "describe_source",
     "is_media_source",
     "is_silent",
     "mix_channels",
     "open_media",
-    "parse_time_range",
     "peak_dbfs",
-    "sample_range",
 ]
 
 MediaSource = str | os.PathLike | bytes
@@ -264,7 +259,7 @@ class MediaFile(AudioReading, FrameReading):
                 raise MediaDecodeError(f"{self.name}: the video stream has no frame rate")
             fps = 1 / stream.time_base
         fps = Fraction(fps)
-        stream_duration = Fraction(stream.duration) * stream.time_base if stream.duration and stream.time_base else None
+        stream_duration = stream_length(stream)
         duration = 0.0
         if self._container.duration and self._container.duration > 0:
             duration = self._container.duration / av.time_base
@@ -295,27 +290,17 @@ class MediaFile(AudioReading, FrameReading):
         """Seconds the chosen audio track and the video stream last, each on its own clock from its first
         timestamp (as `read_audio` and `read_frames_at` count time); a stream that states no duration gets the
         file's. A stream the file lacks, or a length nothing states, is left out."""
-        lengths = {}
-        for key, stream in (("audio", self._audio), ("video", self._video)):
-            if stream is None:
-                continue
-            if stream.duration and stream.time_base:
-                lengths[key] = float(stream.duration * stream.time_base)
-            elif self.duration is not None:
-                lengths[key] = self.duration
-        return lengths
+        streams = {"audio": self._audio, "video": self._video}
+        lengths = {key: stream_length(stream) or self.duration for key, stream in streams.items() if stream is not None}
+        return {key: float(length) for key, length in lengths.items() if length is not None}
 
     @property
     def duration(self) -> float | None:
         """Length in seconds (the container's, else its longest stream's); None when unknown."""
         if self._container.duration and self._container.duration > 0:
             return self._container.duration / av.time_base
-        lengths = [
-            float(s.duration * s.time_base)
-            for s in (self._video, self._audio)
-            if s is not None and s.duration and s.time_base
-        ]
-        return max(lengths) if lengths else None
+        lengths = [stream_length(s) for s in (self._video, self._audio) if s is not None]
+        return max((float(length) for length in lengths if length is not None), default=None)
 
 
 @contextlib.contextmanager

@@ -79,13 +79,13 @@ def confusion_counts(predicted: Sequence[int], labels: Sequence[int], num_labels
     return confusion_matrix(labels, predicted, labels=list(range(num_labels))).tolist()
 
 
-def multi_label_metrics(logits: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+def multi_label_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """Multi-label scores from logits and multi-hot targets `(n, num_labels)`; a class is predicted when its
-    sigmoid exceeds `threshold`. mAP averages over the classes that have a positive clip."""
+    sigmoid exceeds 0.5. mAP averages over the classes that have a positive clip."""
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels).astype(int)
     probabilities = 1.0 / (1.0 + np.exp(-logits))
-    predicted = (probabilities > threshold).astype(int)
+    predicted = (probabilities > 0.5).astype(int)
     present = labels.sum(axis=0) > 0
     mean_ap = (
         float(average_precision_score(labels[:, present], probabilities[:, present], average="macro"))

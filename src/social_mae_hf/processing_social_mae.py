@@ -21,7 +21,8 @@ from transformers.video_processing_utils import VideoProcessorMixin
 from .batching import as_batch, is_array, item_name, per_item
 from .errors import InvalidInputError, MissingModalityError
 from .feature_extraction_social_mae import SocialMAEFeatureExtractor, is_single_audio, pick_device
-from .media import OpenedMedia, is_media_source, open_media, parse_time_range
+from .media import OpenedMedia, is_media_source, open_media
+from .time_ranges import parse_time_range
 from .unknown_settings import warn_unknown_settings
 from .video_processing_social_mae import (
     SocialMAEVideoProcessor,

@@ -28,11 +28,12 @@ import PIL.ImageFont
 import torch
 
 from .batching import item_name
-from .face_crop import draw_box
+from .face_geometry import draw_box
 from .fbank import _LOW_FREQ, _hz_to_mel
-from .media import is_media_source, open_media, parse_time_range
+from .media import is_media_source, open_media
 from .modeling_social_mae import patch_statistics
 from .processing_social_mae import SocialMAEProcessor
+from .time_ranges import parse_time_range
 
 __all__ = ["Reconstruction", "check_mask_ratio", "reconstruct", "reconstruct_file", "render"]
 

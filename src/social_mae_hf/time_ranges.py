@@ -9,12 +9,17 @@ import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["describe_range", "frames_in_range", "parse_time_range", "sample_range", "stream_timing"]
+__all__ = ["describe_range", "frames_in_range", "parse_time_range", "sample_range", "stream_length", "stream_timing"]
 
 
 def stream_timing(stream) -> tuple[int, Fraction]:
     """The stream's first timestamp (in its time base; 0 when unknown) and its time base."""
     return (stream.start_time if stream.start_time is not None else 0), Fraction(stream.time_base)
+
+
+def stream_length(stream) -> Fraction | None:
+    """Seconds the stream states it lasts (its duration times its time base); None when it states none."""
+    return Fraction(stream.duration) * Fraction(stream.time_base) if stream.duration and stream.time_base else None
 
 
 def parse_time_range(start_s, end_s, name: str) -> tuple[Fraction, Fraction | None]:

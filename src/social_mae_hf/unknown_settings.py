@@ -6,7 +6,7 @@ import difflib
 import logging
 from collections.abc import Iterable
 
-__all__ = ["BOOKKEEPING_KEYS", "warn_unknown_settings"]
+__all__ = ["warn_unknown_settings"]
 
 logger = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ from .frame_inputs import (
 from .frame_sampling import cav_mae_frame_index, cav_mae_slot, social_mae_frame_indices, social_mae_window_start
 from .frame_transforms import INTERPOLATION, to_pixel_values
 from .media import MediaFile, is_media_source, open_media
-from .time_ranges import describe_range, frames_in_range
+from .time_ranges import frames_in_range
 from .unknown_settings import warn_unknown_settings
 
 try:  # only the installed package reads folders saved before the processor split (a Hub folder's copy never needs it)
@@ -64,8 +64,6 @@ __all__ = [
     "FACE_CROP_OUTPUTS",
     "SocialMAEVideoProcessor",
     "check_video_fps",
-    "describe_range",
-    "frames_in_range",
     "is_single_video",
 ]
 

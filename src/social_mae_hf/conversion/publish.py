@@ -29,7 +29,6 @@ from .convert import convert_checkpoint, save_converted
 __all__ = [
     "CARDS",
     "MODEL_CARDS",
-    "CardSpec",
     "PublishResult",
     "card_text",
     "publish",
@@ -45,8 +44,8 @@ def replace_repo_id(text: str, old: str, new: str) -> str:
     return re.sub(re.escape(old) + r"(?![\w-]|\.\w)", lambda _: new, text)
 
 
-def card_text(spec: CardSpec, repo_id: str, base_model: str = BASE_MODEL, cards_dir: Path = MODEL_CARDS) -> str:
-    path = cards_dir / f"{spec.name}.md"
+def card_text(spec: CardSpec, repo_id: str, base_model: str = BASE_MODEL) -> str:
+    path = MODEL_CARDS / f"{spec.name}.md"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model card (publishing needs the source checkout's model_cards/)")
     text = replace_repo_id(path.read_text(encoding="utf-8"), spec.repo_id, repo_id)

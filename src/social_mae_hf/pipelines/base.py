@@ -12,6 +12,7 @@ inputs reach the model.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import torch
@@ -83,21 +84,16 @@ class AudioVisualPipeline(ChunkPipeline):
         face_detector=None,
         audio_stream=None,
     ):
-        preprocess, postprocess = {}, {}
-        if chunk_length_s is not None:
-            preprocess["chunk_length_s"] = chunk_length_s
-            postprocess["timeline"] = True
-        if stride_length_s is not None:
-            preprocess["stride_length_s"] = stride_length_s
-        if modalities is not None:
-            preprocess["modalities"] = modalities
-        if missing_audio is not None:
-            preprocess["missing_audio"] = missing_audio
-        if face_detector is not None:
-            preprocess["face_detector"] = face_detector
-        if audio_stream is not None:
-            preprocess["audio_stream"] = audio_stream
-        return preprocess, {}, postprocess
+        given = dict(
+            chunk_length_s=chunk_length_s,
+            stride_length_s=stride_length_s,
+            modalities=modalities,
+            missing_audio=missing_audio,
+            face_detector=face_detector,
+            audio_stream=audio_stream,
+        )
+        preprocess = {key: value for key, value in given.items() if value is not None}
+        return preprocess, {}, {"timeline": True} if chunk_length_s is not None else {}
 
     @property
     def crops_faces(self) -> bool:
@@ -120,7 +116,7 @@ class AudioVisualPipeline(ChunkPipeline):
         if face_detector is not None and not crop:
             raise ValueError("face_detector needs a face-cropping processor (its video processor's face_crop)")
         # Each media file is opened here once, for its length and every window.
-        with parse_input(inputs, audio_stream) as item:
+        with contextlib.closing(parse_input(inputs, audio_stream)) as item:
             yield from self._windows(item, chunk_length_s, stride_length_s, modalities, missing_audio, crop)
 
     def _windows(self, item, chunk_length_s, stride_length_s, modalities, missing_audio, crop):

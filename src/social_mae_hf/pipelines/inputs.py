@@ -19,7 +19,7 @@ import torch
 from ..errors import InvalidInputError
 from ..media import MediaFile, describe_source, is_media_source
 
-__all__ = ["DICT_KEYS", "AudioVisualInput", "parse_input", "plan_windows"]
+__all__ = ["AudioVisualInput", "parse_input", "plan_windows"]
 
 DICT_KEYS = ("video", "video_fps", "audio", "sampling_rate")
 # Streams of one file commonly end a few codec frames apart; past this, windows leave part of the longer one out.
@@ -32,7 +32,7 @@ class AudioVisualInput:
     where known (a file's audio track may stop before its video, or run on after it).
 
     Its media files are held open (`MediaFile`), so that measuring them and every window read them through one
-    opening each; `close()` (or `with`) closes them."""
+    opening each; `close()` closes them."""
 
     name: str
     videos: Any = None
@@ -70,19 +70,9 @@ class AudioVisualInput:
             if isinstance(part, MediaFile):
                 part.close()
 
-    def __enter__(self) -> AudioVisualInput:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def processor_kwargs(self) -> dict:
-        kwargs = {"videos": self.videos, "audio": self.audio}
-        if self.sampling_rate is not None:
-            kwargs["sampling_rate"] = self.sampling_rate
-        if self.video_fps is not None:
-            kwargs["video_fps"] = self.video_fps
-        return kwargs
+        rates = {"sampling_rate": self.sampling_rate, "video_fps": self.video_fps}
+        return {"videos": self.videos, "audio": self.audio, **{k: v for k, v in rates.items() if v is not None}}
 
 
 def parse_input(x, audio_stream: int | None = None) -> AudioVisualInput:

@@ -7,22 +7,19 @@ learnable labelled or unlabelled datasets of them with manifests.
 from .clips import (
     AUDIO_KINDS,
     SHAPES,
-    audio_envelope,
     make_frames,
     make_waveform,
     read_frame_counter,
     write_audio,
     write_clip,
 )
-from .dataset import CLASSIFICATION_LABELS, REGRESSION_TARGETS, SYNTHETIC_TASKS, write_synthetic_dataset
+from .dataset import CLASSIFICATION_LABELS, SYNTHETIC_TASKS, write_synthetic_dataset
 
 __all__ = [
     "AUDIO_KINDS",
     "CLASSIFICATION_LABELS",
-    "REGRESSION_TARGETS",
     "SHAPES",
     "SYNTHETIC_TASKS",
-    "audio_envelope",
     "make_frames",
     "make_waveform",
     "read_frame_counter",

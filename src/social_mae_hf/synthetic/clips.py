@@ -17,7 +17,6 @@ import numpy as np
 
 __all__ = [
     "SHAPES",
-    "audio_envelope",
     "make_frames",
     "make_waveform",
     "read_frame_counter",
@@ -101,9 +100,9 @@ def audio_envelope_from_syllables(t: np.ndarray, rate_hz: float, rng: np.random.
     return hump * voiced[index]
 
 
-def audio_envelope(waveform: np.ndarray, sample_rate: int, times: np.ndarray, window_s: float = 0.04) -> np.ndarray:
-    """RMS of the waveform in `window_s` around each time (seconds), scaled to [0, 1]; drives the mouth."""
-    half = max(1, int(window_s * sample_rate / 2))
+def audio_envelope(waveform: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
+    """RMS of the waveform in the 40 ms around each time (seconds), scaled to [0, 1]; drives the mouth."""
+    half = max(1, int(0.04 * sample_rate / 2))
     env = np.zeros(len(times))
     for i, t in enumerate(times):
         centre = int(t * sample_rate)

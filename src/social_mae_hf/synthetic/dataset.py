@@ -31,7 +31,6 @@ from .clips import write_clip
 
 __all__ = [
     "CLASSIFICATION_LABELS",
-    "REGRESSION_TARGETS",
     "SYNTHETIC_TASKS",
     "write_synthetic_dataset",
 ]
@@ -40,7 +39,6 @@ SYNTHETIC_TASKS = ("classification", "regression", "pretraining")
 TONES_HZ = {"low": 350.0, "high": 1400.0}
 SHAPE_COLOURS = {"circle": (230, 60, 40), "square": (40, 90, 240)}
 CLASSIFICATION_LABELS = tuple(f"{tone}_{shape}" for tone in TONES_HZ for shape in SHAPE_COLOURS)
-REGRESSION_TARGETS = ("pitch", "redness")
 _PITCH_RANGE_HZ = (250.0, 2000.0)
 
 
