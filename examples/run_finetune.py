@@ -32,7 +32,6 @@ from social_mae_hf import (
     SocialMAEForAudioVisualClassification,
     SocialMAEForRegression,
 )
-from social_mae_hf.hub import check_hub_available
 from social_mae_hf.training import (
     DataArguments,
     MetricsComputer,
@@ -46,7 +45,6 @@ from social_mae_hf.training import (
     decoded_dataset,
     load_clip_datasets,
     load_model_and_processor,
-    paper_metrics_line,
     parse_class_weights,
     resume_point,
     run_script,
@@ -231,8 +229,6 @@ def main(argv: list[str] | None = None) -> dict:
         model_args, data_args, label_args, ft_args, training_args = parser.parse_args_into_dataclasses(args=argv)
 
     logger.setLevel(setup_logging(training_args))
-    if training_args.push_to_hub:  # fail now rather than after training
-        check_hub_available(token=training_args.hub_token)
     if not (training_args.do_train or training_args.do_eval or training_args.do_predict):
         raise ValueError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
     task = ft_args.task
@@ -400,8 +396,6 @@ def main(argv: list[str] | None = None) -> dict:
         output = trainer.predict(datasets[split], metric_key_prefix=prefix) if split == "test" else None
         metrics = output.metrics if output is not None else trainer.evaluate(datasets[split])
         trainer.log_metrics(prefix, metrics)
-        if paper := paper_metrics_line(task, metrics, prefix, encoder.names):
-            logger.info("The paper's metrics, %s", paper)
         trainer.save_metrics(prefix, metrics)
         results.update(metrics)
         if split == "test" and trainer.is_world_process_zero():

@@ -26,10 +26,8 @@ from dataclasses import dataclass, field
 from transformers import HfArgumentParser, TrainingArguments, set_seed
 
 from social_mae_hf import SocialMAEForPreTraining
-from social_mae_hf.hub import check_hub_available
 from social_mae_hf.training import (
     DataArguments,
-    MetricsComputer,
     ModelArguments,
     SocialMAECollator,
     SocialMAEPreTrainingTrainer,
@@ -68,8 +66,6 @@ def main(argv: list[str] | None = None) -> dict:
         model_args, data_args, pt_args, training_args = parser.parse_args_into_dataclasses(args=argv)
 
     logger.setLevel(setup_logging(training_args))
-    if training_args.push_to_hub:  # fail now rather than after training
-        check_hub_available(token=training_args.hub_token)
     if training_args.do_predict:
         raise ValueError("--do_predict has no meaning for pretraining; use --do_eval on a held-out split")
     if not (training_args.do_train or training_args.do_eval):
@@ -145,7 +141,6 @@ def main(argv: list[str] | None = None) -> dict:
         processing_class=loaded.processor,
         data_collator=SocialMAECollator(),
         missing_files=missing_files,
-        compute_metrics=MetricsComputer("pretraining"),
     )
 
     # Training (a run that already finished trains no more), then the held-out losses.

@@ -165,7 +165,7 @@ def test_regression_end_to_end(synthetic_set, tmp_path, one_torch_thread):
         str(manifests["validation"]),
         "--do_predict",
     )
-    with Captured("example_run_finetune") as log:
+    with Captured("social_mae_hf") as log:
         run_finetune(args)
     metrics = results(out)
     # The paper's scores, printed at evaluation: 1 - MAE per trait and their mean.
@@ -507,9 +507,7 @@ def test_undecodable_clips_abort_or_are_skipped_and_counted(synthetic_set, tmp_p
 
 
 def test_push_to_hub_fails_before_training_when_the_hub_is_unreachable(synthetic_set, tmp_path, monkeypatch):
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # what hub.hub_endpoint() reads
     out = tmp_path / "push"
     with pytest.raises(HubUnavailableError, match="cannot be reached"):
         run_finetune(finetune_args(synthetic_set("classification"), out, "--push_to_hub", "--max_steps", "1"))
@@ -540,8 +538,9 @@ def test_push_to_hub_uploads_the_output_folder_with_a_model_card(synthetic_set, 
 
     hub = FakeHub()
     monkeypatch.setattr(transformers.trainer, "hf_api", lambda: hub)
-    for module in (load_example("run_finetune"), social_mae_hf.training.trainer):
-        monkeypatch.setattr(module, "check_hub_available", lambda **kwargs: "https://huggingface.co")
+    monkeypatch.setattr(
+        social_mae_hf.training.trainer, "check_hub_available", lambda **kwargs: "https://huggingface.co"
+    )
     out = tmp_path / "pushed"
     args = ["--push_to_hub", "--hub_model_id", "someone/social-mae-test", "--max_steps", "1", "--max_eval_samples", "4"]
     run_finetune(finetune_args(synthetic_set("classification"), out, *args))

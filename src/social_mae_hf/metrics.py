@@ -141,7 +141,9 @@ def pretraining_metrics(stats: np.ndarray) -> dict[str, float]:
 
 def paper_metrics_line(task: str, metrics: dict[str, float], prefix: str, names: Sequence[str] = ()) -> str | None:
     """The scores the Social-MAE paper reports, as one line (classification: F1 micro / macro; regression: 1 - MAE
-    per target and their mean), from a split's metrics; `None` for other tasks."""
+    per target and their mean), from a split's metrics; `None` for other tasks, or when they were not computed."""
+    if f"{prefix}_mae" not in metrics and f"{prefix}_f1_micro" not in metrics:
+        return None
     if task == "classification":
         return f"{prefix}: F1 micro {metrics[f'{prefix}_f1_micro']:.4f}, F1 macro {metrics[f'{prefix}_f1_macro']:.4f}"
     if task == "regression":

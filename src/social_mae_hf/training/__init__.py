@@ -14,7 +14,7 @@ transformers' examples do; this package holds what is specific to these models a
 Needs the `train` extra (accelerate, datasets, scikit-learn).
 """
 
-from ..metrics import MetricsComputer, paper_metrics_line
+from ..metrics import MetricsComputer
 from ..shards.dataset import ShardedClipDataset
 from .arguments import DataArguments, ModelArguments
 from .augmentation import Mixup, SpecAugment, TrainAugmentation
@@ -61,7 +61,6 @@ __all__ = [
     "load_clip_datasets",
     "load_model_and_processor",
     "lock_output_dir",
-    "paper_metrics_line",
     "parse_class_weights",
     "resume_point",
     "run_script",

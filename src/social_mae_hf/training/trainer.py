@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from transformers import ProcessorMixin, Trainer, TrainerState
 
 from ..hub import HubPushError, check_hub_available
-from ..metrics import PRETRAINING_STATS
+from ..metrics import PRETRAINING_STATS, MetricsComputer, paper_metrics_line
 from ..shards.dataset import ShardedClipDataset
 from .augmentation import TrainAugmentation
 from .checkpoints import FinishedRun
@@ -129,6 +129,11 @@ class SocialMAETrainer(Trainer):
         output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
         output.metrics.update(self._pass_metrics(metric_key_prefix, dataloader.dataset, self.clip_counts))
         self.clip_counts = training
+        scores = self.compute_metrics
+        if isinstance(scores, MetricsComputer) and (
+            paper := paper_metrics_line(scores.task, output.metrics, metric_key_prefix, scores.names)
+        ):
+            logger.info("The paper's metrics, %s", paper)
         return output
 
     def _pass_metrics(self, prefix: str, dataset, counts: _ClipCounts) -> dict:
@@ -316,6 +321,7 @@ class SocialMAEPreTrainingTrainer(SocialMAETrainer):
     """
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("compute_metrics", MetricsComputer("pretraining"))
         super().__init__(*args, **kwargs)
         self._train_parts: dict[str, list[float]] = defaultdict(list)
         self._eval_generator: torch.Generator | None = None
