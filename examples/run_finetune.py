@@ -34,7 +34,6 @@ from social_mae_hf import (
 )
 from social_mae_hf.training import (
     DataArguments,
-    MetricsComputer,
     Mixup,
     ModelArguments,
     SocialMAECollator,
@@ -380,7 +379,6 @@ def main(argv: list[str] | None = None) -> dict:
         processing_class=processor,
         data_collator=SocialMAECollator(),
         missing_files=missing_files,
-        compute_metrics=MetricsComputer(task, encoder.names),
         head_learning_rate=ft_args.head_learning_rate,
         train_augmentation=augmentation,
         class_weights=class_weights,

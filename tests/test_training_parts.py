@@ -15,6 +15,7 @@ from social_mae_hf import (
     SocialMAEFeatureExtractor,
     SocialMAEForAudioVisualClassification,
     SocialMAEForPreTraining,
+    SocialMAEForRegression,
     SocialMAEModel,
     SocialMAEProcessor,
 )
@@ -434,6 +435,22 @@ def test_push_to_hub_fails_early_and_clearly_when_the_hub_is_unreachable(tmp_pat
     args = TrainingArguments(str(tmp_path), push_to_hub=True, report_to="none", use_cpu=True)
     with pytest.raises(HubUnavailableError, match=r"127\.0\.0\.1:9 cannot be reached"):
         SocialMAETrainer(model=SocialMAEForAudioVisualClassification(tiny_config()), args=args)
+
+
+def test_a_trainer_without_compute_metrics_scores_the_models_task(tmp_path):
+    args = TrainingArguments(str(tmp_path), report_to="none", use_cpu=True)
+    labels = {"id2label": {0: "calm", 1: "happy", 2: "sad"}, "label2id": {"calm": 0, "happy": 1, "sad": 2}}
+    model = SocialMAEForAudioVisualClassification(
+        tiny_config(num_labels=3, problem_type="single_label_classification", **labels)
+    )
+    metrics = SocialMAETrainer(model, args).compute_metrics
+    assert (metrics.task, metrics.names) == ("classification", ("calm", "happy", "sad"))
+    scores = metrics(EvalPrediction(np.eye(3)[[0, 1, 2, 2]], np.array([0, 1, 2, 1])))
+    assert scores["accuracy"] == pytest.approx(0.75)
+    regression = SocialMAEForRegression(tiny_config(num_labels=2, id2label={0: "o", 1: "c"}, label2id={"o": 0, "c": 1}))
+    assert SocialMAETrainer(model=regression, args=args).compute_metrics.names == ("o", "c")
+    own = SocialMAETrainer(model=model, args=args, compute_metrics=len).compute_metrics
+    assert own is len  # a user's own is kept
 
 
 # ---- the example scripts ---------------------------------------------------------------------------------------

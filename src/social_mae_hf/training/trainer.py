@@ -65,6 +65,13 @@ class _ClipCounts:
         return metrics
 
 
+_TASK_OF_PROBLEM = {
+    "single_label_classification": "classification",
+    "multi_label_classification": "multi_label_classification",
+    "regression": "regression",
+}
+
+
 class SocialMAETrainer(Trainer):
     """`Trainer` for the classification and regression models.
 
@@ -74,6 +81,9 @@ class SocialMAETrainer(Trainer):
         class_weights: Per-class loss weights (single-label classification), replacing the model's loss.
         missing_files: Clips left out of each split (`train`, `validation`, `test`) before the run for a missing
             file (what `load_clip_datasets` returns beside the splits): reported in that split's metrics.
+
+    Without `compute_metrics`, a classification or regression model gets its task's metrics (from its
+    `problem_type`, when set), under its label or target names.
 
     With `--push_to_hub`, the Hub is checked before the `Trainer` creates the repo (offline, unreachable, no token:
     a clear error before anything is trained).
@@ -95,7 +105,13 @@ class SocialMAETrainer(Trainer):
         missing_files: dict[str, int] | None = None,
         **kwargs,
     ):
-        training_args = kwargs.get("args")
+        model = kwargs.get("model", args[0] if args else None)
+        training_args = kwargs.get("args", args[1] if len(args) > 1 else None)
+        problem = getattr(getattr(model, "config", None), "problem_type", None)
+        if kwargs.get("compute_metrics") is None and problem in _TASK_OF_PROBLEM:
+            # The task's metrics, under the model's label (or regression target) names.
+            names = [model.config.id2label[i] for i in sorted(model.config.id2label)]
+            kwargs["compute_metrics"] = MetricsComputer(_TASK_OF_PROBLEM[problem], names)
         if training_args is not None:
             # The media columns are what the `set_transform` decodes: the Trainer must not strip them as unused.
             training_args.remove_unused_columns = False
