@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..files import ReplacedAtEnd
-from ..manifests.reading import MANIFEST_BUILDERS, load_manifest
+from ..manifests.reading import MANIFEST_BUILDERS, load_manifest, media_path
 from .inputs import (
     add_face_crop,
     add_model_and_inputs,
@@ -76,7 +76,7 @@ def manifest_clips(path: str) -> list[Clip]:
         cells = {column: row[column] for column in media if isinstance(row[column], str) and row[column].strip()}
         if not cells:
             raise ValueError(f"{where}: no media file (its {' and '.join(media)} cell is empty)")
-        files = {column: str(folder / Path(cell.strip()).expanduser()) for column, cell in cells.items()}
+        files = {column: media_path(cell, folder) for column, cell in cells.items()}
         source = files if len(files) == 2 else next(iter(files.values()))
         clips.append(Clip(files.get("video") or files["audio"], source, row, where))
     return clips

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import ManifestError
 
-__all__ = ["MANIFEST_BUILDERS", "load_manifest", "quiet_datasets"]
+__all__ = ["MANIFEST_BUILDERS", "load_manifest", "media_path", "quiet_datasets"]
 
 MANIFEST_BUILDERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json"}
 
@@ -83,3 +83,10 @@ class quiet_datasets:
 
         if self.enabled:
             datasets.utils.enable_progress_bars()
+
+
+def media_path(value: str, base: Path | None) -> str:
+    """A manifest's media cell as a path: `~` expanded, a relative path taken from `base` (the manifest's folder;
+    `None`: left relative)."""
+    path = Path(os.path.expanduser(value.strip()))
+    return str(path if path.is_absolute() or base is None else base / path)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, ManifestError, MediaDecodeError
-from ..manifests.reading import load_manifest, quiet_datasets
+from ..manifests.reading import load_manifest, media_path, quiet_datasets
 from ..media import DECODE_ERRORS, describe_source
 from ..shards.dataset import ShardedClipDataset
 from ..shards.reader import ShardSet, open_shards
@@ -308,8 +308,7 @@ def _prepared(dataset, columns: ManifestColumns, base: Path | None):
 def _absolute(value, base: Path | None):
     if not isinstance(value, str) or not value.strip():
         return value  # left for the checks / the decoding to name
-    path = Path(os.path.expanduser(value.strip()))
-    return str(path if path.is_absolute() or base is None else base / path)
+    return media_path(value, base)
 
 
 def _loaded_splits(
