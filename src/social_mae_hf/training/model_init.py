@@ -9,6 +9,7 @@ or, for a fresh model, the family preset sized to its config.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,31 +41,20 @@ class LoadedModel:
 
 
 def parse_config_overrides(config: SocialMAEConfig, overrides: str | None) -> dict[str, Any]:
-    """`"hidden_size=64,num_frames=8,norm_pix_loss=true"` -> typed values, checked against the config's fields."""
+    """`"hidden_size=64,num_frames=8,norm_pix_loss=true"` -> typed values, checked against the config's fields
+    (transformers' `update_from_string`, on a copy)."""
     if not overrides:
         return {}
-    values = {}
+    updated, values = copy.deepcopy(config), {}
     for part in overrides.split(","):
-        if "=" not in part:
+        key, equals, value = (s.strip() for s in part.partition("="))
+        if not equals:
             raise ValueError(f"--config_overrides: {part!r} is not key=value (in {overrides!r})")
-        key, raw = (s.strip() for s in part.split("=", 1))
-        if not hasattr(config, key):
-            raise ValueError(f"--config_overrides: {key!r} is not a SocialMAEConfig field")
-        old = getattr(config, key)
         try:
-            if isinstance(old, bool):
-                if raw.lower() not in ("true", "false"):
-                    raise ValueError
-                value = raw.lower() == "true"
-            elif isinstance(old, int) and not isinstance(old, bool):
-                value = int(raw)
-            elif isinstance(old, float):
-                value = float(raw)
-            else:
-                value = raw
-        except ValueError:
-            raise ValueError(f"--config_overrides: {key}={raw!r} is not a valid {type(old).__name__}") from None
-        values[key] = value
+            updated.update_from_string(f"{key}={value}")
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"--config_overrides {key}={value!r}: {error}") from None
+        values[key] = getattr(updated, key)
     return values
 
 
